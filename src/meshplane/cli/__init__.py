@@ -1,0 +1,1 @@
+"""The `meshplane` command line: thin Typer commands over the service layer."""

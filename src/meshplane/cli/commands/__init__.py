@@ -1,0 +1,1 @@
+"""One module per command group. Each module defines `register(app)`; `cli.app` discovers them."""

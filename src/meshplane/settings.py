@@ -1,0 +1,51 @@
+"""meshplane settings: one object, read from the environment (prefix ``MESHPLANE_``).
+
+Every field has a default and a help text; `docs/configuration.md` is generated from (and tested
+against) this class. Server credentials are not settings: they come from environment variables
+named after the contract's server id (see `docs/engines.md`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="MESHPLANE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the registry, e.g. postgresql+psycopg://user@host/db. "
+        "Default: sqlite:///<mesh>/.meshplane/registry.db (or the `registry` of mesh.yaml).",
+    )
+    engine: str | None = Field(
+        default=None,
+        description="Engine for `meshplane test` when none is given with --engine; default: the one the server type "
+        "prefers (duckdb for files).",
+    )
+    sample_rows: int = Field(default=5, ge=0, le=1000, description="Failing sample rows kept per check (0 = none).")
+    spark_master: str = Field(
+        default="local[*]", description="Spark master URL for the spark engine (local[*], spark://host:7077, yarn)."
+    )
+    spark_remote: str | None = Field(
+        default=None, description="Spark Connect URL (sc://host:15002); when set it is used instead of spark_master."
+    )
+    server_url: str | None = Field(
+        default=None, description="URL of a meshplane server for client commands (agreement, test --publish, ...)."
+    )
+    token: str | None = Field(default=None, description="API token for client commands talking to a meshplane server.")
+    anonymous_read: bool = Field(
+        default=False, description="Let requests without a token read the catalog (server setting)."
+    )
+    log_level: str = Field(default="info", description="Log level of the server (debug, info, warning, error).")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (read once from the environment)."""
+    return Settings()

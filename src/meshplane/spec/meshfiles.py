@@ -1,0 +1,88 @@
+"""Models of meshplane's own files: `mesh.yaml` and `domains/<d>/domain.yaml`.
+
+Their JSON Schemas ship in `spec/schemas/` (meshplane-mesh-v1.json, meshplane-domain-v1.json) and
+are the judge of validity, like the official ones for contracts and products.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from meshplane.spec.base import SpecModel
+
+
+class DomainTeamMember(SpecModel):
+    """A member of a domain's team."""
+
+    username: str
+    name: str | None = None
+    description: str | None = None
+    role: str | None = None
+    date_in: str | None = None
+    date_out: str | None = None
+    replaced_by_username: str | None = None
+    tags: list[str] | None = None
+
+
+class DomainTeam(SpecModel):
+    """The team that owns a domain (same shape as the ODPS team object)."""
+
+    name: str
+    description: str | None = None
+    members: list[DomainTeamMember]
+    tags: list[str] | None = None
+
+    def owners(self) -> list[DomainTeamMember]:
+        """Members whose role is `owner`."""
+        return [m for m in self.members if (m.role or "").strip().lower() == "owner"]
+
+
+class DomainSupport(SpecModel):
+    """A support channel of the domain."""
+
+    channel: str
+    url: str
+    description: str | None = None
+    tool: str | None = None
+    scope: str | None = None
+    invitation_url: str | None = None
+
+
+class Domain(SpecModel):
+    """A business domain (a subsidiary): its id, team and support channels."""
+
+    api_version: Literal["meshplane/v1"]
+    kind: Literal["Domain"]
+    id: str
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    team: DomainTeam
+    support: list[DomainSupport] | None = None
+
+
+class LakeConfig(SpecModel):
+    """Where the lake lives."""
+
+    root: str = "lake"
+
+
+class LineageConfig(SpecModel):
+    """How lineage events are attributed to domains."""
+
+    job_namespaces: dict[str, str] = Field(default_factory=dict)
+
+
+class MeshConfig(SpecModel):
+    """The mesh itself (`mesh.yaml`)."""
+
+    api_version: Literal["meshplane/v1"]
+    kind: Literal["Mesh"]
+    name: str
+    description: str | None = None
+    lake: LakeConfig = Field(default_factory=LakeConfig)
+    default_engine: str = "duckdb"
+    registry: str | None = None
+    lineage: LineageConfig = Field(default_factory=LineageConfig)

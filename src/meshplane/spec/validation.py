@@ -1,0 +1,245 @@
+"""JSON Schema validation of mesh files against the vendored official schemas.
+
+The official ODCS/ODPS JSON Schemas (Draft 2019-09) decide validity; meshplane never guesses.
+Each jsonschema error becomes a diagnostic with file, line:column, JSON path and a plain message;
+all errors of a file are reported at once.
+
+Version rules for contracts: a document is validated against the schema of the apiVersion it
+declares. If that fails but the document is valid ODCS v3.1.0, it only uses newer fields than it
+declares (several official examples do) and gets a warning naming the version it needs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft201909Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from meshplane.diagnostics import Diagnostic, JsonPath, Severity, render_json_path
+from meshplane.spec.yamlsource import YamlDocument
+
+ODCS_SCHEMAS: dict[str, str] = {
+    "v3.0.0": "odcs-json-schema-v3.0.0.json",
+    "v3.0.1": "odcs-json-schema-v3.0.1.json",
+    "v3.0.2": "odcs-json-schema-v3.0.2.json",
+    "v3.1.0": "odcs-json-schema-v3.1.0.json",
+}
+"""Supported ODCS apiVersions and their official schema files."""
+ODCS_LATEST = "v3.1.0"
+
+ODPS_SCHEMAS: dict[str, str] = {
+    "v1.0.0": "odps-json-schema-v1.0.0.json",
+    # The v1.0.0 schema itself admits v0.9.0 documents (its apiVersion enum lists both).
+    "v0.9.0": "odps-json-schema-v1.0.0.json",
+}
+"""Supported ODPS apiVersions and their official schema files."""
+
+DOMAIN_SCHEMA = "meshplane-domain-v1.json"
+MESH_SCHEMA = "meshplane-mesh-v1.json"
+OPERATOR_KEYS = (
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+)
+
+
+@cache
+def load_schema(filename: str) -> dict[str, Any]:
+    """A vendored JSON Schema, read from package data."""
+    text = resources.files("meshplane.spec").joinpath("schemas", filename).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(filename: str) -> Draft201909Validator:
+    schema = load_schema(filename)
+    Draft201909Validator.check_schema(schema)
+    return Draft201909Validator(schema, format_checker=Draft201909Validator.FORMAT_CHECKER)
+
+
+@cache
+def _field_names(filename: str) -> frozenset[str]:
+    """Every property name the schema defines anywhere (for 'did you mean' hints)."""
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                names.update(props)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(load_schema(filename))
+    return frozenset(names)
+
+
+_UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
+    """Descend into oneOf/anyOf to the alternative that came closest, to report what matters."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        yield from _leaf_errors(best_match(error.context))
+    else:
+        yield error
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _diagnostics_for(error: ValidationError, doc: YamlDocument, schema_file: str) -> list[Diagnostic]:
+    path: JsonPath = tuple(error.absolute_path)
+    kind = error.validator
+    instance = error.instance
+    if kind in ("additionalProperties", "unevaluatedProperties"):
+        match = _UNEXPECTED.search(error.message)
+        names = _QUOTED.findall(match.group(1)) if match else []
+        out = []
+        for name in names or ["?"]:
+            close = difflib.get_close_matches(name, sorted(_field_names(schema_file)), n=1, cutoff=0.75)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            out.append(
+                doc.diagnostic(
+                    (*path, name),
+                    f"unknown field '{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
+                    code="schema-unknown-field",
+                    key=True,
+                    hint=hint,
+                )
+            )
+        return out
+    if kind == "required":
+        found = _REQUIRED.match(error.message)
+        name = found.group(1) if found else str(error.validator_value)
+        where = render_json_path(path)
+        return [doc.diagnostic(path, f"missing required field '{name}' in {where}", code="schema-required")]
+    if kind == "type":
+        expected = error.validator_value
+        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        message = f"expected {expected_text}, found {_type_name(instance)} {_short(instance)}"
+        return [doc.diagnostic(path, message, code="schema-type")]
+    if kind == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return [doc.diagnostic(path, f"{_short(instance)} is not allowed here; expected one of: {allowed}", code="schema-enum")]
+    if kind == "const":
+        return [doc.diagnostic(path, f"{_short(instance)} is not allowed here; expected {_short(error.validator_value)}", code="schema-enum")]
+    if kind == "pattern":
+        return [doc.diagnostic(path, f"{_short(instance)} does not match the pattern {error.validator_value}", code="schema-pattern")]
+    if kind == "format":
+        return [doc.diagnostic(path, f"{_short(instance)} is not a valid {error.validator_value}", code="schema-format")]
+    if kind == "oneOf" and isinstance(instance, dict):
+        operators = [k for k in OPERATOR_KEYS if k in instance]
+        if len(operators) > 1:
+            message = f"a quality rule takes exactly one comparison operator; found {', '.join(operators)}"
+            return [doc.diagnostic(path, message, code="schema-operator")]
+    return [doc.diagnostic(path, error.message, code=f"schema-{kind}")]
+
+
+def validate_against(doc: YamlDocument, schema_file: str) -> list[Diagnostic]:
+    """All schema errors of `doc` against one vendored schema, in document order."""
+    validator = _validator(schema_file)
+    out: list[Diagnostic] = []
+    seen: set[tuple[str | None, str]] = set()
+    for error in validator.iter_errors(doc.data):
+        for leaf in _leaf_errors(error):
+            for diag in _diagnostics_for(leaf, doc, schema_file):
+                key = (diag.path, diag.message)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(diag)
+    return sorted(out, key=lambda d: (d.line or 0, d.column or 0))
+
+
+def _api_version(doc: YamlDocument) -> Any:
+    return doc.data.get("apiVersion") if isinstance(doc.data, dict) else None
+
+
+def _unsupported(doc: YamlDocument, standard: str, declared: Any, supported: Iterable[str]) -> Diagnostic:
+    allowed = ", ".join(supported)
+    return doc.diagnostic(
+        ("apiVersion",),
+        f"{standard} apiVersion {_short(declared)} is not supported; supported: {allowed}",
+        code="unsupported-api-version",
+    )
+
+
+def validate_contract(doc: YamlDocument) -> list[Diagnostic]:
+    """Validate an ODCS contract against the schema of its declared apiVersion (see module doc)."""
+    declared = _api_version(doc)
+    if declared is None or not isinstance(declared, str):
+        return validate_against(doc, ODCS_SCHEMAS[ODCS_LATEST])
+    if declared not in ODCS_SCHEMAS:
+        return [_unsupported(doc, "ODCS", declared, ODCS_SCHEMAS)]
+    declared_errors = validate_against(doc, ODCS_SCHEMAS[declared])
+    if not declared_errors or declared == ODCS_LATEST:
+        return declared_errors
+    latest_errors = validate_against(doc, ODCS_SCHEMAS[ODCS_LATEST])
+    if not latest_errors:
+        newer = ", ".join(sorted({d.path or "$" for d in declared_errors})[:3])
+        return [
+            doc.diagnostic(
+                ("apiVersion",),
+                f"declares ODCS {declared} but uses fields that need ODCS {ODCS_LATEST} ({newer}); "
+                f"declare apiVersion: {ODCS_LATEST}",
+                code="api-version-too-old",
+                severity=Severity.WARNING,
+            )
+        ]
+    return latest_errors if len(latest_errors) < len(declared_errors) else declared_errors
+
+
+def validate_product(doc: YamlDocument) -> list[Diagnostic]:
+    """Validate an ODPS product descriptor against the official v1.0.0 schema."""
+    declared = _api_version(doc)
+    if isinstance(declared, str) and declared not in ODPS_SCHEMAS:
+        return [_unsupported(doc, "ODPS", declared, ["v1.0.0", "v0.9.0"])]
+    return validate_against(doc, ODPS_SCHEMAS["v1.0.0"])
+
+
+def validate_domain(doc: YamlDocument) -> list[Diagnostic]:
+    """Validate a domain.yaml against meshplane's domain schema."""
+    return validate_against(doc, DOMAIN_SCHEMA)
+
+
+def validate_mesh(doc: YamlDocument) -> list[Diagnostic]:
+    """Validate a mesh.yaml against meshplane's mesh schema."""
+    return validate_against(doc, MESH_SCHEMA)

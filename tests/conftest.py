@@ -1,0 +1,69 @@
+"""Shared test fixtures.
+
+Services (PostgreSQL, Spark, Chromium) are real. Outside CI a test whose service is missing is
+skipped with the reason; in CI (``CI=true``) it fails instead, so CI can never go green by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+STANDARDS = SHARED / "standards"
+EXAMPLE_MESH = REPO / "examples" / "holding"
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip (outside CI) or fail (in CI) when a service a test needs is missing."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"required service missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """URL of the test PostgreSQL server (MESHPLANE_TEST_POSTGRES_URL), started by `make test` / CI."""
+    url = os.environ.get("MESHPLANE_TEST_POSTGRES_URL", "")
+    require_service(bool(url), "MESHPLANE_TEST_POSTGRES_URL is not set (run `make test`, which starts a server)")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"mp_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # server not reachable
+        admin.dispose()
+        require_service(False, f"PostgreSQL at {postgres_server_url} is not reachable: {exc.orig}")
+    base = postgres_server_url.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture
+def standards_dir() -> Path:
+    """The official standards folder (../shared/standards)."""
+    require_service(STANDARDS.is_dir(), f"{STANDARDS} is missing (CI checks out shared/ beside the repo)")
+    return STANDARDS
