@@ -7,8 +7,8 @@ Discovery is by package listing (no central list to edit, no circular imports). 
 from __future__ import annotations
 
 import importlib
-import sys
 import pkgutil
+import sys
 from typing import Annotated
 
 import typer

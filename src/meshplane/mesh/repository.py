@@ -30,7 +30,7 @@ MESH_FILE = "mesh.yaml"
 def display_path(path: Path) -> str:
     """How a file is named in messages: relative to the working directory when below it."""
     try:
-        return os.path.relpath(path)  if path.resolve().is_relative_to(Path.cwd().resolve()) else str(path)
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd().resolve()) else str(path)
     except (OSError, ValueError):
         return str(path)
 
@@ -181,13 +181,21 @@ def _load_product_folder(folder: Path, domain: str) -> ProductEntry:
         loaded = load_product(descriptors[0], file)
         for extra in descriptors[1:]:
             diags.append(
-                Diagnostic(Severity.ERROR, "extra-product-descriptor",
-                           f"a product folder holds one descriptor; also found {extra.name}", display_path(extra))
+                Diagnostic(
+                    Severity.ERROR,
+                    "extra-product-descriptor",
+                    f"a product folder holds one descriptor; also found {extra.name}",
+                    display_path(extra),
+                )
             )
     else:
         diags.append(
-            Diagnostic(Severity.ERROR, "missing-product-descriptor",
-                       f"product folder '{folder.name}' has no product.odps.yaml", display_path(folder))
+            Diagnostic(
+                Severity.ERROR,
+                "missing-product-descriptor",
+                f"product folder '{folder.name}' has no product.odps.yaml",
+                display_path(folder),
+            )
         )
     entry = ProductEntry(folder, file, domain, folder.name, loaded)
     contracts_dir = folder / "contracts"
@@ -195,6 +203,8 @@ def _load_product_folder(folder: Path, domain: str) -> ProductEntry:
         for path in _yaml_files(contracts_dir, (".odcs.yaml", ".odcs.yml")):
             shown = display_path(path)
             entry.contracts.append(ContractEntry(shown, path, domain, folder.name, load_contract(path, shown)))
+    for contract in entry.contracts:
+        contract.product_id = entry.id
     if loaded is not None:
         loaded.diagnostics.extend(diags)
     else:
@@ -223,11 +233,15 @@ def load_mesh(path: Path) -> MeshRepository:
         loaded = load_domain(domain_file, shown) if domain_file.is_file() else None
         if loaded is None:
             repo.diagnostics.append(
-                Diagnostic(Severity.ERROR, "missing-domain-file", f"domain folder '{folder.name}' has no domain.yaml", shown)
+                Diagnostic(
+                    Severity.ERROR, "missing-domain-file", f"domain folder '{folder.name}' has no domain.yaml", shown
+                )
             )
         repo.domains.append(DomainEntry(folder.name, folder, shown, loaded))
         products_dir = folder / "products"
         if products_dir.is_dir():
-            for product_folder in sorted(p for p in products_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for product_folder in sorted(
+                p for p in products_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+            ):
                 repo.products.append(_load_product_folder(product_folder, folder.name))
     return repo

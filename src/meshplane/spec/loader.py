@@ -103,7 +103,9 @@ def load_document(doc: YamlDocument, kind: FileKind) -> LoadedFile[Any]:
     return LoadedFile(doc.file, kind, doc, model, diagnostics)
 
 
-def _finish(doc: YamlDocument | None, problems: list[Diagnostic], file: str, path: Path, kind: FileKind | None) -> LoadedFile[Any]:
+def _finish(
+    doc: YamlDocument | None, problems: list[Diagnostic], file: str, path: Path, kind: FileKind | None
+) -> LoadedFile[Any]:
     if doc is None:
         return LoadedFile(file, kind, None, None, problems)
     kind = kind or detect_kind(path, doc.data)

@@ -158,14 +158,31 @@ def _diagnostics_for(error: ValidationError, doc: YamlDocument, schema_file: str
         message = f"expected {expected_text}, found {_type_name(instance)} {_short(instance)}"
         return [doc.diagnostic(path, message, code="schema-type")]
     if kind == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)
-        return [doc.diagnostic(path, f"{_short(instance)} is not allowed here; expected one of: {allowed}", code="schema-enum")]
+        options = error.validator_value if isinstance(error.validator_value, list) else []
+        allowed = ", ".join(str(v) for v in options)
+        return [
+            doc.diagnostic(
+                path, f"{_short(instance)} is not allowed here; expected one of: {allowed}", code="schema-enum"
+            )
+        ]
     if kind == "const":
-        return [doc.diagnostic(path, f"{_short(instance)} is not allowed here; expected {_short(error.validator_value)}", code="schema-enum")]
+        return [
+            doc.diagnostic(
+                path,
+                f"{_short(instance)} is not allowed here; expected {_short(error.validator_value)}",
+                code="schema-enum",
+            )
+        ]
     if kind == "pattern":
-        return [doc.diagnostic(path, f"{_short(instance)} does not match the pattern {error.validator_value}", code="schema-pattern")]
+        return [
+            doc.diagnostic(
+                path, f"{_short(instance)} does not match the pattern {error.validator_value}", code="schema-pattern"
+            )
+        ]
     if kind == "format":
-        return [doc.diagnostic(path, f"{_short(instance)} is not a valid {error.validator_value}", code="schema-format")]
+        return [
+            doc.diagnostic(path, f"{_short(instance)} is not a valid {error.validator_value}", code="schema-format")
+        ]
     if kind == "oneOf" and isinstance(instance, dict):
         operators = [k for k in OPERATOR_KEYS if k in instance]
         if len(operators) > 1:

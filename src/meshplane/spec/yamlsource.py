@@ -148,7 +148,9 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnost
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__} value"
         problems.append(
-            doc.diagnostic((), f"expected a mapping of fields at the top of the file, found {kind}", code="yaml-not-mapping")
+            doc.diagnostic(
+                (), f"expected a mapping of fields at the top of the file, found {kind}", code="yaml-not-mapping"
+            )
         )
         return None, problems
     return doc, problems

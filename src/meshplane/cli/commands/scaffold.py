@@ -1,0 +1,69 @@
+"""`meshplane init` and `meshplane new domain|product|contract`: start from files that lint clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from meshplane.cli.output import console
+from meshplane.service import scaffold
+
+new_app = typer.Typer(help="Scaffold a domain, a data product or an output-port contract.", no_args_is_help=True)
+
+MeshOption = Annotated[Path, typer.Option("--mesh", help="Mesh folder (default: found from the current folder).")]
+
+
+def _done(paths: list[Path]) -> None:
+    for path in paths:
+        console.print(f"[green]created[/green] {escape(str(path))}")
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new mesh (created if missing).")],
+    name: Annotated[str | None, typer.Option(help="Mesh name (default: the folder name).")] = None,
+) -> None:
+    """Create a new, empty mesh that lints clean."""
+    _done(scaffold.init_mesh(directory, name))
+    console.print(f"next: [bold]meshplane new domain <id> --mesh {escape(str(directory))}[/bold]")
+
+
+@new_app.command("domain")
+def new_domain(
+    domain: Annotated[str, typer.Argument(help="Domain id (lower case), e.g. retail.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Username of the owning team's owner (default: you).")] = None,
+    mesh: MeshOption = Path(),
+) -> None:
+    """Add a domain with an owning team."""
+    _done([scaffold.new_domain(mesh, domain, name, owner)])
+
+
+@new_app.command("product")
+def new_product(
+    domain: Annotated[str, typer.Argument(help="Domain id.")],
+    product: Annotated[str, typer.Argument(help="Product folder name, e.g. sales.")],
+    port: Annotated[str | None, typer.Option(help="Name of the first output port (default: the product name).")] = None,
+    mesh: MeshOption = Path(),
+) -> None:
+    """Add a data product (ODPS) with one output port and its contract (ODCS)."""
+    _done(scaffold.new_product(mesh, domain, product, port))
+
+
+@new_app.command("contract")
+def new_contract(
+    domain: Annotated[str, typer.Argument(help="Domain id.")],
+    product: Annotated[str, typer.Argument(help="Product folder name.")],
+    port: Annotated[str, typer.Argument(help="Name of the new output port.")],
+    mesh: MeshOption = Path(),
+) -> None:
+    """Add an output port and its contract to an existing product."""
+    _done(scaffold.new_contract(mesh, domain, product, port))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `init` and `new` to the CLI."""
+    app.command("init")(init)
+    app.add_typer(new_app, name="new")

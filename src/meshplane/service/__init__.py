@@ -1,0 +1,1 @@
+"""The service layer: one place for the use cases the CLI and the API share."""
