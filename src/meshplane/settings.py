@@ -49,3 +49,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The settings of this process (read once from the environment)."""
     return Settings()
+
+
+def settings_reference() -> str:
+    """Markdown table of every setting (docs/configuration.md embeds it; a test keeps them equal)."""
+    lines = ["| environment variable | default | what it does |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = "" if info.default is None else f"`{info.default}`"
+        lines.append(f"| `MESHPLANE_{name.upper()}` | {default} | {info.description} |")
+    return "\n".join(lines) + "\n"
