@@ -1,0 +1,194 @@
+"""Open a registry database: engine set-up per dialect, sessions, the write lock, schema upgrades.
+
+SQLite: WAL journal (readers never block the writer), a busy timeout, foreign keys on, and write
+transactions started with ``BEGIN IMMEDIATE`` so two writers queue instead of failing on a stale
+snapshot. PostgreSQL (psycopg 3): write transactions take one advisory lock, so applies run one
+after the other and each plans against what the previous one committed.
+
+Every write is one transaction: `Registry.write()` yields a session whose work is committed when
+the block ends and rolled back when it raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from meshplane.diagnostics import MeshplaneError
+from meshplane.registry import migrate
+from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url, registry_configured, resolve_registry_url
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+WRITE_LOCK_KEY = 0x6D657368_706C616E & 0x7FFFFFFFFFFFFFFF
+"""PostgreSQL advisory-lock key held by every registry write transaction ("meshplan")."""
+
+_BEGIN_OPTION = "meshplane_begin"
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a registry's schema stands against this meshplane's migrations."""
+
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the database is at the newest migration."""
+        return self.current == self.head
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy (the "begin" hook below) emit BEGIN, instead of pysqlite's own guesswork.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def create_registry_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for a normalised registry URL (creates the SQLite folder if needed)."""
+    if url.startswith("sqlite"):
+        resolved = RegistryUrl(url, UrlSource.DEFAULT)
+        file = resolved.sqlite_file
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        _configure_sqlite(engine)
+        return engine
+    try:
+        import psycopg  # noqa: F401 - only to give an install hint
+    except ImportError as exc:
+        raise MeshplaneError("a PostgreSQL registry needs psycopg 3: pip install 'meshplane[postgres]'") from exc
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class Registry:
+    """A registry database: sessions for reading, locked transactions for writing, migrations."""
+
+    def __init__(self, url: RegistryUrl | str, *, auto_upgrade: bool = True) -> None:
+        self.url = url if isinstance(url, RegistryUrl) else RegistryUrl(normalise_url(url), UrlSource.ENVIRONMENT)
+        self.engine = create_registry_engine(self.url.url)
+        self._schema_checked = False
+        if auto_upgrade:
+            self.ensure_schema()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- schema -----------------------------------------------------------------------------
+
+    def status(self) -> SchemaStatus:
+        """The current and the newest schema revision."""
+        with self._connect() as connection:
+            return SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
+
+    def upgrade(self) -> SchemaStatus:
+        """Migrate to the newest schema in one locked transaction; returns the status before."""
+        with self._locked_connection() as connection:
+            before = SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
+            self._refuse_unknown(before)
+            if not before.up_to_date:
+                migrate.upgrade_connection(connection)
+        self._schema_checked = True
+        return before
+
+    def ensure_schema(self) -> None:
+        """Apply pending migrations on first use (a no-op once the schema is current)."""
+        if self._schema_checked:
+            return
+        status = self.status()
+        self._refuse_unknown(status)
+        if not status.up_to_date:
+            self.upgrade()
+        self._schema_checked = True
+
+    def _refuse_unknown(self, status: SchemaStatus) -> None:
+        if status.current is not None and status.current not in migrate.known_revisions():
+            raise MeshplaneError(
+                f"the registry at {self.url.display} has schema revision {status.current}, which this meshplane "
+                "does not know (it was written by a newer meshplane): upgrade meshplane"
+            )
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            connection = self.engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise MeshplaneError(f"cannot open the registry at {self.url.display}: {exc.orig}") from exc
+        with connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _locked_connection(self) -> Iterator[Connection]:
+        with self._connect() as connection:
+            if self.dialect == "sqlite":
+                connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with connection.begin():
+                if self.dialect == "postgresql":
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+                yield connection
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading (its transaction is rolled back at the end)."""
+        self.ensure_schema()
+        with self._connect() as connection, connection.begin(), Session(bind=connection) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction holding the registry's write lock; committed when the block ends."""
+        self.ensure_schema()
+        with self._locked_connection() as connection, Session(bind=connection, autoflush=False) as session:
+            yield session
+            session.flush()
+
+
+def open_mesh_registry(
+    mesh_root: Path | None, mesh_registry: str | None = None, *, only_if_configured: bool = False
+) -> Registry | None:
+    """Open the registry of a mesh (URL resolved by `resolve_registry_url`).
+
+    With `only_if_configured` (what `meshplane test` uses to decide whether to record runs), None
+    is returned unless the URL was set explicitly or the default SQLite file already exists.
+    """
+    resolved = resolve_registry_url(mesh_root, mesh_registry)
+    if only_if_configured and not registry_configured(resolved):
+        return None
+    return Registry(resolved)
+
+
+__all__ = ["Registry", "SchemaStatus", "create_registry_engine", "open_mesh_registry"]

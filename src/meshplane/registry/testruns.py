@@ -1,0 +1,157 @@
+"""Store contract test runs and their check results (the `meshplane test --format json` shape).
+
+`record_test_run` takes the JSON dict of ARCHITECTURE.md §3 as the checks produce it::
+
+    {"contract": {"id": "…", "version": "…"}, "server": "…", "engine": "duckdb",
+     "result": "passed|warning|failed|error", "startedAt": "…", "finishedAt": "…",
+     "checks": [{"id": "…", "kind": "…", "object": "orders", "property": "order_id",
+                 "status": "passed", "severity": "error", "observed": 0, "threshold": "…", "message": "…"}]}
+
+Keys it does not know are kept (``extra`` columns), so richer results lose nothing. The run is
+linked to the registered contract version when there is one; a run of an unregistered contract is
+stored all the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from meshplane.diagnostics import MeshplaneError
+from meshplane.registry import models as m
+from meshplane.registry.database import Registry
+
+RESULTS = ("passed", "warning", "failed", "error")
+_RUN_KEYS = {"contract", "server", "engine", "result", "startedAt", "finishedAt", "checks"}
+_CHECK_KEYS = {"id", "kind", "object", "property", "status", "severity", "observed", "threshold", "message"}
+
+
+def _timestamp(value: Any, name: str) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise MeshplaneError(f"test run: {name} '{value}' is not an ISO 8601 timestamp") from exc
+    else:
+        raise MeshplaneError(f"test run: {name} must be an ISO 8601 timestamp")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _require(run: Mapping[str, Any]) -> tuple[str, str, str]:
+    contract = run.get("contract")
+    if not isinstance(contract, Mapping) or not contract.get("id") or not contract.get("version"):
+        raise MeshplaneError("test run: 'contract' must be an object with 'id' and 'version'")
+    result = run.get("result")
+    if result not in RESULTS:
+        raise MeshplaneError(f"test run: 'result' must be one of {', '.join(RESULTS)}, not {result!r}")
+    return str(contract["id"]), str(contract["version"]), str(result)
+
+
+def record_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "unknown") -> int:
+    """Store one test run with its check results in one transaction; returns the run's id."""
+    contract_id, version, result = _require(run)
+    started = _timestamp(run.get("startedAt"), "startedAt")
+    finished = _timestamp(run["finishedAt"], "finishedAt") if run.get("finishedAt") is not None else None
+    checks = run.get("checks") or []
+    if not isinstance(checks, list) or not all(isinstance(c, Mapping) for c in checks):
+        raise MeshplaneError("test run: 'checks' must be a list of objects")
+    with registry.write() as session:
+        version_id = session.execute(
+            sa.select(m.ContractVersion.id).where(
+                m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
+            )
+        ).scalar_one_or_none()
+        row = m.TestRun(
+            contract_id=contract_id,
+            contract_version=version,
+            contract_version_id=version_id,
+            server=_text(run.get("server")),
+            engine=_text(run.get("engine")),
+            result=result,
+            started_at=started,
+            finished_at=finished,
+            recorded_at=m.utcnow(),
+            recorded_by=actor,
+            check_count=len(checks),
+            extra={k: v for k, v in run.items() if k not in _RUN_KEYS},
+        )
+        session.add(row)
+        session.flush()
+        if checks:
+            session.execute(
+                sa.insert(m.CheckResult),
+                [
+                    {
+                        "test_run_id": row.id,
+                        "position": index,
+                        "check_id": str(check.get("id") or f"check-{index}"),
+                        "kind": _text(check.get("kind")),
+                        "object": _text(check.get("object")),
+                        "property": _text(check.get("property")),
+                        "status": str(check.get("status") or "error"),
+                        "severity": _text(check.get("severity")),
+                        "observed": check.get("observed"),
+                        "threshold": _text(check.get("threshold")),
+                        "message": _text(check.get("message")),
+                        "extra": {k: v for k, v in check.items() if k not in _CHECK_KEYS} or None,
+                    }
+                    for index, check in enumerate(checks)
+                ],
+            )
+        return row.id
+
+
+@dataclass(frozen=True)
+class TestRunSummary:
+    """A stored run, as history listings show it."""
+
+    __test__ = False  # not a pytest test class
+
+    id: int
+    contract_id: str
+    contract_version: str
+    server: str | None
+    engine: str | None
+    result: str
+    started_at: datetime
+    finished_at: datetime | None
+    check_count: int
+    registered_version: bool
+
+
+def list_test_runs(registry: Registry, contract_id: str, *, limit: int = 50) -> list[TestRunSummary]:
+    """The latest runs of a contract, newest first."""
+    with registry.read() as session:
+        rows = session.execute(
+            sa.select(m.TestRun)
+            .where(m.TestRun.contract_id == contract_id)
+            .order_by(m.TestRun.started_at.desc(), m.TestRun.id.desc())
+            .limit(limit)
+        ).scalars()
+        return [
+            TestRunSummary(
+                r.id,
+                r.contract_id,
+                r.contract_version,
+                r.server,
+                r.engine,
+                r.result,
+                r.started_at,
+                r.finished_at,
+                r.check_count,
+                r.contract_version_id is not None,
+            )
+            for r in rows
+        ]

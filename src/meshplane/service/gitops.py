@@ -1,0 +1,466 @@
+"""GitOps use cases: `plan` (what would change in the registry) and `apply` (record it).
+
+The mesh repository is the desired state; the registry is the recorded one. A plan lists the
+domains, products, ports and contracts an apply would create, update, retire or restore, and for
+each new contract version its classified diff against the highest registered version below it.
+A plan has errors, and apply refuses it, when:
+
+* a registered contract version has other content now (published versions are immutable);
+* a new version carries breaking changes without a major bump, or less than the bump its changes
+  require (semver enforcement, rules from `meshplane.diff`);
+* a port or contract would be removed while other products still consume it.
+
+Every breaking change comes with its impact: the consumers of the old major version, transitively
+downstream, across domains (`service.impact`).
+
+Apply re-computes the plan inside one locked write transaction and writes everything or nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_errors
+from meshplane.mesh.repository import MeshRepository, load_mesh
+from meshplane.registry import Registry, resolve_registry_url
+from meshplane.registry.changes import Action, ChangeSet, ConsumerBreak, Kind, compare_states, ports_after
+from meshplane.registry.graph import ConsumerGraph
+from meshplane.registry.state import (
+    ContractVersionSpec,
+    DomainSpec,
+    MemberSpec,
+    MeshState,
+    PortSpec,
+    ProductSpec,
+    RegistryState,
+    TeamSpec,
+    load_contract_documents,
+    load_registry_state,
+)
+from meshplane.registry.versions import canonical_json, document_sha256, major_of
+from meshplane.registry.writer import write_changes
+from meshplane.service.impact import DiffLike, ImpactReport, analyse_impact, diff_contract_versions
+from meshplane.spec.odcs import Contract
+
+EXIT_REFUSED = 1
+
+
+def default_actor() -> str:
+    """Who applies when no ``--actor`` is given: the operating-system user."""
+    try:
+        return getpass.getuser() or "unknown"
+    except (OSError, KeyError):
+        return "unknown"
+
+
+# --- desired state ------------------------------------------------------------------------------
+
+
+def _team(name: str | None, description: str | None, members: list[Any] | None) -> TeamSpec:
+    return TeamSpec(
+        name,
+        description,
+        tuple(MemberSpec(mem.username, mem.name, mem.role, mem.date_in, mem.date_out) for mem in members or []),
+    )
+
+
+def _ports(ports: list[Any] | None, output: bool) -> tuple[PortSpec, ...]:
+    return tuple(
+        PortSpec(
+            p.name,
+            p.version,
+            p.contract_id,
+            getattr(p, "type", None) if output else None,
+            getattr(p, "description", None) if output else None,
+        )
+        for p in ports or []
+    )
+
+
+def desired_state(repo: MeshRepository) -> MeshState:
+    """What the repository declares, in the registry's terms (files that did not load are skipped)."""
+    state = MeshState(repo.config.name if repo.config else repo.root.name)
+    for dom in repo.domains:
+        model = dom.model
+        if model is None:
+            continue
+        document = model.to_document()
+        state.domains[dom.id] = DomainSpec(
+            dom.id,
+            document,
+            document_sha256(document),
+            model.name,
+            model.description,
+            tuple(model.tags or ()),
+            _team(model.team.name, model.team.description, model.team.members),
+            dom.file,
+        )
+    for entry in repo.products:
+        product = entry.product
+        if product is None:
+            continue
+        document = product.to_document()
+        team = _team(product.team.name, product.team.description, product.team.members) if product.team else None
+        state.products[product.id] = ProductSpec(
+            product.id,
+            entry.domain,
+            document,
+            document_sha256(document),
+            product.status,
+            product.name,
+            product.version,
+            tuple(product.tags or ()),
+            team,
+            _ports(product.output_ports, True),
+            _ports(product.input_ports, False),
+            entry.file,
+        )
+        for con in entry.contracts:
+            contract = con.contract
+            if contract is None:
+                continue
+            doc = contract.to_document()
+            state.contract_versions.append(
+                ContractVersionSpec(
+                    contract.id,
+                    contract.version,
+                    entry.domain,
+                    product.id,
+                    doc,
+                    document_sha256(doc),
+                    contract.status,
+                    contract.name,
+                    con.file,
+                )
+            )
+    return state
+
+
+def lint_gate(repo: MeshRepository) -> None:
+    """Refuse a mesh with lint errors (exit 1): plan and apply need a consistent repository."""
+    try:
+        from meshplane.service.linting import lint_repository
+    except ImportError:  # pragma: no cover - linting ships with meshplane
+        diagnostics = repo.file_diagnostics()
+    else:
+        diagnostics = lint_repository(repo)
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    if errors:
+        raise MeshplaneError(
+            f"the mesh has {len(errors)} lint error(s); fix them first (meshplane lint)", errors, EXIT_REFUSED
+        )
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ContractVersionChange:
+    """A contract version the apply would register, with its diff and the impact of its breaking changes."""
+
+    spec: ContractVersionSpec
+    base_version: str | None
+    diff: DiffLike | None = None
+    impact: ImpactReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape (docs/gitops.md)."""
+        return {
+            "kind": Kind.CONTRACT_VERSION.value,
+            "action": Action.CREATE.value,
+            "id": self.spec.contract_id,
+            "version": self.spec.version,
+            "from": self.base_version,
+            "domain": self.spec.domain,
+            "product": self.spec.product_id,
+            "file": self.spec.file,
+            "diff": self.diff.to_dict() if self.diff is not None else None,
+            "impact": self.impact.to_dict() if self.impact is not None else None,
+        }
+
+
+@dataclass
+class Plan:
+    """What an apply would change, and why it may not."""
+
+    mesh: str
+    registry: str
+    prune: bool
+    changeset: ChangeSet
+    versions: list[ContractVersionChange] = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        """True when apply must refuse this plan."""
+        return has_errors(self.errors)
+
+    @property
+    def empty(self) -> bool:
+        """True when the registry already matches the repository."""
+        return self.changeset.empty
+
+    def change_dicts(self) -> list[dict[str, Any]]:
+        """Every change as JSON, entities first (domains, products, ports, contracts), then versions."""
+        return [c.to_dict() for c in self.changeset.entities] + [v.to_dict() for v in self.versions]
+
+    def counts(self) -> dict[str, int]:
+        """Number of changes per action."""
+        counts = Counter(c.action.value for c in self.changeset.entities)
+        counts[Action.CREATE.value] += len(self.versions)
+        return {a.value: counts.get(a.value, 0) for a in Action}
+
+    def summary(self) -> str:
+        """One line: ``3 to create, 1 to update, 0 to retire, 0 to restore``."""
+        return ", ".join(f"{n} to {action}" for action, n in self.counts().items())
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the changes: apply refuses to write when the registry moved since the plan was shown."""
+        return hashlib.sha256(canonical_json(self.change_dicts()).encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `plan --format json` shape: ``{"changes": [...], "errors": [...]}``."""
+        return {"changes": self.change_dicts(), "errors": [d.to_dict() for d in self.errors]}
+
+
+def _error(code: str, message: str, file: str | None = None, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, code, message, file, hint=hint)
+
+
+def _consumer_error(brk: ConsumerBreak) -> Diagnostic:
+    who = ", ".join(f"{product} (input port {port})" for product, port in brk.consumers)
+    if brk.kind is Kind.OUTPUT_PORT:
+        major = f" major version {brk.major}" if brk.major is not None else ""
+        return _error(
+            "port-has-consumers",
+            f"output port {brk.id} would be removed, but {who} still consume{'s' if len(brk.consumers) == 1 else ''} "
+            f"contract {brk.contract_id}{major}",
+            brk.file,
+            "keep the port until its consumers have moved, or publish the same contract major version on another port",
+        )
+    return _error(
+        "contract-has-consumers",
+        f"contract {brk.id} would be retired, but {who} still consume{'s' if len(brk.consumers) == 1 else ''} it",
+        None,
+        "move the consumers first, or keep the contract file",
+    )
+
+
+def _static_errors(changes: ChangeSet) -> list[Diagnostic]:
+    errors: list[Diagnostic] = []
+    for conflict in changes.conflicts:
+        spec = conflict.spec
+        errors.append(
+            _error(
+                "contract-version-immutable",
+                f"contract {spec.contract_id} version {spec.version} is already registered with other content "
+                f"(registered sha256 {conflict.registered_sha256[:12]}…, file {spec.sha256[:12]}…): "
+                "published versions are immutable",
+                spec.file,
+                "give the changed contract a new version number",
+            )
+        )
+    for first, second in changes.duplicates:
+        errors.append(
+            _error(
+                "duplicate-contract-version",
+                f"contract {first.contract_id} version {first.version} is declared twice with different content "
+                f"({first.file} and {second.file})",
+                second.file,
+            )
+        )
+    for spec in changes.invalid_versions:
+        errors.append(
+            _error(
+                "invalid-contract-version",
+                f"contract {spec.contract_id} has version '{spec.version}', which is not a semantic version "
+                "(MAJOR.MINOR.PATCH); versions cannot be compared or enforced",
+                spec.file,
+            )
+        )
+    errors += [_consumer_error(brk) for brk in changes.consumer_breaks]
+    return errors
+
+
+def _semver_error(change: ContractVersionChange, diff: DiffLike) -> Diagnostic | None:
+    if diff.semver_ok:
+        return None
+    spec = change.spec
+    if str(diff.level) == "breaking":
+        listed = "; ".join(c.message for c in diff.breaking_changes()[:5])
+        more = len(diff.breaking_changes()) - 5
+        listed += f"; and {more} more" if more > 0 else ""
+        return _error(
+            "breaking-without-major",
+            f"contract {spec.contract_id} {change.base_version} → {spec.version} has breaking changes without a "
+            f"major version bump: {listed}",
+            spec.file,
+            f"publish it as a new major version (e.g. {_next_major(change.base_version)}), or keep the old guarantees",
+        )
+    return _error(
+        "insufficient-version-bump",
+        f"contract {spec.contract_id} {change.base_version} → {spec.version} needs a {diff.required_bump} "
+        "version bump for its changes",
+        spec.file,
+    )
+
+
+def _next_major(version: str | None) -> str:
+    major = major_of(version)
+    return f"{major + 1}.0.0" if major is not None else "a new major version"
+
+
+def build_plan(
+    desired: MeshState,
+    current: RegistryState,
+    documents: dict[tuple[str, str], dict[str, Any]],
+    *,
+    prune: bool,
+    registry: str,
+) -> Plan:
+    """The plan for `desired` against `current`; `documents` are the base versions' stored contracts."""
+    changes = compare_states(desired, current, prune=prune)
+    plan = Plan(desired.name, registry, prune, changes, errors=_static_errors(changes))
+    graph: ConsumerGraph | None = None
+    for new in changes.new_versions:
+        change = ContractVersionChange(new.spec, new.base_version)
+        plan.versions.append(change)
+        if new.base_version is None:
+            continue
+        old_doc = documents[(new.spec.contract_id, new.base_version)]
+        old = Contract.model_validate(old_doc, by_alias=True)
+        fresh = Contract.model_validate(dict(new.spec.document), by_alias=True)
+        diff = diff_contract_versions(old, fresh)
+        change.diff = diff
+        problem = _semver_error(change, diff)
+        if problem is not None:
+            plan.errors.append(problem)
+        breaking = diff.breaking_changes()
+        if breaking:
+            if graph is None:
+                after = ports_after(desired, current, prune=prune)
+                graph = ConsumerGraph.build(
+                    ((pid, dom, team) for pid, (dom, team) in after.products.items()),
+                    ((pid, contract, major) for pid, _, contract, major in after.outputs),
+                    after.inputs,
+                )
+            change.impact = analyse_impact(
+                graph,
+                new.spec.contract_id,
+                major_of(new.base_version),
+                version=new.base_version,
+                provider=new.spec.product_id,
+                changes=breaking,
+            )
+    return plan
+
+
+def _registry_for(repo: MeshRepository, registry: Registry | None) -> Registry:
+    if registry is not None:
+        return registry
+    url = resolve_registry_url(repo.root, repo.config.registry if repo.config else None)
+    return Registry(url)
+
+
+def _plan_in(session: Any, desired: MeshState, *, prune: bool, registry: Registry) -> tuple[Plan, RegistryState]:
+    current = load_registry_state(session)
+    changes_keys = {
+        (spec.contract_id, base)
+        for spec in desired.contract_versions
+        if (reg := current.contracts.get(spec.contract_id)) is not None
+        and spec.version not in reg.versions
+        and (base := reg.base_version_for(spec.version)) is not None
+    }
+    documents = load_contract_documents(session, changes_keys)
+    return build_plan(desired, current, documents, prune=prune, registry=registry.url.display), current
+
+
+def load_for_gitops(path: Path) -> MeshRepository:
+    """Load a mesh folder and refuse it when it has lint errors."""
+    repo = load_mesh(path)
+    lint_gate(repo)
+    return repo
+
+
+def plan_mesh(path: Path | MeshRepository, *, prune: bool = False, registry: Registry | None = None) -> Plan:
+    """The `meshplane plan` use case (reads only)."""
+    repo = path if isinstance(path, MeshRepository) else load_for_gitops(path)
+    desired = desired_state(repo)
+    store = _registry_for(repo, registry)
+    try:
+        with store.read() as session:
+            return _plan_in(session, desired, prune=prune, registry=store)[0]
+    finally:
+        if registry is None:
+            store.close()
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did: its plan, and the audit entry (None when there was nothing to do)."""
+
+    plan: Plan
+    audit_id: int | None
+    actor: str
+
+    @property
+    def changed(self) -> bool:
+        """True when something was written."""
+        return self.audit_id is not None
+
+
+class PlanRefused(MeshplaneError):
+    """Apply refused a plan with errors; nothing was written."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(
+            f"apply refused: the plan has {len(plan.errors)} error(s); nothing was written", plan.errors, EXIT_REFUSED
+        )
+        self.plan = plan
+
+
+def apply_mesh(
+    path: Path | MeshRepository,
+    *,
+    prune: bool = False,
+    actor: str | None = None,
+    expected_fingerprint: str | None = None,
+    registry: Registry | None = None,
+) -> ApplyResult:
+    """The `meshplane apply` use case: plan again under the write lock, refuse errors, write all or nothing.
+
+    `expected_fingerprint` is the fingerprint of the plan the user confirmed; when the registry
+    changed in between (another apply won the race), nothing is written and the user is asked to
+    look at the new plan.
+    """
+    repo = path if isinstance(path, MeshRepository) else load_for_gitops(path)
+    desired = desired_state(repo)
+    who = actor or default_actor()
+    store = _registry_for(repo, registry)
+    try:
+        with store.write() as session:
+            plan, current = _plan_in(session, desired, prune=prune, registry=store)
+            if plan.has_errors:
+                raise PlanRefused(plan)
+            if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
+                raise MeshplaneError(
+                    "the registry changed since the plan was shown (another apply ran); nothing was written: "
+                    "run `meshplane apply` again to see the new plan",
+                    exit_code=EXIT_REFUSED,
+                )
+            if plan.empty:
+                return ApplyResult(plan, None, who)
+            details = {"prune": prune, "counts": plan.counts(), "changes": plan.change_dicts()}
+            audit_id = write_changes(
+                session, desired, current, plan.changeset, actor=who, summary=plan.summary(), details=details
+            )
+            return ApplyResult(plan, audit_id, who)
+    finally:
+        if registry is None:
+            store.close()
