@@ -1,0 +1,82 @@
+"""`meshplane db current|upgrade [PATH]`: the registry database's schema revision and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from meshplane.cli.output import EXIT_OK, console, print_json, report_error
+from meshplane.diagnostics import MeshplaneError
+from meshplane.mesh.repository import find_mesh_root
+from meshplane.registry import Registry, RegistryUrl, resolve_registry_url
+from meshplane.spec.loader import load_mesh_config
+
+db_app = typer.Typer(help="The registry database: schema revision and migrations.", no_args_is_help=True)
+
+PathArg = Annotated[
+    Path | None, typer.Argument(help="The mesh folder whose registry to use (default: the working directory's).")
+]
+
+
+def _resolve(path: Path | None) -> RegistryUrl:
+    root = find_mesh_root(path or Path.cwd())
+    if path is not None and root is None:
+        raise MeshplaneError(f"{path} is not a mesh: it has no mesh.yaml")
+    configured = None
+    if root is not None:
+        config = load_mesh_config(root / "mesh.yaml").model
+        configured = config.registry if config else None
+    return resolve_registry_url(root, configured)
+
+
+@db_app.command("current")
+def current(
+    path: PathArg = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Show the registry URL, where it came from, and its schema revision against the newest one."""
+    try:
+        url = _resolve(path)
+        with Registry(url, auto_upgrade=False) as registry:
+            status = registry.status()
+    except MeshplaneError as exc:
+        raise typer.Exit(report_error(exc)) from None
+    if output_format == "json":
+        print_json(
+            {
+                "url": url.display,
+                "source": url.source.value,
+                "current": status.current,
+                "head": status.head,
+                "upToDate": status.up_to_date,
+            }
+        )
+    else:
+        state = "[green]up to date[/green]" if status.up_to_date else "[yellow]needs `meshplane db upgrade`[/yellow]"
+        console.print(f"registry {escape(url.display)} [dim](from {url.source.value})[/dim]")
+        console.print(f"revision {status.current or '(empty)'} / newest {status.head}: {state}")
+    raise typer.Exit(EXIT_OK)
+
+
+@db_app.command("upgrade")
+def upgrade(path: PathArg = None) -> None:
+    """Apply pending migrations (commands that use the registry also do this on first use)."""
+    try:
+        url = _resolve(path)
+        with Registry(url, auto_upgrade=False) as registry:
+            before = registry.upgrade()
+    except MeshplaneError as exc:
+        raise typer.Exit(report_error(exc)) from None
+    if before.up_to_date:
+        console.print(f"registry {escape(url.display)} is already at revision {before.head}")
+    else:
+        console.print(f"registry {escape(url.display)} upgraded from {before.current or '(empty)'} to {before.head}")
+    raise typer.Exit(EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `db` command group to the CLI."""
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,95 @@
+"""`meshplane impact CONTRACT_ID[@VERSION] [--against NEW_FILE]`: who is downstream of a contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from meshplane.cli.commands.gitops import wide_console
+from meshplane.cli.output import EXIT_OK, console, print_json, report_error
+from meshplane.diagnostics import MeshplaneError
+from meshplane.mesh.repository import find_mesh_root, load_mesh
+from meshplane.registry import Registry, resolve_registry_url
+from meshplane.service.impact import ImpactReport, impact_of
+
+
+def _render(report: ImpactReport) -> None:
+    version = f"@{report.version}" if report.version else ""
+    provider = f" (provided by {escape(report.provider)})" if report.provider else ""
+    console.print(
+        f"[bold]impact[/bold] of contract [bold]{escape(report.contract_id)}{escape(version)}[/bold]{provider}"
+    )
+    if report.diff is not None:
+        breaking = report.diff.breaking_changes()
+        console.print(
+            f"diff {escape(report.diff.from_version)} → {escape(report.diff.to_version)}: "
+            f"{report.diff.level}, requires {report.diff.required_bump}; {len(breaking)} breaking change(s)"
+        )
+        for change in breaking:
+            console.print(
+                f"  [bold red]breaking[/bold red] {escape(change.message)} [dim]\\[{escape(change.rule)}][/dim]"
+            )
+    if not report.consumers:
+        console.print("[green]no downstream consumers[/green]")
+        return
+    table = Table(show_lines=False)
+    for column in ("depth", "product", "domain", "team", "path", "usage"):
+        table.add_column(column)
+    for hit in report.consumers:
+        c = hit.consumer
+        table.add_row(
+            str(c.depth), c.product, c.domain, c.team or "", " → ".join(c.path), f"{hit.usage.value}: {hit.reason}"
+        )
+    wide_console().print(table)
+    for column_impact in report.columns:
+        affected = [p for p, v in column_impact.verdicts if v.usage.value != "not-using"]
+        console.print(
+            f"  column [bold]{escape(column_impact.column.label)}[/bold]: {len(affected)} direct consumer(s) affected"
+        )
+    s = report.summary()
+    console.print(
+        f"{s['affected']} of {s['consumers']} consumer(s) affected, {s['domains']} domain(s), depth ≤ {s['maxDepth']}"
+    )
+
+
+def impact(
+    contract: Annotated[str, typer.Argument(help="CONTRACT_ID or CONTRACT_ID@VERSION (default: latest registered).")],
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="A new version of the contract: show its breaking changes and who they hit."),
+    ] = None,
+    mesh: Annotated[
+        Path | None,
+        typer.Option("--mesh", help="Mesh folder whose registry to read (default: the working directory's)."),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """List the products downstream of a contract, transitively and across domains, from the registry."""
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+    try:
+        root = find_mesh_root(mesh or Path.cwd())
+        if mesh is not None and root is None:
+            raise MeshplaneError(f"{mesh} is not a mesh: it has no mesh.yaml")
+        config = load_mesh(root).config if root is not None else None
+        registry = Registry(resolve_registry_url(root, config.registry if config else None))
+        try:
+            report = impact_of(registry, contract, against=against)
+        finally:
+            registry.close()
+    except MeshplaneError as exc:
+        raise typer.Exit(report_error(exc)) from None
+    if output_format == "json":
+        print_json(report.to_dict())
+    else:
+        _render(report)
+    raise typer.Exit(EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `impact` to the CLI."""
+    app.command("impact")(impact)
