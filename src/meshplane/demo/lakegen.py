@@ -4,9 +4,9 @@
 generates the data of every contract it knows (see :data:`CONTRACT_IDS`) and writes it where the
 contract's first ``local`` server says, relative to the lake root:
 
-* ``format: parquet`` - ``<dir>/part-00000.parquet`` for a ``<dir>/*.parquet`` path, written with a
-  row-group writer so memory stays bounded;
-* ``format: csv`` - ``<dir>/part-00000.csv`` (header row, pyarrow CSV writer);
+* ``format: parquet`` - one file, ``<dir>/part-00000.parquet`` for a ``<dir>/*.parquet`` path (see
+  :func:`data_location`), written with a row-group writer so memory stays bounded;
+* ``format: csv`` - likewise one file with a header row (pyarrow CSV writer);
 * ``format: iceberg`` - an Iceberg table whose location is the path, registered in a SQLite catalog
   at ``<lake>/_catalog/iceberg.db`` (readers may also open the newest ``metadata/*.metadata.json``).
 
@@ -223,25 +223,57 @@ def _has_glob(part: str) -> bool:
     return any(ch in part for ch in "*?[")
 
 
-def data_location(lake_root: Path, target: ContractTarget) -> tuple[Path, Path]:
-    """(file or table location to write, path to clear first) for a contract's local server."""
+@dataclass(frozen=True)
+class DataLocation:
+    """Where a contract's data is written, and what is removed first so re-runs replace it."""
+
+    path: Path  # the data file, or the Iceberg table location
+    clear_dir: Path | None = None  # remove this whole directory (Iceberg table location) ...
+    clear_pattern: str | None = None  # ... or only the files of ``path.parent`` matching this
+
+
+def data_location(lake_root: Path, target: ContractTarget) -> DataLocation:
+    """The location of a contract's data under ``lake_root``, from its local server path.
+
+    A file-name pattern (``orders/*.parquet``, ``orders/part-*.csv``) gets one file whose name
+    matches it (``*`` becomes ``part-00000``); a path without suffix is a directory that gets
+    ``part-00000.<format>``; any other path is the file itself.
+    """
     rel = _relative(target.server_path)
     if target.format == "iceberg":
         location = lake_root.joinpath(*rel.parts)
-        return location, location
-    if any(_has_glob(part) for part in rel.parts[:-1]):
-        raise ValueError(f"{target.contract_id}: only the file name of a server path may be a pattern")
-    if _has_glob(rel.name) or not rel.suffix:
-        directory = lake_root.joinpath(*(rel.parts[:-1] if _has_glob(rel.name) else rel.parts))
-        return directory / f"part-00000{_FILE_FORMATS[target.format]}", directory
+        return DataLocation(location, clear_dir=location)
+    if any(_has_glob(part) for part in rel.parts[:-1]) or "[" in rel.name:
+        raise ValueError(f"{target.contract_id}: only '*' and '?' in the file name of a server path are supported")
+    if _has_glob(rel.name):
+        name = rel.name.replace("*", "part-00000").replace("?", "0")
+        return DataLocation(lake_root.joinpath(*rel.parts[:-1], name), clear_pattern=rel.name)
+    suffix = _FILE_FORMATS[target.format]
+    if not rel.suffix:
+        return DataLocation(lake_root.joinpath(*rel.parts, f"part-00000{suffix}"), clear_pattern=f"*{suffix}")
     file = lake_root.joinpath(*rel.parts)
-    return file, file
+    return DataLocation(file, clear_pattern=file.name)
 
 
-def _clear(path: Path, lake_root: Path) -> None:
+def _clear(location: DataLocation, lake_root: Path) -> None:
+    """Remove what a previous run wrote at ``location`` (never anything outside the lake root)."""
+    if location.clear_dir is not None:
+        _remove_tree(location.clear_dir, lake_root)
+    elif location.clear_pattern is not None and location.path.parent.is_dir():
+        _inside(location.path.parent, lake_root)
+        for old in location.path.parent.glob(location.clear_pattern):
+            if old.is_file():
+                old.unlink()
+
+
+def _inside(path: Path, lake_root: Path) -> None:
     resolved, root = path.resolve(), lake_root.resolve()
     if resolved == root or not resolved.is_relative_to(root):
-        raise ValueError(f"refusing to clear {path}: not inside the lake root {lake_root}")
+        raise ValueError(f"refusing to write {path}: not inside the lake root {lake_root}")
+
+
+def _remove_tree(path: Path, lake_root: Path) -> None:
+    _inside(path, lake_root)
     if path.is_dir():
         shutil.rmtree(path)
     elif path.exists():
@@ -314,18 +346,18 @@ class _LakeWriter:
         sink.write(conform(table, target))
 
     def _open(self, target: ContractTarget) -> _Sink:
-        location, clear = data_location(self.lake_root, target)
-        _clear(clear, self.lake_root)
+        location = data_location(self.lake_root, target)
+        _clear(location, self.lake_root)
         if target.format == "iceberg":
-            return _IcebergSink(target, location, self._iceberg_catalog())
-        return _FileSink(target, location)
+            return _IcebergSink(target, location.path, self._iceberg_catalog())
+        return _FileSink(target, location.path)
 
     def _iceberg_catalog(self) -> Any:
         if self._catalog is None:
             from pyiceberg.catalog.sql import SqlCatalog
 
             catalog_dir = self.lake_root / CATALOG_DIR
-            _clear(catalog_dir, self.lake_root)
+            _remove_tree(catalog_dir, self.lake_root)
             catalog_dir.mkdir(parents=True)
             self._catalog = SqlCatalog(
                 CATALOG_NAME,
