@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from meshplane.registry import models as m
 
@@ -78,23 +78,27 @@ class ConsumerGraph:
     @classmethod
     def load(cls, session: Session) -> ConsumerGraph:
         """The graph of everything active in the registry (three queries)."""
-        team = sa.orm.aliased(m.Team)
+        team = aliased(m.Team)
         products = session.execute(
             sa.select(m.Product.id, m.Product.domain_id, team.name)
             .outerjoin(team, team.id == m.Product.team_id)
             .where(m.Product.retired_at.is_(None))
-        ).tuples()
+        ).all()
         outputs = session.execute(
             sa.select(m.OutputPort.product_id, m.OutputPort.contract_id, m.OutputPort.major).where(
                 m.OutputPort.retired_at.is_(None)
             )
-        ).tuples()
+        ).all()
         inputs = session.execute(
             sa.select(m.InputPort.product_id, m.InputPort.name, m.InputPort.contract_id, m.InputPort.major).where(
                 m.InputPort.retired_at.is_(None)
             )
-        ).tuples()
-        return cls.build(products.all(), outputs.all(), inputs.all())
+        ).all()
+        return cls.build(
+            ((r[0], r[1], r[2]) for r in products),
+            ((r[0], r[1], r[2]) for r in outputs),
+            ((r[0], r[1], r[2], r[3]) for r in inputs),
+        )
 
     @property
     def edge_count(self) -> int:

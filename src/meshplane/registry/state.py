@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from meshplane.registry import models as m
 from meshplane.registry.versions import major_of, parse_version
@@ -208,14 +208,14 @@ class RegistryState:
 def load_registry_state(session: Session) -> RegistryState:
     """Read the registry's current state in five queries."""
     state = RegistryState()
-    team_names = dict(session.execute(sa.select(m.Team.id, m.Team.name)).tuples().all())
+    team_names = {r[0]: r[1] for r in session.execute(sa.select(m.Team.id, m.Team.name))}
     for row in session.execute(
         sa.select(m.Domain.id, m.Domain.sha256, m.Domain.team_id, m.Domain.retired_at, m.Domain.document)
     ):
         state.domains[row.id] = RegisteredDomain(
             row.id, row.sha256, row.team_id, row.retired_at is not None, row.document, team_names.get(row.team_id or -1)
         )
-    descriptor = sa.orm.aliased(m.ProductDescriptor)
+    descriptor = aliased(m.ProductDescriptor)
     query = sa.select(
         m.Product.id,
         m.Product.domain_id,
