@@ -11,8 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from meshplane.diagnostics import MeshplaneError
-from meshplane.registry import Registry
-from meshplane.registry import migrate
+from meshplane.registry import Registry, migrate
 from meshplane.registry.models import Base
 
 TABLES = {

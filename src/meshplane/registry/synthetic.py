@@ -79,7 +79,13 @@ def contract_document(contract_id: str, domain: str, version: str = "1.0.0", col
         "domain": domain,
         "description": {"purpose": f"Synthetic dataset {contract_id}."},
         "schema": [
-            {"name": "data", "physicalName": "data", "physicalType": "table", "description": "Rows.", "properties": props}
+            {
+                "name": "data",
+                "physicalName": "data",
+                "physicalType": "table",
+                "description": "Rows.",
+                "properties": props,
+            }
         ],
         "slaProperties": [{"property": "latency", "value": 1, "unit": "d"}],
         "team": _team(domain),
