@@ -1,0 +1,225 @@
+"""DuckDB: the default engine, for `local` servers (files on a path or glob) and `duckdb` databases.
+
+Files are never copied: each schema object becomes a temporary view over DuckDB's own readers
+(`read_parquet`, `read_csv`, `read_json`) or over an Arrow dataset (Delta, Iceberg) that DuckDB
+streams with projection pushdown. Extensions are never downloaded (`autoinstall_known_extensions`
+is off; parquet and json are built in). A `duckdb` database is opened read-only.
+
+CSV is read with every column as text and checked through safe casts, so one bad value fails the
+type check of its column instead of aborting the scan; JSON types are inferred from the whole file.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlglot import exp
+
+from meshplane.engines import arrow_tables
+from meshplane.engines.base import (
+    Column,
+    Dataset,
+    DatasetNotFound,
+    DatasetRequest,
+    Engine,
+    EngineError,
+    QueryError,
+    QueryResult,
+    Session,
+    quoted_table,
+)
+from meshplane.spec.odcs import Server
+
+FILE_FORMATS: dict[str, str] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+"""File extension -> format, used when a `local` server gives no `format`."""
+
+FORMAT_ALIASES: dict[str, str] = {"jsonl": "ndjson", "json_lines": "ndjson", "newline_delimited_json": "ndjson"}
+
+_DIRECTORY_GLOBS: dict[str, str] = {
+    "parquet": "**/*.parquet",
+    "csv": "**/*.csv",
+    "json": "**/*.json",
+    "ndjson": "**/*.*json*",
+}
+_INFERRED_FORMATS = frozenset({"csv", "json", "ndjson"})
+_TABLE_FORMATS = frozenset({"delta", "iceberg"})
+_PLACEHOLDER = re.compile(r"\{(model|object)\}")
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def _sql_string(value: str) -> str:
+    return exp.Literal.string(value).sql(dialect="duckdb")
+
+
+class DuckDBSession(Session):
+    """A DuckDB connection serving one server."""
+
+    def __init__(self, engine: DuckDBEngine, server: Server, base_dir: Path) -> None:
+        super().__init__(engine)
+        import duckdb
+
+        self._duckdb = duckdb
+        self.server = server
+        self.base_dir = base_dir
+        self._arrow: dict[str, Any] = {}
+        self.schema: str | None = None
+        self.format: str | None = None
+        self.con: Any = self._init_database() if server.type.lower() == "duckdb" else self._init_files()
+        # the progress bar would print on stdout, into `--format json` output
+        self.con.execute("SET enable_progress_bar = false")
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _init_database(self) -> Any:
+        raw = self.server.setting("database")
+        if not raw:
+            raise EngineError(f"server '{self.server.server}' has no `database` file")
+        path = Path(str(raw))
+        path = path if path.is_absolute() else self.base_dir / path
+        if not path.is_file():
+            raise EngineError(f"DuckDB database of server '{self.server.server}' not found: {path}")
+        self.location = str(path)
+        self.schema = str(self.server.setting("schema") or "main")
+        try:
+            con = self._duckdb.connect(str(path), read_only=True, config=_CONFIG)
+        except self._duckdb.Error as exc:
+            raise EngineError(f"cannot open DuckDB database {path}: {exc}") from exc
+        con.execute(f"SET search_path = {_sql_string(self.schema)}")
+        return con
+
+    def _init_files(self) -> Any:
+        raw = self.server.setting("path")
+        if not raw:
+            raise EngineError(f"server '{self.server.server}' has no `path`")
+        self.location = str(raw)
+        declared = str(self.server.setting("format") or "").lower()
+        self.format = FORMAT_ALIASES.get(declared, declared) or None
+        if self.format is None:
+            self.format = FILE_FORMATS.get(Path(str(raw).replace("*", "x")).suffix.lower())
+        if self.format is None:
+            raise EngineError(
+                f"server '{self.server.server}': cannot tell the file format of {raw}; set `format` "
+                f"({', '.join(sorted({*FILE_FORMATS.values(), *_TABLE_FORMATS}))})"
+            )
+        if self.format not in {*FILE_FORMATS.values(), *_TABLE_FORMATS}:
+            raise EngineError(f"server '{self.server.server}': format '{self.format}' is not supported")
+        return self._duckdb.connect(":memory:", config=_CONFIG)
+
+    def close(self) -> None:
+        self.con.close()
+        self._arrow.clear()
+
+    # -- datasets ------------------------------------------------------------------------------
+
+    def open(self, request: DatasetRequest) -> Dataset:
+        if self.schema is not None:
+            return self._open_table(request)
+        return self._open_files(request)
+
+    def _open_table(self, request: DatasetRequest) -> Dataset:
+        found = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND lower(table_name) = lower(?)",
+            [self.schema, request.table],
+        ).fetchall()
+        if not found:
+            raise DatasetNotFound(f"table {self.schema}.{request.table} not found in {self.location}")
+        ref = quoted_table(str(self.schema), str(found[0][0]))
+        return Dataset(
+            request.object_name, ref, self._describe(ref), f"{self.location}:{self.schema}.{found[0][0]}", "duckdb"
+        )
+
+    def _resolve(self, request: DatasetRequest) -> Path:
+        raw = _PLACEHOLDER.sub(request.object_name, self.location)
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def _open_files(self, request: DatasetRequest) -> Dataset:
+        fmt = str(self.format)
+        path = self._resolve(request)
+        view = quoted_table(request.object_name)
+        snapshot = None
+        if fmt in _TABLE_FORMATS:
+            table = arrow_tables.open_delta(path) if fmt == "delta" else arrow_tables.open_iceberg(path)
+            name = f"__arrow_{len(self._arrow)}"
+            self._arrow[name] = table.dataset  # keep a reference: DuckDB scans it lazily
+            self.con.register(name, table.dataset)
+            source = self.engine.quote(name)
+            snapshot = table.snapshot
+        else:
+            pattern = str(path / _DIRECTORY_GLOBS[fmt]) if path.is_dir() else str(path)
+            if not glob.glob(pattern, recursive=True):  # noqa: PTH207 - the pattern may be absolute
+                raise DatasetNotFound(f"no {fmt} file matches {pattern}")
+            source = self._reader(fmt, pattern, request)
+        self._run(f"CREATE OR REPLACE TEMP VIEW {view.sql(dialect='duckdb')} AS SELECT * FROM {source}")
+        return Dataset(
+            request.object_name,
+            view,
+            self._describe(view),
+            str(path),
+            fmt,
+            types_inferred=fmt in _INFERRED_FORMATS,
+            snapshot=snapshot,
+        )
+
+    def _reader(self, fmt: str, pattern: str, request: DatasetRequest) -> str:
+        where = _sql_string(pattern)
+        if fmt == "parquet":
+            return f"read_parquet({where}, union_by_name = true)"
+        if fmt == "csv":
+            # every column as text: values are checked through safe casts, so a bad value fails
+            # its column's type check instead of aborting the whole scan
+            return f"read_csv({where}, header = true, all_varchar = true, union_by_name = true)"
+        layout = "newline_delimited" if fmt == "ndjson" else "auto"
+        return f"read_json({where}, format = {_sql_string(layout)}, sample_size = -1, union_by_name = true)"
+
+    def _describe(self, ref: exp.Table) -> list[Column]:
+        rows = self._run(f"DESCRIBE SELECT * FROM {ref.sql(dialect='duckdb')}").fetchall()
+        return [Column(str(r[0]), self.engine.parse_type(str(r[1])), str(r[1])) for r in rows]
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def _run(self, sql: str) -> Any:
+        try:
+            return self.con.execute(sql)
+        except self._duckdb.Error as exc:
+            raise QueryError(str(exc).strip()) from exc
+
+    def execute(self, query: exp.Expr | str) -> QueryResult:
+        sql = query if isinstance(query, str) else self.engine.render(query)
+        try:
+            relation = self.con.sql(sql)
+            if relation is None:
+                raise QueryError("the statement returned no rows")
+            names = list(relation.columns)
+            # through Arrow: timezone-aware values convert without extra Python packages
+            table = relation.to_arrow_table()
+        except self._duckdb.Error as exc:
+            raise QueryError(str(exc).strip()) from exc
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return QueryResult(names, list(zip(*columns, strict=True)) if columns else [])
+
+
+class DuckDBEngine(Engine):
+    """DuckDB in-process: local files (parquet, csv, json, ndjson, delta, iceberg) and DuckDB databases."""
+
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+    server_types: ClassVar[frozenset[str]] = frozenset({"local", "duckdb"})
+    preferred_for: ClassVar[frozenset[str]] = frozenset({"local", "duckdb"})
+
+    def connect(self, server: Server, base_dir: Path) -> Session:
+        return DuckDBSession(self, server, base_dir)
