@@ -1,0 +1,96 @@
+"""SQL quality rules (``type: sql``): a query returning one value, compared with the rule's operator.
+
+The query is written in the server's dialect. Placeholders name the dataset and the property (see
+`checks.sqltext`); only a single read-only SELECT runs. A query that is one aggregate over the
+object (``SELECT COUNT(*) FROM {object} WHERE ...``) is folded into the object's single scan;
+any other query runs on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from meshplane.checks.model import CheckSpec, Outcome
+from meshplane.checks.operators import Threshold, threshold_of
+from meshplane.checks.plan import Aggregates, Immediate, ObjectTarget, OwnQuery, Plan
+from meshplane.checks.registry import CheckType
+from meshplane.checks.sqltext import RuleSqlError, fold_into_scan, parse_read_only, substitute
+from meshplane.engines.base import QueryResult
+
+if TYPE_CHECKING:
+    from meshplane.checks.compiler import RuleScope
+
+
+@dataclass(frozen=True, kw_only=True)
+class SqlRuleSpec(CheckSpec):
+    """A SQL rule: its query text and threshold."""
+
+    query: str
+    threshold: Threshold | None
+    column: tuple[str, ...] | None = None
+    problem: str | None = None
+
+
+def _judge_value(spec: SqlRuleSpec, value: Any) -> Outcome:
+    threshold = spec.threshold
+    if threshold is None:
+        return Outcome.error("the rule sets no operator (mustBe, mustBeLessThan, ...)", value)
+    ok = threshold.holds(value)
+    verdict = "satisfies" if ok else "breaks"
+    return Outcome.judged(ok, value, str(threshold), f"query returned {value!r}, {verdict} {threshold}",
+                          f"query returned {value!r}, {verdict} {threshold}")  # fmt: skip
+
+
+class SqlRuleCheck(CheckType):
+    """Runs SQL rules, folded into the scan when they are a plain aggregate over the object."""
+
+    order: ClassVar[int] = 70
+    spec_types = (SqlRuleSpec,)
+
+    def for_rule(self, scope: RuleScope) -> list[CheckSpec] | None:
+        rule = scope.rule
+        if rule.kind != "sql":
+            return None
+        problem = None if rule.query else "a sql rule needs a `query`"
+        try:
+            threshold = threshold_of(rule.operator(), rule.unit)
+        except ValueError as exc:
+            threshold, problem = None, str(exc)
+        return [
+            SqlRuleSpec(
+                **scope.common("sql"),
+                query=rule.query or "",
+                threshold=threshold,
+                column=scope.prop.column if scope.prop else None,
+                problem=problem,
+            )
+        ]
+
+    def plan(self, spec: CheckSpec, target: ObjectTarget) -> Plan:
+        assert isinstance(spec, SqlRuleSpec)
+        if spec.problem:
+            return Immediate(Outcome.error(spec.problem))
+        engine = target.engine
+        column_sql = engine.render(target.column(spec.column)) if spec.column else None
+        try:
+            text = substitute(spec.query, engine.table_sql(target.table), column_sql)
+            query = parse_read_only(text, engine.dialect)
+        except RuleSqlError as exc:
+            return Immediate(Outcome.error(f"refused: {exc}"))
+        obj = target.schema_object
+        names = {obj.name.lower(), obj.table.lower(), target.table.name.lower()}
+        folded = fold_into_scan(query, target.table, names)
+        if folded is not None:
+            return Aggregates({"value": folded}, lambda values: _judge_value(spec, values["value"]))
+
+        def judge(result: QueryResult) -> Outcome:
+            if len(result.columns) != 1 or len(result.rows) > 1:
+                shape = f"{len(result.rows)} row(s) of {len(result.columns)} column(s)"
+                return Outcome.error(f"a SQL rule must return one value; got {shape}")
+            return _judge_value(spec, result.rows[0][0] if result.rows else None)
+
+        return OwnQuery(query, judge)
+
+
+CHECK_TYPE = SqlRuleCheck()
