@@ -1,0 +1,187 @@
+"""`meshplane test TARGET`: run a contract's checks against its data and report them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn
+from rich.table import Table
+
+from meshplane.checks import Status, TestRun, junit_xml
+from meshplane.checks.values import json_value
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
+from meshplane.service.testing import ProgressEvent, RunFinished, RunStarted, run_tests
+
+
+class OutputFormat(StrEnum):
+    """How results are printed."""
+
+    TABLE = "table"
+    JSON = "json"
+    JUNIT = "junit"
+
+
+_STYLE = {
+    Status.PASSED: ("✓", "green"),
+    Status.WARNING: ("!", "yellow"),
+    Status.FAILED: ("✗", "bold red"),
+    Status.ERROR: ("✗", "bold magenta"),
+    Status.SKIPPED: ("-", "dim"),
+}
+
+
+def exit_code(runs: list[TestRun]) -> int:
+    """2 when a run could not happen, 1 when a check failed, else 0 (warnings pass)."""
+    results = {r.result for r in runs}
+    if Status.ERROR in results:
+        return EXIT_USAGE
+    if Status.FAILED in results:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def runs_document(runs: list[TestRun]) -> dict[str, Any]:
+    """One run as its object; several as ``{"result": worst, "runs": [...]}``."""
+    if len(runs) == 1:
+        return runs[0].to_dict()
+    order = [Status.ERROR, Status.FAILED, Status.WARNING, Status.PASSED]
+    worst = next((s for s in order if any(r.result is s for r in runs)), Status.PASSED)
+    return {"result": worst.value, "runs": [r.to_dict() for r in runs]}
+
+
+def _observed(value: Any) -> str:
+    shown = json_value(value)
+    if shown is None:
+        return ""
+    text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def print_table(runs: list[TestRun], out: Console) -> None:
+    """Readable tables, one per run, with a summary line each."""
+    for run in runs:
+        mark, style = _STYLE[run.result]
+        head = f"{run.contract_id or run.file} {run.contract_version or ''}".strip()
+        where = " · ".join(x for x in (run.server and f"server {run.server}", run.engine) if x)
+        title = f"[{style}]{mark} {run.result.value}[/{style}] [bold]{escape(head)}[/bold]"
+        out.print(f"\n{title} [dim]{escape(where)}[/dim]")
+        if run.error:
+            out.print(f"  [{style}]{escape(run.error)}[/{style}]")
+        if not run.checks:
+            continue
+        table = Table(show_edge=False, pad_edge=False, expand=False)
+        table.add_column("")
+        table.add_column("check", no_wrap=True)
+        table.add_column("observed", max_width=24, overflow="ellipsis")
+        table.add_column("threshold", max_width=24, overflow="fold")
+        table.add_column("message", overflow="fold")
+        for check in run.checks:
+            mark, style = _STYLE[check.status]
+            note = f" [dim]({len(check.samples)} sample row(s) in --format json)[/dim]" if check.samples else ""
+            table.add_row(
+                f"[{style}]{mark}[/{style}]",
+                escape(check.spec.id),
+                escape(_observed(check.observed)),
+                escape(check.threshold or ""),
+                f"[{style}]{escape(check.message)}[/{style}]{note}"
+                if check.status is not Status.PASSED
+                else escape(check.message),
+            )
+        out.print(table)
+        counts = ", ".join(f"{run.count(s)} {s.value}" for s in Status if run.count(s))
+        out.print(f"  {len(run.checks)} checks: {counts}")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """Rich progress per object on stderr; a plain line per object when stderr is not a terminal."""
+    bar = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=err_console, transient=True, disable=not (enabled and err_console.is_terminal),
+    )  # fmt: skip
+    tasks: dict[str, TaskID] = {}
+
+    def report(event: ProgressEvent) -> None:
+        if not enabled:
+            return
+        if isinstance(event, RunStarted):
+            label = f"testing {event.contract} on {event.server} ({event.engine})"
+            tasks[event.contract] = bar.add_task(escape(label), total=max(event.objects, 1))
+        elif isinstance(event, RunFinished):
+            run = event.run
+            key = run.contract_id or ""
+            if key in tasks:
+                bar.remove_task(tasks.pop(key))
+            if run.error:
+                err_console.print(f"[magenta]✗[/magenta] {escape(key or str(run.file))}: {escape(run.error)}")
+        else:
+            failed = sum(1 for r in event.results if r.status in (Status.FAILED, Status.ERROR))
+            mark = "[red]✗[/red]" if failed else "[green]✓[/green]"
+            detail = f", {failed} failed" if failed else ""
+            where = f"{escape(event.contract)} · {escape(event.object)}"
+            err_console.print(f"{mark} {where}: {len(event.results)} checks{detail}")
+            if event.contract in tasks:
+                bar.advance(tasks[event.contract])
+
+    with bar:
+        yield report
+
+
+def test(
+    target: Annotated[
+        str | None, typer.Argument(help="A contract file, a contract id or a product id of the mesh.")
+    ] = None,
+    *,
+    all_contracts: Annotated[bool, typer.Option("--all", help="Test every contract of the mesh.")] = False,
+    server: Annotated[str | None, typer.Option("--server", help="Server of the contract to test against.")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Engine to run the checks on (default: the server type's).")
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="table, json or junit.")] = OutputFormat.TABLE,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the report to this file.")] = None,
+    mesh: Annotated[
+        Path | None, typer.Option("--mesh", help="Mesh folder (default: found from the current folder up).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Test data against its contract: schema, quality rules and SLAs, in one scan per dataset.
+
+    Exit 0 when every check passed (warnings allowed), 1 when a check failed, 2 when a run could
+    not happen or the input is wrong.
+    """
+    if all_contracts and target:
+        raise typer.BadParameter("give a TARGET or --all, not both", param_hint="TARGET")
+    with _progress(not quiet) as report:
+        runs = run_tests(target, all_contracts=all_contracts, mesh_root=mesh, server=server, engine=engine,
+                         progress=report)  # fmt: skip
+    if output_format is OutputFormat.JSON:
+        text = json.dumps(runs_document(runs), indent=2, ensure_ascii=False) + "\n"
+    elif output_format is OutputFormat.JUNIT:
+        text = junit_xml(runs)
+    else:
+        text = ""
+    if output is not None:
+        if output_format is OutputFormat.TABLE:
+            with output.open("w", encoding="utf-8") as handle:
+                print_table(runs, Console(file=handle, width=160, no_color=True, highlight=False))
+        else:
+            output.write_text(text, encoding="utf-8")
+        err_console.print(f"report written to {escape(str(output))}")
+    elif output_format is OutputFormat.TABLE:
+        print_table(runs, console)
+    else:
+        typer.echo(text, nl=False)
+    raise typer.Exit(exit_code(runs))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `test` to the CLI."""
+    app.command("test")(test)

@@ -1,0 +1,256 @@
+"""The `test` use case: run a contract's checks against one of its servers.
+
+One function, `run_tests`, serves the CLI, the API and the demo. A target is a contract file, a
+contract id or a product id (all its output ports) of the mesh, or every contract (`all_contracts`).
+Each contract gives one `TestRun` (the evaluation, with provenance). A run that cannot happen
+(unknown server, no engine for it, missing database, no dataset readable) is a `TestRun` with
+result `error` and the reason; input that cannot be understood at all raises `MeshplaneError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from meshplane.checks import ObjectDone, TestRun, compile_contract, run_checks
+from meshplane.diagnostics import MeshplaneError
+from meshplane.engines import registry
+from meshplane.engines.base import EngineError, QueryError
+from meshplane.mesh.repository import ContractEntry, MeshRepository, display_path, find_mesh_root, load_mesh
+from meshplane.settings import get_settings
+from meshplane.spec.loader import load_contract, load_mesh_config
+from meshplane.spec.odcs import Contract, Server
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """Progress: checks of a contract start on a server."""
+
+    contract: str
+    server: str
+    engine: str
+    objects: int
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """Progress: a run ended (also when it ended in error)."""
+
+    run: TestRun
+
+
+ProgressEvent = RunStarted | ObjectDone | RunFinished
+Progress = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One contract to test and where its relative paths resolve."""
+
+    file: str
+    contract: Contract | None
+    base_dir: Path
+    default_engine: str | None
+    problem: str | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _looks_like_file(target: str) -> bool:
+    return target.endswith((".yaml", ".yml")) or "/" in target or "\\" in target
+
+
+def _mesh_lake(root: Path) -> tuple[Path, str | None]:
+    """The lake root and default engine of the mesh at `root` (reads mesh.yaml only)."""
+    repo = MeshRepository(root=root, config_file=load_mesh_config(root / "mesh.yaml"))
+    return repo.lake_root, repo.config.default_engine if repo.config else None
+
+
+def _file_job(path: Path, mesh_root: Path | None) -> _Job:
+    loaded = load_contract(path, display_path(path))
+    if not loaded.ok or loaded.model is None:
+        raise MeshplaneError(f"{display_path(path)} is not a valid contract", loaded.diagnostics)
+    root = mesh_root or find_mesh_root(path.parent)
+    if root is not None and (root / "mesh.yaml").is_file():
+        lake, default = _mesh_lake(root)
+        return _Job(display_path(path), loaded.model, lake, default)
+    return _Job(display_path(path), loaded.model, path.resolve().parent, None)
+
+
+def _entry_job(repo: MeshRepository, entry: ContractEntry) -> _Job:
+    default = repo.config.default_engine if repo.config else None
+    if entry.contract is None:
+        return _Job(entry.file, None, repo.lake_root, default, problem=f"{entry.file} is not a valid contract")
+    return _Job(entry.file, entry.contract, repo.lake_root, default)
+
+
+def _mesh(mesh_root: Path | None) -> MeshRepository:
+    root = mesh_root or find_mesh_root(Path.cwd())
+    if root is None:
+        raise MeshplaneError("no mesh found here or above (give --mesh PATH, or a contract file)")
+    return load_mesh(root)
+
+
+def resolve_jobs(target: str | Path | None, *, all_contracts: bool, mesh_root: Path | None) -> list[_Job]:
+    """The contracts a target names, in mesh order."""
+    if all_contracts:
+        repo = _mesh(mesh_root)
+        if not repo.contracts:
+            raise MeshplaneError(f"the mesh at {repo.root} has no contracts")
+        return [_entry_job(repo, e) for e in repo.contracts]
+    if target is None or str(target) == "":
+        raise MeshplaneError("give a contract file, a contract id or a product id, or --all")
+    path = Path(target)
+    if path.is_file():
+        return [_file_job(path, mesh_root)]
+    text = str(target)
+    if path.exists():
+        raise MeshplaneError(f"{text} is a folder; give a contract file, a contract id or a product id")
+    if _looks_like_file(text) and mesh_root is None and find_mesh_root(Path.cwd()) is None:
+        raise MeshplaneError(f"no such contract file: {text}")
+    repo = _mesh(mesh_root)
+    entry = repo.contract_by_id(text)
+    if entry is not None:
+        return [_entry_job(repo, entry)]
+    product = repo.product_by_id(text)
+    if product is not None and product.product is not None:
+        jobs = []
+        for port in product.product.output_ports or []:
+            if not port.contract_id:
+                continue
+            port_entry = repo.contract_by_id(port.contract_id)
+            if port_entry is None:
+                problem = f"output port '{port.name}' names contract '{port.contract_id}', not in the mesh"
+                jobs.append(_Job(product.file, None, repo.lake_root, None, problem=problem))
+            else:
+                jobs.append(_entry_job(repo, port_entry))
+        if not jobs:
+            raise MeshplaneError(f"product '{text}' has no output port bound to a contract")
+        return jobs
+    if _looks_like_file(text):
+        raise MeshplaneError(f"no such contract file: {text}")
+    raise MeshplaneError(f"'{text}' is neither a contract file nor a contract or product id in the mesh at {repo.root}")
+
+
+def choose_server(contract: Contract, name: str | None) -> Server:
+    """The server to test: the one named, else the first one an engine can serve."""
+    servers = contract.servers or []
+    if name is not None:
+        server = contract.server_named(name)
+        if server is None:
+            known = ", ".join(s.server for s in servers) or "none"
+            raise MeshplaneError(f"contract '{contract.id}' has no server '{name}' (servers: {known})")
+        return server
+    if not servers:
+        raise MeshplaneError(f"contract '{contract.id}' declares no servers to test against")
+    for server in servers:
+        if registry.can_serve(server):
+            return server
+    kinds = ", ".join(sorted({s.type for s in servers}))
+    raise MeshplaneError(
+        f"no engine can test the servers of contract '{contract.id}' (types: {kinds}; "
+        f"engines: {', '.join(registry.engine_names())})"
+    )
+
+
+def test_contract(
+    contract: Contract,
+    *,
+    base_dir: Path,
+    server: str | None = None,
+    engine: str | None = None,
+    default_engine: str | None = None,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+    file: str | None = None,
+) -> TestRun:
+    """Run every check of `contract` against one of its servers."""
+    now = clock or _utc_now
+    started = now()
+    settings = get_settings()
+
+    def ended(error: str, server_name: str | None, engine_name: str | None = None) -> TestRun:
+        run = TestRun(contract.id, contract.version, server_name, engine_name, started, now(), error=error, file=file)
+        if progress:
+            progress(RunFinished(run))
+        return run
+
+    try:
+        chosen = choose_server(contract, server)
+        runner = registry.engine_for(chosen, engine, default=settings.engine or default_engine)
+    except MeshplaneError as exc:
+        return ended(exc.message, server)
+    specs = compile_contract(contract)
+    if progress:
+        progress(RunStarted(contract.id, chosen.server, runner.name, len(contract.objects)))
+    try:
+        with runner.connect(chosen, base_dir) as session:
+            outcome = run_checks(
+                contract,
+                specs,
+                session,
+                engine=runner,
+                now=started,
+                sample_rows=settings.sample_rows,
+                progress=progress,
+            )
+    except (EngineError, QueryError) as exc:
+        return ended(str(exc), chosen.server, runner.name)
+    error = None
+    if contract.objects and len(outcome.unavailable) == len(contract.objects):
+        error = "no dataset could be read: " + "; ".join(f"{k}: {v}" for k, v in outcome.unavailable.items())
+    run = TestRun(contract.id, contract.version, chosen.server, runner.name, started, now(), outcome.results,
+                  error=error, file=file, datasets=outcome.datasets)  # fmt: skip
+    if progress:
+        progress(RunFinished(run))
+    return run
+
+
+test_contract.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def run_tests(
+    target: str | Path | None,
+    *,
+    all_contracts: bool = False,
+    mesh_root: Path | None = None,
+    server: str | None = None,
+    engine: str | None = None,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+) -> list[TestRun]:
+    """Test every contract the target names; one `TestRun` per contract.
+
+    Raises `MeshplaneError` for input that names nothing testable (no such file or id, invalid
+    contract file, unknown engine).
+    """
+    if engine is not None:
+        registry.engine_named(engine)  # unknown names are a usage error, before any work
+    jobs = resolve_jobs(target, all_contracts=all_contracts, mesh_root=mesh_root)
+    runs = []
+    for job in jobs:
+        if job.contract is None:
+            moment = (clock or _utc_now)()
+            run = TestRun(None, None, server, engine, moment, moment, error=job.problem, file=job.file)
+            if progress:
+                progress(RunFinished(run))
+            runs.append(run)
+            continue
+        run = test_contract(
+            job.contract,
+            base_dir=job.base_dir,
+            server=server,
+            engine=engine,
+            default_engine=job.default_engine,
+            clock=clock,
+            progress=progress,
+            file=job.file,
+        )
+        runs.append(run)
+    return runs
