@@ -296,6 +296,7 @@ def build_campaigns(rng: Rng, clock: Clock, n: int) -> pa.Table:
     """marketing.campaigns campaigns (plus ``_budget_cents``, ``_start_day``, ``_end_day``)."""
     r = rng.py
     ids, names, channels, targets, starts, ends, budgets, currencies, statuses = ([] for _ in range(9))
+    parents: list[str | None] = []
     today = clock.today
     for i in range(n):
         if i == 0:
@@ -308,6 +309,7 @@ def build_campaigns(rng: Rng, clock: Clock, n: int) -> pa.Table:
         status = "planned" if start > today else ("running" if end >= today else "completed")
         year = date.fromordinal(date(1970, 1, 1).toordinal() + start).year
         ids.append(f"CMP-{i + 1:04d}")
+        parents.append(f"CMP-{r.randint(1, i):04d}" if i > 0 and r.random() < 0.25 else None)  # follow-up wave
         names.append(f"{r.choice(words.CAMPAIGN_THEMES)} {year} #{i + 1}")
         channels.append(r.choice(words.CAMPAIGN_CHANNELS))
         targets.append(r.choice(words.CAMPAIGN_TARGETS))
@@ -320,6 +322,7 @@ def build_campaigns(rng: Rng, clock: Clock, n: int) -> pa.Table:
     budget_cents = pa.array(budgets, pa.int64())
     return pa.table({
         "campaign_id": pa.array(ids, pa.string()),
+        "parent_campaign_id": pa.array(parents, pa.string()),
         "campaign_name": pa.array(names, pa.string()),
         "channel": pa.array(channels, pa.string()),
         "target_segment": pa.array(targets, pa.string()),
