@@ -152,9 +152,34 @@ def _check_contracts(repo: MeshRepository) -> list[Diagnostic]:
     return out
 
 
+def _declared_id(entry: ContractEntry | ProductEntry) -> str | None:
+    """The `id` a file declares, read from its YAML even when the file did not validate."""
+    loaded = entry.loaded
+    doc = loaded.document if loaded else None
+    value = doc.data.get("id") if doc is not None and isinstance(doc.data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _unverifiable_contract_ids(repo: MeshRepository) -> set[str]:
+    """Contract ids whose binding cannot be checked because a file on the way is broken.
+
+    A broken contract file, or a broken product descriptor (whose output ports are unknown), is
+    already reported; references to those contracts are not reported a second time as unresolved.
+    """
+    ids: set[str] = set()
+    for product in repo.products:
+        broken_descriptor = product.product is None
+        for contract in product.contracts:
+            cid = _declared_id(contract)
+            if cid and (broken_descriptor or contract.contract is None):
+                ids.add(cid)
+    return ids
+
+
 def _check_ports(repo: MeshRepository) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     output_contracts: dict[str, tuple[ProductEntry, ContractEntry]] = {}
+    unverifiable = _unverifiable_contract_ids(repo)
     for entry in repo.products:
         product = entry.product
         if product is None:
@@ -174,6 +199,8 @@ def _check_ports(repo: MeshRepository) -> list[Diagnostic]:
                 )
                 continue
             contract_entry = own.get(port.contract_id)
+            if port.contract_id in unverifiable:
+                continue
             if contract_entry is None or contract_entry.contract is None:
                 elsewhere = repo.contract_by_id(port.contract_id)
                 where = f"; it belongs to product folder '{elsewhere.product_folder}'" if elsewhere else ""
@@ -215,6 +242,8 @@ def _check_ports(repo: MeshRepository) -> list[Diagnostic]:
         for index, inport in enumerate(product.input_ports or []):
             path = ("inputPorts", index)
             provider = output_contracts.get(inport.contract_id)
+            if provider is None and inport.contract_id in unverifiable:
+                continue
             if provider is None:
                 out.append(
                     site.error(

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 from jsonschema import Draft201909Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 
 from meshplane.diagnostics import Diagnostic, JsonPath, Severity, render_json_path
 from meshplane.spec.yamlsource import YamlDocument
@@ -95,12 +95,31 @@ _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
+def _branch_score(errors: list[ValidationError], depth: int) -> tuple[int, int, int]:
+    """How badly an alternative of a oneOf/anyOf failed; lower is the one the author meant.
+
+    An alternative whose root type or required keys do not fit the value is a worse match than
+    one that fits in shape but has a wrong value deeper down.
+    """
+    root = [e for e in errors if len(e.absolute_path) == depth]
+    wrong_type = any(e.validator in ("type", "const", "enum") for e in root)
+    missing = sum(1 for e in root if e.validator == "required")
+    return (int(wrong_type), missing, len(errors))
+
+
 def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
-    """Descend into oneOf/anyOf to the alternative that came closest, to report what matters."""
-    if error.validator in ("oneOf", "anyOf") and error.context:
-        yield from _leaf_errors(best_match(error.context))
-    else:
+    """Descend into oneOf/anyOf to the alternative that came closest, and report all its errors."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
         yield error
+        return
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context:
+        index = sub.relative_schema_path[0] if sub.relative_schema_path else 0
+        branches.setdefault(int(index), []).append(sub)
+    depth = len(error.absolute_path)
+    best = min(branches.values(), key=lambda errs: _branch_score(errs, depth))
+    for sub in best:
+        yield from _leaf_errors(sub)
 
 
 def _type_name(value: Any) -> str:
@@ -191,12 +210,44 @@ def _diagnostics_for(error: ValidationError, doc: YamlDocument, schema_file: str
     return [doc.diagnostic(path, error.message, code=f"schema-{kind}")]
 
 
+_UNKNOWN_KEY_VALIDATORS = ("additionalProperties", "unevaluatedProperties")
+
+
+def _without_artifacts(error: ValidationError, schema_file: str) -> ValidationError | None:
+    """Drop keys that are reported unknown only because a sibling keyword failed.
+
+    Under Draft 2019-09, a failing `oneOf` (e.g. a quality rule with two operators) discards the
+    properties it evaluated, so `unevaluatedProperties` then calls valid keys such as `metric`
+    unknown. When the same object has another error, keep only keys the schema defines nowhere.
+    """
+    match = _UNEXPECTED.search(error.message)
+    names = _QUOTED.findall(match.group(1)) if match else []
+    real = [n for n in names if n not in _field_names(schema_file)]
+    if not real:
+        return None
+    listed = ", ".join(repr(n) for n in real)
+    verb = "was" if len(real) == 1 else "were"
+    return ValidationError(
+        f"Unevaluated properties are not allowed ({listed} {verb} unexpected)",
+        validator=error.validator,
+        path=error.absolute_path,
+        instance=error.instance,
+    )
+
+
 def validate_against(doc: YamlDocument, schema_file: str) -> list[Diagnostic]:
     """All schema errors of `doc` against one vendored schema, in document order."""
     validator = _validator(schema_file)
     out: list[Diagnostic] = []
     seen: set[tuple[str | None, str]] = set()
-    for error in validator.iter_errors(doc.data):
+    errors = list(validator.iter_errors(doc.data))
+    failed_at = {tuple(e.absolute_path) for e in errors if e.validator not in _UNKNOWN_KEY_VALIDATORS}
+    for raw in errors:
+        error: ValidationError | None = raw
+        if raw.validator in _UNKNOWN_KEY_VALIDATORS and tuple(raw.absolute_path) in failed_at:
+            error = _without_artifacts(raw, schema_file)
+        if error is None:
+            continue
         for leaf in _leaf_errors(error):
             for diag in _diagnostics_for(leaf, doc, schema_file):
                 key = (diag.path, diag.message)
