@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 import yaml
+from registry_helpers import bump_contract, counts, edit_yaml, product_dir
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry, list_test_runs, record_test_run
@@ -15,41 +16,6 @@ from meshplane.registry import models as m
 from meshplane.registry.synthetic import write_synthetic_mesh
 from meshplane.registry.writer import _Writer
 from meshplane.service.gitops import PlanRefused, apply_mesh, plan_mesh
-
-TABLES = (m.Domain, m.Team, m.TeamMember, m.Product, m.ProductDescriptor, m.OutputPort, m.InputPort, m.Contract,
-          m.ContractVersion, m.AuditEntry)
-
-
-def counts(registry: Registry) -> dict[str, int]:
-    with registry.read() as session:
-        return {t.__tablename__: session.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in TABLES}
-
-
-def edit_yaml(path: Path, change: Any) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-
-
-def product_dir(root: Path, product_id: str) -> Path:
-    domain, folder = product_id.split(".", 1)
-    return root / "domains" / domain / "products" / folder
-
-
-def bump_contract(root: Path, product_id: str, version: str, change: Any = None) -> None:
-    """Give product's contract out0 a new version (and its port), applying `change` to the contract."""
-    folder = product_dir(root, product_id)
-
-    def contract(data: dict[str, Any]) -> None:
-        data["version"] = version
-        if change:
-            change(data)
-
-    def port(data: dict[str, Any]) -> None:
-        data["outputPorts"][0]["version"] = version
-
-    edit_yaml(folder / "contracts" / "out0.odcs.yaml", contract)
-    edit_yaml(folder / "product.odps.yaml", port)
 
 
 @pytest.fixture
@@ -160,9 +126,11 @@ def test_major_bump_of_an_unconsumed_contract_is_accepted(mesh: Path, registry: 
     with registry.read() as session:
         contract = session.get(m.Contract, f"{leaf}.out0")
         assert contract is not None and contract.latest_version == "2.0.0"
-        versions = session.execute(
-            sa.select(m.ContractVersion.version).where(m.ContractVersion.contract_id == f"{leaf}.out0")
-        ).scalars().all()
+        versions = (
+            session.execute(sa.select(m.ContractVersion.version).where(m.ContractVersion.contract_id == f"{leaf}.out0"))
+            .scalars()
+            .all()
+        )
         assert sorted(versions) == ["1.0.0", "2.0.0"]
 
 
@@ -208,7 +176,13 @@ def test_non_breaking_minor_bump_is_accepted(mesh: Path, registry: Registry) -> 
 
     def add_optional(data: dict[str, Any]) -> None:
         data["schema"][0]["properties"].append(
-            {"name": "extra", "logicalType": "string", "required": False, "description": "New.", "classification": "internal"}
+            {
+                "name": "extra",
+                "logicalType": "string",
+                "required": False,
+                "description": "New.",
+                "classification": "internal",
+            }
         )
 
     bump_contract(mesh, "d000.p00000", "1.1.0", add_optional)
@@ -229,20 +203,31 @@ def test_prune_retires_and_a_comeback_restores(mesh: Path, registry: Registry) -
     assert kept.empty and {c.id for c in kept.changeset.absent} == {"d002.p00011", "d002.p00011.out0"}
     pruned = apply_mesh(mesh, registry=registry, prune=True)
     assert {(c["kind"], c["action"]) for c in pruned.plan.change_dicts()} == {
-        ("product", "retire"), ("outputPort", "retire"), ("inputPort", "retire"), ("contract", "retire")
+        ("product", "retire"),
+        ("outputPort", "retire"),
+        ("inputPort", "retire"),
+        ("contract", "retire"),
     }
     with registry.read() as session:
         product = session.get(m.Product, "d002.p00011")
         assert product is not None and product.retired_at is not None
         assert session.get(m.Contract, "d002.p00011.out0").retired_at is not None  # type: ignore[union-attr]
-        assert session.execute(
-            sa.select(sa.func.count()).select_from(m.ContractVersion).where(m.ContractVersion.contract_id == "d002.p00011.out0")
-        ).scalar_one() == 1
+        assert (
+            session.execute(
+                sa.select(sa.func.count())
+                .select_from(m.ContractVersion)
+                .where(m.ContractVersion.contract_id == "d002.p00011.out0")
+            ).scalar_one()
+            == 1
+        )
     assert plan_mesh(mesh, registry=registry, prune=True).empty
     parked.rename(leaf)
     back = plan_mesh(mesh, registry=registry)
     assert {(c["kind"], c["action"]) for c in back.change_dicts()} == {
-        ("product", "restore"), ("outputPort", "restore"), ("inputPort", "restore"), ("contract", "restore")
+        ("product", "restore"),
+        ("outputPort", "restore"),
+        ("inputPort", "restore"),
+        ("contract", "restore"),
     }
     apply_mesh(mesh, registry=registry)
     assert plan_mesh(mesh, registry=registry).empty
@@ -269,11 +254,29 @@ def test_test_runs_are_recorded_with_their_checks(mesh: Path, registry: Registry
         "finishedAt": "2026-01-02T03:04:06+00:00",
         "dataVersion": "snapshot-7",
         "checks": [
-            {"id": "data.row_count", "kind": "rowCount", "object": "data", "property": None, "status": "passed",
-             "severity": "error", "observed": 10, "threshold": "> 0", "message": "10 rows"},
-            {"id": "data.c1.nulls", "kind": "nullValues", "object": "data", "property": "c1", "status": "failed",
-             "severity": "error", "observed": {"count": 3}, "threshold": "= 0", "message": "3 nulls",
-             "sample": [[1], [2]]},
+            {
+                "id": "data.row_count",
+                "kind": "rowCount",
+                "object": "data",
+                "property": None,
+                "status": "passed",
+                "severity": "error",
+                "observed": 10,
+                "threshold": "> 0",
+                "message": "10 rows",
+            },
+            {
+                "id": "data.c1.nulls",
+                "kind": "nullValues",
+                "object": "data",
+                "property": "c1",
+                "status": "failed",
+                "severity": "error",
+                "observed": {"count": 3},
+                "threshold": "= 0",
+                "message": "3 nulls",
+                "sample": [[1], [2]],
+            },
         ],
     }
     run_id = record_test_run(registry, run, actor="ci")
@@ -283,11 +286,16 @@ def test_test_runs_are_recorded_with_their_checks(mesh: Path, registry: Registry
     assert stored.started_at.isoformat() == "2026-01-02T03:04:05+00:00"
     assert not list_test_runs(registry, "not.registered")[0].registered_version
     with registry.read() as session:
-        checks = session.execute(
-            sa.select(m.CheckResult).where(m.CheckResult.test_run_id == run_id).order_by(m.CheckResult.position)
-        ).scalars().all()
+        checks = (
+            session.execute(
+                sa.select(m.CheckResult).where(m.CheckResult.test_run_id == run_id).order_by(m.CheckResult.position)
+            )
+            .scalars()
+            .all()
+        )
         assert [(c.check_id, c.status, c.property) for c in checks] == [
-            ("data.row_count", "passed", None), ("data.c1.nulls", "failed", "c1")
+            ("data.row_count", "passed", None),
+            ("data.c1.nulls", "failed", "c1"),
         ]
         assert checks[1].observed == {"count": 3} and checks[1].extra == {"sample": [[1], [2]]}
         assert session.get(m.TestRun, run_id).extra == {"dataVersion": "snapshot-7"}  # type: ignore[union-attr]

@@ -25,7 +25,11 @@ def _domain(did: str, sha: str = "d") -> DomainSpec:
 
 def _product(pid: str, domain: str, outs=(), ins=(), sha: str = "p") -> ProductSpec:
     return ProductSpec(
-        pid, domain, {"id": pid, "x": sha}, sha, "active",
+        pid,
+        domain,
+        {"id": pid, "x": sha},
+        sha,
+        "active",
         output_ports=tuple(PortSpec(n, v, c) for n, v, c in outs),
         input_ports=tuple(PortSpec(n, v, c) for n, v, c in ins),
     )
@@ -55,12 +59,18 @@ def _registered(desired: MeshState) -> RegistryState:
     for p in desired.products.values():
         prod = RegisteredProduct(p.id, p.domain, p.sha256, 1, None, False, None, p.document)
         for port in p.output_ports:
-            prod.output_ports[port.key] = RegisteredPort(next(next_id), port.name, port.version, port.contract_id, None, None, False)
+            prod.output_ports[port.key] = RegisteredPort(
+                next(next_id), port.name, port.version, port.contract_id, None, None, False
+            )
         for port in p.input_ports:
-            prod.input_ports[port.key] = RegisteredPort(next(next_id), port.name, port.version, port.contract_id, None, None, False)
+            prod.input_ports[port.key] = RegisteredPort(
+                next(next_id), port.name, port.version, port.contract_id, None, None, False
+            )
         reg.products[p.id] = prod
     for c in desired.contract_versions:
-        con = reg.contracts.setdefault(c.contract_id, RegisteredContract(c.contract_id, c.domain, c.product_id, c.name, c.version, False))
+        con = reg.contracts.setdefault(
+            c.contract_id, RegisteredContract(c.contract_id, c.domain, c.product_id, c.name, c.version, False)
+        )
         con.versions[c.version] = c.sha256
     return reg
 
@@ -72,13 +82,20 @@ def _actions(changes) -> set[tuple[str, str, str]]:
 def test_everything_is_created_in_an_empty_registry() -> None:
     changes = compare_states(_desired(), RegistryState())
     assert _actions(changes) == {
-        ("domain", "create", "a"), ("domain", "create", "b"),
-        ("product", "create", "a.p"), ("product", "create", "b.q"),
-        ("outputPort", "create", "a.p/out@1.0.0"), ("outputPort", "create", "b.q/out@1.0.0"),
+        ("domain", "create", "a"),
+        ("domain", "create", "b"),
+        ("product", "create", "a.p"),
+        ("product", "create", "b.q"),
+        ("outputPort", "create", "a.p/out@1.0.0"),
+        ("outputPort", "create", "b.q/out@1.0.0"),
         ("inputPort", "create", "b.q/in@1.0.0"),
-        ("contract", "create", "a.p.out"), ("contract", "create", "b.q.out"),
+        ("contract", "create", "a.p.out"),
+        ("contract", "create", "b.q.out"),
     }
-    assert [(n.spec.contract_id, n.base_version) for n in changes.new_versions] == [("a.p.out", None), ("b.q.out", None)]
+    assert [(n.spec.contract_id, n.base_version) for n in changes.new_versions] == [
+        ("a.p.out", None),
+        ("b.q.out", None),
+    ]
     assert not changes.empty
 
 
@@ -113,7 +130,11 @@ def test_removing_a_consumed_port_is_a_consumer_break() -> None:
     changes = compare_states(desired, current)
     [brk] = changes.consumer_breaks
     assert (brk.kind, brk.id, brk.contract_id, brk.major, brk.consumers) == (
-        Kind.OUTPUT_PORT, "a.p/out@1.0.0", "a.p.out", 1, (("b.q", "in"),)
+        Kind.OUTPUT_PORT,
+        "a.p/out@1.0.0",
+        "a.p.out",
+        1,
+        (("b.q", "in"),),
     )
 
 
@@ -135,8 +156,10 @@ def test_absent_entities_are_kept_without_prune_and_retired_with_it() -> None:
     assert kept.entities == [] and {c.id for c in kept.absent} == {"b.q", "b.q.out"}
     pruned = compare_states(desired, current, prune=True)
     assert _actions(pruned) == {
-        ("product", "retire", "b.q"), ("outputPort", "retire", "b.q/out@1.0.0"),
-        ("inputPort", "retire", "b.q/in@1.0.0"), ("contract", "retire", "b.q.out"),
+        ("product", "retire", "b.q"),
+        ("outputPort", "retire", "b.q/out@1.0.0"),
+        ("inputPort", "retire", "b.q/in@1.0.0"),
+        ("contract", "retire", "b.q.out"),
     }
     assert pruned.consumer_breaks == []
 
@@ -147,7 +170,10 @@ def test_pruning_a_consumed_product_is_a_consumer_break() -> None:
     del desired.products["a.p"]
     desired.contract_versions = [c for c in desired.contract_versions if c.product_id != "a.p"]
     changes = compare_states(desired, current, prune=True)
-    assert {(b.kind.value, b.id) for b in changes.consumer_breaks} == {("outputPort", "a.p/out@1.0.0"), ("contract", "a.p.out")}
+    assert {(b.kind.value, b.id) for b in changes.consumer_breaks} == {
+        ("outputPort", "a.p/out@1.0.0"),
+        ("contract", "a.p.out"),
+    }
 
 
 def test_retired_entities_come_back_as_restored() -> None:

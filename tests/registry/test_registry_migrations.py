@@ -15,8 +15,19 @@ from meshplane.registry import Registry, migrate
 from meshplane.registry.models import Base
 
 TABLES = {
-    "alembic_version", "audit_log", "teams", "team_members", "domains", "products", "product_descriptors",
-    "output_ports", "input_ports", "contracts", "contract_versions", "test_runs", "check_results",
+    "alembic_version",
+    "audit_log",
+    "teams",
+    "team_members",
+    "domains",
+    "products",
+    "product_descriptors",
+    "output_ports",
+    "input_ports",
+    "contracts",
+    "contract_versions",
+    "test_runs",
+    "check_results",
 }
 
 

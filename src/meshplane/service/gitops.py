@@ -448,14 +448,14 @@ def apply_mesh(
             plan, current = _plan_in(session, desired, prune=prune, registry=store)
             if plan.has_errors:
                 raise PlanRefused(plan)
+            if plan.empty:  # also when a concurrent apply already recorded the same changes
+                return ApplyResult(plan, None, who)
             if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
                 raise MeshplaneError(
                     "the registry changed since the plan was shown (another apply ran); nothing was written: "
                     "run `meshplane apply` again to see the new plan",
                     exit_code=EXIT_REFUSED,
                 )
-            if plan.empty:
-                return ApplyResult(plan, None, who)
             details = {"prune": prune, "counts": plan.counts(), "changes": plan.change_dicts()}
             audit_id = write_changes(
                 session, desired, current, plan.changeset, actor=who, summary=plan.summary(), details=details

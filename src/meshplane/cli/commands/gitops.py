@@ -245,6 +245,8 @@ def apply(
         raise typer.Exit(report_error(exc)) from None
     if output_format == "json":
         print_json({"applied": result.changed, "auditId": result.audit_id, **result.plan.to_dict()})
+    elif not result.changed:
+        console.print("[green]nothing to apply[/green]: the registry already holds these changes (another apply)")
     else:
         console.print(
             f"[bold green]applied[/bold green]: {result.plan.summary()} "
