@@ -312,18 +312,25 @@ def compare_sla_values(prop: str, old: Doc, new: Doc) -> Shift | None:
     if kind is None:
         return Shift.CHANGED
     kind_name, greater_is_tighter = kind
-    readers: dict[str, Callable[[Doc], Any]] = {
-        "duration": lambda d: duration_seconds(d.get("value"), d.get("unit")),
-        "time-of-day": lambda d: time_of_day_minutes(d.get("value")),
-        "number": _number_in_unit,
-    }
     if kind_name == "instant":
         shift = compare_values(old.get("value"), new.get("value"), greater_is_tighter=greater_is_tighter)
         return shift or Shift.RESTATED
-    a, b = readers[kind_name](old), readers[kind_name](new)
-    if a is None or b is None:
+    if kind_name == "number":
+        a, b = _number_in_unit(old), _number_in_unit(new)
+        if a is None or b is None or a[0] != b[0]:  # another unit: not comparable
+            return Shift.CHANGED
+        return shift_by_order(a[1], b[1], greater_is_tighter=greater_is_tighter) or Shift.RESTATED
+    reader = _READERS[kind_name]
+    x, y = reader(old), reader(new)
+    if x is None or y is None:
         return Shift.CHANGED
-    return shift_by_order(a, b, greater_is_tighter=greater_is_tighter) or Shift.RESTATED
+    return shift_by_order(x, y, greater_is_tighter=greater_is_tighter) or Shift.RESTATED
+
+
+_READERS: dict[str, Callable[[Doc], Any]] = {
+    "duration": lambda d: duration_seconds(d.get("value"), d.get("unit")),
+    "time-of-day": lambda d: time_of_day_minutes(d.get("value")),
+}
 
 
 def _number_in_unit(doc: Doc) -> tuple[str, float] | None:

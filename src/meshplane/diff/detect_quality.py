@@ -169,7 +169,7 @@ def compare_quality_lists(out: Collector, owner: Where, old: list[Doc], new: lis
     owner_words = owner.subject.split(" ", 1)[-1]
 
     def where(label: str, rule: Doc) -> Where:
-        name = rule.get("name") or rule.get("id") or describe(rule)
+        name = rule.get("name") or rule.get("id") or metric_of(rule) or f"{kind_of(rule)} check"
         return Where(
             f"{owner.path}.quality{segment(label)}",
             f"quality rule {name!r} on {owner_words}",

@@ -15,6 +15,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from meshplane.diff.model import Shift
@@ -165,17 +166,17 @@ def compare_bounds(old: Bound | None, new: Bound | None, *, lower: bool) -> Shif
 # ---------------------------------------------------------------------------------------------
 # durations (SLA latency, freshness, frequency, retention, ...)
 
-_SECOND = 1.0
-_UNIT_SECONDS: dict[str, float] = {}
+_DAY = Fraction(86400)
+_UNIT_SECONDS: dict[str, Fraction] = {}
 for _names, _seconds in (
-    (("ms", "msec", "millisecond", "milliseconds"), 0.001),
-    (("s", "sec", "secs", "second", "seconds"), _SECOND),
-    (("m", "min", "mins", "minute", "minutes"), 60.0),
-    (("h", "hr", "hrs", "hour", "hours"), 3600.0),
-    (("d", "day", "days"), 86400.0),
-    (("w", "wk", "wks", "week", "weeks"), 7 * 86400.0),
-    (("mo", "mon", "mth", "month", "months"), 30 * 86400.0),
-    (("y", "yr", "yrs", "year", "years"), 365 * 86400.0),
+    (("ms", "msec", "millisecond", "milliseconds"), Fraction(1, 1000)),
+    (("s", "sec", "secs", "second", "seconds"), Fraction(1)),
+    (("m", "min", "mins", "minute", "minutes"), Fraction(60)),
+    (("h", "hr", "hrs", "hour", "hours"), Fraction(3600)),
+    (("d", "day", "days"), _DAY),
+    (("w", "wk", "wks", "week", "weeks"), 7 * _DAY),
+    (("mo", "mon", "mth", "month", "months"), 365 * _DAY / 12),
+    (("y", "yr", "yrs", "year", "years"), 365 * _DAY),
 ):
     for _name in _names:
         _UNIT_SECONDS[_name] = _seconds
@@ -190,12 +191,12 @@ _ISO_PARTS = {"y": "y", "mo": "mo", "w": "w", "d": "d", "h": "h", "mi": "m", "s"
 _NUMBER_UNIT = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<u>[a-zA-Z]+)$")
 
 
-def duration_seconds(value: Any, unit: str | None) -> float | None:
-    """A duration in seconds from ``value`` and ``unit``, or None when it cannot be read.
+def duration_seconds(value: Any, unit: str | None) -> Fraction | None:
+    """A duration in seconds (exact) from ``value`` and ``unit``, or None when it cannot be read.
 
     Accepts a number with a unit (``4`` + ``h``/``hr``/``hours``), a string with its own unit
-    (``4h``, ``1 day``) and ISO 8601 durations (``P1D``, ``PT4H``). Months count as 30 days and
-    years as 365 days: only the order matters here.
+    (``4h``, ``1 day``) and ISO 8601 durations (``P1D``, ``PT4H``). A year counts as 365 days and a
+    month as a twelfth of it, so ``36 months`` equals ``3 y`` and ``24 h`` equals ``1 d``.
     """
     if isinstance(value, bool) or value is None:
         return None
@@ -203,25 +204,32 @@ def duration_seconds(value: Any, unit: str | None) -> float | None:
     if isinstance(value, int | float):
         if unit_key is None or unit_key not in _UNIT_SECONDS:
             return None
-        return float(value) * _UNIT_SECONDS[unit_key]
+        amount = _exact(value)
+        return amount * _UNIT_SECONDS[unit_key] if amount is not None else None
     text = str(value).strip()
     if unit_key is not None and unit_key in _UNIT_SECONDS:
-        try:
-            return float(text) * _UNIT_SECONDS[unit_key]
-        except ValueError:
-            pass
+        amount = _exact(text)
+        if amount is not None:
+            return amount * _UNIT_SECONDS[unit_key]
     iso = _ISO_DURATION.match(text)
     if iso:
-        total = 0.0
+        total = Fraction(0)
         for group, unit_name in _ISO_PARTS.items():
             part = iso.group(group)
             if part:
-                total += float(part.replace(",", ".")) * _UNIT_SECONDS[unit_name]
+                total += Fraction(part.replace(",", ".")) * _UNIT_SECONDS[unit_name]
         return total
     compact = _NUMBER_UNIT.match(text)
     if compact and compact.group("u").lower() in _UNIT_SECONDS:
-        return float(compact.group("n")) * _UNIT_SECONDS[compact.group("u").lower()]
+        return Fraction(compact.group("n")) * _UNIT_SECONDS[compact.group("u").lower()]
     return None
+
+
+def _exact(value: Any) -> Fraction | None:
+    try:
+        return Fraction(str(value))
+    except (ValueError, OverflowError):
+        return None
 
 
 def time_of_day_minutes(value: Any) -> float | None:
