@@ -1,0 +1,110 @@
+"""`meshplane diff OLD NEW`: what changed between two versions of a contract, and what it breaks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, fail, print_json
+from meshplane.diagnostics import MeshplaneError
+from meshplane.diff import ContractDiff, Level, Perspective, Severity, diff_contract_files
+
+
+class OutputFormat(StrEnum):
+    """How the diff is printed."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+_STYLE = {
+    Severity.BREAKING: "bold red",
+    Severity.NON_BREAKING: "yellow",
+    Severity.INFO: "cyan",
+}
+_LEVEL_STYLE = {
+    Level.BREAKING: "bold red",
+    Level.NON_BREAKING: "yellow",
+    Level.INFO: "cyan",
+    Level.NONE: "green",
+}
+
+
+def print_diff(result: ContractDiff, out: Console) -> None:
+    """The changes as a table (rule, severity, path, message) and a one-line summary."""
+    head = f"{result.contract_id or 'contract'} {result.from_version} → {result.to_version}"
+    out.print(f"[bold]{escape(head)}[/bold] [dim]({result.perspective.value} perspective)[/dim]")
+    if result.changes:
+        table = Table(show_edge=False, pad_edge=False, expand=False)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("path", overflow="fold")
+        table.add_column("message", overflow="fold")
+        for change in result.changes:
+            style = _STYLE[change.severity]
+            table.add_row(
+                escape(change.rule),
+                f"[{style}]{change.severity.value}[/{style}]",
+                f"[dim]{escape(change.path)}[/dim]",
+                escape(change.message),
+            )
+        out.print(table)
+    else:
+        out.print("no changes")
+    level_style = _LEVEL_STYLE[result.level]
+    tally = {severity: sum(1 for c in result.changes if c.severity is severity) for severity in Severity}
+    counts = ", ".join(f"{n} {severity.value}" for severity, n in tally.items() if n)
+    verdict = "[green]✓ semver ok[/green]" if result.semver_ok else "[bold red]✗ semver not ok[/bold red]"
+    out.print(
+        f"level [{level_style}]{result.level.value}[/{level_style}]"
+        + (f" ({counts})" if counts else "")
+        + f" · required bump [bold]{result.required_bump.value}[/bold] · {verdict}"
+    )
+    if result.semver_reason and result.changes:
+        out.print(f"  [dim]{escape(result.semver_reason)}[/dim]")
+
+
+def diff(
+    old: Annotated[
+        Path, typer.Argument(help="The old version of the contract.", metavar="OLD.odcs.yaml", show_default=False)
+    ],
+    new: Annotated[
+        Path, typer.Argument(help="The new version of the contract.", metavar="NEW.odcs.yaml", show_default=False)
+    ],
+    *,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.TABLE,
+    perspective: Annotated[
+        Perspective,
+        typer.Option(
+            "--perspective",
+            help="consumer: what breaks readers (loosening is breaking); producer: what breaks the "
+            "producer's pipeline (tightening is breaking).",
+        ),
+    ] = Perspective.CONSUMER,
+) -> None:
+    """Classify the changes between two versions of a data contract and check the version bump.
+
+    Every change is judged by the rule table of docs/diff-rules.md: breaking → major,
+    non-breaking → minor, documentation → patch. Exit 0 when the new version carries the required
+    bump (or nothing changed), 1 when it does not, 2 when a file is missing or not a valid contract.
+    """
+    try:
+        result = diff_contract_files(old, new, perspective)
+    except MeshplaneError as exc:
+        fail(exc.message, exc.exit_code, exc.diagnostics)
+    if output_format is OutputFormat.JSON:
+        print_json(result.to_dict())
+    else:
+        print_diff(result, console)
+    raise typer.Exit(EXIT_OK if result.semver_ok else EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `diff` to the CLI."""
+    app.command("diff")(diff)
