@@ -74,7 +74,7 @@ def test_a_pluggable_resolver_narrows_the_impact_and_transitive_consumers_follow
     assert usage == {"reads": ColumnUsage.AFFECTED, "ignores": ColumnUsage.NOT_USING, "below": ColumnUsage.NOT_USING}
     assert [c.consumer.product for c in report.affected] == ["reads"]
     assert [c.column.label for c in report.columns] == ["t.x", "t.y"]
-    assert dict((p, v.usage) for p, v in report.columns[0].verdicts) == {
+    assert {p: v.usage for p, v in report.columns[0].verdicts} == {
         "reads": ColumnUsage.AFFECTED,
         "ignores": ColumnUsage.NOT_USING,
     }
