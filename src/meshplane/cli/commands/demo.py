@@ -17,7 +17,14 @@ def demo(
     directory: Annotated[
         Path, typer.Option("--dir", help="Working folder (created; reset if made by a previous demo).")
     ] = Path("demo-work"),
-    rows: Annotated[int, typer.Option(min=10, max=50_000_000, help="Rows of the largest generated table.")] = 1000,
+    rows: Annotated[
+        int,
+        typer.Option(
+            min=10,
+            max=10_000_000,
+            help="Rows of the largest generated table (the generator keeps its patterns valid up to 10M).",
+        ),
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic data generator.")] = 7,
 ) -> None:
     """Copy the example mesh (5 domains of a holding group), generate its lake and run meshplane on it."""
