@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from diff_support import Doc, base, build, diff_docs, drop_prop, obj, prop, quality, sla
+from diff_support import Doc, base, build, diff_docs, drop_prop, edited, obj, prop, quality, sla
 
 from meshplane.diff import (
     Bump,
@@ -56,8 +56,13 @@ def test_a_different_id_under_the_same_name_is_another_element() -> None:
     after = base()
     prop(after, "orders", "order_id")["id"] = "order_id_prop_v2"
     diff = diff_docs(base(), after)
-    # the new order_id joins the existing key (order_id) as another element: the key changed too
-    assert sorted(rules(diff)) == ["property-added-required", "property-primary-key-changed", "property-removed"]
+    # the old order_id left the key and another element called order_id joined it
+    assert sorted(rules(diff)) == [
+        "property-added-required",
+        "property-primary-key-changed",
+        "property-primary-key-changed",
+        "property-removed",
+    ]
 
 
 def test_object_rename_under_the_same_id() -> None:
@@ -328,3 +333,77 @@ def test_changes_are_ordered_most_severe_first_then_by_path() -> None:
     assert changes == sorted(changes, key=Change.sort_key)
     ranks = [list(Severity).index(c.severity) for c in changes]
     assert ranks == sorted(ranks)
+
+
+# --- primary keys are judged on the whole key -------------------------------------------------
+
+
+def _key(doc: Doc, *names: str) -> Doc:
+    for column in obj(doc, "orders")["properties"]:
+        column.pop("primaryKey", None)
+        column.pop("primaryKeyPosition", None)
+    for position, name in enumerate(names, start=1):
+        prop(doc, "orders", name).update(primaryKey=True, primaryKeyPosition=position)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (("order_id",), (), {"property-primary-key-dropped": ["order_id"]}),
+        (("order_id",), ("order_id", "customer_id"), {"property-primary-key-dropped": ["customer_id"]}),
+        ((), ("order_id",), {"property-primary-key-tightened": ["order_id"]}),
+        (("order_id", "customer_id"), ("order_id",), {"property-primary-key-tightened": ["customer_id"]}),
+        (("order_id", "customer_id"), ("order_id", "note"), {"property-primary-key-changed": ["customer_id", "note"]}),
+        (
+            ("order_id", "customer_id"),
+            ("customer_id", "order_id"),
+            {"property-primary-key-reordered": ["customer_id", "order_id"]},
+        ),
+    ],
+)
+def test_primary_key_changes(before: tuple[str, ...], after: tuple[str, ...], expected: dict[str, list[str]]) -> None:
+    diff = diff_docs(_key(base(), *before), _key(base(), *after))
+    found: dict[str, list[str]] = {}
+    for change in diff.changes:
+        found.setdefault(change.rule, []).append(change.property or "")
+    assert {rule: sorted(columns) for rule, columns in found.items()} == expected
+
+
+def test_removing_a_column_of_a_composite_key_narrows_the_key() -> None:
+    before = _key(base(), "order_id", "note")
+    after = _key(base(), "order_id")
+    drop_prop(after, "orders", "note")
+    producer = diff_docs(before, after, Perspective.PRODUCER)
+    assert sorted(rules(producer)) == ["property-primary-key-tightened", "property-removed"]
+    assert producer.level is Level.BREAKING  # (order_id) alone must now be unique
+
+
+# --- duality: the producer's view of A → B is the consumer's view of B → A --------------------
+
+NOT_DUAL = {
+    # lifecycle, identity, access and layout are not constraints on the data: see docs/diff-rules.md
+    "contract-status-retired",
+    "contract-status-withdrawn",
+    "role-removed",
+    "server-environment-changed",
+    "property-partitioning-changed",
+    "property-primary-key-reordered",
+    "element-id-changed",
+    "element-id-assigned",
+}
+
+
+def test_consumer_view_of_a_change_is_the_producer_view_of_its_reverse() -> None:
+    from test_diff_rule_fixtures import CASES
+
+    checked = 0
+    for case in CASES:
+        if case.patch is not None or case.rule in NOT_DUAL:
+            continue
+        a, b = edited(case.before), edited(case.after)
+        forward = diff_docs(a, b, Perspective.CONSUMER)
+        backward = diff_docs(b, a, Perspective.PRODUCER)
+        assert forward.level is backward.level, case.rule
+        checked += 1
+    assert checked >= 70

@@ -99,6 +99,19 @@ def _unclaim_encrypted_name(mp: pytest.MonkeyPatch) -> None:
     mp.delitem(detect_schema_module._PROPERTY_FIELDS, "encryptedName")
 
 
+def _composite_key(*members: tuple[str, int]) -> Callable[[Doc], None]:
+    """Make the orders key exactly these (column, position) pairs."""
+
+    def edit(doc: Doc) -> None:
+        for column in obj(doc, "orders")["properties"]:
+            column.pop("primaryKey", None)
+            column.pop("primaryKeyPosition", None)
+        for name, position in members:
+            prop(doc, "orders", name).update(primaryKey=True, primaryKeyPosition=position)
+
+    return edit
+
+
 def _threshold_changed(doc: Doc) -> None:
     # mustBeGreaterThan 100 → mustBeBetween [50, 1000]: overlapping, neither contains the other
     rule = _row_count(doc)
@@ -174,12 +187,23 @@ CASES: list[Case] = [
     Case("property-unique-added", "N/B", _set(_p("customer_id"), unique=True)),
     Case("property-primary-key-dropped", "B/N", _set(_p("order_id"), primaryKey=False)),
     Case(
-        "property-primary-key-declared",
+        "property-primary-key-tightened",
         "N/B",
         lambda d: None,
         before=_pop(_p("order_id"), "primaryKey", "primaryKeyPosition"),
     ),
-    Case("property-primary-key-changed", "B/N", _set(_p("customer_id"), primaryKey=True, primaryKeyPosition=2)),
+    Case(
+        "property-primary-key-changed",
+        "B/B",
+        _composite_key(("customer_id", 1), ("note", 2)),
+        before=_composite_key(("order_id", 1), ("customer_id", 2)),
+    ),
+    Case(
+        "property-primary-key-reordered",
+        "B/N",
+        _composite_key(("customer_id", 1), ("order_id", 2)),
+        before=_composite_key(("order_id", 1), ("customer_id", 2)),
+    ),
     Case("property-classification-lowered", "B/N", _set(_p("customer_id"), classification="internal")),
     Case("property-classification-raised", "N/B", _set(_p("customer_id"), classification="restricted")),
     Case(

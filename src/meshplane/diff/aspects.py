@@ -48,6 +48,7 @@ class Aspect(enum.StrEnum):
     REQUIRED = "property.required"
     UNIQUE = "property.unique"
     PRIMARY_KEY = "property.primaryKey"
+    PRIMARY_KEY_ORDER = "property.primaryKeyPosition"
     CLASSIFICATION = "property.classification"
     RANGE = "property.range"
     LENGTH = "property.length"

@@ -164,38 +164,44 @@ def compare_property_lists(out: Collector, parent: Where, old: list[Doc], new: l
         out.emit(aspect, Shift.ADDED, _property_where(parent, new[j]))
     for i, j in pairing.pairs:
         compare_property(out, _property_where(parent, old[i]), old[i], new[j])
-    _compare_primary_key(out, parent, old, new, pairs=pairing.pairs, added=pairing.added)
+    _compare_primary_key(out, parent, old, new, pairs=pairing.pairs)
 
 
 def _compare_primary_key(
-    out: Collector, parent: Where, old: list[Doc], new: list[Doc], *, pairs: list[tuple[int, int]], added: list[int]
+    out: Collector, parent: Where, old: list[Doc], new: list[Doc], *, pairs: list[tuple[int, int]]
 ) -> None:
-    """Primary-key membership and order, judged on the whole key of the parent."""
-    old_key, new_key = _key_of(old), _key_of(new)
-    before, after = _key_text(old, old_key), _key_text(new, new_key)
+    """Primary-key membership and order, judged on the whole key of the parent.
+
+    Uniqueness over fewer columns is the stronger promise: a key that disappears or gains a column
+    is loosened, a key declared on a keyless parent or losing a column (others remaining) is
+    tightened, a key that both gains and loses columns is changed. Each column that joined or left
+    is reported; with the same columns, a new order is reported per moved column.
+    """
     new_to_old = {j: i for i, j in pairs}
-    for i, j in pairs:
-        was, now = _is_pk(old[i]), _is_pk(new[j])
-        where = _property_where(parent, old[i]).at(".primaryKey")
-        if was and not now:
-            out.emit(Aspect.PRIMARY_KEY, Shift.LOOSENED, where, old=before, new=after)
-        elif now and not was:
-            shift = Shift.CHANGED if old_key else Shift.TIGHTENED
-            out.emit(Aspect.PRIMARY_KEY, shift, where, old=before, new=after)
-    for j in added:
-        if _is_pk(new[j]):
-            shift = Shift.CHANGED if old_key else Shift.TIGHTENED
-            out.emit(
-                Aspect.PRIMARY_KEY, shift, _property_where(parent, new[j]).at(".primaryKey"), old=before, new=after
-            )
-    # order of the columns that stay in the key
-    staying_old = [i for i in old_key if any(i == new_to_old.get(j) for j in new_key)]
-    staying_new = [new_to_old[j] for j in new_key if j in new_to_old and new_to_old[j] in old_key]
-    if staying_old != staying_new:
-        for rank, i in enumerate(staying_old):
-            if staying_new[rank] != i:
-                where = _property_where(parent, old[i]).at(".primaryKeyPosition")
-                out.emit(Aspect.PRIMARY_KEY, Shift.CHANGED, where, old=before, new=after)
+    old_key = [("old", i) for i in _key_of(old)]
+    new_key = [("old", new_to_old[j]) if j in new_to_old else ("new", j) for j in _key_of(new)]
+    before, after = _key_text(old, _key_of(old)), _key_text(new, _key_of(new))
+    k1, k2 = set(old_key), set(new_key)
+
+    def where(token: tuple[str, int]) -> Where:
+        side, index = token
+        return _property_where(parent, old[index] if side == "old" else new[index])
+
+    if k1 == k2:
+        for token, moved_to in zip(old_key, new_key, strict=True):
+            if token != moved_to:
+                out.emit(Aspect.PRIMARY_KEY_ORDER, Shift.CHANGED, where(token).at(".primaryKeyPosition"),
+                         old=before, new=after)  # fmt: skip
+        return
+    if not k1 or (k2 and k2 < k1):
+        shift = Shift.TIGHTENED
+    elif not k2 or k2 > k1:
+        shift = Shift.LOOSENED
+    else:
+        shift = Shift.CHANGED
+    for token in sorted(k1 ^ k2):
+        detail = "left" if token in k1 else "joined"
+        out.emit(Aspect.PRIMARY_KEY, shift, where(token).at(".primaryKey"), old=before, new=after, detail=detail)
 
 
 def compare_property(out: Collector, where: Where, old: Doc, new: Doc, *, items: bool = False) -> None:

@@ -224,19 +224,25 @@ RULES: tuple[Rule, ...] = (
          "{subject} is now unique",
          "A stronger promise for consumers; the producer's existing duplicates now fail the contract."),
     Rule("property-primary-key-dropped", on(A.PRIMARY_KEY, S.LOOSENED), B, N,
-         "A property is no longer part of the primary key.",
-         "{subject} is no longer part of the primary key {old} (now {new})",
-         "Consumers merge, join and deduplicate on the key; without it their upserts and joins go wrong."),
-    Rule("property-primary-key-declared", on(A.PRIMARY_KEY, S.TIGHTENED), N, B,
-         "A primary key is declared on an object that had none.",
-         "{subject} is now the primary key {new}",
-         "A new uniqueness guarantee for consumers; the producer's data may violate it."),
-    Rule("property-primary-key-changed", on(A.PRIMARY_KEY, S.CHANGED), B, N,
-         "An existing primary key gained a column or its columns were reordered (`primaryKeyPosition`).",
-         "{subject}: primary key changed from {old} to {new}",
-         "Adding a column to a key weakens it (the old columns alone are no longer unique) and key order "
-         "drives positional merge keys; consumers must adapt. The producer's data still satisfies a "
-         "wider key."),
+         "The primary key promises less: it was removed, or a column joined it (the old columns alone "
+         "are no longer unique).",
+         "{subject} {detail} the primary key: {old} → {new}",
+         "Consumers merge, join and deduplicate on the key; a key that is gone or wider yields "
+         "duplicates on the columns they use. The producer's data satisfies a weaker key."),
+    Rule("property-primary-key-tightened", on(A.PRIMARY_KEY, S.TIGHTENED), N, B,
+         "The primary key promises more: declared on an object that had none, or a column left a "
+         "composite key whose other columns remain (uniqueness over fewer columns).",
+         "{subject} {detail} the primary key: {old} → {new}",
+         "A stronger uniqueness guarantee for consumers; the producer's data may violate it."),
+    Rule("property-primary-key-changed", on(A.PRIMARY_KEY, S.CHANGED), B, B,
+         "Columns both joined and left the primary key.",
+         "{subject} {detail} the primary key: {old} → {new}",
+         "Neither key implies the other: consumers' merge keys and the producer's uniqueness both change."),
+    Rule("property-primary-key-reordered", on(A.PRIMARY_KEY_ORDER), B, N,
+         "Same key columns, new order (`primaryKeyPosition`).",
+         "{subject}: primary key order changed from {old} to {new}",
+         "Uniqueness is unchanged, so the producer's data still complies, but tools that build "
+         "composite keys, indexes or merge conditions by position get a different key."),
     Rule("property-classification-lowered", on(A.CLASSIFICATION, S.LOOSENED), B, N,
          "`classification` lowered (public < internal < confidential < pii < restricted) or removed.",
          "{subject}: classification lowered from {old} to {new}",
