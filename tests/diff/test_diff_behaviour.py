@@ -276,30 +276,43 @@ def test_official_examples_are_found() -> None:
 # --- determinism ------------------------------------------------------------------------------
 
 
+UNORDERED_LISTS = frozenset({
+    "schema", "properties", "quality", "relationships", "servers", "roles", "slaProperties", "support",
+    "members", "tags", "authoritativeDefinitions", "transformSourceObjects", "customProperties",
+})  # fmt: skip
+
+
 def _shuffled(doc: Doc, seed: int) -> Doc:
-    """The same contract with every list whose order carries no meaning shuffled."""
+    """The same contract with every list whose order carries no meaning shuffled, at any depth,
+    and the keys of every mapping reordered."""
     rng = random.Random(seed)
-    doc = yaml.safe_load(yaml.safe_dump(doc))
 
-    def shuffle_props(node: Doc) -> None:
-        for key in ("properties", "quality", "relationships"):
-            if isinstance(node.get(key), list):
-                rng.shuffle(node[key])
-        for child in node.get("properties") or []:
-            shuffle_props(child)
+    def visit(node: object) -> object:
+        if isinstance(node, dict):
+            keys = list(node)
+            rng.shuffle(keys)
+            return {k: visit(node[k]) if k in UNORDERED_LISTS or isinstance(node[k], dict) else node[k] for k in keys}
+        if isinstance(node, list):
+            items = [visit(item) for item in node]
+            rng.shuffle(items)
+            return items
+        return node
 
-    for key in ("schema", "servers", "slaProperties", "roles", "support", "tags"):
-        if isinstance(doc.get(key), list):
-            rng.shuffle(doc[key])
-    for schema_object in doc.get("schema") or []:
-        shuffle_props(schema_object)
-    keys = list(doc)
-    rng.shuffle(keys)
-    return {k: doc[k] for k in keys}
+    shuffled = visit(yaml.safe_load(yaml.safe_dump(doc)))
+    assert isinstance(shuffled, dict)
+    return shuffled
+
+
+def _with_lists(doc: Doc) -> Doc:
+    doc["team"]["members"].append({"username": "bob", "role": "steward"})
+    doc["tags"] = ["sales", "orders", "gold"]
+    prop(doc, "orders", "note").update(tags=["free-text", "pii-free"], transformSourceObjects=["raw.a", "raw.b"])
+    doc["customProperties"].append({"property": "tier", "value": "gold"})
+    return doc
 
 
 def _many_changes() -> tuple[Doc, Doc]:
-    before, after = base(), base()
+    before, after = _with_lists(base()), _with_lists(base())
     drop_prop(after, "orders", "note")
     prop(after, "orders", "customer_id")["classification"] = "public"
     prop(after, "orders", "address", "city")["logicalType"] = "integer"

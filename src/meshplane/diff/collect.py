@@ -184,7 +184,7 @@ def compare_fields(
     fallback = default or unmodelled
     for key in [*old, *(k for k in new if k not in old)]:
         old_value, new_value = old.get(key), new.get(key)
-        if old_value == new_value:
+        if old_value == new_value or (key in UNORDERED_KEYS and _as_bag(old_value) == _as_bag(new_value)):
             continue
         if key in table:
             handler = table[key]
@@ -194,6 +194,14 @@ def compare_fields(
             fallback(out, where, key, old_value, new_value)
 
 
+UNORDERED_KEYS = frozenset({"tags", "authoritativeDefinitions", "transformSourceObjects"})
+"""List-valued keys whose order carries no meaning: reordering them is not a change."""
+
+
+def _as_bag(value: Any) -> Any:
+    return sorted(canonical(v) for v in value) if isinstance(value, list) else value
+
+
 def unmodelled(out: Collector, where: Where, key: str, old: Any, new: Any) -> None:
     """The catch-all: a field no detector knows about changed."""
     shift = presence_shift(old, new) or Shift.CHANGED
@@ -201,9 +209,7 @@ def unmodelled(out: Collector, where: Where, key: str, old: Any, new: Any) -> No
 
 
 def documentation(out: Collector, where: Where, key: str, old: Any, new: Any) -> None:
-    """Documentation-only fields; tags compare as sets."""
-    if key == "tags" and sorted(map(str, old or [])) == sorted(map(str, new or [])):
-        return
+    """Documentation-only fields."""
     out.emit(Aspect.DOCUMENTATION, presence_shift(old, new) or Shift.CHANGED, where, field=key, suffix=f".{key}")
 
 

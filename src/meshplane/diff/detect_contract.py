@@ -97,12 +97,14 @@ def _team(out: Collector, where: Where, key: str, old: Any, new: Any) -> None:
             parts.append("changed: " + ", ".join(other))
     elif isinstance(old, dict) != isinstance(new, dict):
         parts.append("rewritten in the " + ("v3.1 object" if isinstance(new, dict) else "v3.0 list") + " form")
+    if not parts:  # only the order of members changed
+        return
     out.emit(
         Aspect.TEAM,
         presence_shift(old, new) or Shift.CHANGED,
         where,
         field=key,
-        detail="; ".join(parts) or "edited",
+        detail="; ".join(parts),
         suffix=f".{key}",
     )
 
