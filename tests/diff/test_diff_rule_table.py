@@ -91,3 +91,49 @@ def test_doc_explains_perspectives_and_semver() -> None:
 def test_splice_replaces_only_the_generated_part() -> None:
     document = f"intro\n{BEGIN}\nold\n<!-- rules:end -->\noutro\n"
     assert splice(document, "new\n") == f"intro\n{BEGIN}\nnew\n<!-- rules:end -->\noutro\n"
+
+
+# --- every field of the models is compared by a named handler ---------------------------------
+
+
+def _aliases(model: type) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}  # type: ignore[attr-defined]
+
+
+def test_every_modelled_field_has_a_handler() -> None:
+    """So the catch-all only ever fires for fields the models do not know (yet)."""
+    from meshplane.diff import detect_contract, detect_quality, detect_schema
+    from meshplane.spec import odcs
+
+    tables = [
+        (odcs.Contract, detect_contract.CONTRACT_FIELDS),
+        (odcs.ContractDescription, detect_contract._DESCRIPTION_FIELDS),
+        (odcs.Server, detect_contract.SERVER_FIELDS),
+        (odcs.Role, detect_contract.ROLE_FIELDS),
+        (odcs.SlaProperty, detect_contract.SLA_FIELDS),
+        (odcs.SchemaObject, detect_schema._OBJECT_FIELDS),
+        (odcs.SchemaProperty, detect_schema._PROPERTY_FIELDS),
+        (odcs.SchemaProperty, detect_schema._ITEMS_FIELDS),
+        (odcs.Relationship, detect_schema._RELATIONSHIP_FIELDS),
+        (odcs.DataQuality, detect_quality._RULE_FIELDS),
+    ]
+    for model, table in tables:
+        missing = _aliases(model) - set(table)
+        assert not missing, f"{model.__name__}: no handler for {sorted(missing)}"
+        stale = set(table) - _aliases(model)
+        assert not stale, f"{model.__name__}: handlers for unknown keys {sorted(stale)}"
+
+
+def test_every_logical_type_option_of_the_standard_has_a_handler() -> None:
+    import json
+
+    from meshplane.diff import detect_schema
+
+    schema_file = Path(__file__).resolve().parents[2] / "src/meshplane/spec/schemas/odcs-json-schema-v3.1.0.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    options: set[str] = set()
+    for branch in schema["$defs"]["SchemaBaseProperty"]["allOf"]:
+        then = branch.get("then", {}).get("properties", {}).get("logicalTypeOptions", {})
+        options |= set(then.get("properties", {}))
+    assert options
+    assert options <= set(detect_schema._OPTION_FIELDS)
