@@ -1,0 +1,664 @@
+"""OpenLineage events: parse and validate one event into an immutable `LineageEvent`.
+
+The official OpenLineage JSON Schema (vendored in ``schemas/``, draft 2020-12; validation in
+`meshplane.lineage.schemas`) is the judge of an event's validity, with a short list of tolerances
+made in code (never in the files), each for events that real producers send (docs/lineage.md,
+"Validation"):
+
+- a facet without ``_producer``/``_schemaURL`` is accepted (integrations often leave them out);
+- an event without ``schemaURL`` is accepted (its spec version is then unknown);
+- ``format`` is not asserted by the schema (draft 2020-12 treats it as an annotation); instead
+  meshplane checks what it relies on: ``eventTime`` is an ISO 8601 date-time (without an offset
+  it is read as UTC) and a RunEvent's ``run.runId`` is a UUID;
+- a standard facet meshplane interprets (`FACET_SCHEMAS`) that fails its own facet schema does not
+  reject the event: it is kept verbatim, not interpreted, and named in `LineageEvent.warnings`.
+
+``partial=True`` reads OpenLineage integration-test *matchers* (expected events with fields left
+out and placeholders such as ``${json-unit.any-string}``): placeholders are dropped, and the
+required fields of the event, run, job, datasets and facets become optional.
+
+Unknown facets are always kept verbatim. A malformed event raises `InvalidEventError` naming the
+field (as a JSON path) and the reason.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from meshplane.diagnostics import MeshplaneError
+from meshplane.lineage.identity import DatasetIdentity, canonical_identity
+from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, is_valid, json_type, validate
+
+
+class EventKind(enum.StrEnum):
+    """The three kinds of OpenLineage event (spec 2.x; a 1.x event is always a RunEvent)."""
+
+    RUN = "RunEvent"
+    DATASET = "DatasetEvent"
+    JOB = "JobEvent"
+
+
+class EventType(enum.StrEnum):
+    """A RunEvent's transition of the run state."""
+
+    START = "START"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    ABORT = "ABORT"
+    FAIL = "FAIL"
+    OTHER = "OTHER"
+
+
+TERMINAL_EVENT_TYPES = frozenset({EventType.COMPLETE, EventType.ABORT, EventType.FAIL})
+"""Event types that end a run."""
+
+
+class DatasetRole(enum.StrEnum):
+    """Where a dataset appears in its event."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    STATIC = "static"
+    """The ``dataset`` of a DatasetEvent."""
+
+
+class InvalidEventError(MeshplaneError):
+    """A malformed OpenLineage event. The API answers it with 400 and `issues`.
+
+    ``path`` and ``reason`` are those of the first issue; ``index`` is the item's position when
+    the event came in a batch.
+    """
+
+    def __init__(self, issues: Sequence[EventIssue], index: int | None = None) -> None:
+        first = issues[0]
+        where = f"event {index}: " if index is not None else ""
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        super().__init__(f"invalid OpenLineage event: {where}{first}{more}")
+        self.issues = tuple(issues)
+        self.path = first.path
+        self.reason = first.reason
+        self.index = index
+
+
+# --- values read from facets --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaField:
+    """A field of a ``schema`` facet; ``fields`` are the nested fields of a struct."""
+
+    name: str
+    type: str | None = None
+    description: str | None = None
+    fields: tuple[SchemaField, ...] = ()
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, SchemaField]]:
+        """This field and every nested one, with dotted paths (``address.city``)."""
+        here = f"{prefix}{self.name}"
+        yield here, self
+        for child in self.fields:
+            yield from child.walk(f"{here}.")
+
+
+@dataclass(frozen=True, slots=True)
+class Transformation:
+    """How an input field becomes an output field (``DIRECT``/``INDIRECT``, ``IDENTITY``, ``AGGREGATION``...)."""
+
+    type: str
+    subtype: str | None = None
+    description: str | None = None
+    masking: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputField:
+    """A column of an input dataset that a column of an output depends on."""
+
+    namespace: str
+    name: str
+    field: str
+    transformations: tuple[Transformation, ...] = ()
+
+    @property
+    def identity(self) -> DatasetIdentity:
+        """The canonical identity of the input dataset."""
+        return canonical_identity(self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnLineage:
+    """The ``columnLineage`` facet: output column → the input columns it is computed from.
+
+    ``fields`` is sorted by output column (JSON objects have no order). ``dataset`` lists input
+    columns that affect the whole output (filters, joins, grouping).
+    """
+
+    fields: tuple[tuple[str, tuple[InputField, ...]], ...]
+    dataset: tuple[InputField, ...] = ()
+
+    def as_dict(self) -> dict[str, tuple[InputField, ...]]:
+        """Output column → input columns."""
+        return dict(self.fields)
+
+    def inputs_of(self, column: str) -> tuple[InputField, ...]:
+        """The input columns one output column is computed from (empty when not described)."""
+        return self.as_dict().get(column, ())
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetStatistics:
+    """Rows, bytes and files from ``outputStatistics`` (written) or ``inputStatistics`` (read)."""
+
+    row_count: int | None = None
+    bytes: int | None = None
+    file_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """An entry of an ``ownership`` facet (``name`` such as ``team:retail``; ``type`` such as ``MAINTAINER``)."""
+
+    name: str
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SymlinkIdentifier:
+    """Another name of the same dataset (``symlinks`` facet), e.g. the Hive table of a file path."""
+
+    namespace: str
+    name: str
+    type: str
+
+    @property
+    def identity(self) -> DatasetIdentity:
+        """The canonical identity of this alternative name."""
+        return canonical_identity(self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class DataSource:
+    """The ``dataSource`` facet."""
+
+    name: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleChange:
+    """The ``lifecycleStateChange`` facet (``CREATE``, ``DROP``, ``RENAME`` ... with the previous name)."""
+
+    state: str
+    previous_namespace: str | None = None
+    previous_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobType:
+    """The ``jobType`` job facet (``BATCH``/``STREAMING``, the integration, the job type)."""
+
+    processing_type: str | None = None
+    integration: str | None = None
+    job_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRun:
+    """The ``parent`` run facet: the run (and job) that started this run, and the root of the chain.
+
+    ``run_id`` is None only in partial mode (the facet schema requires it).
+    """
+
+    run_id: str | None
+    job_namespace: str
+    job_name: str
+    root_run_id: str | None = None
+    root_job_namespace: str | None = None
+    root_job_name: str | None = None
+
+
+# --- the event ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventDataset:
+    """A dataset of an event: its names, what meshplane reads from its facets, and the facets verbatim.
+
+    ``facets``, ``input_facets`` and ``output_facets`` hand out read-only views of the JSON as
+    received, unknown facets included.
+    """
+
+    role: DatasetRole
+    namespace: str
+    name: str
+    identity: DatasetIdentity
+    schema: tuple[SchemaField, ...] | None = None
+    column_lineage: ColumnLineage | None = None
+    statistics: DatasetStatistics | None = None
+    ownership: tuple[Owner, ...] = ()
+    symlinks: tuple[SymlinkIdentifier, ...] = ()
+    data_source: DataSource | None = None
+    lifecycle: LifecycleChange | None = None
+    _source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def facets(self) -> Mapping[str, Any]:
+        """All dataset facets, verbatim (read-only)."""
+        return _freeze(self._source.get("facets") or {})  # type: ignore[no-any-return]
+
+    @property
+    def input_facets(self) -> Mapping[str, Any]:
+        """The ``inputFacets`` of an input, verbatim (read-only)."""
+        return _freeze(self._source.get("inputFacets") or {})  # type: ignore[no-any-return]
+
+    @property
+    def output_facets(self) -> Mapping[str, Any]:
+        """The ``outputFacets`` of an output, verbatim (read-only)."""
+        return _freeze(self._source.get("outputFacets") or {})  # type: ignore[no-any-return]
+
+    @property
+    def identities(self) -> tuple[DatasetIdentity, ...]:
+        """The canonical identity first, then those of its symlinks (without repeats)."""
+        out = [self.identity]
+        for link in self.symlinks:
+            alt = link.identity
+            if alt not in out:
+                out.append(alt)
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEvent:
+    """One OpenLineage event, validated and read.
+
+    Immutable: the typed fields are frozen, and ``raw``, ``run_facets`` and ``job_facets`` hand
+    out read-only views of the JSON as received (unknown facets included). ``canonical_json`` is
+    the text to store; ``fingerprint`` its sha256. ``event_time`` is in UTC. Fields a kind does not
+    have are None or empty (a DatasetEvent has no run or job; a JobEvent no run). In partial mode
+    any field may be missing. The event keeps the parsed JSON: do not modify a mapping after
+    passing it to `parse_event`.
+    """
+
+    kind: EventKind
+    event_type: EventType | None
+    event_time: datetime | None
+    producer: str | None
+    schema_url: str | None
+    spec_version: str | None
+    run_id: str | None
+    parent: ParentRun | None
+    job_namespace: str | None
+    job_name: str | None
+    inputs: tuple[EventDataset, ...]
+    outputs: tuple[EventDataset, ...]
+    dataset: EventDataset | None
+    job_ownership: tuple[Owner, ...]
+    job_type: JobType | None
+    fingerprint: str
+    canonical_json: str
+    warnings: tuple[EventIssue, ...] = ()
+    _document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The whole event as received (read-only)."""
+        return _freeze(self._document)  # type: ignore[no-any-return]
+
+    @property
+    def run_facets(self) -> Mapping[str, Any]:
+        """The run's facets, verbatim (read-only); empty unless a RunEvent."""
+        run = self._document.get("run") if self.kind is EventKind.RUN else None
+        return _freeze((run or {}).get("facets") or {})  # type: ignore[no-any-return]
+
+    @property
+    def job_facets(self) -> Mapping[str, Any]:
+        """The job's facets, verbatim (read-only); empty for a DatasetEvent."""
+        job = self._document.get("job") if self.kind is not EventKind.DATASET else None
+        return _freeze((job or {}).get("facets") or {})  # type: ignore[no-any-return]
+
+    @property
+    def spec_major(self) -> int | None:
+        """1 or 2 (from ``schemaURL``), None when unknown."""
+        return int(self.spec_version.split(".", 1)[0]) if self.spec_version else None
+
+    @property
+    def datasets(self) -> tuple[EventDataset, ...]:
+        """Inputs, outputs and the DatasetEvent's dataset."""
+        return (*self.inputs, *self.outputs, *((self.dataset,) if self.dataset else ()))
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for COMPLETE, ABORT and FAIL."""
+        return self.event_type in TERMINAL_EVENT_TYPES
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as received (a fresh, mutable copy; keys in canonical order)."""
+        document: dict[str, Any] = json.loads(self.canonical_json)
+        return document
+
+
+# --- JSON helpers -------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON text: keys sorted, no insignificant whitespace, UTF-8 kept, NaN refused."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def event_fingerprint(event: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of an event: equal for re-sent events, whatever the key order."""
+    return hashlib.sha256(canonical_json(event).encode("utf-8")).hexdigest()
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# --- reading events -----------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"^(\$\{json-unit\.[^}]*\}.*|\{\{.*\}\})$", re.DOTALL)
+_SPEC_VERSION = re.compile(r"/spec/(\d+)-(\d+)-(\d+)/OpenLineage\.json")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _drop_placeholders(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _drop_placeholders(v) for k, v in value.items() if not (isinstance(v, str) and _PLACEHOLDER.match(v))
+        }
+    if isinstance(value, list):
+        return [_drop_placeholders(v) for v in value if not (isinstance(v, str) and _PLACEHOLDER.match(v))]
+    return value
+
+
+def _drop_nulls(value: Any) -> Any:
+    """``null`` read as absent (serialisers of optional fields write it; the facet schemas do not allow it)."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def parse_event_time(text: str) -> datetime | None:
+    """An ISO 8601 date-time as an aware UTC datetime (no offset: UTC); None when it is not one."""
+    if not _DATETIME.match(text):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("t", "T", 1))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def spec_version_of(schema_url: str | None) -> str | None:
+    """``2.0.2`` from ``https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent``."""
+    match = _SPEC_VERSION.search(schema_url or "")
+    return ".".join(match.groups()) if match else None
+
+
+def classify(document: Mapping[str, Any], *, partial: bool = False) -> EventKind:
+    """Tell the kinds apart as the spec's ``oneOf`` does.
+
+    ``run`` + ``job`` → RunEvent; ``dataset`` without both → DatasetEvent; ``job`` without ``run``
+    → JobEvent. An event with ``run`` or ``eventType`` but no ``job`` is read as a RunEvent, so
+    validation names the missing field. In partial mode (matchers leave ``run`` out) an
+    ``eventType`` makes a RunEvent, and so does an event with none of the three.
+    """
+    has_run, has_job, has_dataset = "run" in document, "job" in document, "dataset" in document
+    if has_run and has_job:
+        return EventKind.RUN
+    if has_dataset:
+        if has_job:
+            reason = "ambiguous: with 'dataset' and 'job' but no 'run' it is both a DatasetEvent and a JobEvent"
+            raise InvalidEventError([EventIssue("$", reason)])
+        return EventKind.DATASET
+    if has_job and not (partial and "eventType" in document):
+        return EventKind.JOB
+    if has_run or "eventType" in document or partial:
+        return EventKind.RUN
+    reason = (
+        "not an OpenLineage event: expected 'run' and 'job' (RunEvent), 'dataset' (DatasetEvent) or 'job' (JobEvent)"
+    )
+    raise InvalidEventError([EventIssue("$", reason)])
+
+
+def _load(data: Mapping[str, Any] | bytes | bytearray | str) -> Any:
+    if isinstance(data, bytes | bytearray | str):
+        try:
+            return json.loads(data, parse_constant=_refuse_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")]) from None
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        return dict(data)
+    return data
+
+
+class _Reader:
+    """Reads one validated event; collects warnings about facets it cannot interpret."""
+
+    def __init__(self, partial: bool) -> None:
+        self.partial = partial
+        self.warnings: list[EventIssue] = []
+
+    def facet(self, container: Any, where: str, key: str, path: tuple[str | int, ...]) -> dict[str, Any] | None:
+        """A standard facet that passed its schema, else None (and a warning when it is malformed)."""
+        value = container.get(key) if isinstance(container, dict) else None
+        if not isinstance(value, dict) or value.get("_deleted") is True:
+            return None
+        schema = FACET_SCHEMAS[(where, key)]
+        if is_valid(value, schema, partial=self.partial):
+            return value
+        value = _drop_nulls(value)
+        issues = validate(value, schema, partial=self.partial, prefix=(*path, key))
+        if issues:
+            self.warnings.extend(EventIssue(i.path, f"{i.reason} (facet '{key}' kept, not read)") for i in issues)
+            return None
+        checked: dict[str, Any] = value
+        return checked
+
+    def dataset(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> EventDataset:
+        namespace, name = raw.get("namespace", ""), raw.get("name", "")
+        facets = raw.get("facets")
+        fpath = (*path, "facets")
+        schema = self.facet(facets, "dataset", "schema", fpath)
+        lineage = self.facet(facets, "dataset", "columnLineage", fpath)
+        ownership = self.facet(facets, "dataset", "ownership", fpath)
+        symlinks = self.facet(facets, "dataset", "symlinks", fpath)
+        source = self.facet(facets, "dataset", "dataSource", fpath)
+        lifecycle = self.facet(facets, "dataset", "lifecycleStateChange", fpath)
+        stats = None
+        if role is DatasetRole.INPUT:
+            stats = self.facet(raw.get("inputFacets"), "input", "inputStatistics", (*path, "inputFacets"))
+        elif role is DatasetRole.OUTPUT:
+            stats = self.facet(raw.get("outputFacets"), "output", "outputStatistics", (*path, "outputFacets"))
+        return EventDataset(
+            role=role,
+            namespace=namespace,
+            name=name,
+            identity=canonical_identity(namespace, name),
+            schema=tuple(_schema_field(f) for f in schema.get("fields", ())) if schema else None,
+            column_lineage=_column_lineage(lineage) if lineage else None,
+            statistics=_statistics(stats) if stats else None,
+            ownership=_owners(ownership),
+            symlinks=tuple(
+                SymlinkIdentifier(i.get("namespace", ""), i.get("name", ""), i.get("type", ""))
+                for i in (symlinks or {}).get("identifiers", ())
+            ),
+            data_source=DataSource(source.get("name"), source.get("uri")) if source else None,
+            lifecycle=_lifecycle(lifecycle) if lifecycle else None,
+            _source=raw,
+        )
+
+
+def _schema_field(raw: Mapping[str, Any]) -> SchemaField:
+    nested = tuple(_schema_field(f) for f in raw.get("fields", ()))
+    return SchemaField(raw.get("name", ""), raw.get("type"), raw.get("description"), nested)
+
+
+def _statistics(raw: Mapping[str, Any]) -> DatasetStatistics:
+    return DatasetStatistics(raw.get("rowCount"), raw.get("size"), raw.get("fileCount"))
+
+
+def _input_field(raw: Mapping[str, Any]) -> InputField:
+    return InputField(
+        raw.get("namespace", ""),
+        raw.get("name", ""),
+        raw.get("field", ""),
+        tuple(
+            Transformation(t.get("type", ""), t.get("subtype"), t.get("description"), t.get("masking"))
+            for t in raw.get("transformations", ())
+        ),
+    )
+
+
+def _column_lineage(raw: Mapping[str, Any]) -> ColumnLineage:
+    fields = tuple(
+        (column, tuple(_input_field(i) for i in spec.get("inputFields", ())))
+        for column, spec in sorted((raw.get("fields") or {}).items())
+    )
+    return ColumnLineage(fields, tuple(_input_field(i) for i in raw.get("dataset", ())))
+
+
+def _owners(raw: Mapping[str, Any] | None) -> tuple[Owner, ...]:
+    return tuple(Owner(o.get("name", ""), o.get("type")) for o in (raw or {}).get("owners", ()))
+
+
+def _lifecycle(raw: Mapping[str, Any]) -> LifecycleChange:
+    previous = raw.get("previousIdentifier") or {}
+    return LifecycleChange(raw.get("lifecycleStateChange", ""), previous.get("namespace"), previous.get("name"))
+
+
+def _uuid(value: Any) -> str | None:
+    """A UUID in lower-case hyphenated form; None when ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _parent(raw: Mapping[str, Any] | None) -> ParentRun | None:
+    if not raw:
+        return None
+    run, job, root = raw.get("run") or {}, raw.get("job") or {}, raw.get("root") or {}
+    root_run, root_job = root.get("run") or {}, root.get("job") or {}
+    return ParentRun(
+        run_id=_uuid(run.get("runId")) or run.get("runId"),
+        job_namespace=job.get("namespace", ""),
+        job_name=job.get("name", ""),
+        root_run_id=_uuid(root_run.get("runId")) or root_run.get("runId"),
+        root_job_namespace=root_job.get("namespace"),
+        root_job_name=root_job.get("name"),
+    )
+
+
+def parse_event(data: Mapping[str, Any] | bytes | bytearray | str, *, partial: bool = False) -> LineageEvent:
+    """Parse, validate and read one OpenLineage event (a mapping, or JSON text/bytes).
+
+    Raises `InvalidEventError` naming the field and the reason. ``partial=True`` reads
+    integration-test matchers (see the module docstring); the receiver never sets it.
+    """
+    document = _load(data)
+    if not isinstance(document, dict):
+        raise InvalidEventError([EventIssue("$", f"an event must be a JSON object, got {json_type(document)}")])
+    try:
+        text = canonical_json(document)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError([EventIssue("$", f"not JSON data: {exc}")]) from None
+    view = _drop_placeholders(document) if partial else document
+    kind = classify(view, partial=partial)
+    issues = validate(view, kind.value, partial=partial)
+    event_time, run_id = None, None
+    time_text = view.get("eventTime")
+    if isinstance(time_text, str):
+        event_time = parse_event_time(time_text)
+        if event_time is None and not partial:
+            issues.append(EventIssue("$.eventTime", f"not an ISO 8601 date-time: {time_text!r}"))
+    run: dict[str, Any] = (view.get("run") or {}) if kind is EventKind.RUN else {}
+    job: dict[str, Any] = (view.get("job") or {}) if kind is not EventKind.DATASET else {}
+    if isinstance(run, dict) and isinstance(run.get("runId"), str):
+        run_id = _uuid(run["runId"])
+        if run_id is None and not partial:
+            issues.append(EventIssue("$.run.runId", f"not a UUID: {run['runId']!r}"))
+        run_id = run_id or run["runId"]
+    if issues:
+        raise InvalidEventError(sorted(issues, key=lambda i: i.path))
+    reader = _Reader(partial)
+    event_type = EventType(view["eventType"]) if kind is EventKind.RUN and "eventType" in view else None
+    if kind is EventKind.JOB and "eventType" in view:
+        reason = "ignored: a JobEvent (a 'job' without 'run') has no eventType"
+        reader.warnings.append(EventIssue("$.eventType", reason))
+
+    def datasets(key: str, role: DatasetRole) -> tuple[EventDataset, ...]:
+        return tuple(reader.dataset(raw, role, (key, i)) for i, raw in enumerate(view.get(key) or ()))
+
+    inputs = datasets("inputs", DatasetRole.INPUT) if kind is not EventKind.DATASET else ()
+    outputs = datasets("outputs", DatasetRole.OUTPUT) if kind is not EventKind.DATASET else ()
+    static = reader.dataset(view["dataset"], DatasetRole.STATIC, ("dataset",)) if kind is EventKind.DATASET else None
+    parent = _parent(reader.facet(run.get("facets"), "run", "parent", ("run", "facets")))
+    job_type = reader.facet(job.get("facets"), "job", "jobType", ("job", "facets"))
+    schema_url = view.get("schemaURL")
+    return LineageEvent(
+        kind=kind,
+        event_type=event_type,
+        event_time=event_time,
+        producer=view.get("producer"),
+        schema_url=schema_url,
+        spec_version=spec_version_of(schema_url),
+        run_id=run_id,
+        parent=parent,
+        job_namespace=job.get("namespace"),
+        job_name=job.get("name"),
+        inputs=inputs,
+        outputs=outputs,
+        dataset=static,
+        job_ownership=_owners(reader.facet(job.get("facets"), "job", "ownership", ("job", "facets"))),
+        job_type=JobType(job_type.get("processingType"), job_type.get("integration"), job_type.get("jobType"))
+        if job_type
+        else None,
+        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        canonical_json=text,
+        warnings=tuple(reader.warnings),
+        _document=view,
+    )
+
+
+def parse_batch(
+    data: Sequence[Any] | bytes | bytearray | str, *, partial: bool = False
+) -> list[LineageEvent | InvalidEventError]:
+    """Parse a batch (a JSON array of events): one result per item, in order.
+
+    A malformed item gives its `InvalidEventError` (with ``index``) in its place and spoils
+    nothing else; only a body that is not an array raises.
+    """
+    items = _load(data) if isinstance(data, bytes | bytearray | str) else data
+    if not isinstance(items, list | tuple):
+        raise InvalidEventError([EventIssue("$", f"a batch must be a JSON array of events, got {json_type(items)}")])
+    out: list[LineageEvent | InvalidEventError] = []
+    for index, item in enumerate(items):
+        try:
+            out.append(parse_event(item, partial=partial))
+        except InvalidEventError as exc:
+            out.append(InvalidEventError(exc.issues, index=index))
+    return out

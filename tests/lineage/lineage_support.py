@@ -1,0 +1,110 @@
+"""Shared helpers of the lineage tests: where the OpenLineage standard files are, and its example events."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+OPENLINEAGE = REPO.parent / "shared" / "standards" / "openlineage"
+EXAMPLES = OPENLINEAGE / "examples"
+EXAMPLE_MESH = REPO / "examples" / "holding"
+
+COMPLETE = {
+    "complete/run-complete-full.json",
+    "complete/run-start-minimal.json",
+    "complete/dataset-event.json",
+    "complete/job-event.json",
+    "generated/openlineage-python-1.54.0-run-start.json",
+    "generated/openlineage-python-1.54.0-run-complete.json",
+}
+"""Example events that are complete (SOURCE.md): they must pass the strict parse the receiver uses."""
+
+ENVELOPES = {"generated/http-request-envelope.json"}
+"""HTTP request envelopes (method, path, headers): they carry no event body."""
+
+
+def require_standards() -> None:
+    """Skip (fail in CI) when the shared OpenLineage standard files are not next to the repo."""
+    if EXAMPLES.is_dir():
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"OpenLineage standard files missing: {EXAMPLES}")
+    pytest.skip(f"OpenLineage standard files missing: {EXAMPLES}")
+
+
+@dataclass(frozen=True)
+class ExampleEvent:
+    """One event of an example file (files may hold a JSON array of several)."""
+
+    file: str
+    index: int
+    document: dict[str, Any]
+
+    @property
+    def complete(self) -> bool:
+        return self.file in COMPLETE
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}[{self.index}]"
+
+
+def example_files() -> list[str]:
+    """Every example file, relative to examples/ (empty when the standard files are missing)."""
+    if not EXAMPLES.is_dir():
+        return []
+    return sorted(p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.rglob("*.json"))
+
+
+def example_events() -> list[ExampleEvent]:
+    """Every example event; an envelope contributes the event in its body, if it has one."""
+    out = []
+    for file in example_files():
+        data = json.loads((EXAMPLES / file).read_text(encoding="utf-8"))
+        if file in ENVELOPES:
+            body = data.get("body") or data.get("event")
+            data = body if body is not None else []
+        for index, document in enumerate(data if isinstance(data, list) else [data]):
+            out.append(ExampleEvent(file, index, document))
+    return out
+
+
+def load(file: str, index: int = 0) -> dict[str, Any]:
+    """One example event, as a fresh dict."""
+    data = json.loads((EXAMPLES / file).read_text(encoding="utf-8"))
+    return copy.deepcopy(data[index] if isinstance(data, list) else data)
+
+
+def walk_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path (keys and indexes) into a JSON value."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk_paths(item, (*path, i))
+
+
+def run_event(**changes: Any) -> dict[str, Any]:
+    """A small, complete RunEvent; keyword arguments replace top-level fields."""
+    event: dict[str, Any] = {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-02-01T10:00:00.123Z",
+        "producer": "https://example.org/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "facets": {}},
+        "job": {"namespace": "airflow-retail", "name": "orders.load", "facets": {}},
+        "inputs": [{"namespace": "postgres://shop-db:5432", "name": "shop.public.orders", "facets": {}}],
+        "outputs": [{"namespace": "file", "name": "/lake/retail/sales/orders/dt=2024-02-01/part-0.parquet"}],
+    }
+    event.update(changes)
+    return event

@@ -1,0 +1,142 @@
+"""The vendored OpenLineage schemas: unchanged copies, and the fast checker agrees with jsonschema."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from lineage_support import OPENLINEAGE, example_events, require_standards, run_event, walk_paths
+
+from meshplane.lineage.schemas import (
+    CORE_SCHEMA_ID,
+    EVENT_KINDS,
+    FACET_SCHEMAS,
+    _reference_validator,
+    _target,
+    is_valid,
+    schema_documents,
+    validate,
+)
+
+VENDORED = Path(str(resources.files("meshplane.lineage.schemas")))
+
+
+@pytest.fixture(autouse=True)
+def _standards() -> None:
+    require_standards()
+
+
+def test_vendored_files_are_unchanged_copies() -> None:
+    copies = ["OpenLineage.json", *(f"facets/{name}.json" for name in sorted(set(FACET_SCHEMAS.values())))]
+    for relative in copies:
+        assert (VENDORED / relative).read_bytes() == (OPENLINEAGE / "spec" / relative).read_bytes(), relative
+    for legal in ("LICENSE", "NOTICE.txt"):
+        assert (VENDORED / legal).read_bytes() == (OPENLINEAGE / legal).read_bytes()
+
+
+def test_schemas_declare_draft_2020_12_and_are_valid_schemas() -> None:
+    for path in [VENDORED / "OpenLineage.json", *sorted((VENDORED / "facets").glob("*.json"))]:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", path.name
+        Draft202012Validator.check_schema(schema)
+    assert json.loads((VENDORED / "OpenLineage.json").read_text())["$id"] == CORE_SCHEMA_ID
+
+
+def test_tolerances_are_exactly_the_documented_ones() -> None:
+    official = json.loads((VENDORED / "OpenLineage.json").read_text(encoding="utf-8"))["$defs"]
+    strict = schema_documents(False)[CORE_SCHEMA_ID]["$defs"]
+    assert official["BaseFacet"]["required"] == ["_producer", "_schemaURL"] and "required" not in strict["BaseFacet"]
+    assert official["BaseEvent"]["required"] == ["eventTime", "producer", "schemaURL"]
+    assert strict["BaseEvent"]["required"] == ["eventTime", "producer"]
+    changed = {name for name in official if official[name] != strict[name]}
+    assert changed == {"BaseFacet", "BaseEvent"}
+    partial = schema_documents(True)[CORE_SCHEMA_ID]["$defs"]
+    assert partial["Run"].get("required") is None and partial["Job"].get("required") is None
+
+
+# --- the compiled checker gives jsonschema's answers --------------------------------------------
+
+
+def _judge(document: Any, target: str, partial: bool) -> bool:
+    return not list(_reference_validator(_target(target), partial).iter_errors(document))
+
+
+REPLACEMENTS: list[Any] = [None, True, 0, 1.5, "", "x", [], {}, [1], {"a": 1}, "START", -1, 2.0]
+
+
+def _mutants(document: dict[str, Any], seed: int, count: int) -> list[Any]:
+    """Deterministic variants: a value replaced, a key removed, a key added."""
+    rng = random.Random(seed)
+    paths = [p for p in walk_paths(document) if p]
+    out: list[Any] = []
+    for _ in range(count):
+        mutant = copy.deepcopy(document)
+        path = rng.choice(paths)
+        parent: Any = mutant
+        for key in path[:-1]:
+            parent = parent[key]
+        action = rng.random()
+        if action < 0.6:
+            parent[path[-1]] = rng.choice(REPLACEMENTS)
+        elif action < 0.85 and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent["_deleted" if rng.random() < 0.5 else "extra"] = rng.choice(REPLACEMENTS)
+        out.append(mutant)
+    return out
+
+
+def _kind(document: dict[str, Any]) -> str:
+    if "dataset" in document:
+        return "DatasetEvent"
+    return "RunEvent" if "run" in document or "eventType" in document else "JobEvent"
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["strict", "partial"])
+def test_fast_checker_agrees_with_jsonschema_on_examples_and_mutants(partial: bool) -> None:
+    documents = [e.document for e in example_events() if isinstance(e.document, dict)] + [run_event()]
+    checked = disagreements = 0
+    for seed, document in enumerate(documents):
+        for candidate in [document, *_mutants(document, seed, 40)]:
+            for kind in EVENT_KINDS:
+                checked += 1
+                if is_valid(candidate, kind, partial=partial) != _judge(candidate, kind, partial):
+                    disagreements += 1
+    assert checked > 3000
+    assert disagreements == 0
+
+
+def test_fast_checker_agrees_with_jsonschema_on_facet_examples_and_mutants() -> None:
+    root = OPENLINEAGE / "facet-examples"
+    checked = 0
+    for name in sorted(set(FACET_SCHEMAS.values())):
+        folder = root / name
+        key_files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        for seed, path in enumerate(key_files):
+            (facet,) = json.loads(path.read_text(encoding="utf-8")).values()
+            assert is_valid(facet, name) and _judge(facet, name, False), path
+            for mutant in _mutants(facet, seed, 60):
+                for partial in (False, True):
+                    checked += 1
+                    assert is_valid(mutant, name, partial=partial) == _judge(mutant, name, partial), (path, mutant)
+    assert checked > 500
+
+
+def test_validate_names_the_problem() -> None:
+    assert validate(run_event(), "RunEvent") == []
+    (issue,) = validate({"rowCount": "x"}, "OutputStatisticsOutputDatasetFacet", prefix=("outputs", 0))
+    assert (issue.path, issue.reason) == ("$.outputs[0].rowCount", "expected integer, got string")
+
+
+def test_unsupported_schema_keywords_fail_loudly() -> None:
+    from meshplane.lineage.schemas import _SchemaCompiler
+
+    compiler = _SchemaCompiler({"urn:x": {"$defs": {"A": {"pattern": "^a"}}}})
+    with pytest.raises(ValueError, match="'pattern' is not supported"):
+        compiler.ref("urn:x", "#/$defs/A")
