@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from meshplane.engines.base import DatasetNotFound, EngineError
+from meshplane.engines.base import DatasetNotFound, EngineError, QueryError
 
 
 @dataclass
@@ -39,9 +39,11 @@ def open_delta(path: Path) -> ArrowTable:
         from deltalake import DeltaTable
     except ImportError as exc:  # pragma: no cover - deltalake is a dependency
         raise EngineError("reading Delta tables needs the 'deltalake' package") from exc
-    table = DeltaTable(str(path))
-    files = [str(path / f) for f in table.file_uris()] if hasattr(table, "file_uris") else []
-    return ArrowTable(table.to_pyarrow_dataset(), str(table.version()), files)
+    try:
+        table = DeltaTable(str(path))
+        return ArrowTable(table.to_pyarrow_dataset(), str(table.version()), list(table.file_uris()))
+    except Exception as exc:  # deltalake raises its own and OS errors; report them, never a traceback
+        raise QueryError(f"cannot read the Delta table at {path}: {exc}") from exc
 
 
 def newest_iceberg_metadata(path: Path) -> Path | None:
@@ -72,16 +74,24 @@ def open_iceberg(path: Path) -> ArrowTable:
         from pyiceberg.table import StaticTable
     except ImportError as exc:  # pragma: no cover - pyiceberg is a dependency
         raise EngineError("reading Iceberg tables needs the 'pyiceberg' package") from exc
-    table = StaticTable.from_metadata(str(metadata))
-    schema = table.schema().as_arrow()
-    snapshot = table.current_snapshot()
-    if snapshot is None:
-        return ArrowTable(pads.dataset([], schema=schema, format="parquet"), "empty", [])
+    try:
+        table = StaticTable.from_metadata(str(metadata))
+        schema = table.schema().as_arrow()
+        snapshot = table.current_snapshot()
+        if snapshot is None:
+            return ArrowTable(pads.dataset([], schema=schema, format="parquet"), "empty", [])
+        tasks = list(table.scan().plan_files())
+    except Exception as exc:  # pyiceberg raises many kinds (I/O, Avro, validation): report, never a traceback
+        raise QueryError(f"cannot read the Iceberg table at {path} ({metadata.name}): {exc}") from exc
     files: list[str] = []
-    for task in table.scan().plan_files():
+    for task in tasks:
         if task.delete_files:
-            raise EngineError(
+            raise QueryError(
                 f"Iceberg table {path} has delete files (merge-on-read); meshplane reads copy-on-write snapshots only"
             )
         files.append(_local_path(task.file.file_path))
-    return ArrowTable(pads.dataset(files, schema=schema, format="parquet"), str(snapshot.snapshot_id), files)
+    try:
+        dataset = pads.dataset(files, schema=schema, format="parquet")
+    except (OSError, ValueError) as exc:
+        raise QueryError(f"cannot read the data files of the Iceberg table at {path}: {exc}") from exc
+    return ArrowTable(dataset, str(snapshot.snapshot_id), files)

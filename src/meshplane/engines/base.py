@@ -299,6 +299,10 @@ class Engine(abc.ABC):
         """True when `value` contains a match of `pattern` (anchor the pattern for a full match)."""
         return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
 
+    def is_nan(self, value: exp.Expr) -> exp.Expr:
+        """True when a floating-point value is NaN."""
+        return exp.IsNan(this=value)
+
     def text_length(self, value: exp.Expr) -> exp.Expr:
         """Length of a string in characters."""
         return exp.Length(this=value)

@@ -53,6 +53,7 @@ _DESCRIPTIVE = {
     "binary": "a binary format describes content that cannot be verified",
 }
 _TEMPORAL = ("date", "timestamp", "time")
+_FLOATS = frozenset({DType.FLOAT, DType.DOUBLE})
 _BOUNDS: dict[str, tuple[str, Callable[[exp.Expr, exp.Expr], exp.Expr]]] = {
     "minimum": (">=", lambda v, b: v < b),
     "exclusiveMinimum": (">", lambda v, b: v <= b),
@@ -139,7 +140,13 @@ def _bound(spec: OptionSpec, target: ObjectTarget) -> Plan:
     symbol, breaks = _BOUNDS[option]
     value = target.value(spec.column, logical)
     bound = target.literal(spec.value, logical if logical in _TEMPORAL else None)
-    return _violations(spec, value, breaks(value, bound), f"{symbol} {spec.value}")
+    bad = breaks(value, bound)
+    dtype = target.column_type(spec.column)
+    if option in ("maximum", "exclusiveMaximum") and dtype is not None and dtype.this in _FLOATS:
+        # NaN sorts above every number (DuckDB, PostgreSQL, Spark agree), so it breaks an upper
+        # bound; said explicitly because Parquet statistics ignore NaN and would prune `v > bound`
+        bad = exp.or_(bad, target.engine.is_nan(value))
+    return _violations(spec, value, bad, f"{symbol} {spec.value}")
 
 
 def _multiple_of(spec: OptionSpec, target: ObjectTarget) -> Plan:
@@ -162,7 +169,7 @@ def _timezone(spec: OptionSpec, target: ObjectTarget) -> Plan:
         return Immediate(Outcome.skipped("time zone of values cannot be told from inferred types"))
     has_zone = dtype.this in (DType.TIMESTAMPTZ, DType.TIMESTAMPLTZ, DType.TIMETZ)
     wanted = bool(spec.value)
-    shown = dtype.sql(dialect=target.engine.dialect)
+    shown = target.shown_type(spec.column)
     return Immediate(
         Outcome.judged(
             has_zone == wanted,
