@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from meshplane.cli.app import app
 from meshplane.diagnostics import Diagnostic, Severity
-from meshplane.service.linting import lint_path
+from meshplane.service.linting import LintReport, lint_path
 
 CORPUS = Path(__file__).resolve().parent
 MESHES = CORPUS / "meshes"
@@ -123,6 +123,17 @@ def _materialize(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return MESH_COPY
 
 
+_REPORTS: dict[str, LintReport] = {}
+
+
+def _lint(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LintReport:
+    """The lint report of a case, computed once per session (the diagnostic and the no-unrelated
+    checks read the same report; file names in it are relative to the case's working folder)."""
+    if case.id not in _REPORTS:
+        _REPORTS[case.id] = lint_path(Path(_materialize(case, tmp_path, monkeypatch)))
+    return _REPORTS[case.id]
+
+
 def _describe(diagnostics: list[Diagnostic]) -> str:
     return "\n".join(f"  {d.severity.value} {d.code} {d.file}:{d.line} {d.path} | {d.message}" for d in diagnostics)
 
@@ -171,8 +182,7 @@ def test_base_mesh_lints_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("case", _params("diagnostics"))
 def test_case_is_reported_with_file_line_and_field(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = _materialize(case, tmp_path, monkeypatch)
-    report = lint_path(Path(target))
+    report = _lint(case, tmp_path, monkeypatch)
     assert report.has_errors
     for expected in case.expect:
         diag = _find(case, expected, report.diagnostics)
@@ -191,8 +201,7 @@ def test_case_is_reported_with_file_line_and_field(case: Case, tmp_path: Path, m
 
 @pytest.mark.parametrize("case", _params("only_expected"))
 def test_case_reports_no_unrelated_errors(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = _materialize(case, tmp_path, monkeypatch)
-    report = lint_path(Path(target))
+    report = _lint(case, tmp_path, monkeypatch)
     allowed = {e.code for e in case.expect} | case.also
     unrelated = [d for d in report.diagnostics if d.severity is Severity.ERROR and d.code not in allowed]
     assert not unrelated, f"unrelated errors:\n{_describe(unrelated)}"
@@ -222,13 +231,28 @@ def test_case_cli_exit_code_and_output(case: Case, tmp_path: Path, monkeypatch: 
         assert lines, f"no line naming {where} with [{expected.code}] in:\n{output}"
         assert " error " in lines[0]
 
-    as_json = runner.invoke(app, ["lint", target, "--format", "json"])
-    assert as_json.exit_code == case.exit
-    data = json.loads(as_json.stdout)
-    assert data["errors"] >= len(case.expect)
-    codes = {(d["code"], d["file"]) for d in data["diagnostics"] if d["severity"] == "error"}
-    for expected in case.expect:
-        assert (expected.code, case.shown(expected)) in codes
+
+def test_json_output_of_the_whole_corpus_names_every_expected_diagnostic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lint files --format json` (every malformed contract and product at once; a folder without
+    mesh.yaml is linted file by file, which covers *.odcs.yaml and *.odps.yaml): one JSON document
+    on stdout, exit 1, and each declared diagnostic in it with its file, line and path."""
+    monkeypatch.chdir(CORPUS)
+    result = CliRunner().invoke(app, ["lint", "files", "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["mode"] == "files"
+    loose = [c for c in CASES if c.file and c.file.endswith((".odcs.yaml", ".odps.yaml"))]
+    assert data["files"] == len(loose)
+    reported = {(d["code"], d["file"], d["line"], d["path"]) for d in data["diagnostics"]}
+    missing = [
+        (c.id, e.code, e.line)
+        for c in loose
+        if not c.xfail_in
+        for e in c.expect
+        if (e.code, e.file, e.line, e.path) not in reported
+    ]
+    assert missing == []
+    assert all(not NOT_PLAIN.search(d["message"]) for d in data["diagnostics"])
 
 
 def test_several_errors_in_one_file_are_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
