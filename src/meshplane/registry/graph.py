@@ -5,17 +5,20 @@ product with an input port on the same (contract id, major). Downstream of a con
 direct consumers (depth 1), then the consumers of their output ports (depth 2), and so on. Each
 product is reported once, on its shortest path (breadth-first), so cycles terminate.
 
-The graph is loaded with one query per port table (no N+1) or built from a plan's after-state.
+The graph is loaded with one query (no N+1) or built from a plan's after-state; `cached_graph`
+keeps it between calls while the registry is unchanged (checked with one small query per call).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+import threading
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from meshplane.registry import models as m
 
@@ -77,28 +80,46 @@ class ConsumerGraph:
 
     @classmethod
     def load(cls, session: Session) -> ConsumerGraph:
-        """The graph of everything active in the registry (three queries)."""
-        team = aliased(m.Team)
-        products = session.execute(
-            sa.select(m.Product.id, m.Product.domain_id, team.name)
-            .outerjoin(team, team.id == m.Product.team_id)
-            .where(m.Product.retired_at.is_(None))
-        ).all()
-        outputs = session.execute(
-            sa.select(m.OutputPort.product_id, m.OutputPort.contract_id, m.OutputPort.major).where(
-                m.OutputPort.retired_at.is_(None)
+        """The graph of everything active in the registry, in one query.
+
+        Each row is one consumer input port with its provider (NULL when no active output port
+        serves that contract major version) and the consumer's domain and team. Output ports
+        nobody consumes are not needed: they lead nowhere.
+        """
+        inp, out, prod, team = (m.InputPort.__table__, m.OutputPort.__table__, m.Product.__table__, m.Team.__table__)
+        query = (
+            sa.select(
+                out.c.product_id,
+                inp.c.contract_id,
+                inp.c.major,
+                inp.c.product_id,
+                inp.c.name,
+                prod.c.domain_id,
+                team.c.name,
             )
-        ).all()
-        inputs = session.execute(
-            sa.select(m.InputPort.product_id, m.InputPort.name, m.InputPort.contract_id, m.InputPort.major).where(
-                m.InputPort.retired_at.is_(None)
+            .select_from(inp)
+            .join(prod, prod.c.id == inp.c.product_id)
+            .outerjoin(team, team.c.id == prod.c.team_id)
+            .outerjoin(
+                out,
+                sa.and_(out.c.contract_id == inp.c.contract_id, out.c.major == inp.c.major, out.c.retired_at.is_(None)),
             )
-        ).all()
-        return cls.build(
-            ((r[0], r[1], r[2]) for r in products),
-            ((r[0], r[1], r[2]) for r in outputs),
-            ((r[0], r[1], r[2], r[3]) for r in inputs),
+            .where(inp.c.retired_at.is_(None), prod.c.retired_at.is_(None))
         )
+        rows = session.connection().execute(query).all()
+        graph = cls()
+        products = graph.products
+        for row in rows:
+            consumer = row[3]
+            if consumer not in products:
+                products[consumer] = ProductNode(consumer, row[5], row[6])
+        # A consumer appears once per provider of its (contract, major): dedupe with dict keys.
+        for contract, major, consumer, port in dict.fromkeys((r[1], r[2], r[3], r[4]) for r in rows):
+            graph.consumers[(contract, major)].append((consumer, port))
+        for provider, contract, major in dict.fromkeys((r[0], r[1], r[2]) for r in rows if r[0] is not None):
+            graph.outputs[provider].append((contract, major))
+            graph.providers[(contract, major)].append(provider)
+        return graph
 
     @property
     def edge_count(self) -> int:
@@ -134,3 +155,46 @@ class ConsumerGraph:
                 for next_contract, next_major in self.outputs.get(consumer, ()):
                     queue.append((next_contract, next_major, here))
         return out
+
+
+_CACHE_SIZE = 8
+_cache: OrderedDict[str, tuple[tuple[Any, ...], ConsumerGraph]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def registry_stamp(session: Session) -> tuple[Any, ...]:
+    """What changes whenever the registry's ports can have changed: the last audit entry and port counts.
+
+    Every write of ports goes through an apply, which adds an audit entry.
+    """
+    audit = sa.select(sa.func.max(m.AuditEntry.id)).scalar_subquery()
+    outputs = sa.select(sa.func.count()).select_from(m.OutputPort).scalar_subquery()
+    inputs = sa.select(sa.func.count()).select_from(m.InputPort).scalar_subquery()
+    return tuple(session.execute(sa.select(audit, outputs, inputs)).one())
+
+
+def cached_graph(session: Session, key: str) -> ConsumerGraph:
+    """The consumer graph of the registry `key` (its URL), reused while `registry_stamp` is unchanged.
+
+    The stamp is read before the graph, so a concurrent apply can only make the cached graph
+    newer than its stamp (and the next call reload it), never older.
+    """
+    stamp = registry_stamp(session)
+    with _cache_lock:
+        entry = _cache.get(key)
+        if entry is not None and entry[0] == stamp:
+            _cache.move_to_end(key)
+            return entry[1]
+    graph = ConsumerGraph.load(session)
+    with _cache_lock:
+        _cache[key] = (stamp, graph)
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return graph
+
+
+def clear_graph_cache() -> None:
+    """Forget every cached graph (benchmarks measure cold loads with it)."""
+    with _cache_lock:
+        _cache.clear()

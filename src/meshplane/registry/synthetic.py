@@ -20,13 +20,14 @@ _COLUMN_TYPES = (("string", "VARCHAR"), ("integer", "BIGINT"), ("number", "DOUBL
 
 @dataclass
 class SyntheticMesh:
-    """What `write_synthetic_mesh` wrote."""
+    """A generated mesh: its ids, its edges and its documents (`root` once written)."""
 
     root: Path
     domains: list[str] = field(default_factory=list)
     products: list[str] = field(default_factory=list)
     contracts: list[str] = field(default_factory=list)
     edges: list[tuple[str, str]] = field(default_factory=list)  # (consumer product, contract id)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # relative path -> document
 
 
 def _dump(path: Path, data: dict[str, Any]) -> None:
@@ -106,8 +107,7 @@ def _spread_edges(edges: int, products: int) -> list[int]:
     return wanted
 
 
-def write_synthetic_mesh(
-    root: Path,
+def generate_synthetic_mesh(
     *,
     domains: int = 5,
     products: int = 50,
@@ -116,16 +116,19 @@ def write_synthetic_mesh(
     columns: int = 4,
     seed: int = 0,
 ) -> SyntheticMesh:
-    """Write a mesh folder at `root` (see the module docstring); returns what it holds."""
+    """Generate a mesh in memory (documents keyed by their path in the mesh folder)."""
     rng = random.Random(seed)
-    mesh = SyntheticMesh(root)
-    _dump(root / "mesh.yaml", {"apiVersion": "meshplane/v1", "kind": "Mesh", "name": f"synthetic-{products}"})
+    mesh = SyntheticMesh(Path())
+    mesh.files["mesh.yaml"] = {"apiVersion": "meshplane/v1", "kind": "Mesh", "name": f"synthetic-{products}"}
     mesh.domains = [f"d{index:03d}" for index in range(domains)]
     for domain in mesh.domains:
-        _dump(
-            root / "domains" / domain / "domain.yaml",
-            {"apiVersion": "meshplane/v1", "kind": "Domain", "id": domain, "name": domain, "team": _team(domain)},
-        )
+        mesh.files[f"domains/{domain}/domain.yaml"] = {
+            "apiVersion": "meshplane/v1",
+            "kind": "Domain",
+            "id": domain,
+            "name": domain,
+            "team": _team(domain),
+        }
     contracts_of: list[list[str]] = []
     wanted = _spread_edges(edges, products)
     for index in range(products):
@@ -135,9 +138,8 @@ def write_synthetic_mesh(
         mesh.products.append(product_id)
         own = [f"{product_id}.out{port}" for port in range(ports_per_product)]
         contracts_of.append(own)
-        providers = rng.sample(range(index), wanted[index])
         inputs = []
-        for n, provider in enumerate(sorted(providers)):
+        for n, provider in enumerate(sorted(rng.sample(range(index), wanted[index]))):
             contract_id = rng.choice(contracts_of[provider])
             inputs.append({"name": f"in{n}", "version": "1.0.0", "contractId": contract_id})
             mesh.edges.append((product_id, contract_id))
@@ -158,9 +160,20 @@ def write_synthetic_mesh(
         }
         if inputs:
             descriptor["inputPorts"] = inputs
-        base = root / "domains" / domain / "products" / folder
-        _dump(base / "product.odps.yaml", descriptor)
+        base = f"domains/{domain}/products/{folder}"
+        mesh.files[f"{base}/product.odps.yaml"] = descriptor
         for port, contract_id in enumerate(own):
-            _dump(base / "contracts" / f"out{port}.odcs.yaml", contract_document(contract_id, domain, columns=columns))
+            mesh.files[f"{base}/contracts/out{port}.odcs.yaml"] = contract_document(
+                contract_id, domain, columns=columns
+            )
             mesh.contracts.append(contract_id)
+    return mesh
+
+
+def write_synthetic_mesh(root: Path, **options: int) -> SyntheticMesh:
+    """Generate a mesh (`generate_synthetic_mesh` options) and write its files under `root`."""
+    mesh = generate_synthetic_mesh(**options)
+    mesh.root = root
+    for relative, document in mesh.files.items():
+        _dump(root / relative, document)
     return mesh

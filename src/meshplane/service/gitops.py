@@ -45,7 +45,9 @@ from meshplane.registry.state import (
 from meshplane.registry.versions import canonical_json, document_sha256, major_of
 from meshplane.registry.writer import write_changes
 from meshplane.service.impact import DiffLike, ImpactReport, analyse_impact, diff_contract_versions
+from meshplane.spec.meshfiles import Domain
 from meshplane.spec.odcs import Contract
+from meshplane.spec.odps import DataProduct
 
 EXIT_REFUSED = 1
 
@@ -82,62 +84,69 @@ def _ports(ports: list[Any] | None, output: bool) -> tuple[PortSpec, ...]:
     )
 
 
+def domain_spec(model: Domain, folder: str, file: str | None = None) -> DomainSpec:
+    """A loaded domain.yaml in the registry's terms (keyed by its folder name)."""
+    document = model.to_document()
+    team = _team(model.team.name, model.team.description, model.team.members)
+    return DomainSpec(
+        folder, document, document_sha256(document), model.name, model.description, tuple(model.tags or ()), team, file
+    )
+
+
+def product_spec(product: DataProduct, domain: str, file: str | None = None) -> ProductSpec:
+    """A loaded product descriptor in the registry's terms (`domain` is its domain folder)."""
+    document = product.to_document()
+    team = _team(product.team.name, product.team.description, product.team.members) if product.team else None
+    return ProductSpec(
+        product.id,
+        domain,
+        document,
+        document_sha256(document),
+        product.status,
+        product.name,
+        product.version,
+        tuple(product.tags or ()),
+        team,
+        _ports(product.output_ports, True),
+        _ports(product.input_ports, False),
+        file,
+    )
+
+
+def contract_spec(
+    contract: Contract, domain: str, product_id: str | None, file: str | None = None
+) -> ContractVersionSpec:
+    """A loaded contract file in the registry's terms."""
+    document = contract.to_document()
+    return ContractVersionSpec(
+        contract.id,
+        contract.version,
+        domain,
+        product_id,
+        document,
+        document_sha256(document),
+        contract.status,
+        contract.name,
+        file,
+    )
+
+
 def desired_state(repo: MeshRepository) -> MeshState:
     """What the repository declares, in the registry's terms (files that did not load are skipped)."""
     state = MeshState(repo.config.name if repo.config else repo.root.name)
     for dom in repo.domains:
-        model = dom.model
-        if model is None:
-            continue
-        document = model.to_document()
-        state.domains[dom.id] = DomainSpec(
-            dom.id,
-            document,
-            document_sha256(document),
-            model.name,
-            model.description,
-            tuple(model.tags or ()),
-            _team(model.team.name, model.team.description, model.team.members),
-            dom.file,
-        )
+        if dom.model is not None:
+            state.domains[dom.id] = domain_spec(dom.model, dom.id, dom.file)
     for entry in repo.products:
         product = entry.product
         if product is None:
             continue
-        document = product.to_document()
-        team = _team(product.team.name, product.team.description, product.team.members) if product.team else None
-        state.products[product.id] = ProductSpec(
-            product.id,
-            entry.domain,
-            document,
-            document_sha256(document),
-            product.status,
-            product.name,
-            product.version,
-            tuple(product.tags or ()),
-            team,
-            _ports(product.output_ports, True),
-            _ports(product.input_ports, False),
-            entry.file,
-        )
-        for con in entry.contracts:
-            contract = con.contract
-            if contract is None:
-                continue
-            doc = contract.to_document()
-            state.contract_versions.append(
-                ContractVersionSpec(
-                    contract.id,
-                    contract.version,
-                    entry.domain,
-                    product.id,
-                    doc,
-                    document_sha256(doc),
-                    contract.status,
-                    contract.name,
-                    con.file,
-                )
-            )
+        state.products[product.id] = product_spec(product, entry.domain, entry.file)
+        state.contract_versions += [
+            contract_spec(con.contract, entry.domain, product.id, con.file)
+            for con in entry.contracts
+            if con.contract is not None
+        ]
     return state
 
 

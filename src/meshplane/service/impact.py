@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry
 from meshplane.registry import models as m
-from meshplane.registry.graph import ConsumerGraph, DownstreamConsumer
+from meshplane.registry.graph import ConsumerGraph, DownstreamConsumer, cached_graph
 from meshplane.registry.versions import major_of
 from meshplane.spec.loader import load_contract
 from meshplane.spec.odcs import Contract
@@ -299,7 +299,7 @@ def impact_of(
         ).scalar_one_or_none()
         if stored is None:
             raise MeshplaneError(f"contract '{contract_id}' has no registered version {version}")
-        graph = ConsumerGraph.load(session)
+        graph = cached_graph(session, registry.url.url)
         provider = row.product_id
     diff: DiffLike | None = None
     changes: Sequence[ChangeLike] | None = None
