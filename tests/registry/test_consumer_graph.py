@@ -44,3 +44,26 @@ def test_unknown_contract_has_no_consumers() -> None:
 
 def test_edge_count() -> None:
     assert ConsumerGraph.build(PRODUCTS, OUTPUTS, INPUTS).edge_count == 3
+
+
+def test_cached_graph_follows_applies(tmp_path, registry) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from meshplane.registry.graph import cached_graph
+    from meshplane.registry.synthetic import write_synthetic_mesh
+    from meshplane.service.gitops import apply_mesh
+
+    mesh = write_synthetic_mesh(tmp_path / "m", domains=2, products=4, edges=0)
+    apply_mesh(mesh.root, registry=registry)
+    with registry.read() as session:
+        assert cached_graph(session, registry.url.url).downstream(mesh.contracts[0], 1) == []
+        assert cached_graph(session, registry.url.url) is cached_graph(session, registry.url.url)
+    descriptor = mesh.root / "domains" / "d001" / "products" / "p00003" / "product.odps.yaml"
+    data = yaml.safe_load(descriptor.read_text(encoding="utf-8"))
+    data["inputPorts"] = [{"name": "new", "version": "1.0.0", "contractId": mesh.contracts[0]}]
+    descriptor.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    apply_mesh(mesh.root, registry=registry)
+    with registry.read() as session:
+        assert [c.product for c in cached_graph(session, registry.url.url).downstream(mesh.contracts[0], 1)] == [
+            "d001.p00003"
+        ]

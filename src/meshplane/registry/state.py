@@ -206,7 +206,7 @@ class RegistryState:
 
 
 def load_registry_state(session: Session) -> RegistryState:
-    """Read the registry's current state in five queries."""
+    """Read the registry's current state in seven queries (one per table)."""
     state = RegistryState()
     team_names = {r[0]: r[1] for r in session.execute(sa.select(m.Team.id, m.Team.name))}
     for row in session.execute(
