@@ -420,3 +420,33 @@ def test_consumer_view_of_a_change_is_the_producer_view_of_its_reverse() -> None
         assert forward.level is backward.level, case.rule
         checked += 1
     assert checked >= 70
+
+
+# --- the example contracts: diff is stable under reordering -------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_CONTRACTS = sorted((REPO / "examples").rglob("*.odcs.yaml")) + ODCS_EXAMPLES
+
+
+@pytest.mark.parametrize("path", EXAMPLE_CONTRACTS, ids=[p.name for p in EXAMPLE_CONTRACTS])
+def test_example_contract_reordered_is_no_change(path: Path) -> None:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    original = build(document, path.name)
+    for seed in range(3):
+        reordered = build(_shuffled(document, seed), path.name)
+        assert diff_contracts(original, reordered).changes == [], path
+        assert diff_contracts(reordered, original, Perspective.PRODUCER).changes == [], path
+
+
+def test_public_api() -> None:
+    import inspect
+
+    import meshplane.diff as api
+
+    assert all(hasattr(api, name) for name in api.__all__)
+    for name in ("diff_contracts", "ContractDiff", "Change", "Perspective", "required_bump_satisfied"):
+        assert name in api.__all__
+    params = inspect.signature(api.diff_contracts).parameters
+    assert list(params) == ["old", "new", "perspective"]
+    assert params["perspective"].default is Perspective.CONSUMER
+    assert list(inspect.signature(api.required_bump_satisfied).parameters) == ["old_version", "new_version", "bump"]

@@ -95,6 +95,9 @@ def _definition(rule: Doc) -> Doc:
     arguments = rule.get("arguments")
     if isinstance(arguments, dict):
         arguments = {k: v for k, v in arguments.items() if k != "validValues"} or None
+        if arguments and isinstance(arguments.get("properties"), list):
+            # the columns a library metric spans (duplicateValues over (a, b)) form a set
+            arguments["properties"] = sorted(map(str, arguments["properties"]))
     return {
         "type": kind_of(rule),
         "metric": metric_of(rule),
@@ -104,7 +107,7 @@ def _definition(rule: Doc) -> Doc:
         "implementation": rule.get("implementation"),
         "unit": rule.get("unit"),
         "method": rule.get("method"),
-        "customProperties": rule.get("customProperties"),
+        "customProperties": sorted(canonical(p) for p in rule.get("customProperties") or []) or None,
     }
 
 
@@ -199,13 +202,14 @@ def _compare_definition(out: Collector, where: Where, old: Doc, new: Doc) -> Non
     for key in before:
         if canonical(before[key]) != canonical(after[key]):
             # compared normalized, shown as written (a query keeps its case and layout)
+            as_written = key in ("query", "customProperties")
             out.emit(
                 Aspect.QUALITY_DEFINITION,
                 Shift.CHANGED,
                 where,
                 field=key,
-                old=old.get("query") if key == "query" else before[key],
-                new=new.get("query") if key == "query" else after[key],
+                old=old.get(key) if as_written else before[key],
+                new=new.get(key) if as_written else after[key],
                 suffix=f".{key}",
             )
 

@@ -139,15 +139,16 @@ def _is_pk(prop: Doc) -> bool:
     return prop.get("primaryKey") is True
 
 
+def _position(prop: Doc) -> int | None:
+    """The declared ``primaryKeyPosition`` (1-based), or None when absent or -1 (the default)."""
+    pos = prop.get("primaryKeyPosition")
+    return pos if isinstance(pos, int) and not isinstance(pos, bool) and pos > 0 else None
+
+
 def _key_of(props: list[Doc]) -> list[int]:
-    """Indexes of the primary-key properties in key order (``primaryKeyPosition``, then list order)."""
+    """Indexes of the primary-key properties in key order (``primaryKeyPosition``, then name)."""
     members = [i for i, p in enumerate(props) if _is_pk(p)]
-
-    def position(i: int) -> tuple[int, int]:
-        pos = props[i].get("primaryKeyPosition")
-        return (pos if isinstance(pos, int) and pos > 0 else 1_000_000, i)
-
-    return sorted(members, key=position)
+    return sorted(members, key=lambda i: (_position(props[i]) or 1_000_000, _name(props[i]) or "", i))
 
 
 def _key_text(props: list[Doc], key: list[int]) -> str:
@@ -175,20 +176,25 @@ def _compare_primary_key(
     Uniqueness over fewer columns is the stronger promise: a key that disappears or gains a column
     is loosened, a key declared on a keyless parent or losing a column (others remaining) is
     tightened, a key that both gains and loses columns is changed. Each column that joined or left
-    is reported; with the same columns, a new order is reported per moved column.
+    is reported. With the same columns, a new order of the explicitly positioned ones
+    (``primaryKeyPosition``) is reported per moved column.
     """
     new_to_old = {j: i for i, j in pairs}
-    old_key = [("old", i) for i in _key_of(old)]
-    new_key = [("old", new_to_old[j]) if j in new_to_old else ("new", j) for j in _key_of(new)]
+    # a member is identified by its old index when it exists in the old contract
+    old_members = {("old", i): old[i] for i in _key_of(old)}
+    new_members = {("old", new_to_old[j]) if j in new_to_old else ("new", j): new[j] for j in _key_of(new)}
     before, after = _key_text(old, _key_of(old)), _key_text(new, _key_of(new))
-    k1, k2 = set(old_key), set(new_key)
+    k1, k2 = set(old_members), set(new_members)
 
     def where(token: tuple[str, int]) -> Where:
         side, index = token
         return _property_where(parent, old[index] if side == "old" else new[index])
 
     if k1 == k2:
-        for token, moved_to in zip(old_key, new_key, strict=True):
+        old_order = [t for t in old_members if _position(old_members[t]) and _position(new_members[t])]
+        new_order = sorted(old_order, key=lambda t: _position(new_members[t]) or 0)
+        old_order.sort(key=lambda t: _position(old_members[t]) or 0)
+        for token, moved_to in zip(old_order, new_order, strict=True):
             if token != moved_to:
                 out.emit(Aspect.PRIMARY_KEY_ORDER, Shift.CHANGED, where(token).at(".primaryKeyPosition"),
                          old=before, new=after)  # fmt: skip
