@@ -12,7 +12,6 @@ from meshplane.service.linting import LintReport, lint_path
 
 TESTS = Path(__file__).resolve().parents[1]
 BASE_MESH = TESTS / "corpus" / "meshes" / "_base"
-STANDARDS = TESTS.parents[1] / "shared" / "standards"
 SALES_CONTRACT = "domains/sales/products/orders/contracts/orders.odcs.yaml"
 
 
@@ -146,12 +145,3 @@ def test_report_counts_and_order(mesh: Path) -> None:
     keys = [(d.file or "", d.line or 0) for d in report.diagnostics]
     assert keys == sorted(keys)
     assert [d.code for d in report.diagnostics] == ["missing-description", "yaml-duplicate-key"]
-
-
-@pytest.mark.parametrize(
-    "example", sorted((STANDARDS / "odcs" / "examples").rglob("*.odcs.yaml")), ids=lambda p: p.name
-)
-def test_official_examples_lint_without_errors(example: Path) -> None:
-    report = lint_path(example)
-    assert report.mode == "file"
-    assert not report.has_errors, [str(d) for d in report.diagnostics if d.severity is Severity.ERROR]

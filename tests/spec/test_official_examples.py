@@ -5,12 +5,14 @@ The examples are read from ../shared/standards (never copied into the repository
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from meshplane.diagnostics import Severity
-from meshplane.spec.loader import FileKind, dump_document, load_contract, load_file, load_product, load_text
+from meshplane.spec.loader import FileKind, LoadedFile, dump_document, load_file, load_text
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
 
@@ -26,6 +28,12 @@ NEEDS_NEWER_VERSION = {
 }
 
 
+@cache
+def _load(path: Path) -> LoadedFile[Any]:
+    """Each example is loaded once per session (the big ones take a while to validate)."""
+    return load_file(path)
+
+
 def _ids(paths: list[Path]) -> list[str]:
     return [p.relative_to(p.parents[1]).as_posix() for p in paths]
 
@@ -38,7 +46,7 @@ def test_all_official_examples_are_found(standards_dir: Path) -> None:
 
 @pytest.mark.parametrize("path", ODCS_EXAMPLES, ids=_ids(ODCS_EXAMPLES))
 def test_odcs_example_loads(path: Path) -> None:
-    loaded = load_contract(path)
+    loaded = _load(path)
     assert loaded.ok, [str(d) for d in loaded.diagnostics]
     assert isinstance(loaded.model, Contract)
     assert loaded.kind is FileKind.CONTRACT
@@ -59,7 +67,7 @@ def test_odcs_example_loads(path: Path) -> None:
 
 @pytest.mark.parametrize("path", ODPS_EXAMPLES, ids=_ids(ODPS_EXAMPLES))
 def test_odps_example_loads(path: Path) -> None:
-    loaded = load_product(path)
+    loaded = _load(path)
     assert loaded.ok, [str(d) for d in loaded.diagnostics]
     assert isinstance(loaded.model, DataProduct)
     assert loaded.diagnostics == []
@@ -68,7 +76,7 @@ def test_odps_example_loads(path: Path) -> None:
 
 @pytest.mark.parametrize("path", ODCS_EXAMPLES + ODPS_EXAMPLES, ids=_ids(ODCS_EXAMPLES + ODPS_EXAMPLES))
 def test_official_example_round_trips(path: Path) -> None:
-    first = load_file(path)
+    first = _load(path)
     assert first.model is not None and first.document is not None
     text = dump_document(first.model)
     second = load_text(text, path.name, first.kind)
