@@ -76,3 +76,11 @@ def test_configured_for_test_recording(tmp_path: Path) -> None:
     default.sqlite_file.touch()  # type: ignore[union-attr]
     assert registry_configured(default)
     assert registry_configured(resolve_registry_url(tmp_path, "sqlite:///elsewhere.db"))
+
+
+@pytest.mark.parametrize("url", ["postgresql://u@h:notaport/db"])
+def test_malformed_urls_are_messages(url: str) -> None:
+    from meshplane.registry import Registry
+
+    with pytest.raises(MeshplaneError, match="not valid"):
+        Registry(url)

@@ -78,7 +78,10 @@ def create_registry_engine(url: str) -> Engine:
         import psycopg  # noqa: F401 - only to give an install hint
     except ImportError as exc:
         raise MeshplaneError("a PostgreSQL registry needs psycopg 3: pip install 'meshplane[postgres]'") from exc
-    return sa.create_engine(url, pool_pre_ping=True)
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise MeshplaneError(f"registry URL '{RegistryUrl(url, UrlSource.DEFAULT).display}' is not valid: {exc}") from exc
 
 
 class Registry:

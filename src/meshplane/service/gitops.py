@@ -45,6 +45,7 @@ from meshplane.registry.state import (
 from meshplane.registry.versions import canonical_json, document_sha256, major_of
 from meshplane.registry.writer import write_changes
 from meshplane.service.impact import DiffLike, ImpactReport, analyse_impact, diff_contract_versions
+from meshplane.service.linting import lint_repository
 from meshplane.spec.meshfiles import Domain
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
@@ -152,12 +153,7 @@ def desired_state(repo: MeshRepository) -> MeshState:
 
 def lint_gate(repo: MeshRepository) -> None:
     """Refuse a mesh with lint errors (exit 1): plan and apply need a consistent repository."""
-    try:
-        from meshplane.service.linting import lint_repository
-    except ImportError:  # pragma: no cover - linting ships with meshplane
-        diagnostics = repo.file_diagnostics()
-    else:
-        diagnostics = lint_repository(repo)
+    diagnostics = lint_repository(repo)
     errors = [d for d in diagnostics if d.severity is Severity.ERROR]
     if errors:
         raise MeshplaneError(
