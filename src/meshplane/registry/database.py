@@ -81,7 +81,9 @@ def create_registry_engine(url: str) -> Engine:
     try:
         return sa.create_engine(url, pool_pre_ping=True)
     except (sa.exc.ArgumentError, ValueError) as exc:
-        raise MeshplaneError(f"registry URL '{RegistryUrl(url, UrlSource.DEFAULT).display}' is not valid: {exc}") from exc
+        raise MeshplaneError(
+            f"registry URL '{RegistryUrl(url, UrlSource.DEFAULT).display}' is not valid: {exc}"
+        ) from exc
 
 
 class Registry:
