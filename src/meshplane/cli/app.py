@@ -6,10 +6,12 @@ Discovery is by package listing (no central list to edit, no circular imports). 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -43,10 +45,33 @@ def _root(
     """meshplane: data products (ODPS), data contracts (ODCS), contract tests, registry, lineage."""
 
 
+def _user_errors_as_messages(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command so a `MeshplaneError` becomes a message and its exit code, never a traceback."""
+
+    @functools.wraps(callback)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except MeshplaneError as exc:
+            raise typer.Exit(report_error(exc)) from None
+
+    return wrapper
+
+
+def _wrap_commands(application: typer.Typer) -> None:
+    for command in application.registered_commands:
+        if command.callback is not None:
+            command.callback = _user_errors_as_messages(command.callback)
+    for group in application.registered_groups:
+        if group.typer_instance is not None:
+            _wrap_commands(group.typer_instance)
+
+
 def _register_commands() -> None:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(app)
+    _wrap_commands(app)
 
 
 _register_commands()
