@@ -141,15 +141,13 @@ def test_bad_format_option_is_a_usage_error() -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.app: MeshplaneError is only turned into a message and exit 2 in main(); invoking the Typer "
-    "`app` (CliRunner, embedding) lets the exception escape (exit 1 with an exception instead of exit 2)",
-)
 def test_app_itself_turns_user_errors_into_exit_2(tmp_path: Path) -> None:
+    """Not only main(): the Typer app (CliRunner, embedding) turns a user error into exit 2."""
     result = runner.invoke(app, ["lint", str(tmp_path / "missing")])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"error: no such file or folder: {tmp_path / 'missing'}\n"
 
 
 # ---- JSON output ---------------------------------------------------------------------------------

@@ -117,6 +117,10 @@ def test_refusals_are_one_message_and_exit_2(
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
     assert {p: p.read_bytes() for p in work.rglob("*") if p.is_file()} == before, "a refused command wrote files"
+
+    via_app = runner.invoke(app, args)  # the Typer app itself behaves the same
+    assert via_app.exit_code == 2
+    assert via_app.stderr.startswith("error: ") and message in via_app.stderr
     lint_clean("acme")
 
 
