@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_errors
 from meshplane.mesh.repository import MeshRepository, load_mesh
 from meshplane.registry import Registry, resolve_registry_url
@@ -373,16 +375,16 @@ def _registry_for(repo: MeshRepository, registry: Registry | None) -> Registry:
     return Registry(url)
 
 
-def _plan_in(session: Any, desired: MeshState, *, prune: bool, registry: Registry) -> tuple[Plan, RegistryState]:
+def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Registry) -> tuple[Plan, RegistryState]:
+    base_keys: set[tuple[str, str]] = set()
     current = load_registry_state(session)
-    changes_keys = {
-        (spec.contract_id, base)
-        for spec in desired.contract_versions
-        if (reg := current.contracts.get(spec.contract_id)) is not None
-        and spec.version not in reg.versions
-        and (base := reg.base_version_for(spec.version)) is not None
-    }
-    documents = load_contract_documents(session, changes_keys)
+    for spec in desired.contract_versions:  # the registered versions new ones are diffed against
+        reg = current.contracts.get(spec.contract_id)
+        if reg is not None and spec.version not in reg.versions:
+            base = reg.base_version_for(spec.version)
+            if base is not None:
+                base_keys.add((spec.contract_id, base))
+    documents = load_contract_documents(session, base_keys)
     return build_plan(desired, current, documents, prune=prune, registry=registry.url.display), current
 
 
