@@ -48,10 +48,6 @@ class ChecksOutcome:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def _string_columns(obj: SchemaObject) -> tuple[str, ...]:
-    return tuple(p.column for p in obj.properties or [] if p.logical_type == "string")
-
-
 def _judged(judge: Callable[[Any], Outcome], values: Any) -> Outcome:
     try:
         return judge(values)
@@ -186,7 +182,8 @@ def _run_object(
     sample_rows: int,
     outcome: ChecksOutcome,
 ) -> dict[str, CheckResult]:
-    request = DatasetRequest(obj.name, obj.table, _string_columns(obj))
+    text = tuple(p.column for p in obj.properties or [] if p.logical_type == "string")
+    request = DatasetRequest(obj.name, obj.table, text)
     try:
         dataset = session.open(request)
     except (DatasetNotFound, QueryError, EngineError) as exc:

@@ -154,13 +154,13 @@ def array_element(dtype: exp.DataType) -> exp.DataType | None:
 class DatasetRequest:
     """Which dataset of a server to open: a schema object of the contract.
 
-    `string_columns` are the columns the contract declares as strings; readers that infer types
-    (CSV) read them as text so that e.g. ``"00123"`` keeps its leading zeros.
+    `text_columns` are the columns the contract declares as strings; readers that infer types
+    (CSV) read them as text, so ``"00123"`` keeps its leading zeros.
     """
 
     object_name: str
     table: str
-    string_columns: tuple[str, ...] = ()
+    text_columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -298,10 +298,6 @@ class Engine(abc.ABC):
     def regex_match(self, value: exp.Expr, pattern: str) -> exp.Expr:
         """True when `value` contains a match of `pattern` (anchor the pattern for a full match)."""
         return exp.RegexpLike(this=value, expression=exp.Literal.string(pattern))
-
-    def is_nan(self, value: exp.Expr) -> exp.Expr:
-        """True when a floating-point value is NaN."""
-        return exp.IsNan(this=value)
 
     def text_length(self, value: exp.Expr) -> exp.Expr:
         """Length of a string in characters."""

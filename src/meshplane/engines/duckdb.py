@@ -81,6 +81,10 @@ class DuckDBSession(Session):
         self.con: Any = self._init_database() if server.type.lower() == "duckdb" else self._init_files()
         # the progress bar would print on stdout, into `--format json` output
         self.con.execute("SET enable_progress_bar = false")
+        # Parquet min/max statistics leave NaN out, and DuckDB's statistics propagation then
+        # folds `v > bound`, `isnan(v)` and even `max(v)` as if no NaN existed: wrong answers for
+        # a checker. Without it, NaN sorts above every number, as in PostgreSQL and Spark.
+        self.con.execute("SET disabled_optimizers = 'statistics_propagation'")
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -161,9 +165,12 @@ class DuckDBSession(Session):
             snapshot = table.snapshot
         else:
             pattern = str(path / _DIRECTORY_GLOBS[fmt]) if path.is_dir() else str(path)
-            if not glob.glob(pattern, recursive=True):  # noqa: PTH207 - the pattern may be absolute
+            files = glob.glob(pattern, recursive=True)  # noqa: PTH207 - the pattern may be absolute
+            if not files:
                 raise DatasetNotFound(f"no {fmt} file matches {pattern}")
-            source = self._reader(fmt, pattern, request)
+            source = self._reader(fmt, pattern, several=len(files) > 1)
+            if fmt == "csv":
+                source = self._with_text_columns(source, request.text_columns)
         self._run(f"CREATE OR REPLACE TEMP VIEW {view.sql(dialect='duckdb')} AS SELECT * FROM {source}")
         return Dataset(
             request.object_name,
@@ -175,16 +182,31 @@ class DuckDBSession(Session):
             snapshot=snapshot,
         )
 
-    def _reader(self, fmt: str, pattern: str, request: DatasetRequest) -> str:
+    @staticmethod
+    def _reader(fmt: str, pattern: str, several: bool) -> str:
         where = _sql_string(pattern)
+        # files of one dataset may differ in column order or have added columns
+        union = ", union_by_name = true" if several else ""
         if fmt == "parquet":
-            return f"read_parquet({where}, union_by_name = true)"
+            return f"read_parquet({where}{union})"
         if fmt == "csv":
-            # every column as text: values are checked through safe casts, so a bad value fails
-            # its column's type check instead of aborting the whole scan
-            return f"read_csv({where}, header = true, all_varchar = true, union_by_name = true)"
+            # types from every row (not a sample): a column holding one bad value is read as
+            # text, so that value fails its column's type check instead of aborting the scan
+            return f"read_csv({where}, header = true, sample_size = -1{union})"
         layout = "newline_delimited" if fmt == "ndjson" else "auto"
-        return f"read_json({where}, format = {_sql_string(layout)}, sample_size = -1, union_by_name = true)"
+        return f"read_json({where}, format = {_sql_string(layout)}, sample_size = -1{union})"
+
+    def _with_text_columns(self, source: str, text_columns: tuple[str, ...]) -> str:
+        """Read the columns the contract declares as strings as text (the header is sniffed cheaply)."""
+        if not text_columns:
+            return source
+        header = self._run(f"DESCRIBE SELECT * FROM {source.replace('sample_size = -1', 'sample_size = 1')}")
+        present = {str(row[0]).lower(): str(row[0]) for row in header.fetchall()}
+        names = [present[c.lower()] for c in text_columns if c.lower() in present]
+        if not names:
+            return source
+        types = ", ".join(f"{_sql_string(n)}: 'VARCHAR'" for n in names)
+        return source[:-1] + f", types = {{{types}}})"
 
     def _describe(self, ref: exp.Table) -> list[Column]:
         rows = self._run(f"DESCRIBE SELECT * FROM {ref.sql(dialect='duckdb')}").fetchall()

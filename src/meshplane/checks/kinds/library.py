@@ -5,7 +5,7 @@
 | `nullValues`      | NULL values of the property                                               |
 | `missingValues`   | NULLs and values listed in `arguments.missingValues`                      |
 | `invalidValues`   | non-NULL values outside `arguments.validValues` and/or not matching `arguments.pattern` |
-| `duplicateValues` | values (or `arguments.properties` tuples) repeating an earlier one        |
+| `duplicateValues` | values (or `arguments.properties` tuples) repeating an earlier one (no NULL counts) |
 | `rowCount`        | rows                                                                      |
 
 `unit: percent` divides by the row count (0 for an empty dataset). A rule without an operator
@@ -130,9 +130,10 @@ def _duplicate_values(spec: MetricSpec, target: ObjectTarget) -> Counted:
         for name in names:
             prop = obj.property_named(str(name))
             columns.append(target.column((prop.column if prop else str(name),)))
+        complete = exp.and_(*(not_null(c) for c in columns))
         return Counted(
-            {"rows": row_count(), "distinct": target.engine.count_distinct(columns)},
-            lambda v: int(v["rows"] or 0) - int(v["distinct"] or 0),
+            {"complete": count_where(complete), "distinct": target.engine.count_distinct(columns)},
+            lambda v: int(v["complete"] or 0) - int(v["distinct"] or 0),
             duplicated(columns, target),
         )
     value = _value(spec, target)

@@ -154,8 +154,7 @@ def test(
 ) -> None:
     """Test data against its contract: schema, quality rules and SLAs, in one scan per dataset.
 
-    Exit 0 when every check passed (warnings allowed), 1 when a check failed, 2 when a run could
-    not happen or the input is wrong.
+    Exit 0: passed (warnings allowed); 1: a check failed; 2: a run could not happen, or bad input.
     """
     if all_contracts and target:
         raise typer.BadParameter("give a TARGET or --all, not both", param_hint="TARGET")
