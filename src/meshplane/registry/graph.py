@@ -105,6 +105,7 @@ class ConsumerGraph:
                 sa.and_(out.c.contract_id == inp.c.contract_id, out.c.major == inp.c.major, out.c.retired_at.is_(None)),
             )
             .where(inp.c.retired_at.is_(None), prod.c.retired_at.is_(None))
+            .order_by(inp.c.product_id, inp.c.name, inp.c.version, out.c.product_id)
         )
         rows = session.connection().execute(query).all()
         graph = cls()

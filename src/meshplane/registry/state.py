@@ -210,7 +210,9 @@ def load_registry_state(session: Session) -> RegistryState:
     state = RegistryState()
     team_names = {r[0]: r[1] for r in session.execute(sa.select(m.Team.id, m.Team.name))}
     for row in session.execute(
-        sa.select(m.Domain.id, m.Domain.sha256, m.Domain.team_id, m.Domain.retired_at, m.Domain.document)
+        sa.select(m.Domain.id, m.Domain.sha256, m.Domain.team_id, m.Domain.retired_at, m.Domain.document).order_by(
+            m.Domain.id
+        )
     ):
         state.domains[row.id] = RegisteredDomain(
             row.id, row.sha256, row.team_id, row.retired_at is not None, row.document, team_names.get(row.team_id or -1)
@@ -225,7 +227,7 @@ def load_registry_state(session: Session) -> RegistryState:
         m.Product.retired_at,
         descriptor.document,
     ).outerjoin(descriptor, sa.and_(descriptor.product_id == m.Product.id, descriptor.revision == m.Product.revision))
-    for row in session.execute(query):
+    for row in session.execute(query.order_by(m.Product.id)):
         state.products[row.id] = RegisteredProduct(
             row.id,
             row.domain_id,
@@ -236,22 +238,25 @@ def load_registry_state(session: Session) -> RegistryState:
             team_names.get(row.team_id or -1),
             row.document or {},
         )
-    for out in session.execute(sa.select(m.OutputPort)).scalars():
+    # Ordered queries: a plan must come out the same twice (apply compares fingerprints).
+    out_t, in_t = m.OutputPort.__table__, m.InputPort.__table__
+    for row in session.execute(sa.select(out_t).order_by(out_t.c.product_id, out_t.c.name, out_t.c.version)):
         port = RegisteredPort(
-            out.id, out.name, out.version, out.contract_id, out.type, out.description, out.retired_at is not None
+            row.id, row.name, row.version, row.contract_id, row.type, row.description, row.retired_at is not None
         )
-        state.products[out.product_id].output_ports[port.key] = port
-    for inp in session.execute(sa.select(m.InputPort)).scalars():
-        port = RegisteredPort(inp.id, inp.name, inp.version, inp.contract_id, None, None, inp.retired_at is not None)
-        state.products[inp.product_id].input_ports[port.key] = port
-    for con in session.execute(sa.select(m.Contract)).scalars():
-        state.contracts[con.id] = RegisteredContract(
-            con.id, con.domain_id, con.product_id, con.name, con.latest_version, con.retired_at is not None
+        state.products[row.product_id].output_ports[port.key] = port
+    for row in session.execute(sa.select(in_t).order_by(in_t.c.product_id, in_t.c.name, in_t.c.version)):
+        port = RegisteredPort(row.id, row.name, row.version, row.contract_id, None, None, row.retired_at is not None)
+        state.products[row.product_id].input_ports[port.key] = port
+    con_t = m.Contract.__table__
+    for row in session.execute(sa.select(con_t).order_by(con_t.c.id)):
+        state.contracts[row.id] = RegisteredContract(
+            row.id, row.domain_id, row.product_id, row.name, row.latest_version, row.retired_at is not None
         )
     for ver in session.execute(
         sa.select(
             m.ContractVersion.id, m.ContractVersion.contract_id, m.ContractVersion.version, m.ContractVersion.sha256
-        )
+        ).order_by(m.ContractVersion.id)
     ):
         contract = state.contracts[ver.contract_id]
         contract.versions[ver.version] = ver.sha256
