@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,8 +32,7 @@ class ProductNode:
     team: str | None
 
 
-@dataclass(frozen=True)
-class DownstreamConsumer:
+class DownstreamConsumer(NamedTuple):
     """A product downstream of a contract.
 
     `path` is the chain of product ids from the providing product (when known) to this one;

@@ -14,7 +14,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 
@@ -114,8 +114,7 @@ def no_column_lineage(consumer: DownstreamConsumer, column: ChangedColumn) -> Us
     return UsageVerdict(ColumnUsage.AFFECTED, "affected (no column-level lineage yet)")
 
 
-@dataclass(frozen=True)
-class ImpactedConsumer:
+class ImpactedConsumer(NamedTuple):
     """A downstream consumer with the verdict on whether the change hits it."""
 
     consumer: DownstreamConsumer
