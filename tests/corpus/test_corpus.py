@@ -234,14 +234,18 @@ def test_case_cli_exit_code_and_output(case: Case, tmp_path: Path, monkeypatch: 
 
 def test_json_output_of_the_whole_corpus_names_every_expected_diagnostic(monkeypatch: pytest.MonkeyPatch) -> None:
     """`lint files --format json` (every malformed contract and product at once; a folder without
-    mesh.yaml is linted file by file, which covers *.odcs.yaml and *.odps.yaml): one JSON document
+    mesh.yaml is linted file by file: *.odcs.yaml, *.odps.yaml, domain.yaml and mesh.yaml): one JSON document
     on stdout, exit 1, and each declared diagnostic in it with its file, line and path."""
     monkeypatch.chdir(CORPUS)
     result = CliRunner().invoke(app, ["lint", "files", "--format", "json"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["mode"] == "files"
-    loose = [c for c in CASES if c.file and c.file.endswith((".odcs.yaml", ".odps.yaml"))]
+    loose = [
+        c
+        for c in CASES
+        if c.file and (c.file.endswith((".odcs.yaml", ".odps.yaml")) or c.file.endswith(("/domain.yaml", "/mesh.yaml")))
+    ]
     assert data["files"] == len(loose)
     reported = {(d["code"], d["file"], d["line"], d["path"]) for d in data["diagnostics"]}
     missing = [

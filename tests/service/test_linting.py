@@ -39,17 +39,17 @@ def test_mesh_yaml_lints_the_whole_mesh(mesh: Path) -> None:
     ]
 
 
-def test_a_subfolder_of_a_mesh_is_linted_file_by_file(mesh: Path) -> None:
+def test_a_subfolder_of_a_mesh_is_linted_with_the_whole_mesh(mesh: Path) -> None:
     report = lint_path(mesh / "domains" / "sales")
-    assert report.mode == "files"
-    assert report.files == 2
-    # without the mesh, the domain's support channel is unknown to the product
-    assert [(d.code, d.severity, d.file) for d in report.diagnostics] == [
-        ("not-a-mesh", Severity.INFO, None),
-        ("no-support-channel", Severity.WARNING, "m/domains/sales/products/orders/product.odps.yaml"),
-    ]
-    assert "m/domains/sales has no mesh.yaml" in report.diagnostics[0].message
-    assert not report.has_errors
+    assert report.mode == "mesh"
+    assert report.files == 3  # domain.yaml, product, contract
+    # the mesh above is loaded, so the domain's support channel counts for the product
+    assert report.diagnostics == []
+    # a break inside the subfolder is reported; one outside it is not
+    contract = mesh / SALES_CONTRACT
+    contract.write_text(contract.read_text(encoding="utf-8").replace("domain: sales", "domain: crm"), encoding="utf-8")
+    assert [d.code for d in lint_path(mesh / "domains" / "sales").diagnostics] == ["contract-domain-mismatch"]
+    assert lint_path(mesh / "domains" / "crm").diagnostics == []
 
 
 def test_single_contract_references_are_warnings_not_errors(mesh: Path) -> None:
@@ -77,7 +77,7 @@ def test_loose_files_are_checked_without_cross_file_checks(tmp_path: Path, monke
     codes = [(d.code, d.file) for d in report.diagnostics if d.severity is Severity.ERROR]
     assert codes == [("schema-required", "loose/broken.odcs.yaml")] * 3
     assert {d.message for d in report.diagnostics if d.code == "schema-required"} == {
-        f"missing required field '{name}' in $" for name in ("id", "version", "status")
+        f"missing required field '{name}' at the top level" for name in ("id", "version", "status")
     }
     # no cross-file finding: the input port of the product is not resolved against anything
     assert not any(d.code.startswith("unresolved") for d in report.diagnostics)

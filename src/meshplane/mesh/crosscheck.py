@@ -173,6 +173,10 @@ def _unverifiable_contract_ids(repo: MeshRepository) -> set[str]:
             cid = _declared_id(contract)
             if cid and (broken_descriptor or contract.contract is None):
                 ids.add(cid)
+        if product.product is not None and any(c.document is None for c in product.contracts):
+            # A contract file that is not even YAML hides its id: none of this product's output
+            # ports can be checked against its contracts/ folder.
+            ids.update(p.contract_id for p in product.product.output_ports or [] if p.contract_id)
     return ids
 
 

@@ -11,12 +11,18 @@ from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_erro
 from meshplane.mesh.crosscheck import check_mesh
 from meshplane.mesh.lintrules import ContractLint, ProductLint, lint_contract, lint_product
 from meshplane.mesh.references import check_references
-from meshplane.mesh.repository import MESH_FILE, MeshRepository, display_path, load_mesh
+from meshplane.mesh.repository import MESH_FILE, MeshRepository, display_path, find_mesh_root, load_mesh
 from meshplane.spec.loader import FileKind, LoadedFile, detect_kind, load_file
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
 
 MESH_FILE_SUFFIXES = (".odcs.yaml", ".odcs.yml", ".odps.yaml", ".odps.yml")
+MESH_FILE_NAMES = ("domain.yaml", "domain.yml", MESH_FILE)
+
+
+def _is_mesh_file(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(MESH_FILE_SUFFIXES) or name in MESH_FILE_NAMES
 
 
 @dataclass
@@ -81,6 +87,19 @@ def lint_repository(repo: MeshRepository) -> list[Diagnostic]:
     return sort_diagnostics(out)
 
 
+def _lint_part_of_mesh(root: Path, folder: Path) -> LintReport:
+    """Lint the whole mesh above `folder` (references cross folders) and report what is inside it."""
+    repo = load_mesh(root)
+    inside = folder.resolve()
+    diagnostics = [
+        d for d in lint_repository(repo) if d.file is not None and Path(d.file).resolve().is_relative_to(inside)
+    ]
+    files = sum(1 for p in inside.rglob("*") if p.is_file() and _is_mesh_file(p))
+    report = LintReport(display_path(folder), "mesh", files, diagnostics)
+    report.summary = {"files": files}
+    return report
+
+
 def lint_path(path: Path) -> LintReport:
     """Lint a mesh folder, a folder of mesh files (no cross-file checks) or one file.
 
@@ -107,7 +126,10 @@ def lint_path(path: Path) -> LintReport:
             "contracts": len(repo.contracts),
         }
         return report
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(MESH_FILE_SUFFIXES))
+    root = find_mesh_root(path)
+    if root is not None:
+        return _lint_part_of_mesh(root, path)
+    files = sorted(p for p in path.rglob("*") if p.is_file() and _is_mesh_file(p))
     if not files:
         raise MeshplaneError(
             f"{path} is not a mesh (no {MESH_FILE}) and holds no *.odcs.yaml or *.odps.yaml files",

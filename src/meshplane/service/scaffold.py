@@ -14,12 +14,17 @@ import yaml
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.mesh.repository import MESH_FILE, find_mesh_root
-from meshplane.spec.loader import load_product
+from meshplane.spec.loader import FileKind, load_product, load_text
 
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+_DOMAIN_ID = re.compile(r"^[a-z][a-z0-9-]*$")  # as in meshplane-domain-v1.json
 
 
 def _check_id(kind: str, value: str) -> None:
+    if kind == "domain" and not _DOMAIN_ID.match(value):
+        raise MeshplaneError(
+            f"domain id '{value}' is not valid: use lower-case letters, digits and '-' (start with a letter)"
+        )
     if not _ID.match(value):
         raise MeshplaneError(
             f"{kind} id '{value}' is not valid: use lower-case letters, digits, '-' and '_' (start with a letter)"
@@ -45,7 +50,9 @@ def init_mesh(folder: Path, name: str | None = None) -> list[Path]:
     """Create an empty mesh (mesh.yaml, domains/, .gitignore, README.md) that lints clean."""
     if (folder / MESH_FILE).exists():
         raise MeshplaneError(f"{folder} is already a mesh ({MESH_FILE} exists)")
-    mesh_name = name or re.sub(r"[^A-Za-z0-9_.-]", "-", folder.resolve().name) or "mesh"
+    mesh_name = name or re.sub(r"[^A-Za-z0-9_.-]", "-", folder.resolve().name).lstrip("_.-") or "mesh"
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", mesh_name):
+        raise MeshplaneError(f"mesh name '{mesh_name}' is not valid: use letters, digits, '_', '.' and '-'")
     written = [
         _write_yaml(
             folder / MESH_FILE,
@@ -213,17 +220,54 @@ def new_contract(start: Path, domain: str, product: str, port: str) -> list[Path
     if any(p.name == port for p in loaded.model.output_ports or []):
         raise MeshplaneError(f"product '{loaded.model.id}' already has an output port named '{port}'")
     contract = contract_document(domain, product, port)
+    item = {
+        "name": port,
+        "version": contract["version"],
+        "contractId": contract["id"],
+        "type": "tables",
+        "description": f"The {port} dataset.",
+    }
+    text = descriptor_path.read_text(encoding="utf-8")
+    updated = append_list_item(text, "outputPorts", item)
+    check = load_text(updated, str(descriptor_path), FileKind.PRODUCT) if updated is not None else None
+    if check is None or not check.ok:
+        snippet = yaml.safe_dump({"outputPorts": [item]}, sort_keys=False)
+        raise MeshplaneError(
+            f"could not add the port to {descriptor_path} without rewriting it; add this to its outputPorts "
+            f"and run `meshplane new contract` again or create the contract yourself:\n{snippet}"
+        )
     written = [_write_yaml(folder / "contracts" / f"{port}.odcs.yaml", contract)]
-    document = dict(loaded.document.data)
-    document["outputPorts"] = [
-        *document.get("outputPorts", []),
-        {
-            "name": port,
-            "version": contract["version"],
-            "contractId": contract["id"],
-            "type": "tables",
-            "description": f"The {port} dataset.",
-        },
-    ]
-    written.append(_write_yaml(descriptor_path, document, overwrite=True))
-    return written
+    descriptor_path.write_text(updated or text, encoding="utf-8")
+    return [*written, descriptor_path]
+
+
+def append_list_item(text: str, key: str, item: dict[str, Any]) -> str | None:
+    """Append `item` to the top-level block list `key` of a YAML text, keeping comments and layout.
+
+    Returns None when the list is not written in block style (e.g. `key: []`), where a text edit
+    could not be made safely.
+    """
+    lines = text.splitlines(keepends=True)
+    rendered = yaml.safe_dump([item], sort_keys=False, allow_unicode=True)
+    start = next((i for i, line in enumerate(lines) if re.match(rf"^{re.escape(key)}:\s*(#.*)?$", line)), None)
+    if start is None:
+        if any(line.startswith(f"{key}:") for line in lines):
+            return None
+        separator = "" if not text or text.endswith("\n") else "\n"
+        return f"{text}{separator}{key}:\n{rendered}"
+    end, indent = start + 1, None
+    while end < len(lines):
+        line = lines[end]
+        stripped = line.lstrip()
+        if line.strip() and not line[0].isspace() and not line.startswith(("-", "#")):
+            break
+        if indent is None and stripped.startswith("- "):
+            indent = len(line) - len(stripped)
+        end += 1
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1  # blank lines and top-level comments before the next key belong to that key
+    pad = " " * (indent or 0)
+    block = "".join(pad + part if part.strip() else part for part in rendered.splitlines(keepends=True))
+    if lines[end - 1] and not lines[end - 1].endswith("\n"):
+        block = "\n" + block
+    return "".join(lines[:end]) + block + "".join(lines[end:])

@@ -1,8 +1,9 @@
 """Shared pydantic base for the standard's documents.
 
-Field names are snake_case in Python and camelCase in files (the standards' spelling). Models are
-strict: a value of the wrong type is not coerced, and keys the standard does not define are errors
-(except where the standard itself leaves an object open, e.g. servers).
+Field names are snake_case in Python and camelCase in files (the standards' spelling). Keys the
+standard does not define are errors (except where the standard itself leaves an object open, e.g.
+servers). Types are judged by the official JSON Schema before a model is built, so the model only
+normalises what the schema already accepted (JSON Schema counts `1.0` as an integer, for instance).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ class SpecModel(BaseModel):
         extra="forbid",
         populate_by_name=True,
         alias_generator=to_camel,
-        strict=True,
+        strict=False,
         validate_default=False,
     )
 

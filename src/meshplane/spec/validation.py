@@ -154,7 +154,8 @@ def _diagnostics_for(error: ValidationError, doc: YamlDocument, schema_file: str
         names = _QUOTED.findall(match.group(1)) if match else []
         out = []
         for name in names or ["?"]:
-            close = difflib.get_close_matches(name, sorted(_field_names(schema_file)), n=1, cutoff=0.75)
+            candidates = sorted(_field_names(schema_file) - {name})
+            close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
             hint = f"did you mean '{close[0]}'?" if close else None
             out.append(
                 doc.diagnostic(
@@ -169,8 +170,8 @@ def _diagnostics_for(error: ValidationError, doc: YamlDocument, schema_file: str
     if kind == "required":
         found = _REQUIRED.match(error.message)
         name = found.group(1) if found else str(error.validator_value)
-        where = render_json_path(path)
-        return [doc.diagnostic(path, f"missing required field '{name}' in {where}", code="schema-required")]
+        where = f"in {render_json_path(path)}" if path else "at the top level"
+        return [doc.diagnostic(path, f"missing required field '{name}' {where}", code="schema-required")]
     if kind == "type":
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
@@ -241,10 +242,11 @@ def validate_against(doc: YamlDocument, schema_file: str) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     seen: set[tuple[str | None, str]] = set()
     errors = list(validator.iter_errors(doc.data))
-    failed_at = {tuple(e.absolute_path) for e in errors if e.validator not in _UNKNOWN_KEY_VALIDATORS}
+    failed_at = [tuple(e.absolute_path) for e in errors if e.validator not in _UNKNOWN_KEY_VALIDATORS]
     for raw in errors:
         error: ValidationError | None = raw
-        if raw.validator in _UNKNOWN_KEY_VALIDATORS and tuple(raw.absolute_path) in failed_at:
+        here = tuple(raw.absolute_path)
+        if raw.validator in _UNKNOWN_KEY_VALIDATORS and any(p[: len(here)] == here for p in failed_at):
             error = _without_artifacts(raw, schema_file)
         if error is None:
             continue
@@ -270,11 +272,24 @@ def _unsupported(doc: YamlDocument, standard: str, declared: Any, supported: Ite
     )
 
 
+def _not_a_string_version(doc: YamlDocument, declared: Any, supported: Iterable[str]) -> Diagnostic:
+    allowed = ", ".join(supported)
+    return doc.diagnostic(
+        ("apiVersion",),
+        f"apiVersion must be a string such as v3.1.0, found {_type_name(declared)} {_short(declared)}; "
+        f"supported: {allowed}",
+        code="unsupported-api-version",
+        hint="quote it and write the full version, e.g. apiVersion: v3.1.0",
+    )
+
+
 def validate_contract(doc: YamlDocument) -> list[Diagnostic]:
     """Validate an ODCS contract against the schema of its declared apiVersion (see module doc)."""
     declared = _api_version(doc)
-    if declared is None or not isinstance(declared, str):
+    if declared is None:
         return validate_against(doc, ODCS_SCHEMAS[ODCS_LATEST])
+    if not isinstance(declared, str):
+        return [_not_a_string_version(doc, declared, ODCS_SCHEMAS)]
     if declared not in ODCS_SCHEMAS:
         return [_unsupported(doc, "ODCS", declared, ODCS_SCHEMAS)]
     declared_errors = validate_against(doc, ODCS_SCHEMAS[declared])
@@ -298,6 +313,8 @@ def validate_contract(doc: YamlDocument) -> list[Diagnostic]:
 def validate_product(doc: YamlDocument) -> list[Diagnostic]:
     """Validate an ODPS product descriptor against the official v1.0.0 schema."""
     declared = _api_version(doc)
+    if declared is not None and not isinstance(declared, str):
+        return [_not_a_string_version(doc, declared, ["v1.0.0", "v0.9.0"])]
     if isinstance(declared, str) and declared not in ODPS_SCHEMAS:
         return [_unsupported(doc, "ODPS", declared, ["v1.0.0", "v0.9.0"])]
     return validate_against(doc, ODPS_SCHEMAS["v1.0.0"])

@@ -24,9 +24,29 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 
 class _MeshLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe loader that keeps timestamps as plain strings."""
+    """Safe loader that keeps timestamps as plain strings and mapping keys as written.
+
+    Keys are always strings, as in JSON: `200:` or `yes:` stay "200" and "yes" instead of
+    becoming an int and a bool that no schema can name.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key: Any = key_node.value
+            else:
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, str | int | float | bool | None):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, "found a non-scalar key", key_node.start_mark
+                    )
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
 
 
+_MeshLoader.add_constructor("tag:yaml.org,2002:map", _MeshLoader.construct_yaml_map)
 _MeshLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -126,7 +146,10 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnost
             return None, [Diagnostic(Severity.ERROR, "yaml-empty", "the file is empty", file, 1, 1, "$")]
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed quote or bracket is detected at the end of the stream; the context mark
+        # is where it opened, which is where the author has to look.
+        at_end = "end of stream" in (exc.problem or "")
+        mark = (exc.context_mark if at_end else None) or exc.problem_mark or exc.context_mark
         reason = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
         return None, [
             Diagnostic(
