@@ -150,3 +150,26 @@ def test_not_a_mesh_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(MeshplaneError) as refused:
         plan_mesh(tmp_path)
     assert refused.value.exit_code == 2
+
+
+def test_a_loaded_repository_is_linted_too(mesh: Path, registry: Registry) -> None:
+    (mesh / ORDERS / "product.odps.yaml").write_text("kind: DataProduct\nid: [broken\n", encoding="utf-8")
+    repo = load_mesh(mesh)
+    with pytest.raises(MeshplaneError, match="lint"):
+        apply_mesh(repo, registry=registry)
+
+
+def test_a_writer_bypassing_the_lock_is_a_message(
+    mesh: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from meshplane.service import gitops
+
+    def collide(*args: object, **kwargs: object) -> int:
+        raise sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(gitops, "write_changes", collide)
+    with pytest.raises(MeshplaneError, match="concurrent writer") as refused:
+        apply_mesh(mesh, registry=registry)
+    assert refused.value.exit_code == 1

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_errors
@@ -395,9 +396,17 @@ def load_for_gitops(path: Path) -> MeshRepository:
     return repo
 
 
+def _gated(path: Path | MeshRepository) -> MeshRepository:
+    """A linted repository: loaded from `path`, or the given one (e.g. an uploaded bundle) linted here."""
+    if isinstance(path, MeshRepository):
+        lint_gate(path)
+        return path
+    return load_for_gitops(path)
+
+
 def plan_mesh(path: Path | MeshRepository, *, prune: bool = False, registry: Registry | None = None) -> Plan:
     """The `meshplane plan` use case (reads only)."""
-    repo = path if isinstance(path, MeshRepository) else load_for_gitops(path)
+    repo = _gated(path)
     desired = desired_state(repo)
     store = _registry_for(repo, registry)
     try:
@@ -446,7 +455,7 @@ def apply_mesh(
     changed in between (another apply won the race), nothing is written and the user is asked to
     look at the new plan.
     """
-    repo = path if isinstance(path, MeshRepository) else load_for_gitops(path)
+    repo = _gated(path)
     desired = desired_state(repo)
     who = actor or default_actor()
     store = _registry_for(repo, registry)
@@ -468,6 +477,16 @@ def apply_mesh(
                 session, desired, current, plan.changeset, actor=who, summary=plan.summary(), details=details
             )
             return ApplyResult(plan, audit_id, who)
+    except sa.exc.IntegrityError as exc:  # only a writer bypassing the write lock can get here
+        raise MeshplaneError(
+            "the registry changed while applying (a concurrent writer); nothing was written: "
+            f"run apply again ({exc.orig})",
+            exit_code=EXIT_REFUSED,
+        ) from exc
+    except sa.exc.OperationalError as exc:  # e.g. SQLite still locked after the busy timeout
+        raise MeshplaneError(
+            f"the registry is not available; nothing was written: {exc.orig}", exit_code=EXIT_REFUSED
+        ) from exc
     finally:
         if registry is None:
             store.close()
