@@ -1,24 +1,29 @@
-"""`meshplane test TARGET`: run a contract's checks against its data and report them."""
+"""`meshplane test TARGET`: run a contract's checks against its data and report them.
+
+The checks and the service are imported when the command runs, not when the CLI starts, so
+other commands do not pay for them. ``python -m meshplane.cli.commands.test`` runs this command
+alone (the benchmark uses it to separate the CLI's start-up from the test itself).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn
-from rich.table import Table
 
-from meshplane.checks import Status, TestRun, junit_xml
-from meshplane.checks.values import json_value
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
-from meshplane.service.testing import ProgressEvent, RunFinished, RunStarted, run_tests
+
+if TYPE_CHECKING:
+    from meshplane.checks import TestRun
+    from meshplane.service.testing import ProgressEvent
 
 
 class OutputFormat(StrEnum):
@@ -30,20 +35,21 @@ class OutputFormat(StrEnum):
 
 
 _STYLE = {
-    Status.PASSED: ("✓", "green"),
-    Status.WARNING: ("!", "yellow"),
-    Status.FAILED: ("✗", "bold red"),
-    Status.ERROR: ("✗", "bold magenta"),
-    Status.SKIPPED: ("-", "dim"),
+    "passed": ("✓", "green"),
+    "warning": ("!", "yellow"),
+    "failed": ("✗", "bold red"),
+    "error": ("✗", "bold magenta"),
+    "skipped": ("-", "dim"),
 }
+_WORST_FIRST = ("error", "failed", "warning", "passed")
 
 
 def exit_code(runs: list[TestRun]) -> int:
     """2 when a run could not happen, 1 when a check failed, else 0 (warnings pass)."""
-    results = {r.result for r in runs}
-    if Status.ERROR in results:
+    results = {r.result.value for r in runs}
+    if "error" in results:
         return EXIT_USAGE
-    if Status.FAILED in results:
+    if "failed" in results:
         return EXIT_FAILED
     return EXIT_OK
 
@@ -52,23 +58,26 @@ def runs_document(runs: list[TestRun]) -> dict[str, Any]:
     """One run as its object; several as ``{"result": worst, "runs": [...]}``."""
     if len(runs) == 1:
         return runs[0].to_dict()
-    order = [Status.ERROR, Status.FAILED, Status.WARNING, Status.PASSED]
-    worst = next((s for s in order if any(r.result is s for r in runs)), Status.PASSED)
-    return {"result": worst.value, "runs": [r.to_dict() for r in runs]}
+    results = {r.result.value for r in runs}
+    worst = next((s for s in _WORST_FIRST if s in results), "passed")
+    return {"result": worst, "runs": [r.to_dict() for r in runs]}
 
 
 def _observed(value: Any) -> str:
+    from meshplane.checks.values import json_value
+
     shown = json_value(value)
     if shown is None:
         return ""
-    text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
 
 
 def print_table(runs: list[TestRun], out: Console) -> None:
     """Readable tables, one per run, with a summary line each."""
+    from rich.table import Table
+
     for run in runs:
-        mark, style = _STYLE[run.result]
+        mark, style = _STYLE[run.result.value]
         head = f"{run.contract_id or run.file} {run.contract_version or ''}".strip()
         where = " · ".join(x for x in (run.server and f"server {run.server}", run.engine) if x)
         title = f"[{style}]{mark} {run.result.value}[/{style}] [bold]{escape(head)}[/bold]"
@@ -84,34 +93,45 @@ def print_table(runs: list[TestRun], out: Console) -> None:
         table.add_column("threshold", max_width=24, overflow="fold")
         table.add_column("message", overflow="fold")
         for check in run.checks:
-            mark, style = _STYLE[check.status]
+            mark, style = _STYLE[check.status.value]
             note = f" [dim]({len(check.samples)} sample row(s) in --format json)[/dim]" if check.samples else ""
+            message = escape(check.message)
+            if check.status.value != "passed":
+                message = f"[{style}]{message}[/{style}]{note}"
             table.add_row(
                 f"[{style}]{mark}[/{style}]",
                 escape(check.spec.id),
                 escape(_observed(check.observed)),
                 escape(check.threshold or ""),
-                f"[{style}]{escape(check.message)}[/{style}]{note}"
-                if check.status is not Status.PASSED
-                else escape(check.message),
+                message,
             )
         out.print(table)
-        counts = ", ".join(f"{run.count(s)} {s.value}" for s in Status if run.count(s))
+        counts = ", ".join(f"{n} {s}" for s in _STYLE if (n := sum(1 for c in run.checks if c.status.value == s)))
         out.print(f"  {len(run.checks)} checks: {counts}")
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Any]:
+def _progress(enabled: bool) -> Iterator[Callable[[ProgressEvent], None] | None]:
     """Rich progress per object on stderr; a plain line per object when stderr is not a terminal."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn
+
+    from meshplane.service.testing import RunFinished, RunStarted
+
     bar = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        console=err_console, transient=True, disable=not (enabled and err_console.is_terminal),
-    )  # fmt: skip
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
     tasks: dict[str, TaskID] = {}
 
     def report(event: ProgressEvent) -> None:
-        if not enabled:
-            return
         if isinstance(event, RunStarted):
             label = f"testing {event.contract} on {event.server} ({event.engine})"
             tasks[event.contract] = bar.add_task(escape(label), total=max(event.objects, 1))
@@ -123,7 +143,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
             if run.error:
                 err_console.print(f"[magenta]✗[/magenta] {escape(key or str(run.file))}: {escape(run.error)}")
         else:
-            failed = sum(1 for r in event.results if r.status in (Status.FAILED, Status.ERROR))
+            failed = sum(1 for r in event.results if r.status.value in ("failed", "error"))
             mark = "[red]✗[/red]" if failed else "[green]✓[/green]"
             detail = f", {failed} failed" if failed else ""
             where = f"{escape(event.contract)} · {escape(event.object)}"
@@ -158,15 +178,19 @@ def test(
     """
     if all_contracts and target:
         raise typer.BadParameter("give a TARGET or --all, not both", param_hint="TARGET")
+    from meshplane.service.testing import run_tests
+
     with _progress(not quiet) as report:
-        runs = run_tests(target, all_contracts=all_contracts, mesh_root=mesh, server=server, engine=engine,
-                         progress=report)  # fmt: skip
+        runs = run_tests(
+            target, all_contracts=all_contracts, mesh_root=mesh, server=server, engine=engine, progress=report
+        )
+    text = ""
     if output_format is OutputFormat.JSON:
         text = json.dumps(runs_document(runs), indent=2, ensure_ascii=False) + "\n"
     elif output_format is OutputFormat.JUNIT:
+        from meshplane.checks import junit_xml
+
         text = junit_xml(runs)
-    else:
-        text = ""
     if output is not None:
         if output_format is OutputFormat.TABLE:
             with output.open("w", encoding="utf-8") as handle:
@@ -184,3 +208,20 @@ def test(
 def register(app: typer.Typer) -> None:
     """Add `test` to the CLI."""
     app.command("test")(test)
+
+
+def _standalone() -> None:
+    """This command on its own: ``python -m meshplane.cli.commands.test CONTRACT ...``."""
+    from meshplane.cli.output import report_error
+    from meshplane.diagnostics import MeshplaneError
+
+    alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    alone.command()(test)
+    try:
+        alone()
+    except MeshplaneError as exc:
+        sys.exit(report_error(exc))
+
+
+if __name__ == "__main__":
+    _standalone()
