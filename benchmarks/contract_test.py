@@ -293,7 +293,7 @@ def main() -> int:
     print(f"a*/b: time {med_t['a*'] / med_t['b']:.2f}, peak RSS {med_m['a*'] / med_m['b']:.2f}")
     print(f"c/b:  time {med_t['c'] / med_t['b']:.2f}, peak RSS {med_m['c'] / med_m['b']:.2f}")
     tiny = time_startup(python)
-    print(f"fixed cost of a process on an empty dataset: " + ", ".join(f"{k} {v:.2f} s" for k, v in tiny.items()))
+    print("fixed cost of a process on an empty dataset: " + ", ".join(f"{k} {v:.2f} s" for k, v in tiny.items()))
     ok = ratio_t <= 1.25 and ratio_m <= 1.25
     print("acceptance:", "met" if ok else "NOT met")
     return 0 if ok or not args.check else 1
