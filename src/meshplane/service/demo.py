@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from meshplane.diagnostics import MeshplaneError
+from meshplane.registry import Registry
+from meshplane.service.gitops import apply_mesh, plan_mesh
 from meshplane.service.linting import LintReport, lint_path
 
 DEMO_MARKER = ".meshplane-demo"
@@ -96,7 +98,74 @@ def lint(options: DemoOptions) -> DemoStep:
     return DemoStep("Lint the mesh", not report.has_errors, [line, *(str(d) for d in report.diagnostics[:10])], report)
 
 
-STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (copy_example, generate, lint)
+def demo_registry(options: DemoOptions) -> Registry:
+    """The demo's own SQLite registry (never the one MESHPLANE_DATABASE_URL points at)."""
+    path = options.work_dir / "mesh" / ".meshplane" / "registry.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Registry(f"sqlite:///{path}")
+
+
+def apply(options: DemoOptions) -> DemoStep:
+    """Record the mesh in the registry, then plan again: nothing left to change."""
+    with demo_registry(options) as registry:
+        result = apply_mesh(options.work_dir / "mesh", actor="demo", registry=registry)
+        again = plan_mesh(options.work_dir / "mesh", registry=registry)
+    lines = [
+        f"applied: {result.plan.summary()} (audit entry #{result.audit_id})",
+        f"plan again: {'no changes' if again.empty else again.summary()}",
+    ]
+    return DemoStep("Apply the mesh to the registry", result.changed and again.empty, lines, result)
+
+
+CHANGED_CONTRACT = "customer.profiles.customers-1.1.0.odcs.yaml"
+
+
+def plan_breaking_change(options: DemoOptions) -> DemoStep:
+    """Plan the prepared v1.1.0 of customer.profiles.customers, which drops a column others read."""
+    source = example_mesh_source().parent / "changes" / CHANGED_CONTRACT
+    if not source.is_file():
+        source = Path(__file__).resolve().parents[3] / "examples" / "changes" / CHANGED_CONTRACT
+    changed = options.work_dir / "mesh-change"
+    shutil.copytree(options.work_dir / "mesh", changed, ignore=shutil.ignore_patterns("lake", ".meshplane"))
+    product = changed / "domains" / "customer" / "products" / "profiles"
+    shutil.copyfile(source, product / "contracts" / "customers.odcs.yaml")
+    descriptor = product / "product.odps.yaml"
+    descriptor.write_text(
+        _set_port_version(descriptor.read_text(encoding="utf-8"), "customers", "1.1.0"), encoding="utf-8"
+    )
+    with demo_registry(options) as registry:
+        plan = plan_mesh(changed, registry=registry)
+    lines = [f"plan of {changed}: {len(plan.errors)} error(s) — apply would refuse it"]
+    lines += [f"error: {d.message}" for d in plan.errors]
+    for version in plan.versions:
+        impact = version.impact
+        if impact is None:
+            continue
+        lines.append(f"impact of {version.spec.contract_id} {version.base_version} → {version.spec.version}:")
+        for hit in impact.consumers:
+            c = hit.consumer
+            lines.append(
+                f"  depth {c.depth}: {c.product} ({c.domain}, {c.team}) via {' → '.join(c.path)}: {hit.reason}"
+            )
+    return DemoStep("Plan a breaking change (customers 1.1.0 drops `segment`)", plan.has_errors, lines, plan)
+
+
+def _set_port_version(text: str, port: str, version: str) -> str:
+    """Set the version of output port `port` in a descriptor's text (keeps the layout)."""
+    lines = text.splitlines(keepends=True)
+    in_port = False
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("- name:"):
+            in_port = stripped.split(":", 1)[1].strip().strip("'\"") == port
+        elif in_port and stripped.startswith("version:"):
+            indent = line[: len(line) - len(line.lstrip())]
+            lines[index] = f"{indent}version: {version}\n"
+            break
+    return "".join(lines)
+
+
+STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (copy_example, generate, lint, apply, plan_breaking_change)
 """The demo, in order. Each later capability adds its step here."""
 
 
@@ -113,5 +182,9 @@ def tour(work_dir: Path) -> list[str]:
     return [
         f"meshplane lint {mesh}",
         f"meshplane lint {mesh}/domains/retail/products/sales/product.odps.yaml",
+        f"meshplane plan {work_dir / 'mesh-change'}   # with MESHPLANE_DATABASE_URL=sqlite:///{mesh}/.meshplane/registry.db",
+        f"meshplane impact customer.profiles.customers --mesh {mesh}",
+        f"meshplane diff {mesh}/domains/customer/products/profiles/contracts/customers.odcs.yaml "
+        f"{work_dir / 'mesh-change'}/domains/customer/products/profiles/contracts/customers.odcs.yaml",
         f"meshplane new product retail returns --mesh {mesh}",
     ]

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.panel import Panel
 
 from meshplane.cli.output import EXIT_FAILED, console
 from meshplane.service.demo import DemoOptions, run_demo, tour
@@ -35,8 +34,9 @@ def demo(
         for line in step.lines:
             console.print(f"   {escape(line)}")
         ok = ok and step.ok
-    commands = "\n".join(f"  {escape(c)}" for c in tour(directory))
-    console.print(Panel(f"Try next:\n{commands}", title="meshplane demo", expand=False))
+    console.print("\n[bold]Try next:[/bold]")
+    for command in tour(directory):
+        console.print(f"  {escape(command)}")
     if not ok:
         raise typer.Exit(EXIT_FAILED)
 
