@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from meshplane.checks import CheckResult, TestRun
-from meshplane.service.testing import test_contract
+from meshplane.service.testing import run_contract
 from meshplane.spec.loader import load_contract
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ def run_doc(folder: Path, doc: dict[str, Any], tables: dict[str, pa.Table] | Non
     assert loaded.ok, [str(d) for d in loaded.diagnostics]
     assert loaded.model is not None
     kwargs.setdefault("clock", lambda: NOW)
-    return test_contract(loaded.model, base_dir=folder, file=str(path), **kwargs)
+    return run_contract(loaded.model, base_dir=folder, file=str(path), **kwargs)
 
 
 def check(run: TestRun, check_id: str) -> CheckResult:

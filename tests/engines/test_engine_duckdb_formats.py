@@ -16,7 +16,7 @@ import yaml
 
 from meshplane.engines.base import DatasetNotFound, DatasetRequest, EngineError
 from meshplane.engines.duckdb import DuckDBEngine
-from meshplane.service.testing import test_contract
+from meshplane.service.testing import run_contract
 from meshplane.spec.loader import load_contract
 from meshplane.spec.odcs import Server
 
@@ -163,7 +163,7 @@ def _contract(folder: Path, server: dict[str, Any]) -> Path:
 def _run(folder: Path, server: dict[str, Any]):
     loaded = load_contract(_contract(folder, server))
     assert loaded.ok and loaded.model is not None, loaded.diagnostics
-    return test_contract(loaded.model, base_dir=folder, clock=lambda: NOW)
+    return run_contract(loaded.model, base_dir=folder, clock=lambda: NOW)
 
 
 @pytest.mark.parametrize("fmt", list(WRITERS))
@@ -195,7 +195,7 @@ def test_csv_keeps_text_as_written(tmp_path) -> None:
         "servers": [{"server": "s", **doc_server}], "schema": [obj]}), encoding="utf-8")  # fmt: skip
     contract = load_contract(path).model
     assert contract is not None
-    run = test_contract(contract, base_dir=tmp_path, clock=lambda: NOW)
+    run = run_contract(contract, base_dir=tmp_path, clock=lambda: NOW)
     got = {c.spec.id: c for c in run.checks}
     assert got["orders.zip.pattern"].status.value == "passed"  # leading zeros kept
     qty = got["orders.qty.schema.type"]

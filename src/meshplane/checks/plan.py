@@ -14,7 +14,7 @@ casts), the dataset's columns (metadata), the schema object, and the run's clock
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -102,7 +102,6 @@ class ObjectTarget:
     dataset: Dataset
     schema_object: SchemaObject
     now: datetime
-    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def table(self) -> exp.Table:

@@ -9,6 +9,7 @@ rejects), each check's aggregates run on their own, so an error belongs to its c
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,8 +91,7 @@ class ObjectRun:
             plan = plans[spec.id]
             if result.status in (Status.FAILED, Status.WARNING) and isinstance(plan, Aggregates) and plan.violations:
                 samples = fetch_samples(self.session, self.target, plan.violations, self.sample_rows)
-                result = CheckResult(result.spec, result.status, result.observed, result.threshold, result.message,
-                                     samples)  # fmt: skip
+                result = dataclasses.replace(result, samples=samples)
             results[spec.id] = result
         return results
 

@@ -345,11 +345,6 @@ def quoted_table(*parts: str) -> exp.Table:
     return exp.Table(this=ident[-1], db=ident[-2], catalog=ident[-3])
 
 
-def first_value(result: QueryResult) -> Any:
-    """The first column of the first row (None for no rows)."""
-    return result.rows[0][0] if result.rows and result.rows[0] else None
-
-
 __all__ = [
     "CAST_TARGETS",
     "LOGICAL_TYPES",
@@ -364,7 +359,6 @@ __all__ = [
     "QueryResult",
     "Session",
     "array_element",
-    "first_value",
     "quoted_table",
     "struct_field",
 ]

@@ -227,7 +227,9 @@ class DuckDBSession(Session):
             if relation is None:
                 raise QueryError("the statement returned no rows")
             names = list(relation.columns)
-            # through Arrow: timezone-aware values convert without extra Python packages
+            if not any("WITH TIME ZONE" in str(t) for t in relation.types):
+                return QueryResult(names, [tuple(row) for row in relation.fetchall()])
+            # zoned values convert through Arrow (Python's DuckDB conversion would need pytz)
             table = relation.to_arrow_table()
         except self._duckdb.Error as exc:
             raise QueryError(str(exc).strip()) from exc

@@ -159,7 +159,7 @@ def choose_server(contract: Contract, name: str | None) -> Server:
     )
 
 
-def test_contract(
+def run_contract(
     contract: Contract,
     *,
     base_dir: Path,
@@ -212,9 +212,6 @@ def test_contract(
     return run
 
 
-test_contract.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
 def run_tests(
     target: str | Path | None,
     *,
@@ -242,7 +239,7 @@ def run_tests(
                 progress(RunFinished(run))
             runs.append(run)
             continue
-        run = test_contract(
+        run = run_contract(
             job.contract,
             base_dir=job.base_dir,
             server=server,

@@ -17,7 +17,7 @@ import yaml
 from provisioners import PROVISIONERS
 
 from meshplane.engines import engine_names
-from meshplane.service.testing import test_contract
+from meshplane.service.testing import run_contract
 from meshplane.spec.loader import load_contract
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -87,7 +87,7 @@ def test_conformance(tmp_path, engine, case_file) -> None:
     loaded = load_contract(path)
     assert loaded.ok and loaded.model is not None, [str(d) for d in loaded.diagnostics]
     now = datetime.fromisoformat(case["now"])
-    run = test_contract(loaded.model, base_dir=tmp_path, engine=engine, clock=lambda: now)
+    run = run_contract(loaded.model, base_dir=tmp_path, engine=engine, clock=lambda: now)
     assert run.engine == engine and run.error is None, run.error
     got = {c.spec.id: c for c in run.checks}
     problems = []
