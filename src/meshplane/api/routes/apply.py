@@ -1,0 +1,59 @@
+"""Apply route: plan and apply a mesh bundle with the same rules as `meshplane plan` / `meshplane apply`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import ConfigDict, Field
+
+from meshplane.api.context import ApiContext, get_context
+from meshplane.api.params import ApiModel, OpenModel
+from meshplane.api.problems import READ_PROBLEMS
+from meshplane.api.security import PLAN_DOMAINS, Caller, read_access, writes
+from meshplane.service import publishing
+
+router = APIRouter(prefix="/api/v1", tags=["apply"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+
+class BundleRequest(ApiModel):
+    """A mesh repository as JSON: relative path → YAML text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: dict[str, str] = Field(
+        description="Every YAML file of the mesh repository by its relative path: mesh.yaml, "
+        "domains/<d>/domain.yaml, domains/<d>/products/<p>/product.odps.yaml, .../contracts/<c>.odcs.yaml.",
+        examples=[{"mesh.yaml": "apiVersion: meshplane/v1\nkind: Mesh\nname: holding\n"}],
+    )
+    prune: bool = Field(default=False, description="Retire domains, products and contracts the bundle no longer has.")
+    dry_run: bool = Field(default=False, description="Only plan: nothing is written.")
+
+
+class BundleResult(OpenModel):
+    """The plan, and whether it was applied."""
+
+    dry_run: bool
+    applied: bool
+    audit_id: int | None
+    summary: str
+    domains: list[str]
+    fingerprint: str
+    changes: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+@router.post("/apply", response_model=BundleResult, summary="Plan or apply a mesh bundle", **writes(PLAN_DOMAINS))
+def apply_bundle(context: Context, caller: Caller, body: BundleRequest) -> dict[str, Any]:
+    """Lint, plan and (unless `dryRun`) apply a mesh bundle, all or nothing.
+
+    A plan with errors is refused with 422 (the problem carries the plan); a plan that changed
+    while it was being applied is a 409; a plan with nothing to do answers `applied: false`.
+    """
+    outcome = publishing.apply_bundle(context.registry, caller, body.files, prune=body.prune, dry_run=body.dry_run)
+    return outcome.to_dict()
+
+
+__all__ = ["router"]

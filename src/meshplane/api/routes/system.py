@@ -1,0 +1,51 @@
+"""System routes: liveness (no authentication, no database) and who the caller is."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from meshplane import __version__
+from meshplane.api.params import OpenModel
+from meshplane.api.problems import READ_PROBLEMS
+from meshplane.api.security import read_access
+from meshplane.registry.access import Principal
+
+router = APIRouter(tags=["system"])
+
+
+class Health(OpenModel):
+    """The server answers."""
+
+    status: str
+    version: str
+
+
+class Caller(OpenModel):
+    """Who the request's token belongs to."""
+
+    name: str
+    role: str | None
+    domain: str | None
+    token_id: str | None
+
+
+@router.get("/health", response_model=Health, summary="Liveness")
+def health() -> dict[str, Any]:
+    """Always 200 while the process serves requests (touches neither the registry nor the token)."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/api/v1/whoami", response_model=Caller, summary="Who am I", responses=READ_PROBLEMS)
+def whoami(principal: Annotated[Principal, Depends(read_access)]) -> dict[str, Any]:
+    """The caller as the server sees it: token name, role and domain."""
+    return {
+        "name": principal.name,
+        "role": principal.role.value if principal.role else None,
+        "domain": principal.domain,
+        "tokenId": principal.token_id,
+    }
+
+
+__all__ = ["router"]

@@ -1,0 +1,134 @@
+"""Who is calling, and what each route lets them do.
+
+Authentication: ``Authorization: Bearer <token>`` (what the OpenLineage HTTP transport sends with
+an API key). No header: the anonymous principal, which may read only when the `anonymous_read`
+setting is on. A header with a bad, unknown or revoked token is always 401, even for reads.
+
+Authorization has two layers:
+
+1. Every route of the API depends on `read_access` (through its router); every **mutating** route
+   also declares its `Ownership` with `writes(...)`, which refuses anonymous callers (401) and
+   readers (403) and records, in the OpenAPI operation (``x-meshplane-owner``), how the owning
+   domain of what it touches is found.
+2. The use case in the service layer resolves that domain and calls
+   `Principal.require_maintainer` / `require_admin` (403 for a maintainer of another domain), so
+   the rule holds whichever front end calls it.
+
+A new resource module (for instance the OpenLineage receiver) declares its writes the same way:
+``@router.post("/lineage", **writes(Ownership("any-writer", "...")))``. The authorization-matrix
+test refuses a mutating route without a declared ownership and without an expectation row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import BackgroundTasks, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from meshplane.api.context import ApiContext, get_context
+from meshplane.api.problems import WRITE_PROBLEMS
+from meshplane.registry.access import AccessDenied, Principal
+
+OWNER_EXTENSION = "x-meshplane-owner"
+
+_bearer = HTTPBearer(auto_error=False, bearerFormat="mp_<id>_<secret>", description="A meshplane API token.")
+
+
+def _principal(request: Request, context: ApiContext, background: BackgroundTasks) -> Principal:
+    header = request.headers.get("authorization")
+    if header is None:
+        return Principal.anonymous()
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AccessDenied("use `Authorization: Bearer <token>`", authenticated=False)
+    principal = context.authenticator.authenticate(token.strip())
+    if principal.token_id and context.authenticator.due_for_last_used(principal.token_id):
+        background.add_task(context.authenticator.record_use, principal.token_id)
+    return principal
+
+
+def current_principal(
+    request: Request,
+    background: BackgroundTasks,
+    context: Annotated[ApiContext, Depends(get_context)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> Principal:
+    """The caller of this request (FastAPI resolves it once per request for every dependency)."""
+    return _principal(request, context, background)
+
+
+def read_access(
+    principal: Annotated[Principal, Depends(current_principal)],
+    context: Annotated[ApiContext, Depends(get_context)],
+) -> Principal:
+    """Any token may read; anonymous callers only when the `anonymous_read` setting is on."""
+    if not principal.authenticated and not context.settings.anonymous_read:
+        raise AccessDenied(
+            "authentication required: send `Authorization: Bearer <token>` (anonymous read is off)",
+            authenticated=False,
+        )
+    return principal
+
+
+def write_access(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """A caller who may write something: a token that is not a reader's (the domain is checked later)."""
+    principal.require_writer()
+    return principal
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+"""The principal of the request, for handlers to pass to the service layer."""
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """How a mutating route finds the domain whose maintainers may call it (admins may always)."""
+
+    rule: str
+    """Short name of the rule, e.g. ``consumer-product``."""
+    description: str
+    """How the owning domain is found, in words (it goes into the OpenAPI document and docs/auth.md)."""
+
+    def to_dict(self) -> dict[str, str]:
+        """The ``x-meshplane-owner`` extension of the route's OpenAPI operation."""
+        return {"rule": self.rule, "description": self.description}
+
+
+ADMIN_ONLY = Ownership("admin", "No domain owns it: only admins.")
+PRODUCT_DOMAIN = Ownership("product", "The domain of the product in the path.")
+CONSUMER_DOMAIN = Ownership("consumer-product", "The domain of the consumer product in the body.")
+PROVIDER_DOMAIN = Ownership("provider-product", "The domain of the agreement's provider product (the port's owner).")
+EITHER_SIDE = Ownership("agreement-parties", "The domain of the agreement's consumer or of its provider.")
+CONTRACT_DOMAIN = Ownership("contract", "The domain each run's contract is registered in (unregistered: admins).")
+PLAN_DOMAINS = Ownership(
+    "plan", "Every domain the bundle's plan touches: created, updated, retired or restored entities and versions."
+)
+
+
+def writes(ownership: Ownership) -> dict[str, Any]:
+    """Keyword arguments for a mutating route's decorator: write access, the ownership, the problems."""
+    return {
+        "dependencies": [Depends(write_access)],
+        "openapi_extra": {OWNER_EXTENSION: ownership.to_dict()},
+        "responses": WRITE_PROBLEMS,
+    }
+
+
+__all__ = [
+    "ADMIN_ONLY",
+    "CONSUMER_DOMAIN",
+    "CONTRACT_DOMAIN",
+    "EITHER_SIDE",
+    "OWNER_EXTENSION",
+    "PLAN_DOMAINS",
+    "PRODUCT_DOMAIN",
+    "PROVIDER_DOMAIN",
+    "Caller",
+    "Ownership",
+    "current_principal",
+    "read_access",
+    "write_access",
+    "writes",
+]
