@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         default=False, description="Let requests without a token read the catalog (server setting)."
     )
     log_level: str = Field(default="info", description="Log level of the server (debug, info, warning, error).")
+    max_request_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the server accepts, in bytes after gzip decompression (larger: 413).",
+    )
 
 
 @lru_cache(maxsize=1)

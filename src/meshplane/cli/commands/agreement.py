@@ -1,0 +1,179 @@
+"""`meshplane agreement request|approve|reject|revoke|list`: usage agreements, through a meshplane server.
+
+The server is `--server-url` (or `MESHPLANE_SERVER_URL`), the token `--token` (or, better, since
+command lines are visible to other users of the machine, `MESHPLANE_TOKEN`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from meshplane.api.client import ApiClient
+from meshplane.cli.commands.gitops import wide_console
+from meshplane.cli.output import EXIT_OK, console, print_json
+from meshplane.diagnostics import MeshplaneError
+from meshplane.registry.access import AgreementState
+from meshplane.settings import get_settings
+
+agreement_app = typer.Typer(help="Usage agreements between products, through a meshplane server.", no_args_is_help=True)
+
+ServerOpt = Annotated[
+    str | None, typer.Option("--server-url", help="The meshplane server (default: MESHPLANE_SERVER_URL).")
+]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", help="API token (default: MESHPLANE_TOKEN).", show_default=False)
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+IdArg = Annotated[int, typer.Argument(min=1, help="The agreement's id.")]
+
+
+def client(server_url: str | None, token: str | None) -> ApiClient:
+    """A client of the configured server."""
+    settings = get_settings()
+    url = server_url or settings.server_url
+    if not url:
+        raise MeshplaneError("no server: give --server-url or set MESHPLANE_SERVER_URL")
+    secret = token or settings.token
+    if not secret:
+        raise MeshplaneError("no token: set MESHPLANE_TOKEN (or give --token)")
+    return ApiClient(url, secret)
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+
+
+def _show(agreement: dict[str, Any], output_format: str) -> None:
+    if output_format == "json":
+        print_json(agreement)
+        return
+    consumer, provider = agreement["consumer"], agreement["provider"]
+    console.print(
+        f"agreement [bold]{agreement['id']}[/bold]: {escape(consumer['product'])} → "
+        f"{escape(provider['product'])}/{escape(provider['port'])} is [bold]{agreement['state']}[/bold]"
+    )
+    for step in agreement.get("history", []):
+        why = f" — {escape(step['reason'])}" if step.get("reason") else ""
+        console.print(f"  {step['at'][:19]} {step['from'] or '·'} → {step['to']} by {escape(step['actor'])}{why}")
+
+
+@agreement_app.command("request")
+def request(
+    consumer: Annotated[str, typer.Argument(help="Your product (the consumer), e.g. retail.sales.")],
+    provider: Annotated[str, typer.Argument(help="The provider product, e.g. customer.profiles.")],
+    port: Annotated[str, typer.Argument(help="The provider's output port, e.g. customers.")],
+    *,
+    purpose: Annotated[str, typer.Option("--purpose", help="What the data is used for (required).")],
+    end_date: Annotated[str | None, typer.Option("--end-date", help="Last day of the agreement (YYYY-MM-DD).")] = None,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """Ask for access to a provider's output port for one of your products."""
+    _check_format(output_format)
+    if end_date is not None:
+        try:
+            date.fromisoformat(end_date)
+        except ValueError:
+            raise typer.BadParameter("use YYYY-MM-DD", param_hint="--end-date") from None
+    with client(server_url, token) as api:
+        answer = api.request_agreement(
+            consumer=consumer, provider=provider, port=port, purpose=purpose, end_date=end_date
+        )
+    _show(answer, output_format)
+    raise typer.Exit(EXIT_OK)
+
+
+@agreement_app.command("approve")
+def approve(
+    agreement_id: IdArg,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (optional).")] = None,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """Approve a request on one of your ports: the agreement becomes active."""
+    _check_format(output_format)
+    with client(server_url, token) as api:
+        _show(api.decide_agreement(agreement_id, approve=True, reason=reason), output_format)
+    raise typer.Exit(EXIT_OK)
+
+
+@agreement_app.command("reject")
+def reject(
+    agreement_id: IdArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """Reject a request on one of your ports, saying why."""
+    _check_format(output_format)
+    with client(server_url, token) as api:
+        _show(api.decide_agreement(agreement_id, approve=False, reason=reason), output_format)
+    raise typer.Exit(EXIT_OK)
+
+
+@agreement_app.command("revoke")
+def revoke(
+    agreement_id: IdArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """End an agreement (provider or consumer side), or withdraw a request."""
+    _check_format(output_format)
+    with client(server_url, token) as api:
+        _show(api.revoke_agreement(agreement_id, reason=reason), output_format)
+    raise typer.Exit(EXIT_OK)
+
+
+@agreement_app.command("list")
+def list_command(
+    *,
+    state: Annotated[AgreementState | None, typer.Option("--state", help="Only agreements in this state.")] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="Agreements with this domain on either side.")] = None,
+    consumer: Annotated[str | None, typer.Option("--consumer", help="Of this consumer product.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="On this provider product.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="At most this many.")] = 50,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """List agreements, newest first."""
+    _check_format(output_format)
+    with client(server_url, token) as api:
+        page = api.list_agreements(
+            state=state.value if state else None, domain=domain, consumer=consumer, provider=provider, limit=limit
+        )
+    if output_format == "json":
+        print_json(page)
+        raise typer.Exit(EXIT_OK)
+    table = Table()
+    for column in ("id", "state", "consumer", "provider port", "purpose", "end date"):
+        table.add_column(column)
+    for item in page["items"]:
+        provider_port = f"{item['provider']['product']}/{item['provider']['port']}"
+        table.add_row(
+            str(item["id"]),
+            item["state"],
+            escape(item["consumer"]["product"]),
+            escape(provider_port),
+            escape(item["purpose"][:60]),
+            item.get("endDate") or "",
+        )
+    wide_console().print(table)
+    console.print(f"{len(page['items'])} of {page['total']} agreement(s)")
+    raise typer.Exit(EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `agreement` command group to the CLI."""
+    app.add_typer(agreement_app, name="agreement")

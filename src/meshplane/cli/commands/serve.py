@@ -1,0 +1,62 @@
+"""`meshplane serve`: run the platform server (REST API) with uvicorn."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from meshplane.cli.output import EXIT_OK, err_console
+from meshplane.settings import get_settings
+
+APP_FACTORY = "meshplane.api.app:create_app"
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on (0.0.0.0 for every interface).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    mesh: Annotated[
+        Path | None,
+        typer.Option(
+            "--mesh",
+            help="Mesh folder whose registry to serve (default: MESHPLANE_DATABASE_URL, or the "
+            "mesh holding the working directory).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Worker processes (use PostgreSQL for more than one).")
+    ] = 1,
+) -> None:
+    """Serve the REST API: catalog, contracts, test runs, usage agreements, apply (docs/api.md)."""
+    import uvicorn
+
+    from meshplane.api.app import create_app, open_registry_for
+
+    settings = get_settings()
+    registry = open_registry_for(mesh)  # migrates once, before any worker starts
+    url = registry.url
+    if workers > 1 and registry.dialect == "sqlite":
+        err_console.print("[yellow]note:[/yellow] several workers on SQLite serialize every write; PostgreSQL scales")
+    err_console.print(f"meshplane server on http://{escape(host)}:{port} · registry {escape(url.display)}")
+    level = settings.log_level.lower()
+    if workers == 1:
+        uvicorn.run(create_app(registry, settings=settings), host=host, port=port, log_level=level)
+        registry.close()
+    else:
+        registry.close()
+        os.environ["MESHPLANE_DATABASE_URL"] = url.url  # the workers resolve the same registry
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level)
+    raise typer.Exit(EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` to the CLI."""
+    app.command("serve")(serve)
+
+
+__all__ = ["APP_FACTORY", "register", "serve"]

@@ -1,0 +1,121 @@
+"""`meshplane token create|list|revoke`: API tokens, managed directly on the registry database.
+
+Whoever can open the registry is its admin, so these commands need no token: they run where the
+server's registry is reachable (same `MESHPLANE_DATABASE_URL`, or the mesh folder with `--mesh`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from meshplane.cli.output import EXIT_OK, console, err_console, print_json
+from meshplane.registry import Registry
+from meshplane.registry.access import Principal, Role
+from meshplane.service.gitops import default_actor
+from meshplane.service.tokens import create_token, list_tokens, revoke_token
+
+token_app = typer.Typer(help="API tokens of the server: create (shown once), list, revoke.", no_args_is_help=True)
+
+MeshOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mesh",
+        help="Mesh folder whose registry to use (default: MESHPLANE_DATABASE_URL or the working directory's mesh).",
+    ),
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+def _registry(mesh: Path | None) -> Registry:
+    from meshplane.api.app import open_registry_for
+
+    return open_registry_for(mesh)
+
+
+def _operator() -> Principal:
+    return Principal.local_admin(f"{default_actor()} (meshplane token)")
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+
+
+@token_app.command("create")
+def create(
+    role: Annotated[Role, typer.Option("--role", help="admin, maintainer (needs --domain) or reader.")],
+    domain: Annotated[str | None, typer.Option("--domain", help="The domain a maintainer token may write.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Who or what uses the token (e.g. ci-retail).")] = None,
+    mesh: MeshOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """Create a token and print it once: only its hash is stored, it cannot be shown again."""
+    _check_format(output_format)
+    with _registry(mesh) as registry:
+        created = create_token(registry, _operator(), role=role, domain=domain, name=name)
+    if output_format == "json":
+        print_json(created.to_dict())
+    else:
+        info = created.info
+        scope = f" of {info.domain}" if info.domain else ""
+        err_console.print(
+            f"created {info.role.value}{escape(scope)} token [bold]{escape(info.name)}[/bold] "
+            f"(id {info.id}); store it now, it is shown only this once:"
+        )
+        typer.echo(created.token)
+    raise typer.Exit(EXIT_OK)
+
+
+@token_app.command("list")
+def list_command(
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    mesh: MeshOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """List tokens (ids, names, roles, domains, last use); never their secrets."""
+    _check_format(output_format)
+    with _registry(mesh) as registry:
+        tokens = list_tokens(registry, _operator(), include_revoked=include_revoked)
+    if output_format == "json":
+        print_json([t.to_dict() for t in tokens])
+        raise typer.Exit(EXIT_OK)
+    if not tokens:
+        console.print("no tokens (create one with `meshplane token create --role admin`)")
+        raise typer.Exit(EXIT_OK)
+    table = Table()
+    for column in ("id", "name", "role", "domain", "created", "last used", "revoked"):
+        table.add_column(column)
+    for t in tokens:
+        table.add_row(
+            t.id,
+            escape(t.name),
+            t.role.value,
+            escape(t.domain or ""),
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "",
+            f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
+        )
+    console.print(table)
+    raise typer.Exit(EXIT_OK)
+
+
+@token_app.command("revoke")
+def revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (as `token list` shows it).")],
+    mesh: MeshOpt = None,
+) -> None:
+    """Revoke a token: the server refuses it from the next request on."""
+    with _registry(mesh) as registry:
+        info = revoke_token(registry, _operator(), token_id)
+    console.print(f"token {info.id} ({escape(info.name)}) is revoked")
+    raise typer.Exit(EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `token` command group to the CLI."""
+    app.add_typer(token_app, name="token")
