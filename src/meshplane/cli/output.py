@@ -55,3 +55,8 @@ def report_error(exc: MeshplaneError) -> int:
     for diag in exc.diagnostics:
         print_diagnostic(diag, err_console)
     return exc.exit_code
+
+
+def wide_console() -> Console:
+    """The console on a terminal; a wide one when piped, so ids are never cut off in logs."""
+    return console if console.is_terminal else Console(width=200, highlight=False, soft_wrap=True)

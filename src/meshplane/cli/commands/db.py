@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,8 +11,10 @@ from rich.markup import escape
 from meshplane.cli.output import EXIT_OK, console, print_json, report_error
 from meshplane.diagnostics import MeshplaneError
 from meshplane.mesh.repository import find_mesh_root
-from meshplane.registry import Registry, RegistryUrl, resolve_registry_url
 from meshplane.spec.loader import load_mesh_config
+
+if TYPE_CHECKING:
+    from meshplane.registry import RegistryUrl
 
 db_app = typer.Typer(help="The registry database: schema revision and migrations.", no_args_is_help=True)
 
@@ -22,6 +24,8 @@ PathArg = Annotated[
 
 
 def _resolve(path: Path | None) -> RegistryUrl:
+    from meshplane.registry import resolve_registry_url
+
     root = find_mesh_root(path or Path.cwd())
     if path is not None and root is None:
         raise MeshplaneError(f"{path} is not a mesh: it has no mesh.yaml")
@@ -40,6 +44,8 @@ def current(
     """Show the registry URL, where it came from, and its schema revision against the newest one."""
     try:
         url = _resolve(path)
+        from meshplane.registry import Registry
+
         with Registry(url, auto_upgrade=False) as registry:
             status = registry.status()
     except MeshplaneError as exc:
@@ -66,6 +72,8 @@ def upgrade(path: PathArg = None) -> None:
     """Apply pending migrations (commands that use the registry also do this on first use)."""
     try:
         url = _resolve(path)
+        from meshplane.registry import Registry
+
         with Registry(url, auto_upgrade=False) as registry:
             before = registry.upgrade()
     except MeshplaneError as exc:

@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 
 from meshplane.cli.output import EXIT_FAILED, console
-from meshplane.service.demo import DemoOptions, run_demo, tour
 
 
 def demo(
@@ -27,6 +26,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the deterministic data generator.")] = 7,
 ) -> None:
     """Copy the example mesh (5 domains of a holding group), generate its lake and run meshplane on it."""
+    from meshplane.service.demo import DemoOptions, run_demo, tour
+
     ok = True
     for index, step in enumerate(run_demo(DemoOptions(directory, rows, seed)), start=1):
         mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from meshplane.cli.commands.gitops import wide_console
-from meshplane.cli.output import EXIT_OK, console, print_json, report_error
+from meshplane.cli.output import EXIT_OK, console, print_json, report_error, wide_console
 from meshplane.diagnostics import MeshplaneError
-from meshplane.mesh.repository import find_mesh_root, load_mesh
-from meshplane.registry import Registry, resolve_registry_url
-from meshplane.service.impact import ImpactReport, impact_of
+from meshplane.mesh.repository import MESH_FILE, find_mesh_root
+from meshplane.spec.loader import load_mesh_config
+
+if TYPE_CHECKING:
+    from meshplane.service.impact import ImpactReport
 
 
 def _render(report: ImpactReport) -> None:
@@ -75,7 +76,10 @@ def impact(
         root = find_mesh_root(mesh or Path.cwd())
         if mesh is not None and root is None:
             raise MeshplaneError(f"{mesh} is not a mesh: it has no mesh.yaml")
-        config = load_mesh(root).config if root is not None else None
+        from meshplane.registry import Registry, resolve_registry_url
+        from meshplane.service.impact import impact_of
+
+        config = load_mesh_config(root / MESH_FILE).model if root is not None else None
         registry = Registry(resolve_registry_url(root, config.registry if config else None))
         try:
             report = impact_of(registry, contract, against=against)
