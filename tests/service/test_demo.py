@@ -75,3 +75,14 @@ def test_cli_refuses_a_foreign_folder_without_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path), "--rows", "100"])
     assert result.exit_code == 2
     assert "not empty" in result.output and "Traceback" not in result.output
+
+
+def test_contract_tests_fail_only_the_deliberately_broken_product(steps: dict[str, DemoStep]) -> None:
+    step = _step(steps, "Test every data product")
+    runs = step.detail
+    results = {run.contract_id: run.to_dict()["result"] for run in runs}  # type: ignore[union-attr]
+    assert len(results) == 11
+    assert {cid for cid, result in results.items() if result != "passed"} == {"marketing.campaign_responses.responses"}
+    text = "\n".join(step.lines)
+    for expected in ("3 duplicate value(s)", "5 null value(s)", "4 value(s) break format email", "invalid values: 2"):
+        assert expected in text

@@ -165,7 +165,40 @@ def _set_port_version(text: str, port: str, version: str) -> str:
     return "".join(lines)
 
 
-STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (copy_example, generate, lint, apply, plan_breaking_change)
+def test_products(options: DemoOptions) -> DemoStep:
+    """Test every contract of the mesh against its lake data; record the runs in the registry."""
+    from meshplane.registry import record_test_run
+    from meshplane.service.testing import run_tests
+
+    runs = run_tests(
+        None, all_contracts=True, mesh_root=options.work_dir / "mesh", clock=lambda: options.now or datetime.now(UTC)
+    )
+    with demo_registry(options) as registry:
+        for run in runs:
+            if run.contract_id is not None and run.contract_version is not None:
+                record_test_run(registry, run.to_dict(), actor="demo")
+    lines = []
+    for run in runs:
+        document = run.to_dict()
+        checks = document.get("checks", [])
+        bad = [c for c in checks if c.get("status") in ("failed", "error")]
+        lines.append(f"{document['result']:>7}  {run.contract_id}: {len(checks)} checks, {len(bad)} failed")
+        for check in bad:
+            where = ".".join(p for p in (check.get("object"), check.get("property")) if p)
+            lines.append(f"           ✗ {where} {check.get('kind')}: {check.get('message')}")
+    failing = {run.contract_id for run in runs if run.to_dict()["result"] in ("failed", "error")}
+    expected = {"marketing.campaign_responses.responses"}
+    return DemoStep("Test every data product against its contract", failing == expected, lines, runs)
+
+
+STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (
+    copy_example,
+    generate,
+    lint,
+    apply,
+    test_products,
+    plan_breaking_change,
+)
 """The demo, in order. Each later capability adds its step here."""
 
 
@@ -181,6 +214,8 @@ def tour(work_dir: Path) -> list[str]:
     mesh = work_dir / "mesh"
     return [
         f"meshplane lint {mesh}",
+        f"meshplane test marketing.campaign_responses --mesh {mesh}",
+        f"meshplane test --all --mesh {mesh} --format junit --output report.xml",
         f"meshplane lint {mesh}/domains/retail/products/sales/product.odps.yaml",
         f"meshplane plan {work_dir / 'mesh-change'}   # with MESHPLANE_DATABASE_URL=sqlite:///{mesh}/.meshplane/registry.db",
         f"meshplane impact customer.profiles.customers --mesh {mesh}",

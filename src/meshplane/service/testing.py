@@ -251,3 +251,37 @@ def run_tests(
         )
         runs.append(run)
     return runs
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Where test runs were stored: the registry (password masked) and how many runs."""
+
+    registry: str
+    runs: int
+    skipped: int
+
+
+def record_runs(runs: list[TestRun], *, mesh_root: Path | None = None, actor: str | None = None) -> Recorded | None:
+    """Store runs in the mesh's registry when one is configured; None when none is.
+
+    A registry is configured when MESHPLANE_DATABASE_URL or mesh.yaml `registry` names one, or
+    the default SQLite file already exists (after a first `meshplane apply`). Runs that never
+    reached a contract (an unreadable contract file) have no contract id and are not stored.
+    """
+    from meshplane.registry import mask_password, open_mesh_registry, record_test_run
+    from meshplane.service.gitops import default_actor
+
+    root = mesh_root or find_mesh_root(Path.cwd())
+    configured = None
+    if root is not None and (root / "mesh.yaml").is_file():
+        config = load_mesh_config(root / "mesh.yaml").model
+        configured = config.registry if config else None
+    registry = open_mesh_registry(root, configured, only_if_configured=True)
+    if registry is None:
+        return None
+    storable = [run for run in runs if run.contract_id is not None and run.contract_version is not None]
+    with registry:
+        for run in storable:
+            record_test_run(registry, run.to_dict(), actor=actor or default_actor())
+        return Recorded(mask_password(registry.url.url), len(storable), len(runs) - len(storable))

@@ -171,6 +171,14 @@ def test(
         Path | None, typer.Option("--mesh", help="Mesh folder (default: found from the current folder up).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record/--no-record",
+            help="Store the runs in the mesh's registry when one is configured (MESHPLANE_DATABASE_URL, "
+            "mesh.yaml `registry`, or an existing default registry).",
+        ),
+    ] = True,
 ) -> None:
     """Test data against its contract: schema, quality rules and SLAs, in one scan per dataset.
 
@@ -178,12 +186,16 @@ def test(
     """
     if all_contracts and target:
         raise typer.BadParameter("give a TARGET or --all, not both", param_hint="TARGET")
-    from meshplane.service.testing import run_tests
+    from meshplane.service.testing import record_runs, run_tests
 
     with _progress(not quiet) as report:
         runs = run_tests(
             target, all_contracts=all_contracts, mesh_root=mesh, server=server, engine=engine, progress=report
         )
+    if record:
+        recorded = record_runs(runs, mesh_root=mesh)
+        if recorded is not None and not quiet:
+            err_console.print(f"recorded {recorded.runs} run(s) in the registry {escape(recorded.registry)}")
     text = ""
     if output_format is OutputFormat.JSON:
         text = json.dumps(runs_document(runs), indent=2, ensure_ascii=False) + "\n"
