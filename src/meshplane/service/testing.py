@@ -277,7 +277,12 @@ def record_runs(runs: list[TestRun], *, mesh_root: Path | None = None, actor: st
     if root is not None and (root / "mesh.yaml").is_file():
         config = load_mesh_config(root / "mesh.yaml").model
         configured = config.registry if config else None
-    registry = open_mesh_registry(root, configured, only_if_configured=True)
+    try:
+        registry = open_mesh_registry(root, configured, only_if_configured=True)
+    except MeshplaneError:
+        if root is None:  # a contract outside any mesh and no MESHPLANE_DATABASE_URL: nothing to record into
+            return None
+        raise
     if registry is None:
         return None
     storable = [run for run in runs if run.contract_id is not None and run.contract_version is not None]
