@@ -411,7 +411,7 @@ def pass_rates(
         )
         latest = {r.contract_id: r for r in session.execute(sa.select(ranked).where(ranked.c.rank == 1))}
         domains = dict(
-            session.execute(sa.select(m.Contract.id, m.Contract.domain_id).where(m.Contract.id.in_(ids))).tuples().all()
+            session.execute(sa.select(m.Contract.id, m.Contract.domain_id).where(m.Contract.id.in_(ids))).all()
         )
         items = []
         for r in rows:

@@ -1,0 +1,120 @@
+"""The expected answer of every mutating route to every kind of caller: the authorization matrix's table.
+
+`test_api_authorization.py` reads the application's route table (``app.routes``) and calls every
+POST/PUT/PATCH/DELETE route as each of `IDENTITIES`, on a fresh copy of the example world; a
+mutating route without a row here fails the test, so a new route cannot escape the matrix.
+
+To add a route (the OpenLineage receiver, for instance), add a row to `EXPECTATIONS`:
+
+    ("POST", "/api/v1/lineage"): Expectation(
+        owner="retail", other="finance",
+        prepare=lambda registry, world: ("/api/v1/lineage", {...event...}),
+        statuses=expect(success=201),
+    ),
+
+``owner`` is the domain whose maintainer plays "owner" (for admin-only routes: any domain; its
+maintainer must be refused), ``other`` a domain that owns nothing the call touches; ``prepare``
+creates what the call needs in the world's registry and returns the URL and JSON body.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from api_support import OPERATOR, World, bundle, run_document
+
+from meshplane.registry import Registry
+from meshplane.service.agreements import request_agreement
+from meshplane.service.tokens import create_token
+
+Prepared = tuple[str, Any]
+
+_serial = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """How to call one mutating route, who owns what it touches, and the status each caller gets."""
+
+    owner: str
+    other: str
+    prepare: Callable[[Registry, World], Prepared]
+    statuses: dict[str, int]
+
+
+def expect(success: int = 200, *, owner_allowed: bool = True) -> dict[str, int]:
+    """Anonymous 401, reader 403, maintainer of another domain 403, owner `success` (or 403), admin `success`."""
+    return {
+        "anonymous": 401,
+        "reader": 403,
+        "other": 403,
+        "owner": success if owner_allowed else 403,
+        "admin": success,
+    }
+
+
+def _apply(registry: Registry, world: World) -> Prepared:
+    marker = f"(change {next(_serial)})"
+    files = bundle(world.mesh, {"domains/retail/domain.yaml": lambda t: t.replace("Runs the group", f"Runs {marker}")})
+    return "/api/v1/apply", {"files": files}
+
+
+def _requested(registry: Registry) -> int:
+    view = request_agreement(
+        registry, OPERATOR, consumer="retail.sales", provider="customer.profiles", port="customers",
+        purpose="order enrichment",
+    )  # fmt: skip
+    return view.id
+
+
+def _decision(verb: str, body: Any) -> Callable[[Registry, World], Prepared]:
+    def prepare(registry: Registry, _world: World) -> Prepared:
+        return f"/api/v1/agreements/{_requested(registry)}/{verb}", body
+
+    return prepare
+
+
+def _token_to_revoke(registry: Registry, _world: World) -> Prepared:
+    created = create_token(registry, OPERATOR, role="reader", name="to-revoke")
+    return f"/api/v1/tokens/{created.info.id}", None
+
+
+EXPECTATIONS: dict[tuple[str, str], Expectation] = {
+    ("POST", "/api/v1/apply"): Expectation("retail", "finance", _apply, expect()),
+    ("POST", "/api/v1/test-runs"): Expectation(
+        "retail", "finance", lambda r, w: ("/api/v1/test-runs", {"runs": [run_document()]}), expect(201)
+    ),
+    ("POST", "/api/v1/agreements"): Expectation(
+        "retail",
+        "finance",
+        lambda r, w: (
+            "/api/v1/agreements",
+            {"consumer": "retail.sales", "provider": "customer.profiles", "port": "customers", "purpose": "orders"},
+        ),
+        expect(201),
+    ),
+    ("POST", "/api/v1/agreements/{agreement_id}/approve"): Expectation(
+        "customer", "finance", _decision("approve", {"reason": "fine"}), expect()
+    ),
+    ("POST", "/api/v1/agreements/{agreement_id}/reject"): Expectation(
+        "customer", "finance", _decision("reject", {"reason": "no"}), expect()
+    ),
+    ("POST", "/api/v1/agreements/{agreement_id}/revoke"): Expectation(
+        "customer", "finance", _decision("revoke", {"reason": "done"}), expect()
+    ),
+    ("PUT", "/api/v1/products/{product_id}/ports/{port}/settings"): Expectation(
+        "retail",
+        "finance",
+        lambda r, w: ("/api/v1/products/retail.sales/ports/orders/settings", {"autoApprove": True}),
+        expect(),
+    ),
+    ("POST", "/api/v1/tokens"): Expectation(
+        "retail", "finance", lambda r, w: ("/api/v1/tokens", {"role": "reader"}), expect(201, owner_allowed=False)
+    ),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Expectation(
+        "retail", "finance", _token_to_revoke, expect(owner_allowed=False)
+    ),
+}
