@@ -1,4 +1,4 @@
-"""Authorization: the matrix of every mutating route × every kind of caller, generated from the route table.
+"""Authorization: the matrix of every mutating route x every kind of caller, generated from the route table.
 
 Also: reads need a token unless anonymous read is on; bad tokens are 401 even for reads; revoked
 tokens stop working; tokens are stored only as hashes and never appear in the server's logs.
