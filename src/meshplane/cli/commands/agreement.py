@@ -7,18 +7,21 @@ command lines are visible to other users of the machine, `MESHPLANE_TOKEN`).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from meshplane.api.client import ApiClient
-from meshplane.cli.commands.gitops import wide_console
-from meshplane.cli.output import EXIT_OK, console, print_json
+from meshplane.cli.output import EXIT_OK, console, print_json, wide_console
 from meshplane.diagnostics import MeshplaneError
-from meshplane.registry.access import AgreementState
 from meshplane.settings import get_settings
+
+if TYPE_CHECKING:
+    from meshplane.api.client import ApiClient
+
+STATES = ("requested", "approved", "rejected", "active", "revoked", "expired")
+"""The states of `meshplane.registry.access.AgreementState` (listed here: the CLI starts without SQLAlchemy)."""
 
 agreement_app = typer.Typer(help="Usage agreements between products, through a meshplane server.", no_args_is_help=True)
 
@@ -41,6 +44,8 @@ def client(server_url: str | None, token: str | None) -> ApiClient:
     secret = token or settings.token
     if not secret:
         raise MeshplaneError("no token: set MESHPLANE_TOKEN (or give --token)")
+    from meshplane.api.client import ApiClient
+
     return ApiClient(url, secret)
 
 
@@ -138,7 +143,9 @@ def revoke(
 @agreement_app.command("list")
 def list_command(
     *,
-    state: Annotated[AgreementState | None, typer.Option("--state", help="Only agreements in this state.")] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help=f"Only agreements in this state: {', '.join(STATES)}.")
+    ] = None,
     domain: Annotated[str | None, typer.Option("--domain", help="Agreements with this domain on either side.")] = None,
     consumer: Annotated[str | None, typer.Option("--consumer", help="Of this consumer product.")] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="On this provider product.")] = None,
@@ -149,10 +156,10 @@ def list_command(
 ) -> None:
     """List agreements, newest first."""
     _check_format(output_format)
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"use one of {', '.join(STATES)}", param_hint="--state")
     with client(server_url, token) as api:
-        page = api.list_agreements(
-            state=state.value if state else None, domain=domain, consumer=consumer, provider=provider, limit=limit
-        )
+        page = api.list_agreements(state=state, domain=domain, consumer=consumer, provider=provider, limit=limit)
     if output_format == "json":
         print_json(page)
         raise typer.Exit(EXIT_OK)

@@ -7,17 +7,17 @@ server's registry is reachable (same `MESHPLANE_DATABASE_URL`, or the mesh folde
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from meshplane.cli.output import EXIT_OK, console, err_console, print_json
-from meshplane.registry import Registry
-from meshplane.registry.access import Principal, Role
-from meshplane.service.gitops import default_actor
-from meshplane.service.tokens import create_token, list_tokens, revoke_token
+
+if TYPE_CHECKING:
+    from meshplane.registry import Registry
+    from meshplane.registry.access import Principal
 
 token_app = typer.Typer(help="API tokens of the server: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -38,6 +38,9 @@ def _registry(mesh: Path | None) -> Registry:
 
 
 def _operator() -> Principal:
+    from meshplane.registry.access import Principal
+    from meshplane.service.gitops import default_actor
+
     return Principal.local_admin(f"{default_actor()} (meshplane token)")
 
 
@@ -48,7 +51,7 @@ def _check_format(output_format: str) -> None:
 
 @token_app.command("create")
 def create(
-    role: Annotated[Role, typer.Option("--role", help="admin, maintainer (needs --domain) or reader.")],
+    role: Annotated[str, typer.Option("--role", help="admin, maintainer (needs --domain) or reader.")],
     domain: Annotated[str | None, typer.Option("--domain", help="The domain a maintainer token may write.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Who or what uses the token (e.g. ci-retail).")] = None,
     mesh: MeshOpt = None,
@@ -56,6 +59,8 @@ def create(
 ) -> None:
     """Create a token and print it once: only its hash is stored, it cannot be shown again."""
     _check_format(output_format)
+    from meshplane.service.tokens import create_token
+
     with _registry(mesh) as registry:
         created = create_token(registry, _operator(), role=role, domain=domain, name=name)
     if output_format == "json":
@@ -79,6 +84,8 @@ def list_command(
 ) -> None:
     """List tokens (ids, names, roles, domains, last use); never their secrets."""
     _check_format(output_format)
+    from meshplane.service.tokens import list_tokens
+
     with _registry(mesh) as registry:
         tokens = list_tokens(registry, _operator(), include_revoked=include_revoked)
     if output_format == "json":
@@ -110,6 +117,8 @@ def revoke(
     mesh: MeshOpt = None,
 ) -> None:
     """Revoke a token: the server refuses it from the next request on."""
+    from meshplane.service.tokens import revoke_token
+
     with _registry(mesh) as registry:
         info = revoke_token(registry, _operator(), token_id)
     console.print(f"token {info.id} ({escape(info.name)}) is revoked")
