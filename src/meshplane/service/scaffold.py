@@ -62,7 +62,6 @@ def init_mesh(folder: Path, name: str | None = None) -> list[Path]:
                 "name": mesh_name,
                 "description": f"The {mesh_name} data mesh.",
                 "lake": {"root": "lake"},
-                "defaultEngine": "duckdb",
             },
         )
     ]

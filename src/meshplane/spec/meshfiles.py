@@ -83,6 +83,6 @@ class MeshConfig(SpecModel):
     name: str
     description: str | None = None
     lake: LakeConfig = Field(default_factory=LakeConfig)
-    default_engine: str = "duckdb"
+    default_engine: str | None = None
     registry: str | None = None
     lineage: LineageConfig = Field(default_factory=LineageConfig)
