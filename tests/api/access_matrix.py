@@ -64,9 +64,13 @@ def _apply(registry: Registry, world: World) -> Prepared:
 
 def _requested(registry: Registry) -> int:
     view = request_agreement(
-        registry, OPERATOR, consumer="retail.sales", provider="customer.profiles", port="customers",
+        registry,
+        OPERATOR,
+        consumer="retail.sales",
+        provider="customer.profiles",
+        port="customers",
         purpose="order enrichment",
-    )  # fmt: skip
+    )
     return view.id
 
 

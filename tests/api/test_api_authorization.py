@@ -192,8 +192,9 @@ def test_a_revoked_token_stops_working(client: TestClient, world: World) -> None
 
 
 def test_tokens_are_stored_only_as_hashes(client: TestClient, world: World, registry: Registry) -> None:
-    created = client.post("/api/v1/tokens", json={"role": "maintainer", "domain": "retail", "name": "ci"},
-                          headers=world.headers("admin"))  # fmt: skip
+    created = client.post(
+        "/api/v1/tokens", json={"role": "maintainer", "domain": "retail", "name": "ci"}, headers=world.headers("admin")
+    )
     assert created.status_code == 201
     secret = created.json()["token"]
     assert client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {secret}"}).json()["domain"] == "retail"
@@ -202,9 +203,10 @@ def test_tokens_are_stored_only_as_hashes(client: TestClient, world: World, regi
     every_secret = [*world.tokens.values(), secret]
     with registry.engine.connect() as conn:
         dump = "\n".join(
-            str(row) for table in sa.inspect(registry.engine).get_table_names()
+            str(row)
+            for table in sa.inspect(registry.engine).get_table_names()
             for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))
-        )  # fmt: skip
+        )
         hashes = conn.execute(sa.select(ApiToken.sha256)).scalars().all()
     for token in every_secret:
         assert token not in dump

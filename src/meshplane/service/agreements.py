@@ -379,6 +379,25 @@ def expire_due(session: Session, now: datetime) -> list[int]:
     return [row.id for row in rows]
 
 
+def expire_due_agreements(registry: Registry, now: datetime | None = None) -> list[int]:
+    """Persist (and audit) every expiry that is due, in its own transaction; the expired ids.
+
+    Each write use case calls it first, so an expiry is recorded even when that use case is then
+    refused; reads show the effective state (`effective_state`) whether or not it was persisted.
+    """
+    moment = now or m.utcnow()
+    due = sa.select(UsageAgreement.id).where(
+        UsageAgreement.state == AgreementState.ACTIVE.value,
+        UsageAgreement.end_date.is_not(None),
+        UsageAgreement.end_date < _today(moment),
+    )
+    with registry.read() as session:
+        if session.execute(due.limit(1)).first() is None:
+            return []
+    with registry.write() as session:
+        return expire_due(session, moment)
+
+
 def _clean(text: str | None, what: str, *, required: bool) -> str | None:
     value = (text or "").strip()
     if required and not value:
@@ -409,8 +428,8 @@ def request_agreement(
         raise MeshplaneError(f"the end date {end_date} is in the past")
     if consumer == provider:
         raise MeshplaneError("a product does not need an agreement to use its own ports")
+    expire_due_agreements(registry, moment)
     with registry.write() as session:
-        expire_due(session, moment)
         consumer_domain = _product_domain(session, consumer, "consumer")
         actor.require_maintainer([consumer_domain], f"request access for product {consumer}")
         _require_output_port(session, provider, port)
@@ -469,8 +488,8 @@ def decide_agreement(
     actor.require_writer()
     moment = now or m.utcnow()
     why = _clean(reason, "a reason", required=not approve)
+    expire_due_agreements(registry, moment)
     with registry.write() as session:
-        expire_due(session, moment)
         row, _, provider_domain = _load_for_change(session, agreement_id)
         verb = "approve" if approve else "reject"
         actor.require_maintainer([provider_domain], f"{verb} agreements on ports of {row.provider_product_id}")
@@ -490,8 +509,8 @@ def revoke_agreement(
     actor.require_writer()
     moment = now or m.utcnow()
     why = _clean(reason, "a reason", required=True)
+    expire_due_agreements(registry, moment)
     with registry.write() as session:
-        expire_due(session, moment)
         row, consumer_domain, provider_domain = _load_for_change(session, agreement_id)
         actor.require_maintainer_of_any([consumer_domain, provider_domain], f"revoke usage agreement {row.id}")
         _move(session, row, AgreementAction.REVOKE, actor=actor.actor, reason=why, now=moment)
@@ -548,6 +567,7 @@ __all__ = [
     "decide_agreement",
     "effective_state",
     "expire_due",
+    "expire_due_agreements",
     "get_agreement",
     "list_agreements",
     "port_setting",

@@ -17,6 +17,7 @@ admins. History and pass rates are read back per contract.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +34,7 @@ from meshplane.registry import Registry, record_test_run
 from meshplane.registry import models as m
 from meshplane.registry.access import Conflict, NotFound, Principal
 from meshplane.registry.state import load_registry_state
+from meshplane.registry.versions import canonical_json
 from meshplane.service.catalog import Page
 from meshplane.service.gitops import EXIT_REFUSED, Plan, PlanRefused, apply_mesh, load_for_gitops, plan_mesh
 
@@ -51,8 +53,8 @@ def bundle_path_problem(path: str) -> str | None:
     if path.startswith("/") or "\\" in path:
         return "paths are relative and use '/'"
     parts = PurePosixPath(path).parts
-    if any(part in (".", "..") for part in path.split("/")) or not parts:
-        return "paths must not contain '.' or '..' segments"
+    if any(part in ("", ".", "..") for part in path.split("/")) or not parts:
+        return "paths must not contain empty, '.' or '..' segments"
     if not all(_SEGMENT.match(part) for part in parts):
         return "a path segment contains a character that is not allowed in file names"
     if not path.lower().endswith(_YAML_SUFFIXES):
@@ -140,7 +142,11 @@ def touched_domains(plan: Plan, registered: Mapping[str, Mapping[str, str]]) -> 
 
 @dataclass
 class BundleOutcome:
-    """What a bundle request did: its plan, whether it was applied, and the domains it touched."""
+    """What a bundle request did: its plan, whether it was applied, and the domains it touched.
+
+    `fingerprint` is the SHA-256 of the changes (with bundle-relative paths): two requests that
+    would make the same changes have the same fingerprint.
+    """
 
     plan: dict[str, Any]
     summary: str
@@ -213,14 +219,15 @@ def apply_bundle(
         }
         domains = sorted(touched_domains(plan, registered))
         actor.require_maintainer(domains, "apply this bundle")
+        shown = _relative(plan.to_dict(), prefixes)
         outcome = BundleOutcome(
-            _relative(plan.to_dict(), prefixes),
+            shown,
             plan.summary(),
             domains,
             applied=False,
             audit_id=None,
             dry_run=dry_run,
-            fingerprint=plan.fingerprint,
+            fingerprint=hashlib.sha256(canonical_json(shown["changes"]).encode()).hexdigest(),
             errors=[_relative(d.to_dict(), prefixes) for d in plan.errors],
         )
         if plan.has_errors and not dry_run:

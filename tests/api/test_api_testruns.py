@@ -1,0 +1,112 @@
+"""Test runs: CI publishes them (also with the HTTP client), history and pass rates per contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from api_support import LiveServer, World, run_document
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from meshplane.api.client import ApiClient, publish_test_runs, publishable_run
+from meshplane.checks import TestRun
+from meshplane.diagnostics import MeshplaneError
+
+
+def publish(client: TestClient, world: World, who: str, *runs: dict):  # type: ignore[no-untyped-def,type-arg]
+    return client.post("/api/v1/test-runs", json={"runs": list(runs)}, headers=world.headers(who))
+
+
+def test_publish_and_read_back(client: TestClient, world: World) -> None:
+    document = run_document(result="failed")
+    document["checks"][0]["dimension"] = "completeness"  # unknown keys are kept
+    answer = publish(client, world, "maintainer:retail", document)
+    assert answer.status_code == 201 and answer.json()["recorded"] == 1, answer.text
+    run_id = answer.json()["ids"][0]
+    run = client.get(f"/api/v1/test-runs/{run_id}", headers=world.headers("reader")).json()
+    assert run["contract"] == {"id": "retail.sales.orders", "version": "1.2.0"} and run["domain"] == "retail"
+    assert run["result"] == "failed" and run["registeredVersion"] is True
+    assert run["recordedBy"].startswith("ci-retail (maintainer of retail")
+    assert run["checks"][0]["id"] == "orders.order_id.required" and run["checks"][0]["dimension"] == "completeness"
+    assert run["startedAt"].startswith("2026-11-20T10:00:00")
+
+
+def test_history_and_pass_rates(client: TestClient, world: World) -> None:
+    for day, result in enumerate(["passed", "warning", "failed", "passed", "error"], start=10):
+        run = run_document(result=result)
+        run["startedAt"] = f"2026-11-{day}T10:00:00Z"
+        assert publish(client, world, "maintainer:retail", run).status_code == 201
+    publish(client, world, "maintainer:customer", run_document("customer.profiles.customers", "1.0.0"))
+    history = client.get(
+        "/api/v1/test-runs", params={"contract": "retail.sales.orders"}, headers=world.headers("reader")
+    ).json()
+    assert history["total"] == 5 and [r["result"] for r in history["items"]][:2] == ["error", "passed"]
+    failed = client.get("/api/v1/test-runs", params={"result": "failed"}, headers=world.headers("reader")).json()
+    assert failed["total"] == 1
+    recent = client.get(
+        "/api/v1/test-runs",
+        params={"since": "2026-11-13T00:00:00Z", "domain": "retail"},
+        headers=world.headers("reader"),
+    ).json()
+    assert recent["total"] == 2
+    rates = client.get("/api/v1/test-runs/pass-rates", headers=world.headers("reader")).json()
+    by_contract = {r["contract"]: r for r in rates["items"]}
+    orders = by_contract["retail.sales.orders"]
+    assert (orders["runs"], orders["passed"], orders["warning"], orders["failed"], orders["error"]) == (5, 2, 1, 1, 1)
+    assert orders["passRate"] == pytest.approx(0.6) and orders["lastResult"] == "error"
+    assert orders["lastRunAt"].startswith("2026-11-14") and orders["domain"] == "retail"
+    assert by_contract["customer.profiles.customers"]["passRate"] == 1.0
+    only = client.get("/api/v1/test-runs/pass-rates", params={"domain": "customer"}, headers=world.headers("reader"))
+    assert [r["contract"] for r in only.json()["items"]] == ["customer.profiles.customers"]
+
+
+def test_unregistered_contracts_need_an_admin(client: TestClient, world: World) -> None:
+    run = run_document("lab.experiment.data", "0.1.0")
+    refused = publish(client, world, "maintainer:retail", run)
+    assert refused.status_code == 404 and "not registered" in refused.json()["detail"]
+    accepted = publish(client, world, "admin", run)
+    assert accepted.status_code == 201
+    stored = client.get(f"/api/v1/test-runs/{accepted.json()['ids'][0]}", headers=world.headers("reader")).json()
+    assert stored["registeredVersion"] is False and stored["domain"] is None
+
+
+def test_one_foreign_run_refuses_the_whole_request(client: TestClient, world: World) -> None:
+    mine, theirs = run_document(), run_document("finance.ledger.ledger_entries", "1.0.0")
+    assert publish(client, world, "maintainer:retail", mine, theirs).status_code == 403
+    assert client.get("/api/v1/test-runs", headers=world.headers("reader")).json()["total"] == 0
+
+
+def test_publishable_runs_leave_samples_behind() -> None:
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    nameless = TestRun(None, None, None, None, started, started, error="bad file")
+    assert publishable_run(nameless) is None
+    document = run_document()
+    document["checks"][0]["samples"] = [{"order_id": "ORD-1", "email": "someone@example.com"}]
+    cleaned = publishable_run(document)
+    assert cleaned is not None and "samples" not in cleaned["checks"][0]
+    assert "samples" in document["checks"][0]  # the caller's document is untouched
+
+
+def test_publish_test_runs_over_http(app: FastAPI, world: World) -> None:
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    runs = [run_document(), TestRun(None, None, None, None, started, started, error="no contract")]
+    with LiveServer(app) as server:
+        result = publish_test_runs(server.url, world.tokens["maintainer:retail"], runs)
+        assert len(result.ids) == 1 and result.skipped == 1
+        with pytest.raises(MeshplaneError, match="403") as refused:
+            publish_test_runs(server.url + "/api/v1/", world.tokens["maintainer:finance"], [run_document()])
+        assert refused.value.exit_code == 1
+        with pytest.raises(MeshplaneError, match="401") as bad:
+            publish_test_runs(server.url, "mp_aaaaaaaa_" + "b" * 40, [run_document()])
+        assert bad.value.exit_code == 2
+        with ApiClient(server.url, world.tokens["reader"]) as reader:
+            page = reader.call("GET", "/test-runs")
+        assert page["total"] == 1
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(MeshplaneError, match="cannot reach"):
+        publish_test_runs("http://127.0.0.1:1", "mp_aaaaaaaa_" + "b" * 40, [run_document()])
+    with pytest.raises(MeshplaneError, match="http"):
+        ApiClient("ftp://example", None)
