@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from meshplane.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, console, err_console
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, wide_console
 
 if TYPE_CHECKING:
     from meshplane.checks import TestRun
@@ -211,7 +211,7 @@ def test(
             output.write_text(text, encoding="utf-8")
         err_console.print(f"report written to {escape(str(output))}")
     elif output_format is OutputFormat.TABLE:
-        print_table(runs, console)
+        print_table(runs, wide_console())
     else:
         typer.echo(text, nl=False)
     raise typer.Exit(exit_code(runs))
