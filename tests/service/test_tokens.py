@@ -1,0 +1,116 @@
+"""Token use cases on SQLite and PostgreSQL: shown once, stored hashed, scoped, revocable, last use noted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from meshplane.diagnostics import MeshplaneError
+from meshplane.registry import Registry
+from meshplane.registry.access import AccessDenied, ApiToken, NotFound, Principal, Role
+from meshplane.service.tokens import (
+    TokenAuthenticator,
+    create_token,
+    describe_token,
+    hash_token,
+    list_tokens,
+    revoke_token,
+    token_id_of,
+    validate_scope,
+)
+
+ADMIN = Principal.local_admin("operator")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    with Registry(url) as reg:
+        yield reg
+
+
+def test_a_token_is_shown_once_and_stored_as_its_hash(registry: Registry) -> None:
+    created = create_token(registry, ADMIN, role="maintainer", domain="retail", name="ci-retail")
+    assert re.fullmatch(r"mp_[a-z2-7]{8}_[A-Za-z0-9_-]{43}", created.token)
+    assert token_id_of(created.token) == created.info.id
+    assert "token" not in created.info.to_dict() and created.to_dict()["token"] == created.token
+    with registry.read() as session:
+        row = session.execute(sa.select(ApiToken)).scalar_one()
+    assert row.sha256 == hash_token(created.token) and created.token not in str(vars(row))
+    assert (row.role, row.domain_id, row.name) == ("maintainer", "retail", "ci-retail")
+
+
+def test_authenticate(registry: Registry) -> None:
+    created = create_token(registry, ADMIN, role="reader")
+    auth = TokenAuthenticator(registry)
+    principal = auth.authenticate(created.token)
+    assert (principal.role, principal.domain, principal.token_id) == (Role.READER, None, created.info.id)
+    assert principal.name == f"reader-{created.info.id}"
+    forged = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
+    for bad in (forged, "mp_aaaaaaaa_" + "x" * 43, "nonsense", ""):
+        with pytest.raises(AccessDenied) as refused:
+            auth.authenticate(bad)
+        assert refused.value.authenticated is False
+    revoke_token(registry, ADMIN, created.info.id, reason="leaked")
+    with pytest.raises(AccessDenied, match="revoked"):
+        auth.authenticate(created.token)
+
+
+@pytest.mark.parametrize(
+    ("role", "domain", "message"),
+    [
+        ("maintainer", None, "needs a domain"),
+        ("maintainer", "Retail!", "not a domain id"),
+        ("reader", "retail", "not scoped"),
+        ("owner", None, "role must be one of"),
+    ],
+)
+def test_scopes_are_checked(role: str, domain: str | None, message: str) -> None:
+    with pytest.raises(MeshplaneError, match=message):
+        validate_scope(role, domain)
+
+
+def test_only_admins_manage_tokens(registry: Registry) -> None:
+    for caller in (Principal("ci", Role.MAINTAINER, "retail"), Principal("r", Role.READER), Principal.anonymous()):
+        with pytest.raises(AccessDenied):
+            create_token(registry, caller, role="reader")
+        with pytest.raises(AccessDenied):
+            list_tokens(registry, caller)
+    with pytest.raises(AccessDenied) as anonymous:
+        revoke_token(registry, Principal.anonymous(), "abcdefgh")
+    assert anonymous.value.authenticated is False
+
+
+def test_list_and_revoke(registry: Registry) -> None:
+    first = create_token(registry, ADMIN, role="admin", name="first")
+    second = create_token(registry, ADMIN, role="reader", name="second")
+    assert [t.name for t in list_tokens(registry, ADMIN)] == ["second", "first"]
+    revoked = revoke_token(registry, ADMIN, f"mp_{first.info.id}_…")  # the form `describe_token` shows
+    assert revoked.revoked_at is not None and not revoked.active and revoked.revoked_by == ADMIN.actor
+    again = revoke_token(registry, ADMIN, first.info.id)
+    assert again.revoked_at == revoked.revoked_at  # revoking twice changes nothing
+    assert [t.name for t in list_tokens(registry, ADMIN)] == ["second"]
+    assert {t.name for t in list_tokens(registry, ADMIN, include_revoked=True)} == {"first", "second"}
+    with pytest.raises(NotFound):
+        revoke_token(registry, ADMIN, "zzzzzzzz")
+    assert second.info.active
+
+
+def test_last_use_is_written_at_most_once_per_interval(registry: Registry) -> None:
+    created = create_token(registry, ADMIN, role="reader")
+    auth = TokenAuthenticator(registry, resolution_s=3600)
+    assert auth.due_for_last_used(created.info.id) is True
+    assert auth.due_for_last_used(created.info.id) is False
+    auth.record_use(created.info.id)
+    listed = list_tokens(registry, ADMIN)[0]
+    assert listed.last_used_at is not None
+
+
+def test_describe_token_shows_the_id_only() -> None:
+    token = "mp_abcdefgh_" + "S" * 43
+    assert describe_token(token) == "mp_abcdefgh_…" and "S" not in describe_token(token)
+    assert describe_token("secret-looking-thing") == "(a malformed token)"
