@@ -1,0 +1,122 @@
+"""`meshplane serve`: the real executable serves the API of a mesh's registry on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from meshplane.cli.app import app
+
+REPO = Path(__file__).resolve().parents[2]
+MESHPLANE = Path(sys.executable).parent / "meshplane"
+runner = CliRunner()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHPLANE_")}
+    return {**env, "MESHPLANE_LOG_LEVEL": "warning"}
+
+
+@pytest.fixture
+def mesh(tmp_path: Path) -> Path:
+    """The example mesh, applied to its default SQLite registry, with an admin token in `admin.token`."""
+    folder = Path(
+        shutil.copytree(
+            REPO / "examples/holding", tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")
+        )
+    )
+    env = environment()
+    subprocess.run([str(MESHPLANE), "apply", str(folder), "--yes"], check=True, capture_output=True, env=env)
+    created = subprocess.run(
+        [str(MESHPLANE), "token", "create", "--role", "admin", "--mesh", str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    (tmp_path / "admin.token").write_text(created.stdout.strip(), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def serve(mesh: Path) -> Iterator[Callable[..., str]]:
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*extra: str) -> str:
+        port = free_port()
+        process = subprocess.Popen(
+            [str(MESHPLANE), "serve", "--host", "127.0.0.1", "--port", str(port), "--mesh", str(mesh), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment(),
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"meshplane serve exited: {process.stdout.read() if process.stdout else ''}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("meshplane serve did not answer within 60 s")
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.mark.slow
+def test_serve_a_mesh(serve: Callable[..., str], mesh: Path) -> None:
+    url = serve()
+    token = (mesh.parent / "admin.token").read_text(encoding="utf-8")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{url}/api/v1/domains", headers=headers).json()["total"] == 5
+    assert httpx.get(f"{url}/api/v1/domains").status_code == 401
+    assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "meshplane"
+
+
+@pytest.mark.slow
+def test_serve_with_several_workers(serve: Callable[..., str], mesh: Path) -> None:
+    url = serve("--workers", "2")
+    token = (mesh.parent / "admin.token").read_text(encoding="utf-8")
+    answers = [httpx.get(f"{url}/api/v1/products", headers={"Authorization": f"Bearer {token}"}) for _ in range(10)]
+    assert {a.status_code for a in answers} == {200} and answers[0].json()["total"] == 10
+
+
+def test_serve_refuses_a_folder_without_a_mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
+    result = runner.invoke(app, ["serve", "--mesh", str(tmp_path)])
+    assert result.exit_code == 2 and "not a mesh" in result.stderr
+
+
+def test_serve_help_names_its_options() -> None:
+    result = runner.invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--mesh", "--workers"):
+        assert option in result.stdout

@@ -1,0 +1,105 @@
+"""`meshplane token create|list|revoke`: the secret is printed once, only its hash is stored."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from meshplane.cli.app import app
+from meshplane.registry import Registry
+from meshplane.registry.access import ApiToken
+from meshplane.service.tokens import hash_token
+from meshplane.settings import get_settings
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def mesh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the example mesh; its registry is the default SQLite file, or PostgreSQL via the environment."""
+    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
+    if request.param == "postgresql":
+        monkeypatch.setenv("MESHPLANE_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    get_settings.cache_clear()
+    yield Path(
+        shutil.copytree(
+            REPO / "examples/holding", tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")
+        )
+    )
+    get_settings.cache_clear()
+
+
+def token(*args: str):  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["token", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def registry_of(mesh: Path) -> Registry:
+    url = get_settings().database_url or f"sqlite:///{mesh / '.meshplane' / 'registry.db'}"
+    return Registry(url)
+
+
+def test_create_prints_the_token_once_and_stores_its_hash(mesh: Path) -> None:
+    created = token("create", "--role", "maintainer", "--domain", "retail", "--name", "ci-retail", "--mesh", str(mesh))
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert secret.startswith("mp_") and "\n" not in secret
+    assert "shown only this once" in created.stderr
+    with registry_of(mesh) as registry, registry.read() as session:
+        row = session.execute(sa.select(ApiToken)).scalar_one()
+    assert row.sha256 == hash_token(secret) and (row.role, row.domain_id, row.name) == (
+        "maintainer",
+        "retail",
+        "ci-retail",
+    )
+    listed = token("list", "--mesh", str(mesh), "--format", "json")
+    assert listed.exit_code == 0 and secret not in listed.stdout
+    assert [(t["name"], t["role"], t["domain"]) for t in json.loads(listed.stdout)] == [
+        ("ci-retail", "maintainer", "retail")
+    ]
+    table = token("list", "--mesh", str(mesh))
+    assert "ci-retail" in table.stdout and secret not in table.stdout
+
+
+def test_json_create_and_revoke(mesh: Path) -> None:
+    created = json.loads(token("create", "--role", "admin", "--mesh", str(mesh), "--format", "json").stdout)
+    assert created["token"].startswith(f"mp_{created['id']}_") and created["role"] == "admin"
+    revoked = token("revoke", created["id"], "--mesh", str(mesh))
+    assert revoked.exit_code == 0 and "revoked" in revoked.stdout
+    assert json.loads(token("list", "--mesh", str(mesh), "--format", "json").stdout) == []
+    everything = json.loads(token("list", "--all", "--mesh", str(mesh), "--format", "json").stdout)
+    assert everything[0]["active"] is False and everything[0]["revokedAt"]
+    assert "no tokens" in token("list", "--mesh", str(mesh)).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "maintainer"], "needs a domain"),
+        (["--role", "reader", "--domain", "retail"], "not scoped"),
+        (["--role", "root"], "role must be one of"),
+    ],
+)
+def test_refusals_are_messages_with_exit_2(mesh: Path, args: list[str], message: str) -> None:
+    result = token("create", *args, "--mesh", str(mesh))
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_revoking_an_unknown_token(mesh: Path) -> None:
+    result = token("revoke", "zzzzzzzz", "--mesh", str(mesh))
+    assert result.exit_code == 2 and "no token" in result.stderr
+
+
+def test_a_folder_without_a_mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    result = token("list", "--mesh", str(tmp_path))
+    assert result.exit_code == 2 and "not a mesh" in result.stderr
