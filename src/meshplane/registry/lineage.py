@@ -1,0 +1,830 @@
+"""Lineage tables: raw OpenLineage events, runs, run datasets with their latest figures, column usage, the port index.
+
+Tables (created by migration ``0003``):
+
+* ``lineage_events``: every event as received (its canonical JSON), append-only. ``fingerprint``
+  (sha256 of the canonical JSON) is unique, so a re-sent event is stored, and counted, once.
+* ``lineage_runs``: one row per run (``run_key`` = the run id) and per job of a JobEvent
+  (``run_key`` = ``job:`` + a hash of namespace and name): the job, the domain it was attributed to
+  and by which rule, the parent run, the latest state, first and last event times.
+* ``lineage_run_datasets``: one row per run, role (input, output, static) and canonical dataset:
+  the output port it resolved to, whether it lies in the lake, and the *latest* statistics
+  (rows, bytes, files) — the figures of a later event replace earlier ones, a terminal event's
+  (COMPLETE, FAIL, ABORT) those of RUNNING ones, whatever the order of arrival: figures of one run
+  are never summed. For outputs of a port, how the latest ``schema`` facet drifts from its contract
+  (the facet itself stays in the raw event).
+* ``lineage_column_usage``: which columns of a provider port a consumer product reads
+  (``columnLineage``), with first and last sighting.
+* ``lineage_port_index`` / ``lineage_index_builds`` / ``lineage_directory``: the dataset → output
+  port index (`meshplane.lineage.PortIndex` rows), rebuilt by every apply inside its transaction
+  (`index_applied_mesh`, an apply hook), with the job-namespace and owner mappings of mesh.yaml and
+  the lake roots.
+
+Merging an observation into a row is order-independent (`RunState.observe`,
+`DatasetState.observe`); the service layer (`meshplane.service.lineage`) computes the
+observations and calls `store_ingest` inside one write transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from meshplane.diagnostics import MeshplaneError
+from meshplane.registry.models import ID, NAME, SHA256, VERSION, Base
+from meshplane.registry.writer import AppliedChanges, register_apply_hook
+
+log = logging.getLogger(__name__)
+
+RANKS = {"job-namespace": 0, "ownership": 1, "parent-run": 2, "output-port": 3}
+"""Attribution rules, strongest first: a run keeps the domain of the strongest rule that decided it."""
+
+DIRECTORY_KINDS = ("job-namespace", "owner", "lake")
+_CHUNK = 500
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+
+class StoredEvent(Base):
+    """One OpenLineage event as received (canonical JSON), never changed or deleted."""
+
+    __tablename__ = "lineage_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(SHA256, unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    event_type: Mapped[str | None] = mapped_column(sa.String(16))
+    event_time: Mapped[datetime | None]
+    run_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    job_namespace: Mapped[str | None] = mapped_column(sa.Text)
+    job_name: Mapped[str | None] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    received_by: Mapped[str] = mapped_column(NAME)
+    body: Mapped[str] = mapped_column(sa.Text)
+
+
+class LineageRun(Base):
+    """A run (or the static lineage of a job) with its attribution and latest state."""
+
+    __tablename__ = "lineage_runs"
+
+    run_key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    job_namespace: Mapped[str] = mapped_column(sa.Text)
+    job_name: Mapped[str] = mapped_column(sa.Text)
+    domain: Mapped[str | None] = mapped_column(ID, index=True)
+    rule: Mapped[str | None] = mapped_column(sa.String(32))
+    rule_detail: Mapped[str | None] = mapped_column(sa.Text)
+    parent_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    state: Mapped[str | None] = mapped_column(sa.String(16))
+    state_at: Mapped[datetime | None]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    day: Mapped[str] = mapped_column(sa.String(10))
+    events: Mapped[int]
+
+
+class RunDataset(Base):
+    """A dataset of a run: its port, its latest statistics and schema. Unique per run, role and dataset."""
+
+    __tablename__ = "lineage_run_datasets"
+    __table_args__ = (sa.UniqueConstraint("run_key", "role", "identity_sha"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_key: Mapped[str] = mapped_column(sa.String(80))
+    role: Mapped[str] = mapped_column(sa.String(8))
+    identity_sha: Mapped[str] = mapped_column(SHA256)
+    namespace: Mapped[str] = mapped_column(sa.Text)
+    name: Mapped[str] = mapped_column(sa.Text)
+    domain: Mapped[str | None] = mapped_column(ID)
+    product: Mapped[str | None] = mapped_column(ID, index=True)
+    port: Mapped[str | None] = mapped_column(NAME)
+    contract_id: Mapped[str | None] = mapped_column(ID)
+    contract_version: Mapped[str | None] = mapped_column(VERSION)
+    object: Mapped[str | None] = mapped_column(NAME)
+    match: Mapped[str | None] = mapped_column(sa.String(8))
+    in_lake: Mapped[bool] = mapped_column(sa.Boolean)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    row_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    byte_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    file_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    stats_at: Mapped[datetime | None]
+    stats_final: Mapped[bool | None] = mapped_column(sa.Boolean)
+    schema_at: Mapped[datetime | None]
+    drift: Mapped[list[Any] | None]
+
+
+class ColumnUsage(Base):
+    """A column of a provider port that a consumer product's job reads (from ``columnLineage``)."""
+
+    __tablename__ = "lineage_column_usage"
+    __table_args__ = (sa.Index("ix_lineage_column_usage_consumer", "consumer_product", "contract_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    usage_key: Mapped[str] = mapped_column(SHA256, unique=True)
+    consumer_product: Mapped[str] = mapped_column(ID)
+    consumer_domain: Mapped[str | None] = mapped_column(ID)
+    provider_product: Mapped[str] = mapped_column(ID)
+    port: Mapped[str] = mapped_column(NAME)
+    contract_id: Mapped[str] = mapped_column(ID)
+    object: Mapped[str] = mapped_column(NAME)
+    field: Mapped[str] = mapped_column(NAME)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class PortIndexEntry(Base):
+    """One row of the dataset → output port index (`meshplane.lineage.PortIndexRow`)."""
+
+    __tablename__ = "lineage_port_index"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    namespace: Mapped[str] = mapped_column(sa.Text)
+    name: Mapped[str] = mapped_column(sa.Text)
+    domain: Mapped[str] = mapped_column(ID)
+    product: Mapped[str] = mapped_column(ID)
+    port: Mapped[str] = mapped_column(NAME)
+    contract_id: Mapped[str] = mapped_column(ID)
+    contract_version: Mapped[str] = mapped_column(VERSION)
+    object: Mapped[str] = mapped_column(NAME)
+    server: Mapped[str] = mapped_column(NAME)
+    match: Mapped[str] = mapped_column(sa.String(8))
+
+
+class IndexBuild(Base):
+    """One (re)build of the port index; the newest id is the index's version."""
+
+    __tablename__ = "lineage_index_builds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("audit_log.id"))
+    built_at: Mapped[datetime]
+    mesh_root: Mapped[str | None] = mapped_column(sa.Text)
+    row_count: Mapped[int]
+    notes: Mapped[list[Any]]
+
+
+class DirectoryEntry(Base):
+    """A mapping lineage needs from the mesh: job namespace → domain, owner name → domain, lake roots."""
+
+    __tablename__ = "lineage_directory"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.Text)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+
+# --- the index ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """The stored port index and directory, as of build `version` (None: never built)."""
+
+    version: int | None
+    rows: tuple[dict[str, str], ...]
+    job_namespaces: Mapping[str, str]
+    owners: Mapping[str, str]
+    lake_roots: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+_INDEX_VERSION = sa.select(sa.func.max(IndexBuild.id))
+
+
+def index_version(session: Session) -> int | None:
+    """The id of the newest index build (one small query; the ingest cache is keyed by it)."""
+    value: int | None = session.connection().execute(_INDEX_VERSION).scalar_one_or_none()
+    return value
+
+
+def load_index(session: Session) -> StoredIndex:
+    """The stored index rows, directory and notes."""
+    version = index_version(session)
+    columns = [c for c in PortIndexEntry.__table__.c if c.name != "id"]
+    rows = tuple(
+        {k: str(v) for k, v in row._mapping.items()}
+        for row in session.execute(sa.select(*columns).order_by(PortIndexEntry.id))
+    )
+    directory: dict[str, dict[str, str]] = {kind: {} for kind in DIRECTORY_KINDS}
+    for kind, name, value in session.execute(sa.select(DirectoryEntry.kind, DirectoryEntry.name, DirectoryEntry.value)):
+        directory.setdefault(kind, {})[name] = value
+    notes: list[Any] = []
+    if version is not None:
+        notes = session.execute(sa.select(IndexBuild.notes).where(IndexBuild.id == version)).scalar_one()
+    return StoredIndex(
+        version,
+        rows,
+        directory["job-namespace"],
+        directory["owner"],
+        tuple(sorted(directory["lake"])),
+        tuple(str(n) for n in notes),
+    )
+
+
+def replace_index(
+    session: Session,
+    rows: Sequence[Mapping[str, str]],
+    *,
+    job_namespaces: Mapping[str, str],
+    owners: Mapping[str, str],
+    lake_roots: Iterable[str],
+    notes: Iterable[str],
+    now: datetime,
+    audit_id: int | None = None,
+    mesh_root: str | None = None,
+) -> int:
+    """Replace the port index and directory (inside the caller's transaction); returns the new version."""
+    session.execute(sa.delete(PortIndexEntry))
+    session.execute(sa.delete(DirectoryEntry))
+    if rows:
+        session.execute(sa.insert(PortIndexEntry), [dict(r) for r in rows])
+    entries = [
+        *({"kind": "job-namespace", "name": k, "value": v} for k, v in job_namespaces.items()),
+        *({"kind": "owner", "name": k, "value": v} for k, v in owners.items()),
+        *({"kind": "lake", "name": root, "value": ""} for root in dict.fromkeys(lake_roots)),
+    ]
+    if entries:
+        session.execute(sa.insert(DirectoryEntry), entries)
+    build = IndexBuild(
+        audit_id=audit_id, built_at=now, mesh_root=mesh_root, row_count=len(rows), notes=[str(n) for n in notes]
+    )
+    session.add(build)
+    session.flush()
+    return build.id
+
+
+def _mesh_root_of(applied: AppliedChanges) -> Path | None:
+    """The folder of the applied mesh, found from its files (apply loads them in this process)."""
+    from meshplane.mesh.repository import find_mesh_root
+
+    desired = applied.desired
+    files = [
+        *(d.file for d in desired.domains.values()),
+        *(p.file for p in desired.products.values()),
+        *(c.file for c in desired.contract_versions),
+    ]
+    for file in files:
+        if file:
+            root = find_mesh_root(Path(file))
+            if root is not None:
+                return root
+    return None
+
+
+def index_applied_mesh(applied: AppliedChanges) -> None:
+    """The apply hook: rebuild the port index from the applied mesh's contracts and servers.
+
+    The mesh is found from its files and loaded again (the same files apply just read and
+    linted); a mesh whose contracts differ from what was applied (edited during the apply) rolls
+    the apply back. Without files to find the mesh by (a state built in memory) the index is left
+    as it is.
+    """
+    from meshplane.lineage.identity import identity_from_uri
+    from meshplane.lineage.resolve import build_port_index, owner_directory
+    from meshplane.mesh.repository import load_mesh
+
+    root = _mesh_root_of(applied)
+    if root is None:
+        log.info("lineage index not rebuilt: the applied state names no mesh folder")
+        return
+    repo = load_mesh(root)
+    applied_versions = {(c.contract_id, c.version, c.sha256) for c in applied.desired.contract_versions}
+    from meshplane.registry.versions import document_sha256
+
+    loaded = {
+        (c.contract.id, c.contract.version, document_sha256(c.contract.to_document()))
+        for c in repo.contracts
+        if c.contract is not None
+    }
+    if loaded != applied_versions:
+        raise MeshplaneError(f"the contracts under {root} changed during the apply; nothing was written: apply again")
+    index = build_port_index(repo)
+    lake = repo.lake_root
+    roots = [str(identity_from_uri(str(lake.absolute())))]
+    if lake.exists():
+        roots.append(str(identity_from_uri(str(lake.resolve()))))
+    replace_index(
+        applied.session,
+        index.to_rows(),
+        job_namespaces=repo.config.lineage.job_namespaces if repo.config else {},
+        owners=owner_directory(repo),
+        lake_roots=roots,
+        notes=[str(n) for n in index.notes],
+        now=applied.now,
+        audit_id=applied.audit_id,
+        mesh_root=str(root),
+    )
+
+
+register_apply_hook(index_applied_mesh)
+
+
+# --- merging observations into rows -----------------------------------------------------------------
+
+
+def run_key_of_job(namespace: str, name: str) -> str:
+    """The ``run_key`` under which a JobEvent's static lineage is kept."""
+    return "job:" + hashlib.sha256(f"{namespace}\n{name}".encode()).hexdigest()[:40]
+
+
+STATIC_RUN_KEY = "dataset"
+"""The ``run_key`` of datasets described by DatasetEvents (no run, no job)."""
+
+
+def identity_sha(namespace: str, name: str) -> str:
+    """Key of a canonical dataset identity in ``lineage_run_datasets``."""
+    return hashlib.sha256(f"{namespace}#{name}".encode()).hexdigest()
+
+
+@dataclass
+class RunState:
+    """A ``lineage_runs`` row in memory; `observe` merges one event into it (order-independent)."""
+
+    run_key: str
+    kind: str
+    job_namespace: str
+    job_name: str
+    first_seen: datetime
+    last_seen: datetime
+    domain: str | None = None
+    rule: str | None = None
+    rule_detail: str | None = None
+    parent_run_id: str | None = None
+    state: str | None = None
+    state_at: datetime | None = None
+    events: int = 0
+    day: str = ""
+
+    def observe(
+        self,
+        at: datetime,
+        event_type: str | None,
+        terminal: bool,
+        attribution: tuple[str, str, str] | None,
+        parent_run_id: str | None,
+    ) -> None:
+        """Merge one event: times, the latest state (a terminal one wins a tie), the strongest attribution."""
+        self.first_seen = min(self.first_seen, at)
+        self.last_seen = max(self.last_seen, at)
+        self.day = self.first_seen.date().isoformat()
+        self.events += 1
+        if event_type is not None and (
+            self.state_at is None or (at, terminal) >= (self.state_at, _is_terminal(self.state))
+        ):
+            self.state, self.state_at = event_type, at
+        if attribution is not None:
+            domain, rule, detail = attribution
+            if self.rule is None or RANKS.get(rule, 9) < RANKS.get(self.rule, 9):
+                self.domain, self.rule, self.rule_detail = domain, rule, detail[:2000]
+        self.parent_run_id = self.parent_run_id or parent_run_id
+
+
+def _is_terminal(state: str | None) -> bool:
+    return state in ("COMPLETE", "FAIL", "ABORT")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where a dataset resolved to (all None: to no output port)."""
+
+    domain: str | None = None
+    product: str | None = None
+    port: str | None = None
+    contract_id: str | None = None
+    contract_version: str | None = None
+    object: str | None = None
+    match: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetObservation:
+    """What one event says about one dataset of a run."""
+
+    run_key: str
+    role: str
+    namespace: str
+    name: str
+    at: datetime
+    resolution: Resolution
+    in_lake: bool
+    sha: str
+    terminal: bool = False
+    statistics: tuple[int | None, int | None, int | None] | None = None
+    drift: list[Any] | None = None
+    """How the ``schema`` facet differs from the port's contract (empty: it agrees); None: not compared."""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(run_key, role, identity_sha)."""
+        return (self.run_key, self.role, self.sha)
+
+
+@dataclass
+class DatasetState:
+    """A ``lineage_run_datasets`` row in memory."""
+
+    run_key: str
+    role: str
+    identity_sha: str
+    namespace: str
+    name: str
+    in_lake: bool
+    first_seen: datetime
+    last_seen: datetime
+    domain: str | None = None
+    product: str | None = None
+    port: str | None = None
+    contract_id: str | None = None
+    contract_version: str | None = None
+    object: str | None = None
+    match: str | None = None
+    row_count: int | None = None
+    byte_count: int | None = None
+    file_count: int | None = None
+    stats_at: datetime | None = None
+    stats_final: bool | None = None
+    schema_at: datetime | None = None
+    drift: list[Any] | None = None
+    id: int | None = None
+
+    @classmethod
+    def new(cls, obs: DatasetObservation) -> DatasetState:
+        """An empty row for an observation (call `observe` next)."""
+        return cls(obs.run_key, obs.role, obs.sha, obs.namespace, obs.name, obs.in_lake, obs.at, obs.at)
+
+    def observe(self, obs: DatasetObservation) -> None:
+        """Merge: the resolution as of now; the statistics and schema of the latest event that has them.
+
+        Statistics are replaced, never added: a terminal event's figures beat a RUNNING one's at
+        any time, otherwise the later event's figures win.
+        """
+        self.first_seen, self.last_seen = min(self.first_seen, obs.at), max(self.last_seen, obs.at)
+        for name in ("domain", "product", "port", "contract_id", "contract_version", "object", "match"):
+            setattr(self, name, getattr(obs.resolution, name))
+        self.in_lake = obs.in_lake
+        if obs.statistics is not None and (
+            self.stats_at is None or (obs.terminal, obs.at) >= (bool(self.stats_final), self.stats_at)
+        ):
+            self.row_count, self.byte_count, self.file_count = obs.statistics
+            self.stats_at, self.stats_final = obs.at, obs.terminal
+        if obs.drift is not None and (self.schema_at is None or obs.at >= self.schema_at):
+            self.schema_at, self.drift = obs.at, obs.drift
+
+
+@dataclass(frozen=True)
+class UsageObservation:
+    """A consumer product's job read one column of a provider port."""
+
+    consumer_product: str
+    consumer_domain: str | None
+    provider_product: str
+    port: str
+    contract_id: str
+    object: str
+    field: str
+    at: datetime
+
+    @property
+    def key(self) -> str:
+        """The row's unique key."""
+        parts = (self.consumer_product, self.provider_product, self.port, self.contract_id, self.object, self.field)
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A new ``lineage_events`` row."""
+
+    fingerprint: str
+    kind: str
+    event_type: str | None
+    event_time: datetime | None
+    run_id: str | None
+    job_namespace: str | None
+    job_name: str | None
+    received_at: datetime
+    received_by: str
+    body: str
+
+
+# --- reads and writes of one ingest transaction -----------------------------------------------------
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+_KEYS: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
+_RUN_FIELDS = [f.name for f in fields(RunState)]
+_DATASET_FIELDS = [f.name for f in fields(DatasetState)]
+# Built once: a statement object keeps its compiled form and cache key between executions.
+_SELECT_FINGERPRINTS = sa.select(StoredEvent.fingerprint).where(StoredEvent.fingerprint.in_(_KEYS))
+_SELECT_RUNS = sa.select(*(getattr(LineageRun, n) for n in _RUN_FIELDS)).where(LineageRun.run_key.in_(_KEYS))
+_SELECT_DATASETS = sa.select(*(getattr(RunDataset, n) for n in _DATASET_FIELDS)).where(
+    RunDataset.run_key.in_(sa.bindparam("runs", expanding=True)), RunDataset.identity_sha.in_(_KEYS)
+)
+_SELECT_USAGE = sa.select(ColumnUsage.usage_key, ColumnUsage.id, ColumnUsage.first_seen, ColumnUsage.last_seen).where(
+    ColumnUsage.usage_key.in_(_KEYS)
+)
+
+
+def stored_fingerprints(session: Session, fingerprints: Iterable[str]) -> set[str]:
+    """Those of `fingerprints` already stored."""
+    found: set[str] = set()
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(fingerprints))):
+        found.update(connection.execute(_SELECT_FINGERPRINTS, {"keys": list(chunk)}).scalars())
+    return found
+
+
+def load_runs(session: Session, keys: Iterable[str]) -> dict[str, RunState]:
+    """Stored runs by key."""
+    out: dict[str, RunState] = {}
+    connection = session.connection()
+    for chunk in _chunks(sorted(set(keys))):
+        for row in connection.execute(_SELECT_RUNS, {"keys": list(chunk)}):
+            out[row.run_key] = RunState(**row._mapping)
+    return out
+
+
+def load_datasets(session: Session, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], DatasetState]:
+    """Stored run datasets by (run_key, role, identity_sha), for the given keys."""
+    wanted = set(keys)
+    out: dict[tuple[str, str, str], DatasetState] = {}
+    connection = session.connection()
+    run_keys = sorted({k[0] for k in wanted})
+    shas = sorted({k[2] for k in wanted})
+    for run_chunk in _chunks(run_keys):
+        for sha_chunk in _chunks(shas):
+            for row in connection.execute(_SELECT_DATASETS, {"runs": list(run_chunk), "keys": list(sha_chunk)}):
+                state = DatasetState(**row._mapping)
+                key = (state.run_key, state.role, state.identity_sha)
+                if key in wanted:
+                    out[key] = state
+    return out
+
+
+def store_ingest(
+    session: Session,
+    events: Sequence[EventRow],
+    *,
+    runs: Mapping[str, RunState],
+    new_runs: set[str],
+    datasets: Mapping[tuple[str, str, str], DatasetState],
+    usage: Sequence[UsageObservation],
+) -> None:
+    """Write one ingest: new events, runs and datasets (inserted or updated), column usage.
+
+    Core ``executemany`` statements, one per table and kind of write (no per-row round trips).
+    """
+    connection = session.connection()
+    if events:
+        connection.execute(_INSERT[StoredEvent], [_event_dict(e) for e in events])
+    inserts = [_run_dict(state) for key, state in runs.items() if key in new_runs]
+    updates = [_run_dict(state) for key, state in runs.items() if key not in new_runs]
+    if inserts:
+        connection.execute(_INSERT[LineageRun], inserts)
+    if updates:
+        _update_by(connection, _table(LineageRun), "run_key", updates)
+    new_sets = [_dataset_dict(s) for s in datasets.values() if s.id is None]
+    old_sets = [_dataset_dict(s) | {"id": s.id} for s in datasets.values() if s.id is not None]
+    if new_sets:
+        connection.execute(_INSERT[RunDataset], new_sets)
+    if old_sets:
+        _update_by(connection, _table(RunDataset), "id", old_sets)
+    if usage:
+        _store_usage(session, usage)
+
+
+def _table(model: type[Base]) -> sa.Table:
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
+_INSERT = {model: _table(model).insert() for model in (StoredEvent, LineageRun, RunDataset, ColumnUsage)}
+_UPDATES: dict[tuple[str, str, tuple[str, ...]], sa.Update] = {}
+
+
+def _update_by(connection: sa.Connection, table: sa.Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE ... WHERE key = :key for each row (one executemany; the statement is built once)."""
+    names = tuple(name for name in rows[0] if name != key)
+    statement = _UPDATES.get((table.name, key, names))
+    if statement is None:
+        statement = _UPDATES[(table.name, key, names)] = (
+            table.update()
+            .where(table.c[key] == sa.bindparam("_key"))
+            .values({name: sa.bindparam(f"_{name}") for name in names})
+        )
+    connection.execute(statement, [{f"_{k}": v for k, v in row.items()} | {"_key": row[key]} for row in rows])
+
+
+def _event_dict(event: EventRow) -> dict[str, Any]:
+    return {f.name: getattr(event, f.name) for f in fields(EventRow)}
+
+
+def _run_dict(state: RunState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in _RUN_FIELDS}
+
+
+def _dataset_dict(state: DatasetState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in _DATASET_FIELDS if name != "id"}
+
+
+def _store_usage(session: Session, usage: Sequence[UsageObservation]) -> None:
+    merged: dict[str, tuple[UsageObservation, datetime, datetime]] = {}
+    for obs in usage:
+        seen = merged.get(obs.key)
+        merged[obs.key] = (obs, min(obs.at, seen[1]) if seen else obs.at, max(obs.at, seen[2]) if seen else obs.at)
+    keys = sorted(merged)
+    stored: dict[str, tuple[int, datetime, datetime]] = {}
+    for chunk in _chunks(keys):
+        for row in session.connection().execute(_SELECT_USAGE, {"keys": list(chunk)}):
+            stored[row.usage_key] = (row.id, row.first_seen, row.last_seen)
+    inserts, updates = [], []
+    for key in keys:
+        obs, first, last = merged[key]
+        if key in stored:
+            row_id, old_first, old_last = stored[key]
+            if first < old_first or last > old_last:
+                updates.append({"id": row_id, "first_seen": min(first, old_first), "last_seen": max(last, old_last)})
+            continue
+        values = {name: getattr(obs, name) for name in ("consumer_product", "consumer_domain", "provider_product")}
+        values |= {"port": obs.port, "contract_id": obs.contract_id, "object": obs.object, "field": obs.field}
+        inserts.append(values | {"usage_key": key, "first_seen": first, "last_seen": last})
+    if inserts:
+        session.connection().execute(_INSERT[ColumnUsage], inserts)
+    if updates:
+        _update_by(session.connection(), _table(ColumnUsage), "id", updates)
+
+
+# --- queries --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunDatasetRow:
+    """A run dataset with its run: what movements, flags and the lineage graph are computed from."""
+
+    run_key: str
+    run_kind: str
+    run_domain: str | None
+    job_namespace: str
+    job_name: str
+    day: str
+    role: str
+    namespace: str
+    name: str
+    domain: str | None
+    product: str | None
+    port: str | None
+    contract_id: str | None
+    contract_version: str | None
+    in_lake: bool
+    row_count: int | None
+    byte_count: int | None
+    last_seen: datetime
+    drift: list[Any] | None = field(default=None, compare=False)
+
+
+def run_dataset_rows(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kinds: Sequence[str] = ("run",),
+) -> Iterator[RunDatasetRow]:
+    """Every run dataset (of runs of `kinds`) last seen in [since, until), ordered by run."""
+    r, d = LineageRun, RunDataset
+    own = ("role", "namespace", "name", "domain", "product", "port", "contract_id", "contract_version", "in_lake")
+    columns = [
+        d.run_key,
+        r.kind.label("run_kind"),
+        r.domain.label("run_domain"),
+        r.job_namespace,
+        r.job_name,
+        r.day,
+        *(getattr(d, name) for name in (*own, "row_count", "byte_count", "last_seen", "drift")),
+    ]
+    query = (
+        sa.select(*columns)
+        .join(r, r.run_key == d.run_key)
+        .where(r.kind.in_(list(kinds)))
+        .order_by(d.run_key, d.role, d.id)
+    )
+    if since is not None:
+        query = query.where(d.last_seen >= since)
+    if until is not None:
+        query = query.where(d.last_seen < until)
+    for row in session.execute(query.execution_options(yield_per=2000)):
+        yield RunDatasetRow(**row._mapping)
+
+
+@dataclass(frozen=True)
+class PortSchema:
+    """The latest schema a job reported for an output port, and how it drifts from the contract."""
+
+    product: str
+    port: str
+    domain: str | None
+    seen_at: datetime
+    drift: list[Any]
+    namespace: str
+    name: str
+    job: str
+
+
+def latest_port_schemas(session: Session) -> dict[tuple[str, str], PortSchema]:
+    """(product, port) → the newest schema written to it (outputs and DatasetEvents)."""
+    d, r = RunDataset, LineageRun
+    query = (
+        sa.select(d.product, d.port, d.domain, d.schema_at, d.drift, d.namespace, d.name, r.job_namespace, r.job_name)
+        .outerjoin(r, r.run_key == d.run_key)
+        .where(d.schema_at.is_not(None), d.product.is_not(None), d.role.in_(("output", "static")))
+        .order_by(d.schema_at, d.id)
+    )
+    out: dict[tuple[str, str], PortSchema] = {}
+    for row in session.execute(query):
+        job = f"{row.job_namespace}/{row.job_name}" if row.job_namespace else "(dataset event)"
+        out[(row.product, row.port)] = PortSchema(
+            row.product, row.port, row.domain, row.schema_at, list(row.drift or []), row.namespace, row.name, job
+        )
+    return out
+
+
+def column_usage_rows(session: Session, consumers: Iterable[str] | None = None) -> list[ColumnUsage]:
+    """Column usage rows (of some consumer products, or all)."""
+    query = sa.select(ColumnUsage).order_by(ColumnUsage.consumer_product, ColumnUsage.contract_id, ColumnUsage.field)
+    if consumers is not None:
+        query = query.where(ColumnUsage.consumer_product.in_(sorted(set(consumers))))
+    return list(session.execute(query).scalars())
+
+
+def has_column_usage(session: Session) -> bool:
+    """True when any column usage was recorded."""
+    return session.execute(sa.select(ColumnUsage.id).limit(1)).first() is not None
+
+
+def lineage_counts(session: Session) -> dict[str, int]:
+    """Rows per lineage table: events, runs, datasets, columnUsage, indexRows."""
+    counts = {
+        "events": StoredEvent,
+        "runs": LineageRun,
+        "datasets": RunDataset,
+        "columnUsage": ColumnUsage,
+        "indexRows": PortIndexEntry,
+    }
+    return {
+        name: int(session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one())
+        for name, model in counts.items()
+    }
+
+
+__all__ = [
+    "DIRECTORY_KINDS",
+    "RANKS",
+    "STATIC_RUN_KEY",
+    "ColumnUsage",
+    "DatasetObservation",
+    "DatasetState",
+    "DirectoryEntry",
+    "EventRow",
+    "IndexBuild",
+    "LineageRun",
+    "PortIndexEntry",
+    "PortSchema",
+    "Resolution",
+    "RunDataset",
+    "RunDatasetRow",
+    "RunState",
+    "StoredEvent",
+    "StoredIndex",
+    "UsageObservation",
+    "column_usage_rows",
+    "has_column_usage",
+    "identity_sha",
+    "index_applied_mesh",
+    "index_version",
+    "latest_port_schemas",
+    "lineage_counts",
+    "load_datasets",
+    "load_index",
+    "load_runs",
+    "replace_index",
+    "run_dataset_rows",
+    "run_key_of_job",
+    "store_ingest",
+    "stored_fingerprints",
+]
