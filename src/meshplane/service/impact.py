@@ -2,8 +2,9 @@
 
 `analyse_impact` joins a contract's (breaking) changes with the consumer graph. Whether a consumer
 really reads a changed column is decided by a pluggable `ColumnUsageResolver`, called per consumer
-and per changed (object, property). Until column-level lineage exists (issue 7) the default,
-`no_column_lineage`, says every direct consumer is affected. Transitive consumers (depth > 1)
+and per changed (object, property). `impact_of` asks `column_usage_in` for the registry's column usage
+from lineage (issue 7, `meshplane.service.lineage.column_usage_resolver`); without any, the default
+`no_column_lineage` says every direct consumer is affected. Transitive consumers (depth > 1)
 inherit the verdict of the direct consumer their path goes through: if it does not read the
 changed columns, nothing downstream of it is hit through this path.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry
@@ -112,6 +114,13 @@ ColumnUsageResolver = Callable[[DownstreamConsumer, ChangedColumn], UsageVerdict
 def no_column_lineage(consumer: DownstreamConsumer, column: ChangedColumn) -> UsageVerdict:
     """The default resolver: without column-level lineage every consumer counts as affected."""
     return UsageVerdict(ColumnUsage.AFFECTED, "affected (no column-level lineage yet)")
+
+
+def column_usage_in(session: Session) -> ColumnUsageResolver:
+    """The resolver for a registry: column usage recorded from lineage (issue 7) if any, else `no_column_lineage`."""
+    from meshplane.service.lineage import column_usage_resolver
+
+    return column_usage_resolver(session) or no_column_lineage
 
 
 class ImpactedConsumer(NamedTuple):
@@ -270,12 +279,13 @@ def impact_of(
     ref: str,
     *,
     against: Path | None = None,
-    resolver: ColumnUsageResolver = no_column_lineage,
+    resolver: ColumnUsageResolver | None = None,
 ) -> ImpactReport:
     """The `meshplane impact` use case, read from the registry.
 
     With `against`, the registered version is diffed with that file and the report lists the
-    breaking changes and, per changed column, the consumers hit.
+    breaking changes and, per changed column, the consumers hit. Without a `resolver`, the
+    registry's column usage decides (`column_usage_in`).
     """
     contract_id, version = parse_contract_ref(ref)
     new_contract: Contract | None = None
@@ -300,6 +310,8 @@ def impact_of(
             raise MeshplaneError(f"contract '{contract_id}' has no registered version {version}")
         graph = cached_graph(session, registry.url.url)
         provider = row.product_id
+        if resolver is None:
+            resolver = column_usage_in(session)
     diff: DiffLike | None = None
     changes: Sequence[ChangeLike] | None = None
     if new_contract is not None:
