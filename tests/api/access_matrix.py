@@ -86,6 +86,29 @@ def _token_to_revoke(registry: Registry, _world: World) -> Prepared:
     return f"/api/v1/tokens/{created.info.id}", None
 
 
+def _lineage_event(registry: Registry, _world: World) -> Prepared:
+    """A fresh OpenLineage RunEvent (any writer may send it: events are attributed by their job)."""
+    import uuid
+
+    event = {
+        "eventType": "START",
+        "eventTime": "2026-11-20T10:00:00Z",
+        "producer": "https://example.org/tests",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "airflow-retail", "name": "orders.load"},
+    }
+    return "/api/v1/lineage", event
+
+
+def _lineage_batch(registry: Registry, world: World) -> Prepared:
+    return "/api/v1/lineage/batch", [_lineage_event(registry, world)[1]]
+
+
+def _any_writer(success: int) -> dict[str, int]:
+    """The OpenLineage receiver: every token that may write, whatever its domain."""
+    return {"anonymous": 401, "reader": 403, "other": success, "owner": success, "admin": success}
+
+
 EXPECTATIONS: dict[tuple[str, str], Expectation] = {
     ("POST", "/api/v1/apply"): Expectation("retail", "finance", _apply, expect()),
     ("POST", "/api/v1/test-runs"): Expectation(
@@ -121,4 +144,6 @@ EXPECTATIONS: dict[tuple[str, str], Expectation] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): Expectation(
         "retail", "finance", _token_to_revoke, expect(owner_allowed=False)
     ),
+    ("POST", "/api/v1/lineage"): Expectation("retail", "finance", _lineage_event, _any_writer(201)),
+    ("POST", "/api/v1/lineage/batch"): Expectation("retail", "finance", _lineage_batch, _any_writer(200)),
 }

@@ -1,0 +1,149 @@
+"""Lineage routes: the OpenLineage receiver, the lineage graph, data movements and governance flags.
+
+The receiver is what the OpenLineage clients call unchanged (``OPENLINEAGE_URL`` = the server,
+``OPENLINEAGE_API_KEY`` = a meshplane token, sent as ``Authorization: Bearer``; the default
+endpoint ``api/v1/lineage``; gzip bodies are inflated by `api.guard`). The body is read as it was
+sent and parsed by `meshplane.lineage.parse_event` (no request model: the OpenLineage JSON Schema
+is the judge); a malformed event is a 400 problem naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from meshplane.api.context import ApiContext, get_context
+from meshplane.api.params import DomainId, ProductId
+from meshplane.api.problems import READ_PROBLEMS, problem
+from meshplane.api.security import Caller, Ownership, read_access, writes
+from meshplane.lineage import InvalidEventError
+from meshplane.service import lineage, movements
+
+router = APIRouter(prefix="/api/v1", tags=["lineage"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+RECEIVER = Ownership(
+    "any-writer",
+    "Any token with write access (a maintainer of any domain, or an admin). Events are attributed to domains by "
+    "their job (mesh.yaml job namespaces, the ownership facet, the parent run, the ports written), not by the "
+    "token's domain.",
+)
+
+_EVENT_SCHEMA = {"type": "object", "description": "An OpenLineage RunEvent, DatasetEvent or JobEvent (spec 1.x/2.x)."}
+
+
+def _receiver(body_schema: dict[str, Any], summary: str) -> dict[str, Any]:
+    options = writes(RECEIVER)
+    options["openapi_extra"] = {
+        **options["openapi_extra"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}},
+    }
+    options["responses"] = {**options["responses"], 400: READ_PROBLEMS[400]}
+    return options | {"summary": summary}
+
+
+def _invalid(exc: InvalidEventError, path: str, **extensions: Any) -> JSONResponse:
+    errors = [{"in": "body", "field": issue.path, "reason": issue.reason} for issue in exc.issues]
+    return problem(400, exc.message, kind="invalid-event", instance=path, errors=errors, **extensions)
+
+
+@router.post("/lineage", status_code=201, **_receiver(_EVENT_SCHEMA, "Receive an OpenLineage event"))
+async def receive_event(request: Request, context: Context, caller: Caller) -> JSONResponse:
+    """Store one event (201; 200 when it was stored before). A malformed event is 400, naming the field."""
+    body = await request.body()
+    try:
+        result = await run_in_threadpool(lineage.receive_event, context.registry, body, caller)
+    except InvalidEventError as exc:
+        return _invalid(exc, request.url.path)
+    stored = result.status is lineage.IngestStatus.STORED
+    return JSONResponse(result.to_dict(), status_code=201 if stored else 200)
+
+
+@router.post(
+    "/lineage/batch",
+    **_receiver({"type": "array", "items": _EVENT_SCHEMA}, "Receive a batch of OpenLineage events"),
+)
+async def receive_batch(request: Request, context: Context, caller: Caller) -> JSONResponse:
+    """Store the valid events of an array, one result per item (the OpenLineage batch answer).
+
+    A malformed item fails alone, with its reason; when every item fails (or the body is not an
+    array) the answer is 400.
+    """
+    body = await request.body()
+    try:
+        outcome = await run_in_threadpool(lineage.receive_batch, context.registry, body, caller)
+    except InvalidEventError as exc:
+        return _invalid(exc, request.url.path)
+    answer = outcome.to_dict()
+    failures = outcome.count(lineage.IngestStatus.FAILED)
+    if failures and failures == len(outcome.results):
+        first = outcome.results[0]
+        detail = f"none of the {failures} events is valid; event 0: {first.reason}"
+        errors = [
+            {"in": "body", "field": f"{r.index}.{issue.path}", "reason": issue.reason}
+            for r in outcome.results
+            for issue in r.errors
+        ]
+        extras = {k: answer[k] for k in ("summary", "failed_events", "results")}
+        return problem(400, detail, kind="invalid-event", instance=request.url.path, errors=errors, **extras)
+    return JSONResponse(answer)
+
+
+Day = Annotated[date | None, Query(description="A day (YYYY-MM-DD), UTC.")]
+DirectionParam = Annotated[movements.Direction, Query(description="upstream, downstream or both.")]
+Depth = Annotated[int, Query(ge=0, le=50, description="Hops from the product or domain.")]
+
+
+@router.get("/lineage/movements", summary="Data movements between domains")
+def list_movements(
+    context: Context,
+    since: Day = None,
+    until: Annotated[date | None, Query(description="First day not included (YYYY-MM-DD).")] = None,
+    by_day: Annotated[bool, Query(alias="byDay", description="One flow per day.")] = False,
+) -> dict[str, Any]:
+    """Flows between products and domains (runs, rows, bytes, agreement, flags) and the domain x domain matrix."""
+    report = movements.movements(context.registry, since=since, until=until, by_day=by_day)
+    return {
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        **report.to_dict(),
+        "matrix": report.matrix(),
+    }
+
+
+@router.get("/lineage/flags", summary="Governance flags of data movements")
+def list_flags(context: Context, since: Day = None) -> dict[str, Any]:
+    """Every governance flag raised by observed lineage, with its flow and what to look at."""
+    findings = movements.governance_flags(context.registry, since=since)
+    rules = [{"flag": flag.value, "description": text} for flag, text in movements.FLAG_RULES.items()]
+    return {"since": since.isoformat() if since else None, "rules": rules, "items": [f.to_dict() for f in findings]}
+
+
+@router.get("/lineage/products/{product_id}", summary="Product-level lineage graph")
+def product_lineage(
+    context: Context, product_id: ProductId, direction: DirectionParam = movements.Direction.BOTH, depth: Depth = 3
+) -> dict[str, Any]:
+    """Products upstream and downstream of a product, with the observed edges between them."""
+    return movements.lineage_graph(context.registry, product_id, direction=direction, depth=depth).to_dict()
+
+
+@router.get("/lineage/domains/{domain_id}", summary="Domain-level lineage graph")
+def domain_lineage(
+    context: Context, domain_id: DomainId, direction: DirectionParam = movements.Direction.BOTH, depth: Depth = 3
+) -> dict[str, Any]:
+    """Domains upstream and downstream of a domain, with the observed movements between them."""
+    return movements.domain_graph(context.registry, domain_id, direction=direction, depth=depth).to_dict()
+
+
+@router.get("/lineage/status", summary="What the receiver has stored")
+def lineage_status(context: Context) -> dict[str, Any]:
+    """Row counts of the lineage tables and the port index (version, notes)."""
+    return lineage.lineage_status(context.registry)
+
+
+__all__ = ["RECEIVER", "router"]

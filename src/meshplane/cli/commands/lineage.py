@@ -1,0 +1,205 @@
+"""`meshplane lineage PRODUCT` and `meshplane movements`: observed lineage and inter-domain data movement.
+
+Both read the mesh's registry directly (`--mesh`, else the working directory's mesh, else
+`MESHPLANE_DATABASE_URL`), or a meshplane server when `--server-url` is given (token: `--token`
+or `MESHPLANE_TOKEN`). The logic lives in `meshplane.service.movements`; this module presents it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, print_json, wide_console
+from meshplane.diagnostics import MeshplaneError
+from meshplane.settings import get_settings
+
+MeshOpt = Annotated[
+    Path | None, typer.Option("--mesh", help="Mesh folder whose registry to read (default: the working directory's).")
+]
+ServerOpt = Annotated[
+    str | None, typer.Option("--server-url", help="Read from this meshplane server instead of the registry.")
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option("--token", help="API token for --server-url (default: MESHPLANE_TOKEN).", show_default=False),
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint=option) from None
+
+
+def _from_server(server_url: str, token: str | None, path: str, params: dict[str, Any]) -> Any:
+    secret = token or get_settings().token
+    if not secret:
+        raise MeshplaneError("no token: set MESHPLANE_TOKEN (or give --token)")
+    from meshplane.api.client import ApiClient
+
+    with ApiClient(server_url, secret) as api:
+        return api.call("GET", path, params=params)
+
+
+def _registry(mesh: Path | None) -> Any:
+    from meshplane.mesh.repository import MESH_FILE, find_mesh_root
+    from meshplane.registry import Registry, resolve_registry_url
+    from meshplane.spec.loader import load_mesh_config
+
+    root = find_mesh_root(mesh or Path.cwd())
+    if mesh is not None and root is None:
+        raise MeshplaneError(f"{mesh} is not a mesh: it has no mesh.yaml")
+    config = load_mesh_config(root / MESH_FILE).model if root is not None else None
+    return Registry(resolve_registry_url(root, config.registry if config else None))
+
+
+def _amount(value: Any) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def lineage(
+    product: Annotated[str, typer.Argument(help="A product id, e.g. retail.sales.")],
+    *,
+    upstream: Annotated[bool, typer.Option("--upstream", help="Only what the product reads from.")] = False,
+    downstream: Annotated[bool, typer.Option("--downstream", help="Only what reads from the product.")] = False,
+    depth: Annotated[int, typer.Option("--depth", min=0, max=50, help="Hops from the product.")] = 3,
+    output_format: FormatOpt = "table",
+    mesh: MeshOpt = None,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Show the products upstream and downstream of a product, from observed OpenLineage runs."""
+    _check_format(output_format)
+    if upstream and downstream:
+        raise typer.BadParameter("give --upstream or --downstream, not both (neither: both ways)")
+    direction = "upstream" if upstream else "downstream" if downstream else "both"
+    if server_url:
+        graph = _from_server(
+            server_url, token, f"/lineage/products/{product}", {"direction": direction, "depth": depth}
+        )
+    else:
+        from meshplane.service.movements import Direction, lineage_graph
+
+        with _registry(mesh) as registry:
+            graph = lineage_graph(registry, product, direction=Direction(direction), depth=depth).to_dict()
+    if output_format == "json":
+        print_json(graph)
+        raise typer.Exit(EXIT_OK)
+    console.print(f"[bold]lineage[/bold] of [bold]{escape(product)}[/bold] ({direction}, depth ≤ {depth})")
+    if not graph["edges"]:
+        console.print("no observed lineage (send OpenLineage events to the server's /api/v1/lineage)")
+        raise typer.Exit(EXIT_OK)
+    table = Table()
+    for column in ("from", "to", "port", "kind", "runs", "rows", "last seen", "flags"):
+        table.add_column(column)
+    for edge in graph["edges"]:
+        table.add_row(
+            f"{edge['fromProduct']} ({edge['fromDomain'] or '?'})",
+            f"{edge['toProduct']} ({edge['toDomain'] or '?'})",
+            edge["port"],
+            edge["kind"],
+            str(edge["runs"]),
+            _amount(edge.get("rows")),
+            (edge["lastSeen"] or "")[:19],
+            ", ".join(edge["flags"]),
+        )
+    wide_console().print(table)
+    raise typer.Exit(EXIT_OK)
+
+
+def movements(
+    *,
+    since: Annotated[str | None, typer.Option("--since", help="First day (YYYY-MM-DD, UTC).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="First day not included (YYYY-MM-DD).")] = None,
+    by_day: Annotated[bool, typer.Option("--by-day", help="One flow per day (JSON adds `day`).")] = False,
+    fail_on_flags: Annotated[
+        bool, typer.Option("--fail-on-flags", help="Exit 1 when a flow has a governance flag (for CI).")
+    ] = False,
+    output_format: FormatOpt = "table",
+    mesh: MeshOpt = None,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Show data moving between domains: flows with runs, rows, bytes, agreement coverage and flags."""
+    _check_format(output_format)
+    first, last = _day(since, "--since"), _day(until, "--until")
+    if server_url:
+        params = {"since": first, "until": last, "byDay": by_day}
+        answer = _from_server(server_url, token, "/lineage/movements", params)
+        flows, matrix = answer["flows"], answer["matrix"]
+    else:
+        from meshplane.service import movements as service
+
+        with _registry(mesh) as registry:
+            report = service.movements(registry, since=first, until=last, by_day=by_day)
+        flows, matrix = report.to_dict()["flows"], report.matrix()
+    flagged = [f for f in flows if f["flags"]]
+    code = EXIT_FAILED if fail_on_flags and flagged else EXIT_OK
+    if output_format == "json":
+        print_json({"flows": flows})
+        raise typer.Exit(code)
+    _render_movements(flows, matrix)
+    raise typer.Exit(code)
+
+
+def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]]) -> None:
+    if not flows:
+        console.print("no data movements observed (send OpenLineage events to the server's /api/v1/lineage)")
+        return
+    table = Table(title="flows")
+    columns = ("day", "from", "to", "port", "runs", "rows", "bytes", "last seen", "agreement", "declared", "flags")
+    for column in columns if any("day" in f for f in flows) else columns[1:]:
+        table.add_column(column)
+    for flow in flows:
+        cells = [
+            f"{flow['fromProduct'] or '(lake)'} [{flow['fromDomain'] or '?'}]",
+            f"{flow['toProduct'] or '-'} [{flow['toDomain'] or '?'}]",
+            flow["port"] or "",
+            str(flow["runs"]),
+            _amount(flow["rows"]),
+            _amount(flow["bytes"]),
+            (flow["lastSeen"] or "")[:19],
+            flow["agreement"],
+            "yes" if flow["declared"] else "no",
+            f"[red]{escape(', '.join(flow['flags']))}[/red]" if flow["flags"] else "[green]ok[/green]",
+        ]
+        table.add_row(*([flow["day"]] if "day" in flow else []), *cells)
+    wide_console().print(table)
+    grid = Table(title="domain x domain")
+    for column in ("from", "to", "flows", "runs", "rows", "bytes", "covered", "flagged"):
+        grid.add_column(column)
+    for cell in matrix:
+        grid.add_row(
+            cell["fromDomain"] or "(lake)",
+            cell["toDomain"] or "(lake/?)",
+            str(cell["flows"]),
+            str(cell["runs"]),
+            _amount(cell["rows"]),
+            _amount(cell["bytes"]),
+            str(cell["covered"]),
+            f"[red]{cell['flagged']}[/red]" if cell["flagged"] else "0",
+        )
+    wide_console().print(grid)
+    uncovered = sum(1 for f in flows if f["flags"])
+    console.print(f"{len(flows)} flow(s), {uncovered} flagged")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `lineage` and `movements` to the CLI."""
+    app.command("lineage")(lineage)
+    app.command("movements")(movements)
