@@ -110,3 +110,38 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
         publish_test_runs("http://127.0.0.1:1", "mp_aaaaaaaa_" + "b" * 40, [run_document()])
     with pytest.raises(MeshplaneError, match="http"):
         ApiClient("ftp://example", None)
+
+
+def test_meshplane_test_publish(app: FastAPI, world: World, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """`meshplane test CONTRACT --publish URL` sends its runs to the server with MESHPLANE_TOKEN."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+    from typer.testing import CliRunner
+
+    from meshplane.cli.app import app as cli
+    from meshplane.settings import get_settings
+
+    pq.write_table(pa.table({"id": [1, 2, 3]}), tmp_path / "orders.parquet")
+    contract = {
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": "lab.orders",
+        "version": "1.0.0",
+        "status": "active",
+        "servers": [{"server": "lake", "type": "local", "path": "orders.parquet", "format": "parquet"}],
+        "schema": [{"name": "orders", "properties": [{"name": "id", "logicalType": "integer", "unique": True}]}],
+    }
+    file = tmp_path / "orders.odcs.yaml"
+    file.write_text(yaml.safe_dump(contract, sort_keys=False), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MESHPLANE_TOKEN", world.tokens["admin"])
+    get_settings.cache_clear()
+    with LiveServer(app) as server:
+        result = CliRunner().invoke(cli, ["test", str(file), "--no-record", "--quiet", "--publish", server.url])
+        assert result.exit_code == 0, result.output
+        assert "published 1 run(s)" in result.stderr
+        with ApiClient(server.url, world.tokens["reader"]) as reader:
+            runs = reader.call("GET", "/test-runs", params={"contract": "lab.orders"})
+    assert runs["total"] == 1 and runs["items"][0]["result"] == "passed" and runs["items"][0]["checkCount"] >= 1
+    assert world.tokens["admin"] not in result.output

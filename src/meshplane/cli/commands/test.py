@@ -179,6 +179,10 @@ def test(
             "mesh.yaml `registry`, or an existing default registry).",
         ),
     ] = True,
+    publish: Annotated[
+        str | None,
+        typer.Option("--publish", help="Also send the runs to this meshplane server URL (token: MESHPLANE_TOKEN)."),
+    ] = None,
 ) -> None:
     """Test data against its contract: schema, quality rules and SLAs, in one scan per dataset.
 
@@ -214,6 +218,12 @@ def test(
         print_table(runs, wide_console())
     else:
         typer.echo(text, nl=False)
+    if publish:
+        from meshplane.api.client import publish_test_runs
+        from meshplane.settings import get_settings
+
+        sent = publish_test_runs(publish, get_settings().token, runs)
+        err_console.print(f"published {len(sent.ids)} run(s) to {escape(publish)}")
     raise typer.Exit(exit_code(runs))
 
 
