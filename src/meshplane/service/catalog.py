@@ -476,6 +476,17 @@ class CatalogEntry:
     texts: dict[str, str]  # field → text (id, name, purpose, usage, limitations)
     owners: tuple[str, ...]  # usernames, then names
     columns: tuple[Column, ...]
+    folded: dict[str, str] = field(init=False, repr=False)
+    """`texts` in lower case, and the lower-case tags, owners and column names (folded once, matched often)."""
+    folded_tags: frozenset[str] = field(init=False, repr=False)
+    folded_owners: tuple[str, ...] = field(init=False, repr=False)
+    folded_columns: tuple[tuple[str, str], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.folded = {name: text.lower() for name, text in self.texts.items()}
+        self.folded_tags = frozenset(t.lower() for t in self.tags)
+        self.folded_owners = tuple(o.lower() for o in self.owners)
+        self.folded_columns = tuple((c.path.lower(), c.path.rsplit(".", 1)[-1].lower()) for c in self.columns)
 
     def summary(self) -> dict[str, Any]:
         """JSON shape of a product in lists and search results."""
@@ -590,30 +601,29 @@ class ProductQuery:
             return None
         if self.status and entry.status != self.status:
             return None
-        if self.tag and self.tag.lower() not in (t.lower() for t in entry.tags):
+        if self.tag and self.tag.lower() not in entry.folded_tags:
             return None
         fields: list[str] = []
         score = 0
         if self.owner:
             wanted = self.owner.lower()
-            if not any(wanted in owner.lower() for owner in entry.owners):
+            if not any(wanted in owner for owner in entry.folded_owners):
                 return None
             fields.append("owner")
         found: list[Column] = []
         if self.column:
             pattern = self.column.lower()
             found = [
-                c
-                for c in entry.columns
-                if fnmatch.fnmatchcase(c.path.lower(), pattern)
-                or fnmatch.fnmatchcase(c.path.rsplit(".", 1)[-1].lower(), pattern)
+                column
+                for column, (path, name) in zip(entry.columns, entry.folded_columns, strict=True)
+                if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(name, pattern)
             ]
             if not found:
                 return None
             fields.append("column")
         if self.text:
             for word in self.text.lower().split():
-                hits = [name for name, text in entry.texts.items() if word in text.lower()]
+                hits = [name for name, text in entry.folded.items() if word in text]
                 if not hits:
                     return None
                 score += 3 if ("id" in hits or "name" in hits) else 1
@@ -653,18 +663,20 @@ def clear_catalog_cache() -> None:
 
 def search_products(registry: Registry, query: ProductQuery, *, limit: int = 50, offset: int = 0) -> Page:
     """Active products matching `query`: best text matches first, then by id; each with what matched."""
-    hits: list[tuple[int, str, dict[str, Any]]] = []
+    hits: list[tuple[int, str, CatalogEntry, list[str], list[Column]]] = []
     for entry in catalog_index(registry).entries:
         found = query.match(entry)
-        if found is None:
-            continue
-        score, fields, columns = found
+        if found is not None:
+            hits.append((found[0], entry.id, entry, found[1], found[2]))
+    if query.text:  # the index is in id order: only text scores reorder it
+        hits.sort(key=lambda h: (-h[0], h[1]))
+    items = []
+    for _, _, entry, fields, columns in hits[offset : offset + limit]:
         item = entry.summary() | {"matched": fields}
         if columns:
             item["columns"] = [c.to_dict() for c in columns[:20]]
-        hits.append((score, entry.id, item))
-    hits.sort(key=lambda h: (-h[0], h[1]))
-    return Page([h[2] for h in hits[offset : offset + limit]], len(hits))
+        items.append(item)
+    return Page(items, len(hits))
 
 
 __all__ = [

@@ -32,7 +32,7 @@ class Caller(OpenModel):
 
 
 @router.get("/health", response_model=Health, summary="Liveness")
-def health() -> dict[str, Any]:
+async def health() -> dict[str, Any]:
     """Always 200 while the process serves requests (touches neither the registry nor the token)."""
     return {"status": "ok", "version": __version__}
 
