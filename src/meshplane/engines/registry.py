@@ -14,7 +14,11 @@ from meshplane.diagnostics import MeshplaneError
 from meshplane.engines.base import Engine
 from meshplane.spec.odcs import Server
 
-BUILTIN_ENGINES: tuple[str, ...] = ("meshplane.engines.duckdb:DuckDBEngine",)
+BUILTIN_ENGINES: tuple[str, ...] = (
+    "meshplane.engines.duckdb:DuckDBEngine",
+    "meshplane.engines.spark:SparkEngine",
+    "meshplane.engines.postgres:PostgresEngine",
+)
 """Import paths of the built-in engines, in order of preference when several serve a server."""
 
 _extra: list[Engine] = []
