@@ -59,12 +59,21 @@ def _members(session: Session, team_ids: Iterable[int | None]) -> dict[int, list
 
 
 def _team(session: Session, team_id: int | None) -> dict[str, Any] | None:
+    """A team with its members, in one query."""
     if team_id is None:
         return None
-    team = session.get(m.Team, team_id)
-    if team is None:
+    rows = session.execute(
+        sa.select(
+            m.Team.name, m.Team.description, m.TeamMember.username, m.TeamMember.name.label("member"), m.TeamMember.role
+        )
+        .outerjoin(m.TeamMember, m.TeamMember.team_id == m.Team.id)
+        .where(m.Team.id == team_id)
+        .order_by(m.TeamMember.position)
+    ).all()
+    if not rows:
         return None
-    return {"name": team.name, "description": team.description, "members": _members(session, [team_id])[team_id]}
+    members = [{"username": r.username, "name": r.member, "role": r.role} for r in rows if r.username is not None]
+    return {"name": rows[0].name, "description": rows[0].description, "members": members}
 
 
 # --- domains ------------------------------------------------------------------------------------------
@@ -163,14 +172,19 @@ def _providers(session: Session, keys: set[tuple[str, int | None]]) -> dict[tupl
 def get_product(registry: Registry, product_id: str) -> dict[str, Any]:
     """A product: descriptor, team, output ports (with auto-approve), input ports (with providers), contracts."""
     with registry.read() as session:
-        row = session.get(m.Product, product_id)
-        if row is None:
-            raise NotFound(f"no product '{product_id}'")
-        descriptor = session.execute(
-            sa.select(m.ProductDescriptor.document).where(
-                m.ProductDescriptor.product_id == product_id, m.ProductDescriptor.revision == row.revision
+        found = session.execute(
+            sa.select(m.Product, m.ProductDescriptor.document)
+            .outerjoin(
+                m.ProductDescriptor,
+                sa.and_(
+                    m.ProductDescriptor.product_id == m.Product.id, m.ProductDescriptor.revision == m.Product.revision
+                ),
             )
-        ).scalar_one_or_none()
+            .where(m.Product.id == product_id)
+        ).first()
+        if found is None:
+            raise NotFound(f"no product '{product_id}'")
+        row, descriptor = found
         outputs = session.execute(
             sa.select(m.OutputPort).where(m.OutputPort.product_id == product_id).order_by(m.OutputPort.id)
         ).scalars()
