@@ -1,0 +1,359 @@
+"""OpenLineage receiver benchmark: ingest rate of single events and of batches through the HTTP API on 127.0.0.1.
+
+    .venv/bin/python benchmarks/lineage.py                      # SQLite, the issue's measurement
+    .venv/bin/python benchmarks/lineage.py --quick              # small sizes (a smoke run)
+    .venv/bin/python benchmarks/lineage.py --postgres URL       # the same on PostgreSQL too
+    .venv/bin/python benchmarks/lineage.py --json               # the figures as JSON as well
+
+The server is `meshplane serve` (one worker) in its own process, on a fresh registry with the example
+mesh applied (so events resolve to ports, and are attributed and flagged as in production). The
+clients are --clients processes, each with one keep-alive connection, posting pre-serialized bodies
+(`POST /api/v1/lineage` one event per request; `POST /api/v1/lineage/batch` --batch events per
+request). Every event is new: per run of an example job a START (its inputs) and a COMPLETE (input
+and output statistics, the output's schema, column lineage), 2 inputs and 1 output.
+
+References measured in the same run, so that the ratios say what the receiver itself costs:
+
+* the HTTP floor: ``GET /health`` (no token, no database) and ``GET /api/v1/whoami`` (the token
+  check every request pays: one registry read), same clients and concurrency;
+* parse: `meshplane.lineage.parse_event` of the same events, in this process (one core);
+* raw inserts of the same rows ingestion writes (event, run and dataset rows; no parsing, no
+  resolution, no dedup) with plain SQL executemany: one transaction per event, and one per batch.
+
+Targets (issue 7): >= 1,000 events/s single, >= 10,000 events/s batched, on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from meshplane.lineage import parse_event
+from meshplane.registry import Registry
+from meshplane.registry import lineage as store
+from meshplane.registry.access import Principal
+from meshplane.registry.database import create_registry_engine
+from meshplane.service.gitops import apply_mesh
+from meshplane.service.tokens import create_token
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_MESH = REPO / "examples" / "holding"
+JOBS = [  # (namespace, name, [input ports], output port, output columns)
+    ("airflow-finance", "ledger.post_entries", ["retail/sales/orders", "retail/sales/order_lines"], "finance/ledger/ledger_entries",
+     ["entry_id", "source_reference", "debit_amount", "credit_amount", "currency"]),
+    ("airflow-logistics", "shipments.load", ["retail/sales/orders", "retail/catalog/products"], "logistics/shipments/shipments",
+     ["shipment_id", "order_id", "carrier", "weight_kg", "shipping_cost"]),
+    ("airflow-customer", "customer360.build", ["customer/profiles/customers", "retail/sales/orders"],
+     "customer/customer360/customer_summary", ["customer_id", "full_name", "segment", "total_spend", "order_count"]),
+]  # fmt: skip
+
+
+# --- events ---------------------------------------------------------------------------------------------
+
+
+def make_events(lake: Path, runs: int, seed: str) -> list[bytes]:
+    """2 events per run (START, COMPLETE), as JSON bytes."""
+    out = []
+    for run in range(runs):
+        namespace, name, reads, writes, columns = JOBS[run % len(JOBS)]
+        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/{run}"))
+        day = f"2026-11-{1 + run % 28:02d}"
+        inputs = [{"namespace": "file", "name": str(lake / r)} for r in reads]
+        start = {
+            "eventType": "START", "eventTime": f"{day}T05:00:00Z", "producer": "https://example.org/bench",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": run_id}, "job": {"namespace": namespace, "name": name}, "inputs": inputs, "outputs": [],
+        }  # fmt: skip
+        output = {
+            "namespace": "file",
+            "name": f"{lake / writes}/dt={day}/part-00000-{run_id}.parquet",
+            "facets": {
+                "schema": {"fields": [{"name": c, "type": "VARCHAR"} for c in columns]},
+                "columnLineage": {"fields": {c: {"inputFields": [
+                    {"namespace": "file", "name": str(lake / reads[i % 2]), "field": c}]} for i, c in enumerate(columns)}},
+            },
+            "outputFacets": {"outputStatistics": {"rowCount": 1000 + run, "size": 80_000 + run}},
+        }  # fmt: skip
+        complete = dict(start, eventType="COMPLETE", eventTime=f"{day}T05:07:00Z", outputs=[output])
+        complete["inputs"] = [
+            {**i, "inputFacets": {"inputStatistics": {"rowCount": 5000 + run, "size": 400_000}}} for i in inputs
+        ]
+        out += [json.dumps(start).encode(), json.dumps(complete).encode()]
+    return out
+
+
+# --- the server and its clients -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """`meshplane serve` on 127.0.0.1, one worker, in its own process."""
+
+    def __init__(self, registry_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MESHPLANE_")}
+        env |= {"MESHPLANE_DATABASE_URL": registry_url, "MESHPLANE_LOG_LEVEL": "warning"}
+        command = [sys.executable, "-m", "meshplane", "serve", "--port", str(self.port)]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the server did not start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
+
+
+def _client(args: tuple[str, str, str, list[bytes], Any]) -> tuple[int, list[str]]:
+    """One client process: wait for the others, send its bodies, count what was accepted."""
+    url, token, path, bodies, barrier = args
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    errors: list[str] = []
+    accepted = 0
+    with httpx.Client(base_url=url, headers=headers, timeout=300) as http:
+        barrier.wait()
+        for body in bodies:
+            answer = http.post(path, content=body) if body else http.get(path)
+            if answer.status_code >= 300:
+                errors.append(f"{answer.status_code} {answer.text[:200]}")
+            else:
+                accepted += 1
+    return accepted, errors
+
+
+def drive(url: str, token: str, path: str, bodies: list[bytes], clients: int) -> float:
+    """Send `bodies` (empty bytes: a GET) from `clients` processes at once; the wall time from the start signal."""
+    manager = multiprocessing.Manager()
+    barrier = manager.Barrier(clients + 1)
+    shares = [bodies[i::clients] for i in range(clients)]
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        pending = pool.map_async(_client, [(url, token, path, share, barrier) for share in shares])
+        barrier.wait()
+        start = time.perf_counter()
+        results = pending.get(1800)
+        elapsed = time.perf_counter() - start
+    manager.shutdown()
+    errors = [e for _, errs in results for e in errs]
+    if errors:
+        raise RuntimeError(f"{len(errors)} request(s) failed, e.g. {errors[0]}")
+    return elapsed
+
+
+# --- references ---------------------------------------------------------------------------------------------
+
+
+def parse_rate(bodies: list[bytes]) -> float:
+    start = time.perf_counter()
+    for body in bodies:
+        parse_event(body)
+    return len(bodies) / (time.perf_counter() - start)
+
+
+def raw_insert_rate(url: str, bodies: list[bytes], per_transaction: int) -> float:
+    """Plain executemany of the rows ingestion writes for `bodies`, `per_transaction` events per transaction.
+
+    On an engine set up as the registry's (SQLite: WAL, synchronous NORMAL), so commits cost the same.
+    """
+    events = [json.loads(b) for b in bodies]
+    now = "2026-11-24 10:00:00"
+    engine = create_registry_engine(url)
+    statements = {
+        "event": sa.text(
+            "INSERT INTO lineage_events (fingerprint, kind, event_type, event_time, run_id, job_namespace, job_name,"
+            " received_at, received_by, body) VALUES (:f, 'RunEvent', :t, :at, :r, :ns, :n, :now, 'bench', :b)"
+        ),
+        "run": sa.text(
+            "INSERT INTO lineage_runs (run_key, kind, job_namespace, job_name, domain, state, first_seen, last_seen,"
+            " day, events) VALUES (:r, 'run', :ns, :n, 'finance', :t, :at, :at, '2026-11-01', 1)"
+        ),
+        "dataset": sa.text(
+            "INSERT INTO lineage_run_datasets (run_key, role, identity_sha, namespace, name, in_lake, first_seen,"
+            " last_seen, row_count) VALUES (:r, :role, :sha, 'file', :name, true, :at, :at, 1)"
+        ),
+    }
+    rows: list[dict[str, list[dict[str, Any]]]] = []
+    for event in events:
+        base = {"t": event["eventType"], "at": now, "r": uuid.uuid4().hex, "ns": event["job"]["namespace"],
+                "n": event["job"]["name"], "now": now}  # fmt: skip
+        datasets = [
+            {**base, "role": role, "sha": uuid.uuid4().hex, "name": d["name"]}
+            for role in ("input", "output")
+            for d in event.get(f"{role}s", [])
+        ]
+        rows.append(
+            {"event": [{**base, "f": uuid.uuid4().hex, "b": json.dumps(event)}], "run": [base], "dataset": datasets}
+        )
+    start = time.perf_counter()
+    for first in range(0, len(rows), per_transaction):
+        chunk = rows[first : first + per_transaction]
+        with engine.begin() as connection:
+            for name, statement in statements.items():
+                values = [v for r in chunk for v in r[name]]
+                if values:
+                    connection.execute(statement, values)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return len(rows) / elapsed
+
+
+# --- one database ---------------------------------------------------------------------------------------
+
+
+def world(url: str, folder: Path) -> tuple[str, Path]:
+    mesh = folder / "holding"
+    shutil.copytree(EXAMPLE_MESH, mesh, ignore=shutil.ignore_patterns("lake", ".meshplane"))
+    with Registry(url) as registry:
+        apply_mesh(mesh, registry=registry, actor="bench")
+        token = create_token(registry, Principal.local_admin("bench"), role="admin", name="bench").token
+    return token, (mesh / "lake").absolute()
+
+
+def fresh_postgres(server_url: str, name: str) -> str:
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{server_url.rsplit('/', 1)[0]}/{name}"
+
+
+def measure(label: str, url: str, reference_url: str, folder: Path, options: argparse.Namespace) -> dict[str, Any]:
+    token, lake = world(url, folder)
+    singles = make_events(lake, options.single // 2, f"{label}-single")
+    batched = make_events(lake, options.batched // 2, f"{label}-batch")
+    batches = [b"[" + b",".join(batched[i : i + options.batch]) + b"]" for i in range(0, len(batched), options.batch)]
+    gets = [b""] * options.single
+    server = Server(url)
+    try:
+        drive(server.url, token, "/health", [b""] * 200, options.clients)  # warm up connections and caches
+        figures: dict[str, Any] = {"database": label, "clients": options.clients, "batch": options.batch}
+        figures["health_per_s"] = len(gets) / drive(server.url, token, "/health", gets, options.clients)
+        figures["whoami_per_s"] = len(gets) / drive(server.url, token, "/api/v1/whoami", gets, options.clients)
+        runs = []
+        for _ in range(options.runs):
+            elapsed = drive(server.url, token, "/api/v1/lineage", singles, options.clients)
+            runs.append(len(singles) / elapsed)
+            singles = make_events(lake, options.single // 2, f"{label}-single-{len(runs)}")
+        figures["single_per_s"] = statistics.median(runs)
+        runs = []
+        for _ in range(options.runs):
+            elapsed = drive(server.url, token, "/api/v1/lineage/batch", batches, options.clients)
+            runs.append(len(batched) / elapsed)
+            batched = make_events(lake, options.batched // 2, f"{label}-batch-{len(runs)}")
+            batches = [
+                b"[" + b",".join(batched[i : i + options.batch]) + b"]" for i in range(0, len(batched), options.batch)
+            ]
+        figures["batch_per_s"] = statistics.median(runs)
+    finally:
+        server.stop()
+    with Registry(url) as registry, registry.read() as session:
+        stored = store.lineage_counts(session)["events"]
+    expected = options.runs * (options.single + options.batched)
+    if stored != expected:
+        raise RuntimeError(f"{stored} events stored, {expected} sent")
+    figures["parse_per_s"] = parse_rate(singles[: min(len(singles), 4000)])
+    sample = singles[: min(len(singles), 2000)]
+    with Registry(reference_url):  # the same schema, empty
+        pass
+    figures["raw_single_per_s"] = raw_insert_rate(reference_url, sample, 1)
+    figures["raw_batch_per_s"] = raw_insert_rate(reference_url, sample, options.batch)
+    figures["ratios"] = {
+        "single/whoami": figures["single_per_s"] / figures["whoami_per_s"],
+        "single/raw_single": figures["single_per_s"] / figures["raw_single_per_s"],
+        "batch/raw_batch": figures["batch_per_s"] / figures["raw_batch_per_s"],
+        "batch/parse": figures["batch_per_s"] / figures["parse_per_s"],
+    }
+    return figures
+
+
+def report(figures: dict[str, Any]) -> None:
+    print(f"\n{figures['database']}: {figures['clients']} client processes, batches of {figures['batch']}")
+    rows = [
+        ("GET /health (no token, no database)", figures["health_per_s"], "requests/s", ""),
+        ("GET /api/v1/whoami (token check)", figures["whoami_per_s"], "requests/s", ""),
+        ("POST /api/v1/lineage, one event each", figures["single_per_s"], "events/s", "target >= 1,000"),
+        (
+            f"POST /api/v1/lineage/batch, {figures['batch']} each",
+            figures["batch_per_s"],
+            "events/s",
+            "target >= 10,000",
+        ),
+        ("reference: parse_event, one core", figures["parse_per_s"], "events/s", ""),
+        ("reference: raw inserts, 1 event per txn", figures["raw_single_per_s"], "events/s", ""),
+        (f"reference: raw inserts, {figures['batch']} per txn", figures["raw_batch_per_s"], "events/s", ""),
+    ]
+    for label, value, unit, target in rows:
+        print(f"  {label:<44} {value:>10,.0f} {unit:<11} {target}")
+    print("  ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in figures["ratios"].items()))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--single", type=int, default=4000, help="events sent one per request (per run)")
+    parser.add_argument("--batched", type=int, default=40_000, help="events sent in batches (per run)")
+    parser.add_argument("--batch", type=int, default=500, help="events per batch request")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--runs", type=int, default=3, help="measurements per figure (the median is reported)")
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL server (a database is created)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    options = parser.parse_args()
+    if options.quick:
+        options.single, options.batched, options.batch, options.runs = 400, 2000, 100, 1
+    results = []
+    with tempfile.TemporaryDirectory(prefix="meshplane-bench-lineage-") as tmp:
+        folder = Path(tmp)
+        (folder / "sqlite").mkdir()
+        results.append(
+            measure(
+                "SQLite",
+                f"sqlite:///{folder / 'bench.db'}",
+                f"sqlite:///{folder / 'raw.db'}",
+                folder / "sqlite",
+                options,
+            )
+        )
+        if options.postgres:
+            (folder / "pg").mkdir()
+            url = fresh_postgres(options.postgres, "meshplane_bench_lineage")
+            reference = fresh_postgres(options.postgres, "meshplane_bench_lineage_raw")
+            results.append(measure("PostgreSQL", url, reference, folder / "pg", options))
+    print(f"\nOpenLineage ingest through HTTP on 127.0.0.1 ({os.cpu_count()} cores; one server worker)")
+    for figures in results:
+        report(figures)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other processes on the machine inflate the times)")
+    if options.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
