@@ -14,6 +14,7 @@ per registry while the registry is unchanged: every apply (and every audited cha
 from __future__ import annotations
 
 import fnmatch
+import functools
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -495,9 +496,12 @@ class CatalogEntry:
     folded_tags: frozenset[str] = field(init=False, repr=False)
     folded_owners: tuple[str, ...] = field(init=False, repr=False)
     folded_columns: tuple[tuple[str, str], ...] = field(init=False, repr=False)
+    haystack: str = field(init=False, repr=False)
+    """Every folded text in one string: a word absent from it matches no field (the quick rejection)."""
 
     def __post_init__(self) -> None:
         self.folded = {name: text.lower() for name, text in self.texts.items()}
+        self.haystack = "\n".join(self.folded.values())
         self.folded_tags = frozenset(t.lower() for t in self.tags)
         self.folded_owners = tuple(o.lower() for o in self.owners)
         self.folded_columns = tuple((c.path.lower(), c.path.rsplit(".", 1)[-1].lower()) for c in self.columns)
@@ -538,9 +542,14 @@ def contract_columns(contract_id: str, document: Mapping[str, Any]) -> list[Colu
 
 @dataclass
 class CatalogIndex:
-    """Every active product as search sees it."""
+    """Every active product as search sees it, in id order, and per domain."""
 
     entries: list[CatalogEntry] = field(default_factory=list)
+    by_domain: dict[str, list[CatalogEntry]] = field(default_factory=dict)
+
+    def candidates(self, domain: str | None) -> list[CatalogEntry]:
+        """The entries a query on `domain` (None: every domain) has to look at."""
+        return self.entries if not domain else self.by_domain.get(domain, [])
 
     @classmethod
     def load(cls, session: Session) -> CatalogIndex:
@@ -595,6 +604,8 @@ class CatalogIndex:
                     tuple(columns.get(product.id, ())),
                 )
             )
+        for entry in index.entries:
+            index.by_domain.setdefault(entry.domain, []).append(entry)
         return index
 
 
@@ -609,24 +620,35 @@ class ProductQuery:
     column: str | None = None
     status: str | None = None
 
+    @functools.cached_property
+    def _folded(self) -> tuple[str, str, str, list[str]]:
+        """Tag, owner, column pattern and text words in lower case (folded once per query)."""
+        return (
+            (self.tag or "").lower(),
+            (self.owner or "").lower(),
+            (self.column or "").lower(),
+            (self.text or "").lower().split(),
+        )
+
     def match(self, entry: CatalogEntry) -> tuple[int, list[str], list[Column]] | None:
         """(score, fields that matched, matching columns), or None when the product does not match."""
         if self.domain and entry.domain != self.domain:
             return None
         if self.status and entry.status != self.status:
             return None
-        if self.tag and self.tag.lower() not in entry.folded_tags:
+        tag, owner, pattern, words = self._folded
+        if tag and tag not in entry.folded_tags:
+            return None
+        if words and not all(word in entry.haystack for word in words):
             return None
         fields: list[str] = []
         score = 0
-        if self.owner:
-            wanted = self.owner.lower()
-            if not any(wanted in owner for owner in entry.folded_owners):
+        if owner:
+            if not any(owner in name for name in entry.folded_owners):
                 return None
             fields.append("owner")
         found: list[Column] = []
-        if self.column:
-            pattern = self.column.lower()
+        if pattern:
             found = [
                 column
                 for column, (path, name) in zip(entry.columns, entry.folded_columns, strict=True)
@@ -635,8 +657,8 @@ class ProductQuery:
             if not found:
                 return None
             fields.append("column")
-        if self.text:
-            for word in self.text.lower().split():
+        if words:
+            for word in words:
                 hits = [name for name, text in entry.folded.items() if word in text]
                 if not hits:
                     return None
@@ -678,7 +700,10 @@ def clear_catalog_cache() -> None:
 def search_products(registry: Registry, query: ProductQuery, *, limit: int = 50, offset: int = 0) -> Page:
     """Active products matching `query`: best text matches first, then by id; each with what matched."""
     hits: list[tuple[int, str, CatalogEntry, list[str], list[Column]]] = []
-    for entry in catalog_index(registry).entries:
+    candidates = catalog_index(registry).candidates(query.domain)
+    if query == ProductQuery(domain=query.domain):  # a plain listing: no entry needs matching
+        return Page([e.summary() | {"matched": []} for e in candidates[offset : offset + limit]], len(candidates))
+    for entry in candidates:
         found = query.match(entry)
         if found is not None:
             hits.append((found[0], entry.id, entry, found[1], found[2]))
