@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -13,6 +14,15 @@ from meshplane.cli.output import EXIT_OK, err_console
 from meshplane.settings import get_settings
 
 APP_FACTORY = "meshplane.api.app:create_app"
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration, with meshplane's own loggers on the same handler and level."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["meshplane"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def serve(
@@ -44,13 +54,17 @@ def serve(
         err_console.print("[yellow]note:[/yellow] several workers on SQLite serialize every write; PostgreSQL scales")
     err_console.print(f"meshplane server on http://{escape(host)}:{port} · registry {escape(url.display)}")
     level = settings.log_level.lower()
+    logging = log_config(level)
     if workers == 1:
-        uvicorn.run(create_app(registry, settings=settings), host=host, port=port, log_level=level)
+        app = create_app(registry, settings=settings)
+        uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
         registry.close()
     else:
         registry.close()
         os.environ["MESHPLANE_DATABASE_URL"] = url.url  # the workers resolve the same registry
-        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level)
+        uvicorn.run(
+            APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level, log_config=logging
+        )
     raise typer.Exit(EXIT_OK)
 
 
