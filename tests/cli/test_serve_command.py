@@ -29,9 +29,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def environment() -> dict[str, str]:
+def environment(level: str = "warning") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESHPLANE_")}
-    return {**env, "MESHPLANE_LOG_LEVEL": "warning"}
+    return {**env, "MESHPLANE_LOG_LEVEL": level}
 
 
 @pytest.fixture
@@ -59,14 +59,14 @@ def mesh(tmp_path: Path) -> Path:
 def serve(mesh: Path) -> Iterator[Callable[..., str]]:
     processes: list[subprocess.Popen[str]] = []
 
-    def start(*extra: str) -> str:
+    def start(*extra: str, level: str = "warning") -> str:
         port = free_port()
         process = subprocess.Popen(
             [str(MESHPLANE), "serve", "--host", "127.0.0.1", "--port", str(port), "--mesh", str(mesh), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=environment(),
+            env=environment(level),
         )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
@@ -81,6 +81,7 @@ def serve(mesh: Path) -> Iterator[Callable[..., str]]:
                 time.sleep(0.1)
         raise AssertionError("meshplane serve did not answer within 60 s")
 
+    start.processes = processes  # type: ignore[attr-defined]
     yield start
     for process in processes:
         process.send_signal(signal.SIGINT)
@@ -93,12 +94,21 @@ def serve(mesh: Path) -> Iterator[Callable[..., str]]:
 
 @pytest.mark.slow
 def test_serve_a_mesh(serve: Callable[..., str], mesh: Path) -> None:
-    url = serve()
+    url = serve(level="info")
     token = (mesh.parent / "admin.token").read_text(encoding="utf-8")
+    wrong = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     headers = {"Authorization": f"Bearer {token}"}
     assert httpx.get(f"{url}/api/v1/domains", headers=headers).json()["total"] == 5
     assert httpx.get(f"{url}/api/v1/domains").status_code == 401
+    assert httpx.get(f"{url}/api/v1/domains", headers={"Authorization": f"Bearer {wrong}"}).status_code == 401
     assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "meshplane"
+    process = serve.processes[-1]  # type: ignore[attr-defined]
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    assert 'GET /api/v1/domains HTTP/1.1" 200' in output  # the access log
+    assert "rejected token" in output  # the refusal, by token id
+    for secret in (token, wrong):
+        assert secret not in output and secret.split("_", 2)[2] not in output
 
 
 @pytest.mark.slow
