@@ -148,7 +148,8 @@ def test_types_come_from_the_catalog(postgres_url, tmp_path, monkeypatch) -> Non
         {"name": "tags", "logicalType": "array", "items": {"logicalType": "string"},
          "logicalTypeOptions": {"minItems": 1}},
         {"name": "home", "logicalType": "object", "properties": [
-            {"name": "city", "logicalType": "string"}, {"name": "zip", "logicalType": "string"}]},
+            {"name": "city", "logicalType": "string", "required": True},
+            {"name": "zip", "logicalType": "string", "logicalTypeOptions": {"pattern": "^[0-9]{4}$"}}]},
         {"name": "at", "logicalType": "timestamp", "logicalTypeOptions": {"timezone": True}},
         {"name": "day", "logicalType": "date", "logicalTypeOptions": {"minimum": "2026-01-01"}},
         {"name": "payload", "logicalType": "object"},
@@ -161,6 +162,8 @@ def test_types_come_from_the_catalog(postgres_url, tmp_path, monkeypatch) -> Non
     assert {k: v.status.value for k, v in types.items() if v.status.value != "passed"} == {}
     assert got["orders.qty.schema.type"].observed == "shop.positive"  # a domain, checked as its base type
     assert got["orders.home.city.schema.property"].status.value == "passed"  # composite fields
+    assert got["orders.home.city.required"].observed == 1  # a NULL composite has NULL fields
+    assert got["orders.home.zip.pattern"].observed == 0
     assert got["orders.code.pattern"].observed == 1
     assert got["orders.mood.invalidValues"].observed == 1  # enum values compared as text
     assert got["orders.tags.minItems"].observed == 1  # an empty array has 0 items (not NULL)

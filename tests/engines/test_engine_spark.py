@@ -211,6 +211,26 @@ def test_partitioned_delta_reads_partition_values_from_paths(spark, tmp_path) ->
 
 
 @pytest.mark.spark
+def test_partitioned_iceberg_reads_its_data_files(spark, tmp_path) -> None:
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path}/catalog.db", warehouse=tmp_path.as_uri())
+    catalog.create_namespace("shop")
+    table = catalog.create_table("shop.orders", schema=_table().schema)
+    with table.update_spec() as spec:
+        spec.add_identity("name")
+    table.append(_table())
+    location = Path(table.location().removeprefix("file://"))
+    assert len(list((location / "data").glob("name=*"))) >= 3  # one folder per partition value
+    run = _run(tmp_path, {"type": "local", "path": str(location.relative_to(tmp_path)), "format": "iceberg"},
+               engine="spark")  # fmt: skip
+    got = _checks(run)
+    for check_id, (status, observed) in EXPECTED.items():
+        assert got[check_id].status.value == status, (check_id, got[check_id].message)
+        assert observed is None or got[check_id].observed == observed, (check_id, got[check_id].message)
+
+
+@pytest.mark.spark
 def test_delta_with_deletion_vectors_is_refused_not_miscounted(spark, tmp_path) -> None:
     write_delta_with_deletion_vector(tmp_path / "orders")
     run = _run(tmp_path, {"type": "local", "path": "orders", "format": "delta"}, engine="spark")

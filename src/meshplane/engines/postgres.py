@@ -266,6 +266,14 @@ def _alias_derived_tables(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
+def _composite_fields(node: exp.Expr) -> exp.Expr:
+    """``("col")."field"``: without the parentheses PostgreSQL reads ``col`` as a table name."""
+    field = isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier)
+    if field and isinstance(node.this, exp.Column) and not node.this.table:
+        node.set("this", exp.Paren(this=node.this))
+    return node
+
+
 def _count_if_as_filter(node: exp.Expr) -> exp.Expr:
     """``COUNT_IF(p)`` as ``COUNT(*) FILTER (WHERE p)``: the aggregate PostgreSQL runs fastest."""
     if isinstance(node, exp.CountIf) and not isinstance(node.parent, exp.Filter):
@@ -316,7 +324,7 @@ class PostgresEngine(Engine):
         return exp.Subquery(this=counted)
 
     def render(self, query: exp.Expr) -> str:
-        tree = _alias_derived_tables(query.copy().transform(_count_if_as_filter))
+        tree = _alias_derived_tables(query.copy().transform(_count_if_as_filter).transform(_composite_fields))
         return tree.sql(dialect=self.dialect)
 
 

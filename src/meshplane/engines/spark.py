@@ -262,9 +262,9 @@ class SparkSqlSession(Session):
     def _read_files(self, fmt: str, source: str, local: bool, text_columns: tuple[str, ...]) -> Any:
         folder = local and Path(source).is_dir()
         if local:
-            matches = glob.glob(str(Path(source) / "**" / _FOLDER_FILTERS[fmt]) if folder else source, recursive=True)  # noqa: PTH207
-            if not matches:
-                raise DatasetNotFound(f"no {fmt} file matches {source}")
+            pattern = str(Path(source) / "**" / _FOLDER_FILTERS[fmt]) if folder else source
+            if not glob.glob(pattern, recursive=True):  # noqa: PTH207 - the pattern may be absolute
+                raise DatasetNotFound(f"no {fmt} file matches {pattern}")
         reader = self.spark.read
         if folder:
             reader = reader.option("pathGlobFilter", _FOLDER_FILTERS[fmt])
@@ -290,6 +290,8 @@ class SparkSqlSession(Session):
         return reader.option("multiLine", multiline).json(source)
 
     def _read_table_format(self, fmt: str, source: str, local: bool) -> tuple[Any, str | None]:
+        if local and not Path(source).is_dir():
+            raise DatasetNotFound(f"no {fmt} table at {source}")
         native = self.spark_engine.native_reader(self.spark, fmt, source)
         if native is not None:
             return native, None
