@@ -127,7 +127,9 @@ def test_a_read_of_a_deprecated_contract_version_is_flagged(world: World, tmp_pa
     )
     with world.registry() as registry:
         apply_mesh(mesh, registry=registry, actor="tests")
-    send(world, job(world, "airflow-finance/ledger-2", [ORDERS], "finance.ledger/ledger_entries"))
+    later = job(world, "airflow-finance/ledger-2", [ORDERS], "finance.ledger/ledger_entries")
+    later["eventTime"] = "2026-11-21T10:00:00Z"
+    send(world, later)
     flagged = {k: f for k, f in flows(world).items() if "deprecated-contract" in f.flags}
     assert list(flagged) == [("retail.sales", "finance.ledger", "orders")]
     assert flagged[("retail.sales", "finance.ledger", "orders")].contract_version == "1.3.0"

@@ -531,7 +531,6 @@ _KEYS: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
 _RUN_FIELDS = [f.name for f in fields(RunState)]
 _DATASET_FIELDS = [f.name for f in fields(DatasetState)]
 # Built once: a statement object keeps its compiled form and cache key between executions.
-_SELECT_FINGERPRINTS = sa.select(StoredEvent.fingerprint).where(StoredEvent.fingerprint.in_(_KEYS))
 _SELECT_RUNS = sa.select(*(getattr(LineageRun, n) for n in _RUN_FIELDS)).where(LineageRun.run_key.in_(_KEYS))
 _SELECT_DATASETS = sa.select(*(getattr(RunDataset, n) for n in _DATASET_FIELDS)).where(
     RunDataset.run_key.in_(sa.bindparam("runs", expanding=True)), RunDataset.identity_sha.in_(_KEYS)
@@ -541,13 +540,24 @@ _SELECT_USAGE = sa.select(ColumnUsage.usage_key, ColumnUsage.id, ColumnUsage.fir
 )
 
 
-def stored_fingerprints(session: Session, fingerprints: Iterable[str]) -> set[str]:
-    """Those of `fingerprints` already stored."""
-    found: set[str] = set()
-    connection = session.connection()
-    for chunk in _chunks(sorted(set(fingerprints))):
-        found.update(connection.execute(_SELECT_FINGERPRINTS, {"keys": list(chunk)}).scalars())
-    return found
+def insert_events(session: Session, events: Sequence[EventRow]) -> set[str]:
+    """Insert the events not stored yet (``ON CONFLICT DO NOTHING`` on the fingerprint); their fingerprints.
+
+    One statement for the whole batch; an event stored before, by this or a concurrent transaction,
+    is skipped by the database itself.
+    """
+    if not events:
+        return set()
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(_table(StoredEvent))
+        .on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(StoredEvent.fingerprint)
+    )
+    rows = session.connection().execute(statement, [_event_dict(e) for e in events])
+    return set(rows.scalars())
 
 
 def load_runs(session: Session, keys: Iterable[str]) -> dict[str, RunState]:
@@ -579,20 +589,17 @@ def load_datasets(session: Session, keys: Iterable[tuple[str, str, str]]) -> dic
 
 def store_ingest(
     session: Session,
-    events: Sequence[EventRow],
     *,
     runs: Mapping[str, RunState],
     new_runs: set[str],
     datasets: Mapping[tuple[str, str, str], DatasetState],
     usage: Sequence[UsageObservation],
 ) -> None:
-    """Write one ingest: new events, runs and datasets (inserted or updated), column usage.
+    """Write what new events derived: runs and datasets (inserted or updated), column usage.
 
     Core ``executemany`` statements, one per table and kind of write (no per-row round trips).
     """
     connection = session.connection()
-    if events:
-        connection.execute(_INSERT[StoredEvent], [_event_dict(e) for e in events])
     inserts = [_run_dict(state) for key, state in runs.items() if key in new_runs]
     updates = [_run_dict(state) for key, state in runs.items() if key not in new_runs]
     if inserts:
@@ -615,7 +622,7 @@ def _table(model: type[Base]) -> sa.Table:
     return table
 
 
-_INSERT = {model: _table(model).insert() for model in (StoredEvent, LineageRun, RunDataset, ColumnUsage)}
+_INSERT = {model: _table(model).insert() for model in (LineageRun, RunDataset, ColumnUsage)}
 _UPDATES: dict[tuple[str, str, tuple[str, ...]], sa.Update] = {}
 
 
@@ -817,6 +824,7 @@ __all__ = [
     "identity_sha",
     "index_applied_mesh",
     "index_version",
+    "insert_events",
     "latest_port_schemas",
     "lineage_counts",
     "load_datasets",
@@ -826,5 +834,4 @@ __all__ = [
     "run_dataset_rows",
     "run_key_of_job",
     "store_ingest",
-    "stored_fingerprints",
 ]

@@ -499,12 +499,11 @@ class _Batch:
                 )
             )
 
-    def write(self, rows: Sequence[store.EventRow]) -> None:
+    def write(self) -> None:
         runs = {k: self.runs[k] for k in self.touched_runs}
         sets = {k: self.datasets[k] for k in self.touched_sets}
         store.store_ingest(
             self.session,
-            rows,
             runs=runs,
             new_runs=self.touched_runs - self.stored_runs,
             datasets=sets,
@@ -513,40 +512,39 @@ class _Batch:
 
 
 def _write_events(registry: Registry, items: Sequence[tuple[LineageEvent, str, datetime]]) -> list[IngestStatus]:
-    with registry.write() as session:
-        known = store.stored_fingerprints(session, (e.fingerprint for e, _, _ in items))
-        statuses: list[IngestStatus] = []
-        fresh: list[tuple[LineageEvent, str, datetime]] = []
-        for item in items:
-            if item[0].fingerprint in known:
-                statuses.append(IngestStatus.DUPLICATE)
-            else:
-                known.add(item[0].fingerprint)
-                statuses.append(IngestStatus.STORED)
-                fresh.append(item)
-        if not fresh:
-            return statuses
-        batch = _Batch(session, registry.url.url, _index_context(session, registry.url.url))
-        events = [e for e, _, _ in fresh]
-        batch.load(events)
-        rows = []
-        for event, actor, now in fresh:
-            batch.observe(event)
-            rows.append(
-                store.EventRow(
-                    event.fingerprint,
-                    event.kind.value,
-                    event.event_type.value if event.event_type else None,
-                    event.event_time,
-                    event.run_id,
-                    event.job_namespace,
-                    event.job_name,
-                    now,
-                    actor[:300],
-                    event.canonical_json,
-                )
+    """Store the new events and what they derive, in one transaction; a status per item."""
+    first: dict[str, store.EventRow] = {}
+    for event, actor, now in items:
+        if event.fingerprint not in first:
+            first[event.fingerprint] = store.EventRow(
+                event.fingerprint,
+                event.kind.value,
+                event.event_type.value if event.event_type else None,
+                event.event_time,
+                event.run_id,
+                event.job_namespace,
+                event.job_name,
+                now,
+                actor[:300],
+                event.canonical_json,
             )
-        batch.write(rows)
+    with registry.write() as session:
+        new = store.insert_events(session, list(first.values()))
+        statuses: list[IngestStatus] = []
+        fresh: list[LineageEvent] = []
+        for event, _, _ in items:
+            if event.fingerprint in new:
+                new.discard(event.fingerprint)  # a second copy in the same batch is a duplicate
+                statuses.append(IngestStatus.STORED)
+                fresh.append(event)
+            else:
+                statuses.append(IngestStatus.DUPLICATE)
+        if fresh:
+            batch = _Batch(session, registry.url.url, _index_context(session, registry.url.url))
+            batch.load(fresh)
+            for event in fresh:
+                batch.observe(event)
+            batch.write()
         return statuses
 
 

@@ -80,6 +80,8 @@ class Flow:
     day: str | None = None
     contract_id: str | None = None
     contract_version: str | None = None
+    """The contract version of the latest read or write (`versions`: every one seen in the period)."""
+    versions: set[str] = field(default_factory=set)
     runs: set[str] = field(default_factory=set)
     rows: int | None = None
     bytes: int | None = None
@@ -96,9 +98,12 @@ class Flow:
             self.rows = (self.rows or 0) + row.row_count
         if row.byte_count is not None:
             self.bytes = (self.bytes or 0) + row.byte_count
-        self.last_seen = row.last_seen if self.last_seen is None else max(self.last_seen, row.last_seen)
+        if self.last_seen is None or row.last_seen >= self.last_seen:
+            self.last_seen = row.last_seen
+            self.contract_version = row.contract_version or self.contract_version
         self.contract_id = self.contract_id or row.contract_id
-        self.contract_version = row.contract_version or self.contract_version
+        if row.contract_version:
+            self.versions.add(row.contract_version)
         if row.product is None:
             self.datasets.add(f"{row.namespace}#{row.name}")
 
@@ -254,7 +259,8 @@ def _judge(session: Session, flows: Sequence[Flow], now: datetime | None = None)
             flow.declared = (flow.to_product, flow.contract_id, major_of(flow.contract_version)) in inputs
             if not flow.declared:
                 flags.append(Flag.UNDECLARED_INPUT)
-            if statuses.get((flow.contract_id or "", flow.contract_version or ""), "").lower() in DEPRECATED_STATUSES:
+            read = {statuses.get((flow.contract_id or "", v), "").lower() for v in flow.versions}
+            if read & DEPRECATED_STATUSES:
                 flags.append(Flag.DEPRECATED_CONTRACT)
             if (flow.from_product, flow.port) in drifted:
                 flags.append(Flag.SCHEMA_DRIFT)
@@ -410,9 +416,12 @@ def _merge_edges(flows: Iterable[Flow], key: Callable[[Flow], EdgeKey | None]) -
             continue
         merged = edges.get(k)
         if merged is None:
-            edges[k] = Flow(**{**vars(flow), "runs": set(flow.runs), "flags": list(flow.flags)})
+            edges[k] = Flow(
+                **{**vars(flow), "runs": set(flow.runs), "versions": set(flow.versions), "flags": list(flow.flags)}
+            )
             continue
         merged.runs |= flow.runs
+        merged.versions |= flow.versions
         merged.flags = sorted(set(merged.flags) | set(flow.flags))
         merged.last_seen = max(filter(None, (merged.last_seen, flow.last_seen)), default=None)
         for name in ("rows", "bytes"):
