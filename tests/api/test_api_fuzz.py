@@ -25,9 +25,9 @@ from meshplane.api import create_app
 from meshplane.registry import Registry
 from meshplane.settings import Settings
 
-EXAMPLES = int(os.environ.get("MESHPLANE_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("MESHPLANE_FUZZ_EXAMPLES", "12"))
 POSTGRES_EXAMPLES = max(EXAMPLES // 2, 5)
-BUDGET_S = float(os.environ.get("MESHPLANE_FUZZ_BUDGET_S", "45"))
+BUDGET_S = float(os.environ.get("MESHPLANE_FUZZ_BUDGET_S", "35"))
 
 
 def _schema() -> Any:
