@@ -270,17 +270,9 @@ def _mesh_root_of(applied: AppliedChanges) -> Path | None:
     from meshplane.mesh.repository import find_mesh_root
 
     desired = applied.desired
-    files = [
-        *(d.file for d in desired.domains.values()),
-        *(p.file for p in desired.products.values()),
-        *(c.file for c in desired.contract_versions),
-    ]
-    for file in files:
-        if file:
-            root = find_mesh_root(Path(file))
-            if root is not None:
-                return root
-    return None
+    files = [d.file for d in desired.domains.values()] + [p.file for p in desired.products.values()]
+    roots = (find_mesh_root(Path(f)) for f in [*files, *(c.file for c in desired.contract_versions)] if f)
+    return next((root for root in roots if root is not None), None)
 
 
 def index_applied_mesh(applied: AppliedChanges) -> None:
@@ -294,6 +286,7 @@ def index_applied_mesh(applied: AppliedChanges) -> None:
     from meshplane.lineage.identity import identity_from_uri
     from meshplane.lineage.resolve import build_port_index, owner_directory
     from meshplane.mesh.repository import load_mesh
+    from meshplane.registry.versions import document_sha256
 
     root = _mesh_root_of(applied)
     if root is None:
@@ -301,8 +294,6 @@ def index_applied_mesh(applied: AppliedChanges) -> None:
         return
     repo = load_mesh(root)
     applied_versions = {(c.contract_id, c.version, c.sha256) for c in applied.desired.contract_versions}
-    from meshplane.registry.versions import document_sha256
-
     loaded = {
         (c.contract.id, c.contract.version, document_sha256(c.contract.to_document()))
         for c in repo.contracts
@@ -528,6 +519,7 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 _KEYS: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
+_EVENT_FIELDS = [f.name for f in fields(EventRow)]
 _RUN_FIELDS = [f.name for f in fields(RunState)]
 _DATASET_FIELDS = [f.name for f in fields(DatasetState)]
 # Built once: a statement object keeps its compiled form and cache key between executions.
@@ -640,7 +632,7 @@ def _update_by(connection: sa.Connection, table: sa.Table, key: str, rows: Seque
 
 
 def _event_dict(event: EventRow) -> dict[str, Any]:
-    return {f.name: getattr(event, f.name) for f in fields(EventRow)}
+    return {name: getattr(event, name) for name in _EVENT_FIELDS}
 
 
 def _run_dict(state: RunState) -> dict[str, Any]:
@@ -654,8 +646,9 @@ def _dataset_dict(state: DatasetState) -> dict[str, Any]:
 def _store_usage(session: Session, usage: Sequence[UsageObservation]) -> None:
     merged: dict[str, tuple[UsageObservation, datetime, datetime]] = {}
     for obs in usage:
-        seen = merged.get(obs.key)
-        merged[obs.key] = (obs, min(obs.at, seen[1]) if seen else obs.at, max(obs.at, seen[2]) if seen else obs.at)
+        key = obs.key
+        seen = merged.get(key)
+        merged[key] = (obs, min(obs.at, seen[1]) if seen else obs.at, max(obs.at, seen[2]) if seen else obs.at)
     keys = sorted(merged)
     stored: dict[str, tuple[int, datetime, datetime]] = {}
     for chunk in _chunks(keys):
@@ -739,49 +732,10 @@ def run_dataset_rows(
         yield RunDatasetRow(**row._mapping)
 
 
-@dataclass(frozen=True)
-class PortSchema:
-    """The latest schema a job reported for an output port, and how it drifts from the contract."""
-
-    product: str
-    port: str
-    domain: str | None
-    seen_at: datetime
-    drift: list[Any]
-    namespace: str
-    name: str
-    job: str
-
-
-def latest_port_schemas(session: Session) -> dict[tuple[str, str], PortSchema]:
-    """(product, port) → the newest schema written to it (outputs and DatasetEvents)."""
-    d, r = RunDataset, LineageRun
-    query = (
-        sa.select(d.product, d.port, d.domain, d.schema_at, d.drift, d.namespace, d.name, r.job_namespace, r.job_name)
-        .outerjoin(r, r.run_key == d.run_key)
-        .where(d.schema_at.is_not(None), d.product.is_not(None), d.role.in_(("output", "static")))
-        .order_by(d.schema_at, d.id)
-    )
-    out: dict[tuple[str, str], PortSchema] = {}
-    for row in session.execute(query):
-        job = f"{row.job_namespace}/{row.job_name}" if row.job_namespace else "(dataset event)"
-        out[(row.product, row.port)] = PortSchema(
-            row.product, row.port, row.domain, row.schema_at, list(row.drift or []), row.namespace, row.name, job
-        )
-    return out
-
-
-def column_usage_rows(session: Session, consumers: Iterable[str] | None = None) -> list[ColumnUsage]:
-    """Column usage rows (of some consumer products, or all)."""
+def column_usage_rows(session: Session) -> list[ColumnUsage]:
+    """Every column usage row, by consumer, contract and field."""
     query = sa.select(ColumnUsage).order_by(ColumnUsage.consumer_product, ColumnUsage.contract_id, ColumnUsage.field)
-    if consumers is not None:
-        query = query.where(ColumnUsage.consumer_product.in_(sorted(set(consumers))))
     return list(session.execute(query).scalars())
-
-
-def has_column_usage(session: Session) -> bool:
-    """True when any column usage was recorded."""
-    return session.execute(sa.select(ColumnUsage.id).limit(1)).first() is not None
 
 
 def lineage_counts(session: Session) -> dict[str, int]:
@@ -811,7 +765,6 @@ __all__ = [
     "IndexBuild",
     "LineageRun",
     "PortIndexEntry",
-    "PortSchema",
     "Resolution",
     "RunDataset",
     "RunDatasetRow",
@@ -820,12 +773,10 @@ __all__ = [
     "StoredIndex",
     "UsageObservation",
     "column_usage_rows",
-    "has_column_usage",
     "identity_sha",
     "index_applied_mesh",
     "index_version",
     "insert_events",
-    "latest_port_schemas",
     "lineage_counts",
     "load_datasets",
     "load_index",

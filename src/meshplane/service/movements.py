@@ -241,7 +241,7 @@ def _judge(session: Session, flows: Sequence[Flow], now: datetime | None = None)
     }
     statuses = {(c, v): s for c, v, s in session.execute(sa.select(
         m.ContractVersion.contract_id, m.ContractVersion.version, m.ContractVersion.status))}  # fmt: skip
-    drifted = {key for key, schema in store.latest_port_schemas(session).items() if schema.drift}
+    drifted = {key for key, schema in latest_port_schemas(session).items() if schema.drift}
     for flow in flows:
         flags: list[Flag] = []
         if flow.port is None:
@@ -267,6 +267,38 @@ def _judge(session: Session, flows: Sequence[Flow], now: datetime | None = None)
         if (flow.to_domain if flow.kind == "read" else flow.from_domain) is None:
             flags.append(Flag.UNATTRIBUTED_JOB)
         flow.flags = [f.value for f in flags]
+
+
+@dataclass(frozen=True)
+class PortSchema:
+    """The latest schema a job reported for an output port, and how it drifts from the contract."""
+
+    product: str
+    port: str
+    domain: str | None
+    seen_at: datetime
+    drift: list[Any]
+    namespace: str
+    name: str
+    job: str
+
+
+def latest_port_schemas(session: Session) -> dict[tuple[str, str], PortSchema]:
+    """(product, port) → the newest schema written to it (outputs and DatasetEvents)."""
+    d, r = store.RunDataset, store.LineageRun
+    query = (
+        sa.select(d.product, d.port, d.domain, d.schema_at, d.drift, d.namespace, d.name, r.job_namespace, r.job_name)
+        .outerjoin(r, r.run_key == d.run_key)
+        .where(d.schema_at.is_not(None), d.product.is_not(None), d.role.in_(("output", "static")))
+        .order_by(d.schema_at, d.id)
+    )
+    out: dict[tuple[str, str], PortSchema] = {}
+    for row in session.execute(query):
+        job = f"{row.job_namespace}/{row.job_name}" if row.job_namespace else "(dataset event)"
+        out[(row.product, row.port)] = PortSchema(
+            row.product, row.port, row.domain, row.schema_at, list(row.drift or []), row.namespace, row.name, job
+        )
+    return out
 
 
 def _start_of(day: date | datetime | None) -> datetime | None:
@@ -342,7 +374,7 @@ def governance_flags(registry: Registry, *, since: date | datetime | None = None
     start = _start_of(since)
     with registry.read() as session:
         flows = compute_flows(session, since=start)
-        schemas = store.latest_port_schemas(session)
+        schemas = latest_port_schemas(session)
     out = []
     for flow in flows:
         for flag in flow.flags:
@@ -354,13 +386,13 @@ def governance_flags(registry: Registry, *, since: date | datetime | None = None
     return out
 
 
-def _drift_text(product: str | None, port: str | None, schema: store.PortSchema) -> str:
+def _drift_text(product: str | None, port: str | None, schema: PortSchema) -> str:
     items = "; ".join(f"{d['kind']} {d['column']}" + (f" ({d['detail']})" if d["kind"] == "type" else "")
                       for d in schema.drift)  # fmt: skip
     return f"{product}/{port} written by {schema.job} at {_iso(schema.seen_at)}: {items}"
 
 
-def _detail(flag: str, flow: Flow, schemas: Mapping[tuple[str, str], store.PortSchema]) -> str:
+def _detail(flag: str, flow: Flow, schemas: Mapping[tuple[str, str], PortSchema]) -> str:
     if flag == Flag.SCHEMA_DRIFT.value:
         owner = flow.to_product if flow.kind == "write" else flow.from_product
         schema = schemas.get((owner or "", flow.port or ""))
@@ -529,9 +561,11 @@ __all__ = [
     "Flow",
     "LineageGraph",
     "MovementReport",
+    "PortSchema",
     "compute_flows",
     "domain_graph",
     "governance_flags",
+    "latest_port_schemas",
     "lineage_graph",
     "movements",
 ]
