@@ -286,3 +286,24 @@ def test_the_resolver_judges_objects_properties_and_nested_fields(applied: Regis
     assert verdict("retail.sales", None, None) is ColumnUsage.AFFECTED  # a contract-level change
     assert verdict("retail.sales", "customers", "customer_id.inner") is ColumnUsage.AFFECTED  # nested in a read column
     assert verdict("finance.ledger", "customers", "email") is ColumnUsage.AFFECTED  # no column lineage
+
+
+# --- the modules -------------------------------------------------------------------------------------------------
+
+
+def test_the_lineage_modules_are_documented_and_small() -> None:
+    import inspect
+
+    import meshplane.api.routes.lineage as routes
+    import meshplane.cli.commands.lineage as commands
+    import meshplane.lineage.simulate as simulate
+    from meshplane.service import movements
+
+    for module in (store, service, movements, simulate, routes, commands):
+        assert inspect.getdoc(module), module.__name__
+        lines = Path(inspect.getfile(module)).read_text(encoding="utf-8").count("\n")
+        assert lines < 800, f"{module.__name__} has {lines} lines"
+        for name in getattr(module, "__all__", []):
+            value = getattr(module, name)
+            if inspect.isclass(value) or inspect.isfunction(value):
+                assert inspect.getdoc(value), f"{module.__name__}.{name} has no docstring"
