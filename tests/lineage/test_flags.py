@@ -241,5 +241,7 @@ def test_the_flags_endpoint_lists_findings_and_rules(world: World) -> None:
 
 def test_every_flag_is_documented() -> None:
     table = DOC.split("| flag |", 1)[1].split("\n\n", 1)[0]
-    documented = set(re.findall(r"^\| `([a-z-]+)` \|", table, re.MULTILINE))
-    assert documented == {f.value for f in movements.Flag}
+    documented = dict(re.findall(r"^\| `([a-z-]+)` \| (.+) \|$", table, re.MULTILINE))
+    assert set(documented) == {f.value for f in movements.Flag}
+    for flag, text in movements.FLAG_RULES.items():
+        assert documented[flag.value].replace("`", "") == text, flag

@@ -266,7 +266,7 @@ def _index_context(session: Session, key: str) -> _IndexContext:
 def _contract_shape(
     session: Session, key: str, contract_id: str, version: str
 ) -> dict[str, dict[str, str | None]] | None:
-    """object name (lower) → {column (lower) → logical type}; cached for good (versions are immutable)."""
+    """object name (lower) → {column (lower) → logical type}; cached for good once found (versions are immutable)."""
     cache_key = (key, contract_id, version)
     with _cache_lock:
         if cache_key in _shapes:
@@ -283,8 +283,8 @@ def _contract_shape(
             for obj in document.get("schema") or []
         }
         shape |= {str(obj.get("name") or "").lower(): _columns(obj) for obj in document.get("schema") or []}
-    with _cache_lock:
-        _shapes[cache_key] = shape
+        with _cache_lock:
+            _shapes[cache_key] = shape
     return shape
 
 
