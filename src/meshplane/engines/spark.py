@@ -361,6 +361,7 @@ class SparkEngine(Engine):
         self._lock = threading.Lock()
         self._log_dir: str | None = None
         self._without_reader: set[str] = set()
+        self._stop_at_exit = False
 
     # -- installation and session --------------------------------------------------------------
 
@@ -386,8 +387,9 @@ class SparkEngine(Engine):
         with self._lock:
             if self._spark is None:
                 self._spark, self._owned = self._start()
-                if self._owned:
+                if self._owned and not self._stop_at_exit:
                     atexit.register(self.stop)
+                    self._stop_at_exit = True
             return self._spark
 
     def _start(self) -> tuple[Any, bool]:
