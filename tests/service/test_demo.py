@@ -86,3 +86,11 @@ def test_contract_tests_fail_only_the_deliberately_broken_product(steps: dict[st
     text = "\n".join(step.lines)
     for expected in ("3 duplicate value(s)", "5 null value(s)", "4 value(s) break format email", "invalid values: 2"):
         assert expected in text
+
+
+def test_a_week_of_lineage_flags_the_flow_without_an_agreement(steps: dict[str, DemoStep]) -> None:
+    step = _step(steps, "Inter-domain data movement")
+    report = step.detail
+    flagged = [f for f in report.flows if "no-agreement" in f.flags]  # type: ignore[union-attr]
+    assert [(f.from_product, f.to_product) for f in flagged] == [("retail.sales", "marketing.campaign_performance")]
+    assert all(f.agreement == "active" for f in report.flows if f.from_domain != f.to_domain and f not in flagged)  # type: ignore[union-attr]

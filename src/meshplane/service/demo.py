@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -191,12 +191,40 @@ def test_products(options: DemoOptions) -> DemoStep:
     return DemoStep("Test every data product against its contract", failing == expected, lines, runs)
 
 
+def lineage_week(options: DemoOptions) -> DemoStep:
+    """Send a week of job runs with the real OpenLineage client to a local server; show the movements."""
+    from meshplane.api.local import LocalServer
+    from meshplane.lineage.simulate import simulate_week
+    from meshplane.registry.access import Principal, Role
+    from meshplane.service.movements import Flag, movements
+    from meshplane.service.tokens import create_token
+
+    now = options.now or datetime.now(UTC)
+    with demo_registry(options) as registry:
+        token = create_token(registry, Principal.local_admin("demo"), role=Role.ADMIN, name="demo lineage").token
+        with LocalServer(registry) as server:
+            summary = simulate_week(options.work_dir / "mesh", server.url, token, now=now)
+        report = movements(registry, since=now - timedelta(days=8))
+    lines = summary.lines()
+    crossing = [f for f in report.flows if f.from_domain and f.to_domain and f.from_domain != f.to_domain]
+    lines.append(f"{len(crossing)} cross-domain flow(s) between products:")
+    for flow in sorted(crossing, key=lambda f: (f.from_domain or "", f.to_domain or "", f.to_product or "")):
+        flags = f" [flags: {', '.join(flow.flags)}]" if flow.flags else ""
+        lines.append(
+            f"  {flow.from_domain} → {flow.to_domain}: {flow.from_product}/{flow.port} → {flow.to_product}, "
+            f"{len(flow.runs)} runs, {flow.rows or 0:,} rows, agreement {flow.agreement}{flags}"
+        )
+    flagged = [f for f in crossing if Flag.NO_AGREEMENT.value in f.flags]
+    return DemoStep("Inter-domain data movement over a week (OpenLineage)", bool(flagged), lines, report)
+
+
 STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (
     copy_example,
     generate,
     lint,
     apply,
     test_products,
+    lineage_week,
     plan_breaking_change,
 )
 """The demo, in order. Each later capability adds its step here."""
@@ -221,5 +249,7 @@ def tour(work_dir: Path) -> list[str]:
         f"meshplane impact customer.profiles.customers --mesh {mesh}",
         f"meshplane diff {mesh}/domains/customer/products/profiles/contracts/customers.odcs.yaml "
         f"{work_dir / 'mesh-change'}/domains/customer/products/profiles/contracts/customers.odcs.yaml",
+        f"meshplane movements --mesh {mesh}",
+        f"meshplane lineage retail.sales --downstream --mesh {mesh}",
         f"meshplane new product retail returns --mesh {mesh}",
     ]
