@@ -38,11 +38,18 @@ def spark(pytestconfig: pytest.Config) -> Iterator[SparkEngine]:
     engine = registry.engine_named("spark")
     assert isinstance(engine, SparkEngine)
     problem = engine.missing_requirement()
-    # tests/conftest.py's require_service: skip outside CI, fail in CI
-    pytestconfig.pluginmanager.get_plugin(str(ROOT_CONFTEST)).require_service(problem is None, str(problem))
+    # tests/conftest.py's require_service (skip outside CI, fail in CI); every conftest.py is the
+    # module `conftest`, so the root one is found among the plugins pytest loaded
+    (root,) = [p for p in pytestconfig.pluginmanager.get_plugins() if _is_root_conftest(p)]
+    root.require_service(problem is None, f"Spark cannot run here: {problem}")
     engine.session()
     yield engine
     engine.stop()
+
+
+def _is_root_conftest(plugin: object) -> bool:
+    path = getattr(plugin, "__file__", None)
+    return bool(path) and Path(str(path)).resolve() == ROOT_CONFTEST
 
 
 def _run(folder: Path, server: dict[str, Any], **kwargs: Any):

@@ -24,10 +24,15 @@ ROOT_CONFTEST = Path(__file__).resolve().parents[2] / "conftest.py"
 def require_service(config: pytest.Config, available: bool, reason: str) -> None:
     """`require_service` of tests/conftest.py: skip outside CI, fail in CI.
 
-    Every conftest.py here is the module `conftest`, so the root one is looked up as the plugin
-    pytest registered for its path rather than imported by name.
+    Every conftest.py here is the module `conftest`, so the root one is looked up among the plugins
+    pytest loaded rather than imported by name.
     """
-    config.pluginmanager.get_plugin(str(ROOT_CONFTEST)).require_service(available, reason)
+    for plugin in config.pluginmanager.get_plugins():
+        path = getattr(plugin, "__file__", None)
+        if path and Path(path).resolve() == ROOT_CONFTEST:
+            plugin.require_service(available, reason)
+            return
+    raise LookupError(f"{ROOT_CONFTEST} is not loaded")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
