@@ -418,6 +418,9 @@ class SparkEngine(Engine):
             spark = builder.getOrCreate()
             spark.sparkContext.setLogLevel("ERROR")
         except Exception as exc:  # JVM start-up, gateway and connection failures have many types
+            if self._log_dir is not None:
+                shutil.rmtree(self._log_dir, ignore_errors=True)
+                self._log_dir = None
             where = settings.spark_remote or settings.spark_master
             raise EngineError(f"cannot start a Spark session ({where}): {_first_line(exc)}") from exc
         return spark, True
