@@ -339,7 +339,7 @@ def identity_sha(namespace: str, name: str) -> str:
     return hashlib.sha256(f"{namespace}#{name}".encode()).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class RunState:
     """A ``lineage_runs`` row in memory; `observe` merges one event into it (order-independent)."""
 
@@ -386,7 +386,7 @@ def _is_terminal(state: str | None) -> bool:
     return state in ("COMPLETE", "FAIL", "ABORT")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resolution:
     """Where a dataset resolved to (all None: to no output port)."""
 
@@ -399,7 +399,7 @@ class Resolution:
     match: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DatasetObservation:
     """What one event says about one dataset of a run."""
 
@@ -422,7 +422,7 @@ class DatasetObservation:
         return (self.run_key, self.role, self.sha)
 
 
-@dataclass
+@dataclass(slots=True)
 class DatasetState:
     """A ``lineage_run_datasets`` row in memory."""
 
@@ -474,7 +474,7 @@ class DatasetState:
             self.schema_at, self.drift = obs.at, obs.drift
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsageObservation:
     """A consumer product's job read one column of a provider port."""
 
@@ -494,7 +494,7 @@ class UsageObservation:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRow:
     """A new ``lineage_events`` row."""
 
@@ -674,7 +674,7 @@ def _store_usage(session: Session, usage: Sequence[UsageObservation]) -> None:
 # --- queries --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunDatasetRow:
     """A run dataset with its run: what movements, flags and the lineage graph are computed from."""
 
