@@ -94,3 +94,13 @@ def test_a_week_of_lineage_flags_the_flow_without_an_agreement(steps: dict[str, 
     flagged = [f for f in report.flows if "no-agreement" in f.flags]  # type: ignore[union-attr]
     assert [(f.from_product, f.to_product) for f in flagged] == [("retail.sales", "marketing.campaign_performance")]
     assert all(f.agreement == "active" for f in report.flows if f.from_domain != f.to_domain and f not in flagged)  # type: ignore[union-attr]
+
+
+def test_breaking_change_impact_is_narrowed_by_column_lineage(steps: dict[str, DemoStep]) -> None:
+    plan = _step(steps, "Plan a breaking change").detail
+    (version,) = [v for v in plan.versions if v.impact is not None]  # type: ignore[union-attr]
+    usage = {hit.consumer.product: hit.usage.value for hit in version.impact.consumers}
+    assert usage["customer.customer360"] == "affected"
+    assert usage["marketing.campaign_performance"] == "affected"
+    assert usage["retail.sales"] == "not-using"  # reads customer_id and country_code only
+    assert usage["finance.ledger"] == "not-using"  # downstream of retail.sales

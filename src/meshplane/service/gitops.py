@@ -47,7 +47,15 @@ from meshplane.registry.state import (
 )
 from meshplane.registry.versions import canonical_json, document_sha256, major_of
 from meshplane.registry.writer import write_changes
-from meshplane.service.impact import DiffLike, ImpactReport, analyse_impact, diff_contract_versions
+from meshplane.service.impact import (
+    ColumnUsageResolver,
+    DiffLike,
+    ImpactReport,
+    analyse_impact,
+    column_usage_in,
+    diff_contract_versions,
+    no_column_lineage,
+)
 from meshplane.service.linting import lint_repository
 from meshplane.spec.meshfiles import Domain
 from meshplane.spec.odcs import Contract
@@ -331,8 +339,13 @@ def build_plan(
     *,
     prune: bool,
     registry: str,
+    resolver: ColumnUsageResolver = no_column_lineage,
 ) -> Plan:
-    """The plan for `desired` against `current`; `documents` are the base versions' stored contracts."""
+    """The plan for `desired` against `current`; `documents` are the base versions' stored contracts.
+
+    `resolver` says, per consumer and changed column, whether the consumer reads it (column usage
+    recorded from lineage); by default every consumer of a breaking change is affected.
+    """
     changes = compare_states(desired, current, prune=prune)
     plan = Plan(desired.name, registry, prune, changes, errors=_static_errors(changes))
     graph: ConsumerGraph | None = None
@@ -365,6 +378,7 @@ def build_plan(
                 version=new.base_version,
                 provider=new.spec.product_id,
                 changes=breaking,
+                resolver=resolver,
             )
     return plan
 
@@ -386,7 +400,10 @@ def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Reg
             if base is not None:
                 base_keys.add((spec.contract_id, base))
     documents = load_contract_documents(session, base_keys)
-    return build_plan(desired, current, documents, prune=prune, registry=registry.url.display), current
+    plan = build_plan(
+        desired, current, documents, prune=prune, registry=registry.url.display, resolver=column_usage_in(session)
+    )
+    return plan, current
 
 
 def load_for_gitops(path: Path) -> MeshRepository:
