@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from meshplane.api.local import LocalServer
 from meshplane.registry import Registry
 from meshplane.registry.access import Principal
 from meshplane.service.gitops import apply_mesh
@@ -106,42 +107,5 @@ def run_document(
     }
 
 
-class LiveServer:
-    """A real uvicorn server on 127.0.0.1 (an ephemeral port) in a thread, for tests with real clients."""
-
-    def __init__(self, app: Any, *, access_log: bool = False) -> None:
-        import socket
-        import threading
-
-        import uvicorn
-
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_level="info" if access_log else "warning", access_log=access_log, log_config=None, backlog=256
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """Base URL of the server."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(20)
-        self.socket.close()
+LiveServer = LocalServer
+"""A real uvicorn server on 127.0.0.1 (ephemeral port) in a thread: `meshplane.api.local.LocalServer`."""

@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from meshplane.api.local import LocalServer
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
 from meshplane.registry.access import Principal
@@ -170,38 +170,8 @@ def run_event(
 # --- servers on 127.0.0.1 -----------------------------------------------------------------------------------
 
 
-class LiveServer:
-    """A real uvicorn server on 127.0.0.1 (an ephemeral port) in a thread of this process."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, log_config=None, backlog=512)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """Base URL of the server."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(20)
-        self.socket.close()
+LiveServer = LocalServer
+"""A real uvicorn server on 127.0.0.1 (ephemeral port) in a thread: `meshplane.api.local.LocalServer`."""
 
 
 def free_port() -> int:
