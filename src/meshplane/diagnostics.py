@@ -92,6 +92,19 @@ class Diagnostic:
         }
 
 
+def json_type(value: Any) -> str:
+    """The JSON type name of a Python value, for messages (``null``, ``integer``, ``array``, ``object``, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    names = ((int, "integer"), (float, "number"), (str, "string"), (list, "array"), (dict, "object"))
+    for kind, name in names:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     """True when any diagnostic is an error."""
     return any(d.severity is Severity.ERROR for d in diagnostics)

@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from meshplane.diagnostics import MeshplaneError
+from meshplane.diagnostics import MeshplaneError, json_type
 from meshplane.lineage.identity import DatasetIdentity, canonical_identity
-from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, is_valid, json_type, validate
+from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, is_valid, validate
 
 
 class EventKind(enum.StrEnum):

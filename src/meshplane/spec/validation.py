@@ -27,7 +27,7 @@ import jsonschema_rs
 from jsonschema import Draft201909Validator
 from jsonschema.exceptions import ValidationError
 
-from meshplane.diagnostics import Diagnostic, JsonPath, Severity, render_json_path
+from meshplane.diagnostics import Diagnostic, JsonPath, Severity, json_type, render_json_path
 from meshplane.spec.yamlsource import YamlDocument
 
 ODCS_SCHEMAS: dict[str, str] = {
@@ -137,22 +137,13 @@ def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
         yield from _leaf_errors(sub)
 
 
+_YAML_WORDS = {"array": "list", "object": "mapping"}
+
+
 def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return type(value).__name__
+    """A value's type in the words of a YAML author (list, mapping) rather than JSON's."""
+    name = json_type(value)
+    return _YAML_WORDS.get(name, name)
 
 
 def _short(value: Any) -> str:

@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from meshplane.diagnostics import render_json_path
+from meshplane.diagnostics import json_type, render_json_path
 
 CORE_SCHEMA_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 """``$id`` of the vendored core schema (``schemas/OpenLineage.json``)."""
@@ -60,25 +60,6 @@ class EventIssue:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a Python value, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def _read_schema(relative: str) -> dict[str, Any]:
