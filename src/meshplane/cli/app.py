@@ -1,6 +1,9 @@
 """The Typer application. Commands live in `cli/commands/<group>.py`, each exposing `register(app)`.
 
-Discovery is by package listing (no central list to edit, no circular imports). User errors
+`COMMANDS` maps each top-level command to its module, so `meshplane test ...` imports only
+`cli/commands/test.py` (start-up time matters in CI loops and in the contract-test benchmark);
+`meshplane --help` and unknown commands load every module. A test holds the map to the modules'
+`register` functions, so a new command module that is not listed fails the suite. User errors
 (`MeshplaneError`) become messages and exit codes; a traceback is only ever a bug.
 """
 
@@ -10,8 +13,8 @@ import functools
 import importlib
 import pkgutil
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,14 +23,28 @@ from meshplane.cli import commands
 from meshplane.cli.output import report_error
 from meshplane.diagnostics import MeshplaneError
 
-app = typer.Typer(
-    name="meshplane",
-    help="meshplane: a control plane for a data mesh on a data lake.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
+#: Top-level command (or command group) -> module under `cli/commands/` that registers it.
+COMMANDS: dict[str, str] = {
+    "agreement": "agreement",
+    "apply": "gitops",
+    "db": "db",
+    "demo": "demo",
+    "diff": "diff",
+    "impact": "impact",
+    "init": "scaffold",
+    "lineage": "lineage",
+    "lint": "lint",
+    "movements": "lineage",
+    "new": "scaffold",
+    "plan": "gitops",
+    "serve": "serve",
+    "test": "test",
+    "token": "token",
+}
+
+if TYPE_CHECKING:
+    #: The application with every command registered (built on first access).
+    app: typer.Typer
 
 
 def _version(value: bool) -> None:
@@ -36,7 +53,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -67,19 +83,54 @@ def _wrap_commands(application: typer.Typer) -> None:
             _wrap_commands(group.typer_instance)
 
 
-def _register_commands() -> None:
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(app)
-    _wrap_commands(app)
+def command_modules() -> list[str]:
+    """Every module under `cli/commands/`, sorted."""
+    return sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
 
 
-_register_commands()
+def build_app(modules: Sequence[str] | None = None) -> typer.Typer:
+    """The Typer application with the commands of `modules` (all command modules when None)."""
+    application = typer.Typer(
+        name="meshplane",
+        help="meshplane: a control plane for a data mesh on a data lake.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+    )
+    application.callback()(_root)
+    for name in command_modules() if modules is None else modules:
+        importlib.import_module(f"{commands.__name__}.{name}").register(application)
+    _wrap_commands(application)
+    return application
+
+
+_full_app: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """`app`: the application with every command, built once on first access (tests, docs)."""
+    global _full_app
+    if name == "app":
+        if _full_app is None:
+            _full_app = build_app()
+        return _full_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def modules_for(argv: Sequence[str]) -> list[str] | None:
+    """The command modules a command line needs: the one of its command, or None (all) when the
+    first argument is not a known command (`--help`, `--version`, a typo Click should list)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first is None or first not in COMMANDS:
+        return None
+    return [COMMANDS[first]]
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: loads only the module of the command being run."""
+    application = build_app(modules_for(sys.argv[1:]))
     try:
-        app()
+        application()
     except MeshplaneError as exc:
         sys.exit(report_error(exc))

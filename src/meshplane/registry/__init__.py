@@ -1,20 +1,52 @@
 """The registry: SQLAlchemy models and Alembic migrations of what a mesh has published.
 
-Public names are listed here; the modules behind them are implementation.
+Public names are listed here; the modules behind them are implementation. Names are imported on
+first use (PEP 562), so `meshplane.registry.url` — deciding whether a registry is configured at
+all — costs no SQLAlchemy import (`meshplane test` without a registry never loads it).
 """
 
 from __future__ import annotations
 
-from meshplane.registry.database import Registry, SchemaStatus, open_mesh_registry
-from meshplane.registry.testruns import TestRunSummary, list_test_runs, record_test_run
-from meshplane.registry.url import (
-    RegistryUrl,
-    UrlSource,
-    mask_password,
-    normalise_url,
-    registry_configured,
-    resolve_registry_url,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meshplane.registry.database import Registry, SchemaStatus, open_mesh_registry
+    from meshplane.registry.testruns import TestRunSummary, list_test_runs, record_test_run
+    from meshplane.registry.url import (
+        RegistryUrl,
+        UrlSource,
+        mask_password,
+        normalise_url,
+        registry_configured,
+        resolve_registry_url,
+    )
+
+_MODULES = {
+    "Registry": "database",
+    "SchemaStatus": "database",
+    "open_mesh_registry": "database",
+    "TestRunSummary": "testruns",
+    "list_test_runs": "testruns",
+    "record_test_run": "testruns",
+    "RegistryUrl": "url",
+    "UrlSource": "url",
+    "mask_password": "url",
+    "normalise_url": "url",
+    "registry_configured": "url",
+    "resolve_registry_url": "url",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Registry",

@@ -269,8 +269,7 @@ def record_runs(runs: list[TestRun], *, mesh_root: Path | None = None, actor: st
     the default SQLite file already exists (after a first `meshplane apply`). Runs that never
     reached a contract (an unreadable contract file) have no contract id and are not stored.
     """
-    from meshplane.registry import mask_password, open_mesh_registry, record_test_run
-    from meshplane.service.gitops import default_actor
+    from meshplane.registry.url import registry_configured, resolve_registry_url
 
     root = mesh_root or find_mesh_root(Path.cwd())
     configured = None
@@ -278,13 +277,17 @@ def record_runs(runs: list[TestRun], *, mesh_root: Path | None = None, actor: st
         config = load_mesh_config(root / "mesh.yaml").model
         configured = config.registry if config else None
     try:
-        registry = open_mesh_registry(root, configured, only_if_configured=True)
+        resolved = resolve_registry_url(root, configured)
     except MeshplaneError:
         if root is None:  # a contract outside any mesh and no MESHPLANE_DATABASE_URL: nothing to record into
             return None
         raise
-    if registry is None:
+    if not registry_configured(resolved):  # decided before SQLAlchemy is imported at all
         return None
+    from meshplane.registry import Registry, mask_password, record_test_run
+    from meshplane.service.gitops import default_actor
+
+    registry = Registry(resolved)
     storable = [run for run in runs if run.contract_id is not None and run.contract_version is not None]
     with registry:
         for run in storable:

@@ -21,11 +21,13 @@ import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft201909Validator
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:  # python-jsonschema is imported only to explain a failure (it costs ~35 ms)
+    from jsonschema import Draft201909Validator
+    from jsonschema.exceptions import ValidationError
 
 from meshplane.diagnostics import Diagnostic, JsonPath, Severity, json_type, render_json_path
 from meshplane.spec.yamlsource import YamlDocument
@@ -70,6 +72,8 @@ def load_schema(filename: str) -> dict[str, Any]:
 
 @cache
 def _validator(filename: str) -> Draft201909Validator:
+    from jsonschema import Draft201909Validator
+
     schema = load_schema(filename)
     Draft201909Validator.check_schema(schema)
     return Draft201909Validator(schema, format_checker=Draft201909Validator.FORMAT_CHECKER)
@@ -227,6 +231,8 @@ def _without_artifacts(error: ValidationError, schema_file: str) -> ValidationEr
     properties it evaluated, so `unevaluatedProperties` then calls valid keys such as `metric`
     unknown. When the same object has another error, keep only keys the schema defines nowhere.
     """
+    from jsonschema.exceptions import ValidationError
+
     match = _UNEXPECTED.search(error.message)
     names = _QUOTED.findall(match.group(1)) if match else []
     real = [n for n in names if n not in _field_names(schema_file)]
