@@ -1,5 +1,5 @@
 """`python -m meshplane` runs the CLI."""
 
-from meshplane.cli.app import main
+from meshplane.cli.launch import main
 
 main()

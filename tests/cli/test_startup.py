@@ -62,9 +62,34 @@ def test_a_command_line_loads_only_its_own_module() -> None:
 
 
 def test_an_unknown_command_still_lists_every_command() -> None:
-    result = subprocess.run([sys.executable, "-m", "meshplane", "tset"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "meshplane", "tset"], check=False, capture_output=True, text=True)
     assert result.returncode == 2
     assert "No such command" in result.stderr
-    help_text = subprocess.run([sys.executable, "-m", "meshplane", "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run([sys.executable, "-m", "meshplane", "--help"], check=False, capture_output=True, text=True).stdout
     for name in cli_app.COMMANDS:
         assert name in help_text
+
+
+def test_start_up_loads_what_the_command_needs_and_resumes_garbage_collection() -> None:
+    code = (
+        "import gc, sys\nfrom meshplane.cli import launch, app\n"
+        "gc.disable()\napplication = app.start_up(['test', 'x.odcs.yaml'])\n"
+        "print(gc.isenabled(), 'meshplane.service.testing' in sys.modules, 'sqlalchemy' in sys.modules)\n"
+        "try:\n    app.start_up(['tset'])\nexcept Exception:\n    pass\nprint(gc.isenabled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True", "False", "True"]
+
+
+def test_every_startup_import_exists() -> None:
+    import importlib
+
+    for module in cli_app.command_modules():
+        for dependency in getattr(importlib.import_module(f"meshplane.cli.commands.{module}"), "STARTUP_IMPORTS", ()):
+            importlib.import_module(dependency)
+
+
+def test_the_console_script_and_python_dash_m_run_the_cli() -> None:
+    result = subprocess.run([sys.executable, "-m", "meshplane", "--version"], check=False, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.startswith("meshplane ")

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import pkgutil
 import sys
@@ -105,16 +106,15 @@ def build_app(modules: Sequence[str] | None = None) -> typer.Typer:
     return application
 
 
-_full_app: typer.Typer | None = None
+@functools.cache
+def _full_app() -> typer.Typer:
+    return build_app()
 
 
 def __getattr__(name: str) -> Any:
     """`app`: the application with every command, built once on first access (tests, docs)."""
-    global _full_app
     if name == "app":
-        if _full_app is None:
-            _full_app = build_app()
-        return _full_app
+        return _full_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -127,9 +127,30 @@ def modules_for(argv: Sequence[str]) -> list[str] | None:
     return [COMMANDS[first]]
 
 
+def start_up(argv: Sequence[str]) -> typer.Typer:
+    """The start-up phase: the application for `argv`, with what its command needs imported.
+
+    Start-up creates only long-lived objects (modules, classes, pydantic and Typer models), so the
+    cyclic garbage collector is paused meanwhile and those objects are frozen afterwards (moved out
+    of its reach): that saves ~0.1 s of every `meshplane test`. A command module lists the heavy
+    modules it needs in `STARTUP_IMPORTS`. Collection is always back on before the command runs.
+    """
+    gc.disable()
+    try:
+        modules = modules_for(argv)
+        application = build_app(modules)
+        for name in modules or ():
+            for dependency in getattr(importlib.import_module(f"{commands.__name__}.{name}"), "STARTUP_IMPORTS", ()):
+                importlib.import_module(dependency)
+        gc.freeze()
+    finally:
+        gc.enable()
+    return application
+
+
 def main() -> None:
     """Console-script entry point: loads only the module of the command being run."""
-    application = build_app(modules_for(sys.argv[1:]))
+    application = start_up(sys.argv[1:])
     try:
         application()
     except MeshplaneError as exc:
