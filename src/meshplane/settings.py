@@ -68,6 +68,13 @@ class Settings(BaseModel):
     anonymous_read: bool = Field(
         default=False, description="Let requests without a token read the catalog (server setting)."
     )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="Seconds a server remembers a verified API token (no registry read per request). A revocation "
+        "through the same server applies at once, one made elsewhere within this time. 0: verify every request.",
+    )
     log_level: str = Field(default="info", description="Log level of the server (debug, info, warning, error).")
     max_request_bytes: int = Field(
         default=64 * 1024 * 1024,

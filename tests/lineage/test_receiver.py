@@ -155,9 +155,11 @@ def test_the_sender_is_recorded_and_the_event_attributed_by_its_job(client: Test
     client.post(
         "/api/v1/lineage", json=run_event(job="airflow-retail/orders.load"), headers=world.headers("maintainer:finance")
     )
-    with world.registry() as registry, registry.read() as session:
-        sender = session.execute(sa.select(store.StoredEvent.received_by)).scalar_one()
-        domain = session.execute(sa.select(store.LineageRun.domain)).scalar_one()
+    with world.registry() as registry:
+        service.derive_pending(registry)
+        with registry.read() as session:
+            sender = session.execute(sa.select(store.StoredEvent.received_by)).scalar_one()
+            domain = session.execute(sa.select(store.LineageRun.domain)).scalar_one()
     assert "maintainer of finance" in sender
     assert domain == "retail"
 

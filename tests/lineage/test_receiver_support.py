@@ -23,6 +23,7 @@ import pytest
 from meshplane.api.local import LocalServer
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
+from meshplane.service.derivation import derive_pending
 from meshplane.registry.access import Principal
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token
@@ -224,10 +225,13 @@ class ServerProcess:
                 self.process.wait(5)
 
 
-def counts(world: World) -> dict[str, int]:
-    """Rows of the lineage tables."""
-    with world.registry() as registry, registry.read() as session:
-        return store.lineage_counts(session)
+def counts(world: World, *, derived: bool = True) -> dict[str, int]:
+    """Rows of the lineage tables; with `derived`, as a reader sees them (queued events derived first)."""
+    with world.registry() as registry:
+        if derived:
+            derive_pending(registry)
+        with registry.read() as session:
+            return store.lineage_counts(session)
 
 
 # --- checks of the helpers ------------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ def test_a_new_contract_server_is_indexed_by_the_next_apply(applied: Registry) -
         applied,
         event("airflow-finance/x", [{"namespace": "postgresql://PIM-DB:5432", "name": "pim.export.products"}], []),
     )
+    service.derive_pending(applied)
     with applied.read() as session:
         product = session.execute(sa.select(store.RunDataset.product)).scalar()
     assert product == "retail.catalog"
@@ -269,6 +270,7 @@ def test_the_resolver_judges_objects_properties_and_nested_fields(applied: Regis
     with applied.read() as session:
         assert column_usage_in(session) is no_column_lineage
     _column_lineage(applied)
+    service.derive_pending(applied)  # what impact and plan do before they read column usage
     with applied.read() as session:
         resolve = column_usage_in(session)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +115,51 @@ def test_describe_token_shows_the_id_only() -> None:
     token = "mp_abcdefgh_" + "S" * 43
     assert describe_token(token) == "mp_abcdefgh_…" and "S" not in describe_token(token)
     assert describe_token("secret-looking-thing") == "(a malformed token)"
+
+
+def _count_token_reads(registry: Registry) -> list[str]:
+    seen: list[str] = []
+
+    @sa.event.listens_for(registry.engine, "before_cursor_execute")
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "api_tokens" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    return seen
+
+
+def test_a_verified_token_is_remembered_for_the_cache_time(registry: Registry) -> None:
+    created = create_token(registry, ADMIN, role="maintainer", domain="retail")
+    reads = _count_token_reads(registry)
+    cached = TokenAuthenticator(registry, cache_s=0.5)
+    for _ in range(20):
+        assert cached.authenticate(created.token).domain == "retail"
+    assert len(reads) == 1
+    forged = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
+    with pytest.raises(AccessDenied):  # same public id, other secret: never answered from the cache
+        cached.authenticate(forged)
+    time.sleep(0.6)
+    cached.authenticate(created.token)
+    assert len(reads) == 3  # the forged one was read, then the expired entry read again
+    uncached = TokenAuthenticator(registry)  # cache_s=0: every request reads
+    uncached.authenticate(created.token)
+    uncached.authenticate(created.token)
+    assert len(reads) == 5
+
+
+def test_a_revocation_in_this_process_applies_at_once_elsewhere_within_the_cache_time(registry: Registry) -> None:
+    first = create_token(registry, ADMIN, role="maintainer", domain="retail")
+    second = create_token(registry, ADMIN, role="maintainer", domain="finance")
+    cached = TokenAuthenticator(registry, cache_s=0.5)
+    cached.authenticate(first.token)
+    cached.authenticate(second.token)
+    revoke_token(registry, ADMIN, first.info.id)  # through the service, in this process
+    with pytest.raises(AccessDenied, match="revoked"):
+        cached.authenticate(first.token)
+    cached.authenticate(second.token)  # (a revocation here empties the whole cache: read again)
+    with registry.write() as session:  # as another process would: straight into the registry
+        session.execute(sa.update(ApiToken).where(ApiToken.token_id == second.info.id).values(revoked_at=sa.func.now()))
+    assert cached.authenticate(second.token).domain == "finance"  # still remembered ...
+    time.sleep(0.6)
+    with pytest.raises(AccessDenied, match="revoked"):  # ... for at most the cache time
+        cached.authenticate(second.token)

@@ -63,7 +63,9 @@ def create_app(
     settings = settings or get_settings()
     owns = source is None
     registry = source if source is not None else open_registry_for(mesh)
-    context = ApiContext(registry, settings, TokenAuthenticator(registry), owns_registry=owns)
+    context = ApiContext(
+        registry, settings, TokenAuthenticator(registry, cache_s=settings.token_cache_seconds), owns_registry=owns
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -93,6 +93,7 @@ class Registry:
         self.url = url if isinstance(url, RegistryUrl) else RegistryUrl(normalise_url(url), UrlSource.ENVIRONMENT)
         self.engine = create_registry_engine(self.url.url)
         self._schema_checked = False
+        self.closed = False
         if auto_upgrade:
             self.ensure_schema()
 
@@ -102,7 +103,8 @@ class Registry:
         return self.engine.dialect.name
 
     def close(self) -> None:
-        """Release the connection pool."""
+        """Release the connection pool (the object can still be used; `closed` tells background work to stop)."""
+        self.closed = True
         self.engine.dispose()
 
     def __enter__(self) -> Registry:

@@ -21,8 +21,9 @@ Tables (created by migration ``0003``):
   the lake roots.
 
 Merging an observation into a row is order-independent (`RunState.observe`,
-`DatasetState.observe`); the service layer (`meshplane.service.lineage`) computes the
-observations and calls `store_ingest` inside one write transaction.
+`DatasetState.observe`); the service layer (`meshplane.service.derivation`) computes the
+observations of queued events (``lineage_pending``, `meshplane.registry.lineage_queue`) and calls
+`store_ingest` inside one write transaction.
 """
 
 from __future__ import annotations
@@ -532,24 +533,24 @@ _SELECT_USAGE = sa.select(ColumnUsage.usage_key, ColumnUsage.id, ColumnUsage.fir
 )
 
 
-def insert_events(session: Session, events: Sequence[EventRow]) -> set[str]:
-    """Insert the events not stored yet (``ON CONFLICT DO NOTHING`` on the fingerprint); their fingerprints.
+def insert_events(session: Session, events: Sequence[EventRow]) -> dict[str, int]:
+    """Insert the events not stored yet (``ON CONFLICT DO NOTHING`` on the fingerprint): fingerprint → id.
 
     One statement for the whole batch; an event stored before, by this or a concurrent transaction,
     is skipped by the database itself.
     """
     if not events:
-        return set()
+        return {}
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(_table(StoredEvent))
         .on_conflict_do_nothing(index_elements=["fingerprint"])
-        .returning(StoredEvent.fingerprint)
+        .returning(StoredEvent.fingerprint, StoredEvent.id)
     )
     rows = session.connection().execute(statement, [_event_dict(e) for e in events])
-    return set(rows.scalars())
+    return {row[0]: row[1] for row in rows}
 
 
 def load_runs(session: Session, keys: Iterable[str]) -> dict[str, RunState]:

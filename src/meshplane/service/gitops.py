@@ -421,12 +421,20 @@ def _gated(path: Path | MeshRepository) -> MeshRepository:
     return load_for_gitops(path)
 
 
+def _catch_up_lineage(registry: Registry) -> None:
+    """Derive stored lineage events first: breaking-change impact uses their column usage."""
+    from meshplane.service.derivation import catch_up
+
+    catch_up(registry)
+
+
 def plan_mesh(path: Path | MeshRepository, *, prune: bool = False, registry: Registry | None = None) -> Plan:
     """The `meshplane plan` use case (reads only)."""
     repo = _gated(path)
     desired = desired_state(repo)
     store = _registry_for(repo, registry)
     try:
+        _catch_up_lineage(store)
         with store.read() as session:
             return _plan_in(session, desired, prune=prune, registry=store)[0]
     finally:
@@ -477,6 +485,7 @@ def apply_mesh(
     who = actor or default_actor()
     store = _registry_for(repo, registry)
     try:
+        _catch_up_lineage(store)
         with store.write() as session:
             plan, current = _plan_in(session, desired, prune=prune, registry=store)
             if plan.has_errors:

@@ -213,7 +213,22 @@ def revoke_token(registry: Registry, actor: Principal, token_id: str, *, reason:
                 details=details,
             )
         session.flush()
-        return _info(row)
+        info = _info(row)
+    _revocations.note()
+    return info
+
+
+class _Revocations:
+    """How many revocations this process made: each one empties every authenticator's cache."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def note(self) -> None:
+        self.count += 1
+
+
+_revocations = _Revocations()
 
 
 class TokenAuthenticator:
@@ -221,12 +236,21 @@ class TokenAuthenticator:
 
     One instance per server process: it remembers when it last wrote `last_used_at` for each token
     so that the write happens at most once per `LAST_USED_RESOLUTION_S`.
+
+    A verified token is remembered for `cache_s` seconds (the `token_cache_seconds` setting), keyed
+    by its public id with its SHA-256: a request then costs no registry read. A revocation made
+    through this process (API or service) takes effect at once; one made elsewhere (another server
+    worker, `meshplane token revoke` on the registry) within `cache_s`. 0 turns the cache off.
     """
 
-    def __init__(self, registry: Registry, *, resolution_s: float = LAST_USED_RESOLUTION_S) -> None:
+    def __init__(
+        self, registry: Registry, *, resolution_s: float = LAST_USED_RESOLUTION_S, cache_s: float = 0.0
+    ) -> None:
         self.registry = registry
         self.resolution_s = resolution_s
+        self.cache_s = cache_s
         self._last_written: dict[str, float] = {}
+        self._verified: dict[str, tuple[str, Principal, float, int]] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, token: str) -> Principal:
@@ -234,13 +258,32 @@ class TokenAuthenticator:
         token_id = token_id_of(token)
         if token_id is None:
             raise AccessDenied("the bearer token is not a meshplane token", authenticated=False)
+        digest = hash_token(token)
+        if self.cache_s > 0:
+            known = self._verified.get(token_id)
+            if (
+                known is not None
+                and known[3] == _revocations.count
+                and time.monotonic() < known[2]
+                and hmac.compare_digest(known[0], digest)
+            ):
+                return known[1]
+        principal = self._verify(token, token_id, digest)
+        if self.cache_s > 0:
+            with self._lock:
+                if len(self._verified) > 10_000:
+                    self._verified.clear()
+                self._verified[token_id] = (digest, principal, time.monotonic() + self.cache_s, _revocations.count)
+        return principal
+
+    def _verify(self, token: str, token_id: str, digest: str) -> Principal:
         with self.registry.read() as session:
             row = session.execute(
                 sa.select(ApiToken.name, ApiToken.role, ApiToken.domain_id, ApiToken.sha256, ApiToken.revoked_at).where(
                     ApiToken.token_id == token_id
                 )
             ).first()
-        if row is None or not hmac.compare_digest(row.sha256, hash_token(token)):
+        if row is None or not hmac.compare_digest(row.sha256, digest):
             log.info("rejected token %s: unknown token", describe_token(token))
             raise AccessDenied("the bearer token is not valid", authenticated=False)
         if row.revoked_at is not None:

@@ -1,0 +1,107 @@
+"""Events waiting to be derived: the ``lineage_pending`` table (migration ``0004``).
+
+The receiver stores each new event (``lineage_events``, append-only) and a ``lineage_pending``
+row for it in one short transaction, and answers; what the event says (runs, run datasets,
+column usage) is derived afterwards, in bulk, by `meshplane.service.lineage.derive_pending`,
+which deletes the rows it has derived. An event whose derivation fails keeps its row, with the
+error and the time, and is not tried again until `retry_failed` (lineage status shows them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from meshplane.registry.lineage import StoredEvent
+from meshplane.registry.models import Base
+
+_CHUNK = 500
+
+
+class PendingEvent(Base):
+    """A stored event whose derivation has not happened yet (or failed: `failed_at`, `error`)."""
+
+    __tablename__ = "lineage_pending"
+
+    event_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    failed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+_TABLE = PendingEvent.__table__
+assert isinstance(_TABLE, sa.Table)
+_INSERT = _TABLE.insert()
+_DELETE = _TABLE.delete().where(_TABLE.c.event_id.in_(sa.bindparam("ids", expanding=True)))
+_WAITING = (
+    sa.select(StoredEvent.id, StoredEvent.body)
+    .join(PendingEvent, PendingEvent.event_id == StoredEvent.id)
+    .where(PendingEvent.failed_at.is_(None))
+    .order_by(StoredEvent.id)
+    .limit(sa.bindparam("limit"))
+)
+
+
+def add_pending(session: Session, event_ids: Iterable[int]) -> None:
+    """Queue stored events for derivation (one executemany)."""
+    rows = [{"event_id": event_id} for event_id in event_ids]
+    if rows:
+        session.connection().execute(_INSERT, rows)
+
+
+def waiting_events(session: Session, limit: int) -> list[tuple[int, str]]:
+    """Up to `limit` queued events (id, canonical JSON) not failed before, oldest first."""
+    return [(row.id, row.body) for row in session.connection().execute(_WAITING, {"limit": limit})]
+
+
+def remove_pending(session: Session, event_ids: Sequence[int]) -> None:
+    """Drop the queue rows of derived events."""
+    connection = session.connection()
+    for start in range(0, len(event_ids), _CHUNK):
+        connection.execute(_DELETE, {"ids": list(event_ids[start : start + _CHUNK])})
+
+
+def mark_failed(session: Session, event_id: int, error: str, at: datetime) -> None:
+    """Keep the event queued, but out of the way until `retry_failed`: its derivation raised `error`."""
+    session.execute(
+        sa.update(PendingEvent).where(PendingEvent.event_id == event_id).values(failed_at=at, error=error[:2000])
+    )
+
+
+def retry_failed(session: Session) -> int:
+    """Queue the failed events again; how many."""
+    result = session.execute(sa.update(PendingEvent).where(PendingEvent.failed_at.is_not(None)).values(failed_at=None))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def pending_counts(session: Session) -> tuple[int, int]:
+    """(events waiting, events whose derivation failed)."""
+    failed = sa.func.count().filter(PendingEvent.failed_at.is_not(None))
+    row = session.execute(sa.select(sa.func.count(), failed)).one()
+    total, failures = int(row[0] or 0), int(row[1] or 0)
+    return total - failures, failures
+
+
+def failures(session: Session, limit: int = 20) -> list[tuple[int, datetime | None, str | None]]:
+    """The first failed derivations: (event id, when, error)."""
+    rows = session.execute(
+        sa.select(PendingEvent.event_id, PendingEvent.failed_at, PendingEvent.error)
+        .where(PendingEvent.failed_at.is_not(None))
+        .order_by(PendingEvent.event_id)
+        .limit(limit)
+    )
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+__all__ = [
+    "PendingEvent",
+    "add_pending",
+    "failures",
+    "mark_failed",
+    "pending_counts",
+    "remove_pending",
+    "retry_failed",
+    "waiting_events",
+]
