@@ -24,19 +24,23 @@ field (as a JSON path) and the reason.
 from __future__ import annotations
 
 import enum
+import gc
 import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+import orjson
+
 from meshplane.diagnostics import MeshplaneError, json_type
 from meshplane.lineage.identity import DatasetIdentity, canonical_identity
-from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, is_valid, validate
+from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, fast_check, validate
 
 
 class EventKind(enum.StrEnum):
@@ -347,16 +351,69 @@ class LineageEvent:
 
 
 # --- JSON helpers -------------------------------------------------------------------------------
+#
+# Canonical JSON is *defined* by `_dumps` (json.dumps): the fingerprints of stored events depend on
+# its exact text. orjson writes the same text faster for a *plain* value: dict, list, str, int, bool
+# and None only (exact types) that orjson encodes without error (str keys, ints within 64 bits,
+# nesting within its limit, no lone surrogate). It writes floats differently (1e-05 as 0.00001), and
+# reads an integer beyond 64 bits as a float: a document with a float in it is read and written by
+# the json module, as before. tests/lineage/test_parse_speed_equivalence.py holds both to the same.
+
+_PLAIN_TYPES = frozenset({dict, list, str, int, bool, type(None)})
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | _PASSTHROUGH  # passed through: refused (no default), not encoded
+
+
+def _dumps(value: Any) -> str:
+    """The definition of canonical JSON (json.dumps); every faster path must give exactly this text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _is_plain(value: Any) -> bool:
+    """True when ``value`` holds only dict, list, str, int, bool and None (exact types; no float).
+
+    `gc.get_referents` hands out, level by level, the values of dicts (their keys too unless all are
+    exact str) and the items of lists. Only for a tree of bounded depth (decoded JSON, or a value
+    orjson has just encoded).
+    """
+    if type(value) not in _PLAIN_TYPES:
+        return False
+    level = gc.get_referents(value)
+    while level:
+        if not _PLAIN_TYPES.issuperset(map(type, level)):
+            return False
+        level = gc.get_referents(*level)
+    return True
+
+
+def _fast_canonical(value: Any, plain: bool | None = None) -> bytes | None:
+    """The canonical JSON of a plain ``value`` as UTF-8 (orjson), else None: then `_dumps` decides.
+
+    ``plain``: known already, or None to find out after encoding (orjson fails on a cycle first).
+    """
+    if plain is False:
+        return None
+    try:
+        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+    return text if plain or _is_plain(value) else None
 
 
 def canonical_json(value: Any) -> str:
-    """Canonical JSON text: keys sorted, no insignificant whitespace, UTF-8 kept, NaN refused."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Canonical JSON text: keys sorted, no insignificant whitespace, UTF-8 kept, NaN refused.
+
+    Exactly ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    allow_nan=False)``, with its errors; written by orjson when that gives the same text.
+    """
+    fast = _fast_canonical(value)
+    return fast.decode("utf-8") if fast is not None else _dumps(value)
 
 
 def event_fingerprint(event: Mapping[str, Any]) -> str:
     """sha256 (hex) of the canonical JSON of an event: equal for re-sent events, whatever the key order."""
-    return hashlib.sha256(canonical_json(event).encode("utf-8")).hexdigest()
+    fast = _fast_canonical(event)
+    return hashlib.sha256(fast if fast is not None else _dumps(event).encode("utf-8")).hexdigest()
 
 
 def _freeze(value: Any) -> Any:
@@ -416,6 +473,14 @@ def spec_version_of(schema_url: str | None) -> str | None:
     return ".".join(match.groups()) if match else None
 
 
+_spec_version = lru_cache(maxsize=64)(spec_version_of)
+_EVENT_TYPES = {t.value: t for t in EventType}
+
+
+def _event_type(value: str) -> EventType:
+    return _EVENT_TYPES.get(value) or EventType(value)
+
+
 def classify(document: Mapping[str, Any], *, partial: bool = False) -> EventKind:
     """Tell the kinds apart as the spec's ``oneOf`` does.
 
@@ -442,72 +507,88 @@ def classify(document: Mapping[str, Any], *, partial: bool = False) -> EventKind
     raise InvalidEventError([EventIssue("$", reason)])
 
 
-def _load(data: Mapping[str, Any] | bytes | bytearray | str) -> Any:
+def _load(data: Any, plain: bool | None = None) -> tuple[Any, bool | None]:
+    """The value of JSON text (or ``data`` itself), and whether it is plain (None: not known yet).
+
+    orjson reads text first; what it refuses, or reads with a float in it, is read again by
+    json.loads as before (its value, or its error with line and column).
+    """
     if isinstance(data, bytes | bytearray | str):
         try:
-            return json.loads(data, parse_constant=_refuse_constant)
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if _is_plain(value):
+                return value, True
+        try:
+            return json.loads(data, parse_constant=_refuse_constant), None
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")]) from None
     if isinstance(data, Mapping) and not isinstance(data, dict):
-        return dict(data)
-    return data
+        return dict(data), None
+    return data, plain
+
+
+_DATASET_FACETS = ("schema", "columnLineage", "ownership", "symlinks", "dataSource", "lifecycleStateChange")
+"""The dataset facets meshplane reads, in the order their warnings are reported."""
+_NO_FACETS: Mapping[str, Any] = MappingProxyType({})
+_INVALID = object()
+"""What `_read_facet_text` answers for a facet that fails its schema."""
 
 
 class _Reader:
     """Reads one validated event; collects warnings about facets it cannot interpret."""
 
-    def __init__(self, partial: bool) -> None:
+    def __init__(self, partial: bool, plain: bool) -> None:
         self.partial = partial
+        self.plain = plain
         self.warnings: list[EventIssue] = []
 
-    def facet(self, container: Any, where: str, key: str, path: tuple[str | int, ...]) -> dict[str, Any] | None:
-        """A standard facet that passed its schema, else None (and a warning when it is malformed)."""
+    def facet(self, container: Any, where: str, key: str, path: tuple[str | int, ...], group: str) -> Any:
+        """What `_READERS` reads from a standard facet; None when absent, deleted or malformed (with a warning).
+
+        ``container`` is the ``group`` (``facets``, ``inputFacets``...) at ``path``. A plain facet
+        that repeats from run to run (`_REPEATING`) is read once per distinct text.
+        """
         value = container.get(key) if isinstance(container, dict) else None
         if not isinstance(value, dict) or value.get("_deleted") is True:
             return None
-        schema = FACET_SCHEMAS[(where, key)]
-        if is_valid(value, schema, partial=self.partial):
-            return value
-        value = _drop_nulls(value)
-        issues = validate(value, schema, partial=self.partial, prefix=(*path, key))
-        if issues:
-            self.warnings.extend(EventIssue(i.path, f"{i.reason} (facet '{key}' kept, not read)") for i in issues)
-            return None
-        checked: dict[str, Any] = value
-        return checked
+        which = (where, key)
+        if self.plain and which in _REPEATING:
+            text = orjson.dumps(value)
+            read = _read_facet_text(where, key, self.partial, text) if len(text) <= _CACHED_TEXT else _INVALID
+            if read is not _INVALID:
+                return read
+        schema = FACET_SCHEMAS[which]
+        if not fast_check(schema, self.partial, self.plain)(value):
+            value = _drop_nulls(value)
+            issues = validate(value, schema, partial=self.partial, prefix=(*path, group, key), plain=self.plain)
+            if issues:
+                self.warnings.extend(EventIssue(i.path, f"{i.reason} (facet '{key}' kept, not read)") for i in issues)
+                return None
+        return _READERS[which](value)
+
+    def datasets(self, raws: Any, role: DatasetRole, key: str) -> tuple[EventDataset, ...]:
+        """The datasets of a validated ``inputs`` or ``outputs`` list (None: no datasets)."""
+        return tuple([self.dataset(raw, role, (key, i)) for i, raw in enumerate(raws or ())])
 
     def dataset(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> EventDataset:
         namespace, name = raw.get("namespace", ""), raw.get("name", "")
+        read: Mapping[str, Any] = _NO_FACETS
         facets = raw.get("facets")
-        fpath = (*path, "facets")
-        schema = self.facet(facets, "dataset", "schema", fpath)
-        lineage = self.facet(facets, "dataset", "columnLineage", fpath)
-        ownership = self.facet(facets, "dataset", "ownership", fpath)
-        symlinks = self.facet(facets, "dataset", "symlinks", fpath)
-        source = self.facet(facets, "dataset", "dataSource", fpath)
-        lifecycle = self.facet(facets, "dataset", "lifecycleStateChange", fpath)
+        if isinstance(facets, dict) and facets:
+            read = {key: self.facet(facets, "dataset", key, path, "facets") for key in _DATASET_FACETS if key in facets}
         stats = None
         if role is DatasetRole.INPUT:
-            stats = self.facet(raw.get("inputFacets"), "input", "inputStatistics", (*path, "inputFacets"))
+            stats = self.facet(raw.get("inputFacets"), "input", "inputStatistics", path, "inputFacets")
         elif role is DatasetRole.OUTPUT:
-            stats = self.facet(raw.get("outputFacets"), "output", "outputStatistics", (*path, "outputFacets"))
-        return EventDataset(
-            role=role,
-            namespace=namespace,
-            name=name,
-            identity=canonical_identity(namespace, name),
-            schema=tuple(_schema_field(f) for f in schema.get("fields", ())) if schema else None,
-            column_lineage=_column_lineage(lineage) if lineage else None,
-            statistics=_statistics(stats) if stats else None,
-            ownership=_owners(ownership),
-            symlinks=tuple(
-                SymlinkIdentifier(i.get("namespace", ""), i.get("name", ""), i.get("type", ""))
-                for i in (symlinks or {}).get("identifiers", ())
-            ),
-            data_source=DataSource(source.get("name"), source.get("uri")) if source else None,
-            lifecycle=_lifecycle(lifecycle) if lifecycle else None,
-            _source=raw,
-        )
+            stats = self.facet(raw.get("outputFacets"), "output", "outputStatistics", path, "outputFacets")
+        return EventDataset(  # positional, in field order (faster than by keyword)
+            role, namespace, name, canonical_identity(namespace, name), read.get("schema"), read.get("columnLineage"),
+            stats, read.get("ownership") or (), read.get("symlinks") or (), read.get("dataSource"),
+            read.get("lifecycleStateChange"), raw,
+        )  # fmt: skip
 
 
 def _schema_field(raw: Mapping[str, Any]) -> SchemaField:
@@ -515,8 +596,12 @@ def _schema_field(raw: Mapping[str, Any]) -> SchemaField:
     return SchemaField(raw.get("name", ""), raw.get("type"), raw.get("description"), nested)
 
 
-def _statistics(raw: Mapping[str, Any]) -> DatasetStatistics:
-    return DatasetStatistics(raw.get("rowCount"), raw.get("size"), raw.get("fileCount"))
+def _schema(raw: Mapping[str, Any]) -> tuple[SchemaField, ...] | None:
+    return tuple(_schema_field(f) for f in raw.get("fields", ())) if raw else None
+
+
+def _statistics(raw: Mapping[str, Any]) -> DatasetStatistics | None:
+    return DatasetStatistics(raw.get("rowCount"), raw.get("size"), raw.get("fileCount")) if raw else None
 
 
 def _input_field(raw: Mapping[str, Any]) -> InputField:
@@ -531,7 +616,9 @@ def _input_field(raw: Mapping[str, Any]) -> InputField:
     )
 
 
-def _column_lineage(raw: Mapping[str, Any]) -> ColumnLineage:
+def _column_lineage(raw: Mapping[str, Any]) -> ColumnLineage | None:
+    if not raw:
+        return None
     fields = tuple(
         (column, tuple(_input_field(i) for i in spec.get("inputFields", ())))
         for column, spec in sorted((raw.get("fields") or {}).items())
@@ -543,15 +630,37 @@ def _owners(raw: Mapping[str, Any] | None) -> tuple[Owner, ...]:
     return tuple(Owner(o.get("name", ""), o.get("type")) for o in (raw or {}).get("owners", ()))
 
 
-def _lifecycle(raw: Mapping[str, Any]) -> LifecycleChange:
+def _symlinks(raw: Mapping[str, Any]) -> tuple[SymlinkIdentifier, ...]:
+    return tuple(
+        SymlinkIdentifier(i.get("namespace", ""), i.get("name", ""), i.get("type", ""))
+        for i in raw.get("identifiers", ())
+    )
+
+
+def _data_source(raw: Mapping[str, Any]) -> DataSource | None:
+    return DataSource(raw.get("name"), raw.get("uri")) if raw else None
+
+
+def _lifecycle(raw: Mapping[str, Any]) -> LifecycleChange | None:
+    if not raw:
+        return None
     previous = raw.get("previousIdentifier") or {}
     return LifecycleChange(raw.get("lifecycleStateChange", ""), previous.get("namespace"), previous.get("name"))
+
+
+def _job_type(raw: Mapping[str, Any]) -> JobType | None:
+    return JobType(raw.get("processingType"), raw.get("integration"), raw.get("jobType")) if raw else None
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _uuid(value: Any) -> str | None:
     """A UUID in lower-case hyphenated form; None when ``value`` is not one."""
     if not isinstance(value, str):
         return None
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # already the form str(uuid.UUID(value)) gives
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -573,22 +682,59 @@ def _parent(raw: Mapping[str, Any] | None) -> ParentRun | None:
     )
 
 
+_READERS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+    ("run", "parent"): _parent, ("job", "ownership"): _owners, ("job", "jobType"): _job_type,
+    ("dataset", "schema"): _schema, ("dataset", "columnLineage"): _column_lineage, ("dataset", "ownership"): _owners,
+    ("dataset", "symlinks"): _symlinks, ("dataset", "dataSource"): _data_source,
+    ("dataset", "lifecycleStateChange"): _lifecycle,
+    ("input", "inputStatistics"): _statistics, ("output", "outputStatistics"): _statistics,
+}  # fmt: skip
+"""What meshplane reads from each standard facet it interprets (`FACET_SCHEMAS`) that passed its schema."""
+
+_REPEATING = frozenset({("dataset", "schema"), ("dataset", "columnLineage")})
+"""Facets that producers repeat unchanged from run to run, and that are costly to read."""
+_CACHED_TEXT = 16_384
+"""Larger facets are read each time (the cache holds at most 1024 texts of this size)."""
+
+
+@lru_cache(maxsize=1024)
+def _read_facet_text(where: str, key: str, partial: bool, text: bytes) -> Any:
+    """`_READERS` of the plain facet whose JSON (orjson) is ``text``, or `_INVALID` when it fails its schema.
+
+    What is read is immutable, so events with the same facet share it.
+    """
+    value = orjson.loads(text)
+    if not fast_check(FACET_SCHEMAS[(where, key)], partial, True)(value):
+        return _INVALID
+    return _READERS[(where, key)](value)
+
+
 def parse_event(data: Mapping[str, Any] | bytes | bytearray | str, *, partial: bool = False) -> LineageEvent:
     """Parse, validate and read one OpenLineage event (a mapping, or JSON text/bytes).
 
     Raises `InvalidEventError` naming the field and the reason. ``partial=True`` reads
     integration-test matchers (see the module docstring); the receiver never sets it.
     """
-    document = _load(data)
+    return _parse_event(data, partial, None)
+
+
+def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
+    document, plain = _load(data, plain)
     if not isinstance(document, dict):
         raise InvalidEventError([EventIssue("$", f"an event must be a JSON object, got {json_type(document)}")])
-    try:
-        text = canonical_json(document)
-    except (TypeError, ValueError) as exc:
-        raise InvalidEventError([EventIssue("$", f"not JSON data: {exc}")]) from None
+    fast = _fast_canonical(document, plain)
+    if fast is not None:
+        text = fast.decode("utf-8")
+    else:
+        try:
+            text = _dumps(document)
+        except (TypeError, ValueError) as exc:
+            raise InvalidEventError([EventIssue("$", f"not JSON data: {exc}")]) from None
+    plain = fast is not None
     view = _drop_placeholders(document) if partial else document
     kind = classify(view, partial=partial)
-    issues = validate(view, kind.value, partial=partial)
+    valid = fast_check(kind.value, partial, plain)(view)
+    issues = [] if valid else validate(view, kind.value, partial=partial, plain=plain)
     event_time, run_id = None, None
     time_text = view.get("eventTime")
     if isinstance(time_text, str):
@@ -604,44 +750,29 @@ def parse_event(data: Mapping[str, Any] | bytes | bytearray | str, *, partial: b
         run_id = run_id or run["runId"]
     if issues:
         raise InvalidEventError(sorted(issues, key=lambda i: i.path))
-    reader = _Reader(partial)
-    event_type = EventType(view["eventType"]) if kind is EventKind.RUN and "eventType" in view else None
+    reader = _Reader(partial, plain)
+    event_type = _event_type(view["eventType"]) if kind is EventKind.RUN and "eventType" in view else None
     if kind is EventKind.JOB and "eventType" in view:
         reason = "ignored: a JobEvent (a 'job' without 'run') has no eventType"
         reader.warnings.append(EventIssue("$.eventType", reason))
-
-    def datasets(key: str, role: DatasetRole) -> tuple[EventDataset, ...]:
-        return tuple(reader.dataset(raw, role, (key, i)) for i, raw in enumerate(view.get(key) or ()))
-
-    inputs = datasets("inputs", DatasetRole.INPUT) if kind is not EventKind.DATASET else ()
-    outputs = datasets("outputs", DatasetRole.OUTPUT) if kind is not EventKind.DATASET else ()
-    static = reader.dataset(view["dataset"], DatasetRole.STATIC, ("dataset",)) if kind is EventKind.DATASET else None
-    parent = _parent(reader.facet(run.get("facets"), "run", "parent", ("run", "facets")))
-    job_type = reader.facet(job.get("facets"), "job", "jobType", ("job", "facets"))
+    inputs: tuple[EventDataset, ...] = ()
+    outputs: tuple[EventDataset, ...] = ()
+    static = None
+    if kind is EventKind.DATASET:
+        static = reader.dataset(view["dataset"], DatasetRole.STATIC, ("dataset",))
+    else:
+        inputs = reader.datasets(view.get("inputs"), DatasetRole.INPUT, "inputs")
+        outputs = reader.datasets(view.get("outputs"), DatasetRole.OUTPUT, "outputs")
+    parent = reader.facet(run.get("facets"), "run", "parent", ("run",), "facets")
+    job_type = reader.facet(job.get("facets"), "job", "jobType", ("job",), "facets")
+    job_ownership = reader.facet(job.get("facets"), "job", "ownership", ("job",), "facets") or ()
     schema_url = view.get("schemaURL")
-    return LineageEvent(
-        kind=kind,
-        event_type=event_type,
-        event_time=event_time,
-        producer=view.get("producer"),
-        schema_url=schema_url,
-        spec_version=spec_version_of(schema_url),
-        run_id=run_id,
-        parent=parent,
-        job_namespace=job.get("namespace"),
-        job_name=job.get("name"),
-        inputs=inputs,
-        outputs=outputs,
-        dataset=static,
-        job_ownership=_owners(reader.facet(job.get("facets"), "job", "ownership", ("job", "facets"))),
-        job_type=JobType(job_type.get("processingType"), job_type.get("integration"), job_type.get("jobType"))
-        if job_type
-        else None,
-        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        canonical_json=text,
-        warnings=tuple(reader.warnings),
-        _document=view,
-    )
+    fingerprint = hashlib.sha256(fast if fast is not None else text.encode("utf-8")).hexdigest()
+    return LineageEvent(  # positional, in field order (faster than by keyword)
+        kind, event_type, event_time, view.get("producer"), schema_url, _spec_version(schema_url), run_id, parent,
+        job.get("namespace"), job.get("name"), inputs, outputs, static, job_ownership, job_type,
+        fingerprint, text, tuple(reader.warnings), view,
+    )  # fmt: skip
 
 
 def parse_batch(
@@ -652,13 +783,13 @@ def parse_batch(
     A malformed item gives its `InvalidEventError` (with ``index``) in its place and spoils
     nothing else; only a body that is not an array raises.
     """
-    items = _load(data) if isinstance(data, bytes | bytearray | str) else data
+    items, plain = _load(data) if isinstance(data, bytes | bytearray | str) else (data, None)
     if not isinstance(items, list | tuple):
         raise InvalidEventError([EventIssue("$", f"a batch must be a JSON array of events, got {json_type(items)}")])
     out: list[LineageEvent | InvalidEventError] = []
     for index, item in enumerate(items):
         try:
-            out.append(parse_event(item, partial=partial))
+            out.append(_parse_event(item, partial, plain))
         except InvalidEventError as exc:
             out.append(InvalidEventError(exc.issues, index=index))
     return out

@@ -7,9 +7,15 @@ The files next to this module are unchanged copies of the official schemas (see 
 - ``BaseEvent``: ``schemaURL`` is not required (``eventTime`` and ``producer`` still are);
 - partial mode (integration-test matchers): no event, run, job, dataset or facet field is required.
 
-`validate` answers with `EventIssue` objects (JSON path and reason). A compiled predicate answers
-first (fast: most events are valid); jsonschema (Draft 2020-12, as the files declare) is the
-judge that names the problems, and tests hold the two to the same answers.
+`validate` answers with `EventIssue` objects (JSON path and reason). A fast yes/no answers first
+(most events are valid): jsonschema-rs (the same Draft 2020-12 semantics, in Rust) for a *plain*
+document, else a compiled Python predicate; jsonschema (Draft 2020-12, as the files declare) is the
+judge that names the problems, and tests hold all three to the same answers.
+
+A document is plain when it holds only ``dict``, ``list``, ``str``, ``int`` within 64 bits,
+``bool`` and ``None`` (exact types): what JSON decoding gives for a document without numbers in
+floating-point form. Only there is the Rust validator known to see what python-jsonschema sees
+(it reads a tuple as an array, for one); the caller says so (``plain=True``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -281,6 +288,24 @@ def _fast_check(target: str, partial: bool) -> _Check:
     return compiler.ref(doc_id, f"#{pointer}")
 
 
+def _no_retrieval(uri: str) -> Any:
+    raise ValueError(f"the vendored OpenLineage schemas do not include {uri}")
+
+
+@cache
+def _rust_validator(target: str, partial: bool) -> jsonschema_rs.Validator:
+    """The jsonschema-rs validator for ``target``, an absolute ``$ref``: the fast yes/no for plain documents.
+
+    Formats are annotations (draft 2020-12, as in python-jsonschema); every ``$ref`` resolves
+    within the vendored files (nothing is fetched).
+    """
+    registry = jsonschema_rs.Registry(list(schema_documents(partial).items()), retriever=_no_retrieval)
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": target}
+    return jsonschema_rs.Draft202012Validator(
+        schema, validate_formats=False, registry=registry, retriever=_no_retrieval
+    )
+
+
 @cache
 def _target(kind_or_facet: str) -> str:
     if kind_or_facet in EVENT_KINDS:
@@ -310,20 +335,39 @@ def _issue(error: ValidationError, prefix: tuple[str | int, ...]) -> EventIssue:
     return EventIssue(render_json_path(path), error.message)
 
 
-def is_valid(document: Any, target: str, *, partial: bool = False) -> bool:
-    """The fast answer: does ``document`` pass an event kind or facet schema (``SchemaDatasetFacet``...)?"""
-    return _fast_check(_target(target), partial)(document)
+@cache
+def fast_check(target: str, partial: bool = False, plain: bool = False) -> Callable[[Any], bool]:
+    """The fast yes/no of `is_valid` for one event kind or facet schema, to call on many documents."""
+    ref = _target(target)
+    if plain:
+        check: Callable[[Any], bool] = _rust_validator(ref, partial).is_valid
+        return check
+    return _fast_check(ref, partial)
+
+
+def is_valid(document: Any, target: str, *, partial: bool = False, plain: bool = False) -> bool:
+    """The fast answer: does ``document`` pass an event kind or facet schema (``SchemaDatasetFacet``...)?
+
+    ``plain=True`` promises a plain document (module docstring): jsonschema-rs answers, else the
+    compiled predicate.
+    """
+    return fast_check(target, partial, plain)(document)
 
 
 def validate(
-    document: Any, target: str, *, partial: bool = False, prefix: tuple[str | int, ...] = ()
+    document: Any,
+    target: str,
+    *,
+    partial: bool = False,
+    prefix: tuple[str | int, ...] = (),
+    plain: bool = False,
 ) -> list[EventIssue]:
     """Issues of ``document`` against an event kind (``RunEvent``...) or a facet schema (``SchemaDatasetFacet``...).
 
-    Empty when valid. Uses the compiled fast check, then jsonschema to name the problems.
+    Empty when valid. The fast answer first (`is_valid`), then jsonschema to name the problems.
     """
-    ref = _target(target)
-    if _fast_check(ref, partial)(document):
+    if is_valid(document, target, partial=partial, plain=plain):
         return []
+    ref = _target(target)
     errors = sorted(_reference_validator(ref, partial).iter_errors(document), key=lambda e: list(e.absolute_path))
     return [_issue(error, prefix) for error in errors]
