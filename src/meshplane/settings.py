@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -74,6 +74,12 @@ class Settings(BaseModel):
         le=300,
         description="Seconds a server remembers a verified API token (no registry read per request). A revocation "
         "through the same server applies at once, one made elsewhere within this time. 0: verify every request.",
+    )
+    lineage_deriver: Literal["process", "thread", "off"] = Field(
+        default="process",
+        description="Who derives received lineage events in a server: thread (inside the server process), process "
+        "(`meshplane serve` starts `meshplane derive --watch` beside it, on another core), off (readers derive "
+        "what waits; run `meshplane derive --watch` yourself).",
     )
     log_level: str = Field(default="info", description="Log level of the server (debug, info, warning, error).")
     max_request_bytes: int = Field(

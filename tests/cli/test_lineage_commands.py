@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
 from meshplane.registry import Registry, open_mesh_registry
+from meshplane.registry import lineage as store
 from meshplane.registry.access import Principal
 from meshplane.service import lineage as service
 from meshplane.service.gitops import apply_mesh
@@ -235,3 +237,35 @@ def test_both_commands_read_a_server_with_a_token(mesh: Path, monkeypatch: pytes
             assert table.exit_code == 0 and "domain x domain" in table.stdout
             bad = invoke("movements", "--server-url", server.url, "--token", "mp_abcdefgh_" + "x" * 43)
             assert bad.exit_code == 2 and "401" in bad.output
+
+
+# --- derive ----------------------------------------------------------------------------------------------------
+
+
+def test_derive_catches_up_and_retries_failed_events(mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshplane.service import derivation
+
+    monkeypatch.setattr(service, "notify_deriver", lambda registry: None)  # no background thread: a backlog
+    observed(mesh)
+    with registry_of(mesh) as registry:
+        assert service.lineage_status(registry)["derivation"]["waiting"] == 5
+    result = invoke("derive", "--mesh", str(mesh))
+    assert result.exit_code == 0 and "derived 5 event(s)" in result.output, result.output
+    assert "derived 0 event(s)" in invoke("derive", "--mesh", str(mesh)).output
+    late = run(mesh, "airflow-finance/late", ["retail/sales/orders"], None)
+    with registry_of(mesh) as registry:  # an event whose derivation fails: exit 1 naming it, then retried
+        received = service.receive_event(registry, json.dumps(late), OPERATOR)
+        with registry.read() as session:
+            event_id = session.execute(
+                sa.select(store.StoredEvent.id).where(store.StoredEvent.fingerprint == received.fingerprint)
+            ).scalar_one()
+    def boom(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(derivation._Batch, "observe", boom)
+    failed = invoke("derive", "--mesh", str(mesh))
+    assert failed.exit_code == 1 and f"event {event_id}: RuntimeError: boom" in failed.output
+    monkeypatch.undo()
+    monkeypatch.setattr(service, "notify_deriver", lambda registry: None)
+    again = invoke("derive", "--retry-failed", "--mesh", str(mesh))
+    assert "1 failed event(s) queued again" in again.output and "derived 1 event(s)" in again.output

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -130,3 +131,65 @@ def test_serve_help_names_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--mesh", "--workers"):
         assert option in result.stdout
+
+
+def _children(pid: int) -> list[int]:
+    listed = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return [int(line) for line in listed.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.exists() and status.read_text().split(")")[1].split()[0] == "Z")
+
+
+@pytest.mark.slow
+def test_serve_derives_received_lineage_in_a_deriver_process(serve: Callable[..., str], mesh: Path) -> None:
+    url = serve()
+    token = (mesh.parent / "admin.token").read_text(encoding="utf-8")
+    headers = {"Authorization": f"Bearer {token}"}
+    orders = str((mesh / "lake/retail/sales/orders").absolute())
+    events = [
+        {
+            "eventType": "COMPLETE", "eventTime": "2026-11-20T10:00:00Z", "producer": "https://example.org/tests",
+            "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"}, "job": {"namespace": "airflow-finance", "name": "x"},
+            "inputs": [{"namespace": "file", "name": orders}], "outputs": [],
+        }
+        for i in range(50)
+    ]
+    assert httpx.post(f"{url}/api/v1/lineage/batch", json=events, headers=headers).status_code == 200
+    deadline = time.monotonic() + 30
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:  # the status endpoint reads only: the deriver process does the work
+        status = httpx.get(f"{url}/api/v1/lineage/status", headers=headers).json()
+        if status["derivation"]["waiting"] == 0:
+            break
+        time.sleep(0.1)
+    assert status["derivation"] == {"waiting": 0, "failed": 0, "failures": []}
+    assert status["counts"]["runs"] == 50
+    server = serve.processes[-1]  # type: ignore[attr-defined]
+    (deriver,) = _children(server.pid)
+    assert "derive" in Path(f"/proc/{deriver}/cmdline").read_text()
+    server.send_signal(signal.SIGINT)
+    server.wait(20)
+    deadline = time.monotonic() + 20
+    while _alive(deriver) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(deriver), "the deriver process outlived the server"
+
+
+@pytest.mark.slow
+def test_a_deriver_whose_server_was_killed_stops(serve: Callable[..., str], mesh: Path) -> None:
+    serve()
+    server = serve.processes[-1]  # type: ignore[attr-defined]
+    (deriver,) = _children(server.pid)
+    server.kill()  # no chance to stop its deriver
+    server.wait(10)
+    deadline = time.monotonic() + 20
+    while _alive(deriver) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(deriver), "an orphaned deriver kept running"

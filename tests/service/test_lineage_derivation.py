@@ -12,13 +12,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import test_lineage_service as base
 
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
-from meshplane.service import derivation
+from meshplane.service import derivation, movements
 from meshplane.service import lineage as service
-from meshplane.service import movements
-from test_lineage_service import applied, event, port, send  # noqa: F401  (the fixture)
+
+applied = base.applied  # the example mesh applied to a registry (SQLite, PostgreSQL)
+event, port, send = base.event, base.port, base.send
 
 
 @pytest.fixture

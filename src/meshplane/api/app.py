@@ -66,6 +66,10 @@ def create_app(
     context = ApiContext(
         registry, settings, TokenAuthenticator(registry, cache_s=settings.token_cache_seconds), owns_registry=owns
     )
+    if settings.lineage_deriver != "thread":  # a deriver process does it (or nobody: readers derive first)
+        from meshplane.service.derivation import derive_elsewhere
+
+        derive_elsewhere(registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -22,8 +22,8 @@ class ApiContext:
     """True when `create_app` opened the registry itself (and closes it at shutdown)."""
 
 
-def get_context(request: Request) -> ApiContext:
-    """The application's context (a FastAPI dependency)."""
+async def get_context(request: Request) -> ApiContext:
+    """The application's context (a FastAPI dependency; async: no worker-thread hop for it)."""
     context: ApiContext = request.app.state.context
     return context
 

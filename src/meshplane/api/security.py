@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from meshplane.api.context import ApiContext, get_context
@@ -36,30 +37,40 @@ OWNER_EXTENSION = "x-meshplane-owner"
 _bearer = HTTPBearer(auto_error=False, bearerFormat="mp_<id>_<secret>", description="A meshplane API token.")
 
 
-def _principal(request: Request, context: ApiContext, background: BackgroundTasks) -> Principal:
+async def _principal(request: Request, context: ApiContext, background: BackgroundTasks) -> Principal:
     header = request.headers.get("authorization")
     if header is None:
         return Principal.anonymous()
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AccessDenied("use `Authorization: Bearer <token>`", authenticated=False)
-    principal = context.authenticator.authenticate(token.strip())
-    if principal.token_id and context.authenticator.due_for_last_used(principal.token_id):
-        background.add_task(context.authenticator.record_use, principal.token_id)
+    token = token.strip()
+    authenticator = context.authenticator
+    # a remembered token costs no I/O: answered on the event loop; otherwise the registry is read
+    # in a worker thread
+    principal = authenticator.remembered(token)
+    if principal is None:
+        principal = await run_in_threadpool(authenticator.authenticate, token)
+    if principal.token_id and authenticator.due_for_last_used(principal.token_id):
+        background.add_task(authenticator.record_use, principal.token_id)
     return principal
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     background: BackgroundTasks,
     context: Annotated[ApiContext, Depends(get_context)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Principal:
-    """The caller of this request (FastAPI resolves it once per request for every dependency)."""
-    return _principal(request, context, background)
+    """The caller of this request (FastAPI resolves it once per request for every dependency).
+
+    The security dependencies are async and do no blocking work on the event loop: FastAPI would
+    run sync ones in worker threads, and those hops cost more than the checks themselves.
+    """
+    return await _principal(request, context, background)
 
 
-def read_access(
+async def read_access(
     principal: Annotated[Principal, Depends(current_principal)],
     context: Annotated[ApiContext, Depends(get_context)],
 ) -> Principal:
@@ -72,7 +83,7 @@ def read_access(
     return principal
 
 
-def write_access(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def write_access(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """A caller who may write something: a token that is not a reader's (the domain is checked later)."""
     principal.require_writer()
     return principal

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "apply": "gitops",
     "db": "db",
     "demo": "demo",
+    "derive": "lineage",
     "diff": "diff",
     "impact": "impact",
     "init": "scaffold",

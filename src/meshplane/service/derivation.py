@@ -12,8 +12,9 @@ the derived tables, in bulk, oldest first, in write transactions of up to `DERIV
 Who derives: a background thread per registry in the process that received the events
 (`notify_deriver`, woken after every stored group; it waits `DERIVE_DELAY` seconds to gather
 work, and stops when idle), and every reader of derived data first (`derive_pending`: movements,
-flags, the lineage graph, impact and plan see every event stored before they started). Derivation
-holds the registry's write lock, so two derivers never derive the same event. Merging is
+flags, the lineage graph, impact and plan see every event stored before they started). One deriver
+works at a time (`_derive_lock`), so two never derive the same event; it reads in one transaction
+and writes in a short second one, so the receiver's writes rarely wait. Merging is
 order-independent (`RunState.observe`, `DatasetState.observe`), so the order of derivation does
 not change the result. An event whose derivation raises is marked failed (with the error) and
 skipped, never retried in a loop; the others go on.
@@ -21,11 +22,14 @@ skipped, never retried in a loop; the others go on.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -330,11 +334,12 @@ class _Batch:
                 )
             )
 
-    def write(self) -> None:
+    def write(self, session: Session | None = None) -> None:
+        """Store what was observed (in `session`, by default the one the batch read with)."""
         runs = {k: self.runs[k] for k in self.touched_runs}
         sets = {k: self.datasets[k] for k in self.touched_sets}
         store.store_ingest(
-            self.session,
+            session or self.session,
             runs=runs,
             new_runs=self.touched_runs - self.stored_runs,
             datasets=sets,
@@ -347,13 +352,54 @@ class _Batch:
 
 def derive_events(session: Session, registry_key: str, events: Sequence[LineageEvent]) -> None:
     """Derive `events` (new to the derived tables) inside the caller's write transaction."""
-    if not events:
-        return
+    if events:
+        _observe(session, registry_key, events).write()
+
+
+def _observe(session: Session, registry_key: str, events: Sequence[LineageEvent]) -> _Batch:
     batch = _Batch(session, registry_key, _index_context(session, registry_key))
     batch.load(events)
     for event in events:
         batch.observe(event)
-    batch.write()
+    return batch
+
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+DERIVE_LOCK_KEY = 0x6D6C6465  # "mlde": PostgreSQL advisory lock held by the one deriver at work
+
+
+@contextlib.contextmanager
+def _derive_lock(registry: Registry) -> Iterator[None]:
+    """Exclusive among derivers (threads and processes): only a deriver writes the derived tables.
+
+    So a deriver may read the queue and the derived rows in one transaction and write in a second,
+    short one: the receiver's writes wait for that write only, not for the whole derivation.
+    SQLite: a lock file beside the database (``<file>.derive.lock``); PostgreSQL: an advisory lock.
+    """
+    key = registry.url.url
+    with _local_locks_guard:
+        local = _local_locks.setdefault(key, threading.Lock())
+    with local:
+        if registry.dialect == "postgresql":
+            with registry.engine.connect() as connection:
+                connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": DERIVE_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": DERIVE_LOCK_KEY})
+                    connection.commit()
+            return
+        database = registry.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.derive.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass
@@ -408,41 +454,46 @@ def _events_of(registry_key: str, rows: Sequence[tuple[int, str]]) -> list[tuple
 
 
 def derive_pending(registry: Registry, *, limit: int | None = None) -> DeriveOutcome:
-    """Derive every queued event (at most `limit`), oldest first, `DERIVE_CHUNK` per transaction.
+    """Derive the events queued when the call begins (at most `limit`), oldest first, in chunks.
 
-    Cheap when nothing waits (one read). Safe to call from several threads and processes: each
-    chunk is derived under the registry's write lock and removed from the queue in the same
-    transaction. An event whose derivation fails is marked failed with its error; the rest are
-    derived. Database errors (locked, unreachable) propagate with the queue unchanged.
+    Cheap when nothing waits (one read). Safe to call from several threads and processes: one
+    deriver works at a time; each chunk is written and removed from the queue in one transaction.
+    An event whose derivation fails is marked failed with its error; the rest are derived.
+    Database errors (locked, unreachable) propagate with the queue unchanged.
     """
     outcome = DeriveOutcome()
     started = time.perf_counter()
-    key = registry.url.url
     with registry.read() as session:
         waiting, _ = queue.pending_counts(session)
-    while waiting > 0 and (limit is None or outcome.derived + outcome.failed < limit):
-        size = DERIVE_CHUNK if limit is None else min(DERIVE_CHUNK, limit - outcome.derived - outcome.failed)
+    if waiting:
+        with _derive_lock(registry):  # what waited when the call began (events keep arriving)
+            _derive_chunks(registry, outcome, waiting if limit is None else min(limit, waiting))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _derive_chunks(registry: Registry, outcome: DeriveOutcome, limit: int) -> None:
+    key = registry.url.url
+    while outcome.derived + outcome.failed < limit:
+        size = min(DERIVE_CHUNK, limit - outcome.derived - outcome.failed)
         rows: list[tuple[int, str]] = []
         try:
-            with registry.write() as session:
+            with registry.read() as session:  # the heavy part, outside the registry's write lock
                 rows = queue.waiting_events(session, size)
-                if rows:
-                    derive_events(session, key, [event for _, event in _events_of(key, rows)])
-                    queue.remove_pending(session, [event_id for event_id, _ in rows])
+                if not rows:
+                    return
+                batch = _observe(session, key, [event for _, event in _events_of(key, rows)])
+            with registry.write() as session:
+                batch.write(session)
+                queue.remove_pending(session, [event_id for event_id, _ in rows])
         except sa.exc.OperationalError:
             raise
         except Exception as exc:  # one event's data or a bug must not block the queue: find it
             if not rows:
                 raise
             _derive_one_by_one(registry, outcome, rows, exc)
-            waiting -= len(rows)
             continue
-        if not rows:
-            break
         outcome.derived += len(rows)
-        waiting -= len(rows)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
 
 
 def _derive_one_by_one(
@@ -466,6 +517,39 @@ def _derive_one_by_one(
                 queue.mark_failed(session, event_id, reason, datetime.now(UTC))
             outcome.failed += 1
             outcome.errors.append(f"event {event_id}: {reason}")
+
+
+def watch(
+    registry: Registry,
+    *,
+    interval: float = 0.2,
+    chunk: int = 500,
+    stop: threading.Event | None = None,
+    on_derived: Callable[[DeriveOutcome], None] | None = None,
+    parent_pid: int | None = None,
+) -> None:
+    """Derive queued events as they arrive, until `stop` is set: the deriver process of `meshplane serve`.
+
+    Polls the queue every `interval` seconds when it is empty (one small read); derives in
+    chunks of `chunk` events. With `parent_pid`, it also ends when that process is gone (a
+    server killed without the chance to stop its deriver leaves no orphan behind).
+    """
+    halt = stop or threading.Event()
+    while not halt.is_set():
+        if parent_pid is not None and os.getppid() != parent_pid:
+            log.warning("the server process %d is gone: the deriver stops", parent_pid)
+            return
+        try:
+            outcome = derive_pending(registry, limit=chunk)
+        except sa.exc.OperationalError as exc:  # locked for too long, or unreachable: try again later
+            log.warning("lineage derivation postponed: %s", type(exc).__name__)
+            halt.wait(max(interval, 1.0))
+            continue
+        if outcome.derived or outcome.failed:
+            if on_derived is not None:
+                on_derived(outcome)
+            continue
+        halt.wait(interval)
 
 
 def catch_up(registry: Registry) -> None:
@@ -535,10 +619,18 @@ class _Deriver:
 
 _derivers: dict[str, _Deriver] = {}
 _derivers_lock = threading.Lock()
+_without_thread: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
+def derive_elsewhere(registry: Registry) -> None:
+    """No background thread for `registry` in this process: a deriver process (`watch`) does it."""
+    _without_thread.add(registry)
 
 
 def notify_deriver(registry: Registry) -> None:
-    """Wake (or start) the background deriver of `registry` in this process."""
+    """Wake (or start) the background deriver thread of `registry` in this process (unless `derive_elsewhere`)."""
+    if registry in _without_thread:
+        return
     key = registry.url.url
     with _derivers_lock:
         deriver = _derivers.get(key)
@@ -555,6 +647,7 @@ __all__ = [
     "TYPE_FAMILIES",
     "DeriveOutcome",
     "catch_up",
+    "derive_elsewhere",
     "derive_events",
     "derive_pending",
     "notify_deriver",
@@ -562,4 +655,5 @@ __all__ = [
     "retry_failed",
     "schema_drift",
     "type_family",
+    "watch",
 ]

@@ -259,15 +259,9 @@ class TokenAuthenticator:
         if token_id is None:
             raise AccessDenied("the bearer token is not a meshplane token", authenticated=False)
         digest = hash_token(token)
-        if self.cache_s > 0:
-            known = self._verified.get(token_id)
-            if (
-                known is not None
-                and known[3] == _revocations.count
-                and time.monotonic() < known[2]
-                and hmac.compare_digest(known[0], digest)
-            ):
-                return known[1]
+        known = self._remembered(token_id, digest)
+        if known is not None:
+            return known
         principal = self._verify(token, token_id, digest)
         if self.cache_s > 0:
             with self._lock:
@@ -275,6 +269,24 @@ class TokenAuthenticator:
                     self._verified.clear()
                 self._verified[token_id] = (digest, principal, time.monotonic() + self.cache_s, _revocations.count)
         return principal
+
+    def remembered(self, token: str) -> Principal | None:
+        """The principal of a token verified less than `cache_s` ago (no I/O), else None."""
+        token_id = token_id_of(token)
+        return self._remembered(token_id, hash_token(token)) if token_id is not None else None
+
+    def _remembered(self, token_id: str, digest: str) -> Principal | None:
+        if self.cache_s <= 0:
+            return None
+        known = self._verified.get(token_id)
+        if (
+            known is not None
+            and known[3] == _revocations.count
+            and time.monotonic() < known[2]
+            and hmac.compare_digest(known[0], digest)
+        ):
+            return known[1]
+        return None
 
     def _verify(self, token: str, token_id: str, digest: str) -> Principal:
         with self.registry.read() as session:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,17 +57,40 @@ def serve(
     err_console.print(f"meshplane server on http://{escape(host)}:{port} · registry {escape(url.display)}")
     level = settings.log_level.lower()
     logging = log_config(level)
-    if workers == 1:
-        app = create_app(registry, settings=settings)
-        uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
-        registry.close()
-    else:
-        registry.close()
-        os.environ["MESHPLANE_DATABASE_URL"] = url.url  # the workers resolve the same registry
-        uvicorn.run(
-            APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level, log_config=logging
-        )
+    deriver = start_deriver(url.url) if settings.lineage_deriver == "process" else None
+    try:
+        if workers == 1:
+            app = create_app(registry, settings=settings)
+            uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
+            registry.close()
+        else:
+            registry.close()
+            os.environ["MESHPLANE_DATABASE_URL"] = url.url  # the workers resolve the same registry
+            uvicorn.run(
+                APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level, log_config=logging
+            )
+    finally:
+        if deriver is not None:
+            stop_deriver(deriver)
     raise typer.Exit(EXIT_OK)
+
+
+def start_deriver(registry_url: str) -> subprocess.Popen[bytes]:
+    """`meshplane derive --watch` beside the server: received lineage events are derived on another core."""
+    env = {**os.environ, "MESHPLANE_DATABASE_URL": registry_url}
+    command = [sys.executable, "-m", "meshplane", "derive", "--watch", "--quiet", "--parent", str(os.getpid())]
+    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+
+
+def stop_deriver(process: subprocess.Popen[bytes]) -> None:
+    """Stop the deriver process (what it has not derived stays queued, derived at the next start or read)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 def register(app: typer.Typer) -> None:
@@ -73,4 +98,4 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
-__all__ = ["APP_FACTORY", "register", "serve"]
+__all__ = ["APP_FACTORY", "register", "serve", "start_deriver", "stop_deriver"]
