@@ -30,7 +30,7 @@ from lineage_support import EXAMPLES, REPO, example_events, example_files, requi
 
 from meshplane.lineage import InvalidEventError, LineageEvent, canonical_json, event_fingerprint, parse_batch
 from meshplane.lineage import events as events_module
-from meshplane.lineage.schemas import EventIssue
+from meshplane.lineage.schemas import EventIssue, plain_types_only
 
 # --- the reference paths --------------------------------------------------------------------------
 
@@ -231,6 +231,20 @@ def test_canonical_json_of_values_orjson_would_write_but_json_dumps_refuses_or_w
         assert outcome(lambda c=candidate: canonical_json(c)) == outcome(lambda c=candidate: reference_dumps(c))
 
 
+def test_plain_types_only_looks_at_everything_in_a_value() -> None:
+    class Text(str):
+        pass
+
+    deep: Any = [1.5]
+    for _ in range(50):
+        deep = {"k": [deep, "x", 1, None, True]}
+    assert plain_types_only({"a": [1, "x", None, True, {"b": []}], "c": {}})
+    assert plain_types_only({1: "a"})  # (orjson refuses int keys: not plain after all)
+    refused = [deep, {"a": 1.0}, [[[[-0.0]]]], {"a": (1,)}, {"a": Text()}, {Text("k"): 1}, {1.5: 1}, Text(), (1,)]
+    for value in refused:
+        assert not plain_types_only(value), value
+
+
 # --- reading JSON -----------------------------------------------------------------------------------
 
 
@@ -279,6 +293,7 @@ INVALID = [
     b'"\xed\xa0\x80"', b'"\xf4\x90\x80\x80"', b"\x0c{}", b"{}\x00", b"nul", b"tru", b'{"a" 1}', b'{"a":}', b"[" * 2000,
     b"[" * 1100 + b"]" * 1100, b"1" * 5000, b"1e400", b"-1e400", b"\xff\xfe{\x00}\x00", b'"\\ud800"', b'"\\udc00\\ud800"',
     "{\"a\": \"\ud800\"}", "\ufeff{}", b'{"a":1}\r\n', b"\t[]", b'"\x7f"',
+    b'{"run": ' * 300 + b"1" + b"}" * 300,  # deeper than orjson writes, not than it reads
 ]  # fmt: skip
 
 

@@ -24,7 +24,6 @@ field (as a JSON path) and the reason.
 from __future__ import annotations
 
 import enum
-import gc
 import hashlib
 import json
 import re
@@ -40,7 +39,7 @@ import orjson
 
 from meshplane.diagnostics import MeshplaneError, json_type
 from meshplane.lineage.identity import DatasetIdentity, canonical_identity
-from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, fast_check, validate
+from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, fast_check, plain_types_only, validate
 
 
 class EventKind(enum.StrEnum):
@@ -359,7 +358,6 @@ class LineageEvent:
 # reads an integer beyond 64 bits as a float: a document with a float in it is read and written by
 # the json module, as before. tests/lineage/test_parse_speed_equivalence.py holds both to the same.
 
-_PLAIN_TYPES = frozenset({dict, list, str, int, bool, type(None)})
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | _PASSTHROUGH  # passed through: refused (no default), not encoded
 
@@ -367,23 +365,6 @@ _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | _PASSTHROUGH  # passed through: refused
 def _dumps(value: Any) -> str:
     """The definition of canonical JSON (json.dumps); every faster path must give exactly this text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _is_plain(value: Any) -> bool:
-    """True when ``value`` holds only dict, list, str, int, bool and None (exact types; no float).
-
-    `gc.get_referents` hands out, level by level, the values of dicts (their keys too unless all are
-    exact str) and the items of lists. Only for a tree of bounded depth (decoded JSON, or a value
-    orjson has just encoded).
-    """
-    if type(value) not in _PLAIN_TYPES:
-        return False
-    level = gc.get_referents(value)
-    while level:
-        if not _PLAIN_TYPES.issuperset(map(type, level)):
-            return False
-        level = gc.get_referents(*level)
-    return True
 
 
 def _fast_canonical(value: Any, plain: bool | None = None) -> bytes | None:
@@ -397,7 +378,7 @@ def _fast_canonical(value: Any, plain: bool | None = None) -> bytes | None:
         text = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
         return None
-    return text if plain or _is_plain(value) else None
+    return text if plain or plain_types_only(value) else None
 
 
 def canonical_json(value: Any) -> str:
@@ -464,7 +445,7 @@ def parse_event_time(text: str) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 def spec_version_of(schema_url: str | None) -> str | None:
@@ -519,7 +500,7 @@ def _load(data: Any, plain: bool | None = None) -> tuple[Any, bool | None]:
         except orjson.JSONDecodeError:
             pass
         else:
-            if _is_plain(value):
+            if plain_types_only(value):
                 return value, True
         try:
             return json.loads(data, parse_constant=_refuse_constant), None
@@ -580,10 +561,10 @@ class _Reader:
         if isinstance(facets, dict) and facets:
             read = {key: self.facet(facets, "dataset", key, path, "facets") for key in _DATASET_FACETS if key in facets}
         stats = None
-        if role is DatasetRole.INPUT:
-            stats = self.facet(raw.get("inputFacets"), "input", "inputStatistics", path, "inputFacets")
-        elif role is DatasetRole.OUTPUT:
-            stats = self.facet(raw.get("outputFacets"), "output", "outputStatistics", path, "outputFacets")
+        if role is DatasetRole.INPUT and "inputFacets" in raw:
+            stats = self.facet(raw["inputFacets"], "input", "inputStatistics", path, "inputFacets")
+        elif role is DatasetRole.OUTPUT and "outputFacets" in raw:
+            stats = self.facet(raw["outputFacets"], "output", "outputStatistics", path, "outputFacets")
         return EventDataset(  # positional, in field order (faster than by keyword)
             role, namespace, name, canonical_identity(namespace, name), read.get("schema"), read.get("columnLineage"),
             stats, read.get("ownership") or (), read.get("symlinks") or (), read.get("dataSource"),
@@ -672,14 +653,10 @@ def _parent(raw: Mapping[str, Any] | None) -> ParentRun | None:
         return None
     run, job, root = raw.get("run") or {}, raw.get("job") or {}, raw.get("root") or {}
     root_run, root_job = root.get("run") or {}, root.get("job") or {}
-    return ParentRun(
-        run_id=_uuid(run.get("runId")) or run.get("runId"),
-        job_namespace=job.get("namespace", ""),
-        job_name=job.get("name", ""),
-        root_run_id=_uuid(root_run.get("runId")) or root_run.get("runId"),
-        root_job_namespace=root_job.get("namespace"),
-        root_job_name=root_job.get("name"),
-    )
+    return ParentRun(  # run_id, job_namespace, job_name, root_run_id, root_job_namespace, root_job_name
+        _uuid(run.get("runId")) or run.get("runId"), job.get("namespace", ""), job.get("name", ""),
+        _uuid(root_run.get("runId")) or root_run.get("runId"), root_job.get("namespace"), root_job.get("name"),
+    )  # fmt: skip
 
 
 _READERS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
@@ -763,9 +740,10 @@ def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
     else:
         inputs = reader.datasets(view.get("inputs"), DatasetRole.INPUT, "inputs")
         outputs = reader.datasets(view.get("outputs"), DatasetRole.OUTPUT, "outputs")
-    parent = reader.facet(run.get("facets"), "run", "parent", ("run",), "facets")
-    job_type = reader.facet(job.get("facets"), "job", "jobType", ("job",), "facets")
-    job_ownership = reader.facet(job.get("facets"), "job", "ownership", ("job",), "facets") or ()
+    run_facets, job_facets = run.get("facets"), job.get("facets")
+    parent = reader.facet(run_facets, "run", "parent", ("run",), "facets") if run_facets else None
+    job_type = reader.facet(job_facets, "job", "jobType", ("job",), "facets") if job_facets else None
+    job_ownership = (reader.facet(job_facets, "job", "ownership", ("job",), "facets") if job_facets else None) or ()
     schema_url = view.get("schemaURL")
     fingerprint = hashlib.sha256(fast if fast is not None else text.encode("utf-8")).hexdigest()
     return LineageEvent(  # positional, in field order (faster than by keyword)

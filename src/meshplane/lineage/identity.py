@@ -253,6 +253,11 @@ def canonical_namespace(namespace: str) -> str:
     return f"{scheme}://{host}{path}"
 
 
+@lru_cache(maxsize=4096)
+def _namespace_rule(namespace: str) -> SchemeRule | None:
+    return _RULES.get(namespace_scheme(namespace))
+
+
 def _is_path_uri(text: str) -> bool:
     """A name that is itself a file or bucket URI (``file:/x``, ``s3a://b/k``)."""
     match = _URI.match(text)
@@ -306,7 +311,7 @@ def _is_generated_file(segment: str) -> bool:
     """A file a writer named for itself (part file, numbered chunk, UUID/date-stamped) or a marker."""
     if _GLOB.search(segment) or _MARKER_FILE.match(segment) or _PART_FILE.match(segment):
         return True
-    ext = _DATA_EXTENSION.search(segment)
+    ext = _DATA_EXTENSION.search(segment) if "." in segment else None
     if ext is None:
         return False
     stem = _COMPRESSION_PREFIX.sub("", segment[: ext.start()])
@@ -330,7 +335,7 @@ def trim_partitions(path: str) -> str:
     segments = path.strip("/").split("/")
     first = 0
     for i, segment in enumerate(segments):
-        if i > first and _KEY_VALUE.match(segment):
+        if i > first and "=" in segment and _KEY_VALUE.match(segment):
             segments = segments[:i]
             break
     changed = True
@@ -371,7 +376,7 @@ def _canonical_identity(namespace: str, name: str, trim: bool) -> DatasetIdentit
     ns = canonical_namespace(namespace)
     if not ns and text.startswith("/"):
         ns = "file"
-    rule = _RULES.get(namespace_scheme(ns))
+    rule = _namespace_rule(ns)
     if rule is None or rule.kind in (SchemeKind.STREAM, SchemeKind.OTHER):
         return DatasetIdentity(ns, text)
     if rule.kind is SchemeKind.DATABASE:

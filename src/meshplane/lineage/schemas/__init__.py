@@ -13,14 +13,16 @@ document, else a compiled Python predicate; jsonschema (Draft 2020-12, as the fi
 judge that names the problems, and tests hold all three to the same answers.
 
 A document is plain when it holds only ``dict``, ``list``, ``str``, ``int`` within 64 bits,
-``bool`` and ``None`` (exact types): what JSON decoding gives for a document without numbers in
-floating-point form. Only there is the Rust validator known to see what python-jsonschema sees
-(it reads a tuple as an array, for one); the caller says so (``plain=True``).
+``bool`` and ``None`` (exact types; `plain_types_only` checks the types): what JSON decoding gives
+for a document without numbers in floating-point form. Only there is the Rust validator known to
+see what python-jsonschema sees (it reads a tuple as an array, for one); the caller says so
+(``plain=True``).
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -67,6 +69,26 @@ class EventIssue:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+_PLAIN_TYPES = frozenset({dict, list, str, int, bool, type(None)})
+
+
+def plain_types_only(value: Any) -> bool:
+    """True when ``value`` and all in it (dict keys too) are dict, list, str, int, bool or None (exact types).
+
+    `gc.get_referents` hands out, level by level, the values of dicts (their keys too unless all are
+    exact str) and the items of lists. Only for a tree of bounded depth (decoded JSON, or a value
+    orjson has just encoded: it refuses cycles and deep nesting).
+    """
+    if type(value) not in _PLAIN_TYPES:
+        return False
+    level = gc.get_referents(value)
+    while level:
+        if not _PLAIN_TYPES.issuperset(map(type, level)):
+            return False
+        level = gc.get_referents(*level)
+    return True
 
 
 def _read_schema(relative: str) -> dict[str, Any]:
