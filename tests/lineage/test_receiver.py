@@ -67,6 +67,23 @@ def test_an_event_is_stored_once_and_a_resent_one_is_a_duplicate(client: TestCli
     assert counts(world)["events"] == 1 and counts(world)["runs"] == 1
 
 
+def test_a_lone_surrogate_is_a_400_not_a_500(client: TestClient, world: World) -> None:
+    event = run_event()
+    event["job"]["name"] = "orders\ud800load"  # valid JSON escape, but no Unicode text: it cannot be stored
+    answer = client.post(
+        "/api/v1/lineage", content=json.dumps(event), headers={**world.headers(), "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert "lone surrogate" in answer.json()["errors"][0]["reason"]
+    batch = client.post(
+        "/api/v1/lineage/batch",
+        content=json.dumps([event, run_event()]),
+        headers={**world.headers(), "Content-Type": "application/json"},
+    )
+    assert batch.status_code == 200 and batch.json()["summary"]["stored"] == 1
+    assert counts(world)["events"] == 1
+
+
 def test_a_malformed_event_is_a_400_naming_the_field_and_stores_nothing(client: TestClient, world: World) -> None:
     event = run_event()
     event["run"]["runId"] = "run-42"

@@ -23,8 +23,8 @@ import pytest
 from meshplane.api.local import LocalServer
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
-from meshplane.service.derivation import derive_pending
 from meshplane.registry.access import Principal
+from meshplane.service.derivation import derive_pending
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token
 

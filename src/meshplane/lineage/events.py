@@ -701,10 +701,15 @@ def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
         raise InvalidEventError([EventIssue("$", f"an event must be a JSON object, got {json_type(document)}")])
     fast = _fast_canonical(document, plain)
     if fast is not None:
-        text = fast.decode("utf-8")
+        text, encoded = fast.decode("utf-8"), fast
     else:
         try:
             text = _dumps(document)
+            encoded = text.encode("utf-8")  # a lone surrogate (e.g. "\ud800") cannot be stored as UTF-8
+        except UnicodeEncodeError as exc:
+            where = f"at character {exc.start} of the event" if exc.start is not None else ""
+            reason = f"not valid Unicode text {where}: a lone surrogate escape (\\ud800-\\udfff)".replace("  ", " ")
+            raise InvalidEventError([EventIssue("$", reason)]) from None
         except (TypeError, ValueError) as exc:
             raise InvalidEventError([EventIssue("$", f"not JSON data: {exc}")]) from None
     plain = fast is not None
@@ -745,7 +750,7 @@ def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
     job_type = reader.facet(job_facets, "job", "jobType", ("job",), "facets") if job_facets else None
     job_ownership = (reader.facet(job_facets, "job", "ownership", ("job",), "facets") if job_facets else None) or ()
     schema_url = view.get("schemaURL")
-    fingerprint = hashlib.sha256(fast if fast is not None else text.encode("utf-8")).hexdigest()
+    fingerprint = hashlib.sha256(encoded).hexdigest()
     return LineageEvent(  # positional, in field order (faster than by keyword)
         kind, event_type, event_time, view.get("producer"), schema_url, _spec_version(schema_url), run_id, parent,
         job.get("namespace"), job.get("name"), inputs, outputs, static, job_ownership, job_type,

@@ -421,8 +421,12 @@ _parsed: dict[str, dict[int, LineageEvent]] = {}
 _parsed_lock = threading.Lock()
 
 
-def remember_parsed(registry_key: str, events: Mapping[int, LineageEvent]) -> None:
-    """Keep the receiver's parsed events for the deriver (bounded: a backlog beyond it is parsed again)."""
+def remember_parsed(registry: Registry, events: Mapping[int, LineageEvent]) -> None:
+    """Keep the receiver's parsed events for this process's deriver thread (bounded: a backlog beyond
+    it is parsed again). Nothing is kept when a deriver process does the work (`derive_elsewhere`)."""
+    if registry in _without_thread:
+        return
+    registry_key = registry.url.url
     with _parsed_lock:
         held = _parsed.setdefault(registry_key, {})
         if len(held) < 50 * DERIVE_CHUNK:

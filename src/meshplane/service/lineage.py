@@ -251,7 +251,7 @@ def _write_events(registry: Registry, items: Sequence[tuple[LineageEvent, str, d
         else:
             statuses.append(IngestStatus.DUPLICATE)
     if fresh:
-        remember_parsed(registry.url.url, fresh)
+        remember_parsed(registry, fresh)
         notify_deriver(registry)
     return statuses
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import subprocess
 import sys
@@ -16,6 +17,9 @@ from meshplane.cli.output import EXIT_OK, err_console
 from meshplane.settings import get_settings
 
 APP_FACTORY = "meshplane.api.app:create_app"
+
+#: Loaded (and frozen out of the garbage collector's reach) in the CLI's start-up phase.
+STARTUP_IMPORTS = ("uvicorn", "meshplane.api.app", "meshplane.service.lineage")
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -61,6 +65,7 @@ def serve(
     try:
         if workers == 1:
             app = create_app(registry, settings=settings)
+            gc.freeze()  # the application lives as long as the process: no collection needs to walk it
             uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
             registry.close()
         else:
