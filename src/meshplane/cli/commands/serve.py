@@ -18,6 +18,12 @@ from meshplane.settings import get_settings
 
 APP_FACTORY = "meshplane.api.app:create_app"
 
+SERVER_GC_THRESHOLDS = (100_000, 50, 100)
+"""Cyclic garbage collection in the server: a young-generation pass per 100,000 net allocations
+(Python's default: 700). Requests allocate much and keep little; with the default, a batch of
+OpenLineage events triggers hundreds of passes, ~15 % of the receiver's time. Memory stays bounded:
+what reference counting cannot free waits at most one pass."""
+
 #: Loaded (and frozen out of the garbage collector's reach) in the CLI's start-up phase.
 STARTUP_IMPORTS = ("uvicorn", "meshplane.api.app", "meshplane.service.lineage")
 
@@ -66,6 +72,7 @@ def serve(
         if workers == 1:
             app = create_app(registry, settings=settings)
             gc.freeze()  # the application lives as long as the process: no collection needs to walk it
+            gc.set_threshold(*SERVER_GC_THRESHOLDS)
             uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
             registry.close()
         else:
