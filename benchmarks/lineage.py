@@ -115,12 +115,12 @@ def free_port() -> int:
 class Server:
     """`meshplane serve` on 127.0.0.1, one worker, in its own process."""
 
-    def __init__(self, registry_url: str) -> None:
+    def __init__(self, registry_url: str, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MESHPLANE_")}
         env |= {"MESHPLANE_DATABASE_URL": registry_url, "MESHPLANE_LOG_LEVEL": "warning"}
-        command = [sys.executable, "-m", "meshplane", "serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "meshplane", "serve", "--port", str(self.port), "--workers", str(workers)]
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -279,7 +279,7 @@ def measure(label: str, url: str, reference_url: str, folder: Path, options: arg
     batched = make_events(lake, options.batched // 2, f"{label}-batch")
     batches = [b"[" + b",".join(batched[i : i + options.batch]) + b"]" for i in range(0, len(batched), options.batch)]
     gets = [b""] * options.single
-    server = Server(url)
+    server = Server(url, options.workers)
     try:
         drive(server.url, token, "/health", [b""] * 200, options.clients)  # warm up connections and caches
         figures: dict[str, Any] = {"database": label, "clients": options.clients, "batch": options.batch}
@@ -355,6 +355,7 @@ def main() -> int:
     parser.add_argument("--batched", type=int, default=40_000, help="events sent in batches (per run)")
     parser.add_argument("--batch", type=int, default=500, help="events per batch request")
     parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (meshplane serve --workers)")
     parser.add_argument("--runs", type=int, default=3, help="measurements per figure (the median is reported)")
     parser.add_argument("--postgres", help="also measure on this PostgreSQL server (a database is created)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
@@ -380,7 +381,8 @@ def main() -> int:
             url = fresh_postgres(options.postgres, "meshplane_bench_lineage")
             reference = fresh_postgres(options.postgres, "meshplane_bench_lineage_raw")
             results.append(measure("PostgreSQL", url, reference, folder / "pg", options))
-    print(f"\nOpenLineage ingest through HTTP on 127.0.0.1 ({os.cpu_count()} cores; one server worker)")
+    workers = "one server worker" if options.workers == 1 else f"{options.workers} server workers"
+    print(f"\nOpenLineage ingest through HTTP on 127.0.0.1 ({os.cpu_count()} cores; {workers})")
     for figures in results:
         report(figures)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other processes on the machine inflate the times)")

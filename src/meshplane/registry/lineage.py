@@ -577,12 +577,19 @@ def _insert_events_sqlite(session: Session, events: Sequence[EventRow]) -> dict[
     driver = session.connection().connection.driver_connection
     assert driver is not None
     out: dict[str, int] = {}
+    times: dict[datetime, str | None] = {}  # the events of a request share their received_at, often their time
     for start in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
         chunk = events[start : start + _SQLITE_ROWS_PER_INSERT]
         values: list[Any] = []
         for event in chunk:
-            fields_of = map(event.__getattribute__, _EVENT_FIELDS)
-            values += (_sqlite_time(v) if isinstance(v, datetime) else v for v in fields_of)
+            for value in map(event.__getattribute__, _EVENT_FIELDS):
+                if isinstance(value, datetime):
+                    text = times.get(value)
+                    if text is None:
+                        text = times[value] = _sqlite_time(value)
+                    values.append(text)
+                else:
+                    values.append(value)
         cursor = driver.execute(
             f"INSERT INTO lineage_events ({columns}) VALUES {', '.join([row] * len(chunk))} "
             "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, id",

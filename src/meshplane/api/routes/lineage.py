@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import DomainId, ProductId
@@ -68,7 +69,7 @@ async def receive_event(request: Request, context: Context, caller: Caller) -> J
     "/lineage/batch",
     **_receiver({"type": "array", "items": _EVENT_SCHEMA}, "Receive a batch of OpenLineage events"),
 )
-async def receive_batch(request: Request, context: Context, caller: Caller) -> JSONResponse:
+async def receive_batch(request: Request, context: Context, caller: Caller) -> Response:
     """Store the valid events of an array, one result per item (the OpenLineage batch answer).
 
     A malformed item fails alone, with its reason; when every item fails (or the body is not an
@@ -91,7 +92,8 @@ async def receive_batch(request: Request, context: Context, caller: Caller) -> J
         ]
         extras = {k: answer[k] for k in ("summary", "failed_events", "results")}
         return problem(400, detail, kind="invalid-event", instance=request.url.path, errors=errors, **extras)
-    return JSONResponse(answer)
+    # one result per item: orjson writes the answer of a large batch several times faster than json
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 Day = Annotated[date | None, Query(description="A day (YYYY-MM-DD), UTC.")]
