@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
+from meshplane.registry import lineage_queue as queue
 
 
 def _events(n: int) -> list[store.EventRow]:
@@ -44,9 +45,9 @@ def test_the_fast_path_writes_what_sqlalchemy_writes(tmp_path: Path) -> None:
     events = _events(450)
     with Registry(f"sqlite:///{tmp_path / 'fast.db'}") as fast, Registry(f"sqlite:///{tmp_path / 'core.db'}") as core:
         with fast.write() as session:
-            first = store.insert_events(session, events)
+            first = queue.insert_events(session, events)
         with core.write() as session:
-            reference = store._insert_events_core(session, events)
+            reference = queue._insert_events_core(session, events)
         assert first == reference and len(first) == 450
         assert _rows(fast) == _rows(core)
         with fast.read() as session:  # read back through the models: aware UTC datetimes, as written
@@ -54,5 +55,5 @@ def test_the_fast_path_writes_what_sqlalchemy_writes(tmp_path: Path) -> None:
         assert [s.event_time for s in stored] == [e.event_time for e in events]
         assert [s.received_at for s in stored] == [e.received_at for e in events]
         with fast.write() as session:  # stored before: skipped, nothing returned
-            again = store.insert_events(session, [*events[:10], *_events(451)[450:]])
+            again = queue.insert_events(session, [*events[:10], *_events(451)[450:]])
         assert list(again) == [f"{450:064x}"]

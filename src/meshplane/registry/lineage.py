@@ -32,7 +32,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -520,7 +520,6 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 _KEYS: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
-_EVENT_FIELDS = [f.name for f in fields(EventRow)]
 _RUN_FIELDS = [f.name for f in fields(RunState)]
 _DATASET_FIELDS = [f.name for f in fields(DatasetState)]
 # Built once: a statement object keeps its compiled form and cache key between executions.
@@ -531,72 +530,6 @@ _SELECT_DATASETS = sa.select(*(getattr(RunDataset, n) for n in _DATASET_FIELDS))
 _SELECT_USAGE = sa.select(ColumnUsage.usage_key, ColumnUsage.id, ColumnUsage.first_seen, ColumnUsage.last_seen).where(
     ColumnUsage.usage_key.in_(_KEYS)
 )
-
-
-def insert_events(session: Session, events: Sequence[EventRow]) -> dict[str, int]:
-    """Insert the events not stored yet (``ON CONFLICT DO NOTHING`` on the fingerprint): fingerprint → id.
-
-    One statement for the whole batch; an event stored before, by this or a concurrent transaction,
-    is skipped by the database itself.
-    """
-    if not events:
-        return {}
-    if session.get_bind().dialect.name == "sqlite":
-        return _insert_events_sqlite(session, events)
-    return _insert_events_core(session, events)
-
-
-def _insert_events_core(session: Session, events: Sequence[EventRow]) -> dict[str, int]:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(_table(StoredEvent))
-        .on_conflict_do_nothing(index_elements=["fingerprint"])
-        .returning(StoredEvent.fingerprint, StoredEvent.id)
-    )
-    rows = session.connection().execute(statement, [_event_dict(e) for e in events])
-    return {row[0]: row[1] for row in rows}
-
-
-_SQLITE_ROWS_PER_INSERT = 200
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
-    """A timestamp as SQLAlchemy's SQLite dialect stores `UtcDateTime` (naive UTC, microseconds)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
-def _insert_events_sqlite(session: Session, events: Sequence[EventRow]) -> dict[str, int]:
-    """`insert_events` on SQLite, through the driver: the receiver's hottest write, without per-value
-    bind processing. The values are exactly what the SQLAlchemy path writes (a test holds them equal)."""
-    columns = ", ".join(_EVENT_FIELDS)
-    row = "(" + ", ".join("?" * len(_EVENT_FIELDS)) + ")"
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    out: dict[str, int] = {}
-    times: dict[datetime, str | None] = {}  # the events of a request share their received_at, often their time
-    for start in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
-        chunk = events[start : start + _SQLITE_ROWS_PER_INSERT]
-        values: list[Any] = []
-        for event in chunk:
-            for value in map(event.__getattribute__, _EVENT_FIELDS):
-                if isinstance(value, datetime):
-                    text = times.get(value)
-                    if text is None:
-                        text = times[value] = _sqlite_time(value)
-                    values.append(text)
-                else:
-                    values.append(value)
-        cursor = driver.execute(
-            f"INSERT INTO lineage_events ({columns}) VALUES {', '.join([row] * len(chunk))} "
-            "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, id",
-            values,
-        )
-        out.update((str(f), int(i)) for f, i in cursor.fetchall())
-    return out
 
 
 def load_runs(session: Session, keys: Iterable[str]) -> dict[str, RunState]:
@@ -676,10 +609,6 @@ def _update_by(connection: sa.Connection, table: sa.Table, key: str, rows: Seque
             .values({name: sa.bindparam(f"_{name}") for name in names})
         )
     connection.execute(statement, [{f"_{k}": v for k, v in row.items()} | {"_key": row[key]} for row in rows])
-
-
-def _event_dict(event: EventRow) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in _EVENT_FIELDS}
 
 
 def _run_dict(state: RunState) -> dict[str, Any]:
@@ -823,7 +752,6 @@ __all__ = [
     "identity_sha",
     "index_applied_mesh",
     "index_version",
-    "insert_events",
     "lineage_counts",
     "load_datasets",
     "load_index",

@@ -239,7 +239,7 @@ def _write_events(registry: Registry, items: Sequence[tuple[LineageEvent, str, d
                 event.canonical_json,
             )
     with registry.write() as session:
-        new = store.insert_events(session, list(first.values()))
+        new = queue.insert_events(session, list(first.values()))
         queue.add_pending(session, sorted(new.values()))
     statuses: list[IngestStatus] = []
     fresh: dict[int, LineageEvent] = {}
