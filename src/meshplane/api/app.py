@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -22,6 +23,7 @@ from meshplane.api.context import ApiContext
 from meshplane.api.guard import RequestGuard
 from meshplane.api.problems import install_problem_handlers
 from meshplane.api.routes import discover_routers
+from meshplane.api.security import document_bearer_auth
 from meshplane.diagnostics import MeshplaneError
 from meshplane.mesh.repository import find_mesh_root
 from meshplane.registry import Registry, resolve_registry_url
@@ -89,6 +91,15 @@ def create_app(
     for router in discover_routers():
         app.include_router(router)
     app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_bearer_auth(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     log.info(
         "meshplane API on registry %s (anonymous read %s)",
         registry.url.display,

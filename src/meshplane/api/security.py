@@ -26,7 +26,6 @@ from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.problems import WRITE_PROBLEMS
@@ -34,7 +33,26 @@ from meshplane.registry.access import AccessDenied, Principal
 
 OWNER_EXTENSION = "x-meshplane-owner"
 
-_bearer = HTTPBearer(auto_error=False, bearerFormat="mp_<id>_<secret>", description="A meshplane API token.")
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "mp_<id>_<secret>",
+    "description": "A meshplane API token.",
+}
+"""The OpenAPI security scheme of every ``/api/`` operation (`document_bearer_auth` adds it)."""
+
+
+def document_bearer_auth(document: dict[str, Any]) -> None:
+    """Declare bearer tokens in an OpenAPI document: the scheme, and on every ``/api/`` operation.
+
+    Declared here rather than through a FastAPI security dependency: resolving one more dependency
+    on every request costs more than the token check itself.
+    """
+    document.setdefault("components", {}).setdefault("securitySchemes", {})["HTTPBearer"] = dict(BEARER_SCHEME)
+    for path, operations in document.get("paths", {}).items():
+        if path.startswith("/api/"):
+            for operation in operations.values():
+                operation["security"] = [{"HTTPBearer": []}]
 
 
 async def _principal(request: Request, context: ApiContext, background: BackgroundTasks) -> Principal:
@@ -56,26 +74,19 @@ async def _principal(request: Request, context: ApiContext, background: Backgrou
     return principal
 
 
-async def current_principal(
-    request: Request,
-    background: BackgroundTasks,
-    context: Annotated[ApiContext, Depends(get_context)],
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
-) -> Principal:
+async def current_principal(request: Request, background: BackgroundTasks) -> Principal:
     """The caller of this request (FastAPI resolves it once per request for every dependency).
 
-    The security dependencies are async and do no blocking work on the event loop: FastAPI would
-    run sync ones in worker threads, and those hops cost more than the checks themselves.
+    The security dependencies are async, have no sub-dependencies of their own and do no blocking
+    work on the event loop: FastAPI runs sync dependencies in worker threads, and each hop or extra
+    dependency costs more than the check itself (the receiver of OpenLineage events feels it most).
     """
-    return await _principal(request, context, background)
+    return await _principal(request, await get_context(request), background)
 
 
-async def read_access(
-    principal: Annotated[Principal, Depends(current_principal)],
-    context: Annotated[ApiContext, Depends(get_context)],
-) -> Principal:
+async def read_access(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """Any token may read; anonymous callers only when the `anonymous_read` setting is on."""
-    if not principal.authenticated and not context.settings.anonymous_read:
+    if not principal.authenticated and not (await get_context(request)).settings.anonymous_read:
         raise AccessDenied(
             "authentication required: send `Authorization: Bearer <token>` (anonymous read is off)",
             authenticated=False,
@@ -129,6 +140,7 @@ def writes(ownership: Ownership) -> dict[str, Any]:
 
 __all__ = [
     "ADMIN_ONLY",
+    "BEARER_SCHEME",
     "CONSUMER_DOMAIN",
     "CONTRACT_DOMAIN",
     "EITHER_SIDE",
@@ -139,6 +151,7 @@ __all__ = [
     "Caller",
     "Ownership",
     "current_principal",
+    "document_bearer_auth",
     "read_access",
     "write_access",
     "writes",
