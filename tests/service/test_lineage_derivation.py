@@ -127,3 +127,28 @@ def test_the_same_run_across_many_chunks_is_merged_not_duplicated(
     assert derivation.derive_pending(applied).derived == 2
     counts = _counts(applied)
     assert counts["runs"] == 1 and counts["datasets"] == 1
+
+
+def test_requests_on_an_event_loop_are_written_in_groups(applied: Registry, no_background: None) -> None:
+    import asyncio
+    import json
+
+    import sqlalchemy as sa
+
+    from meshplane.registry.access import Principal
+
+    commits: list[int] = []
+    sa.event.listen(applied.engine, "commit", lambda connection: commits.append(1))
+    events = _reads(applied, 30)
+    bodies = [json.dumps(e) for e in events] + [json.dumps(events[0])]  # the last one: sent twice
+
+    async def send_all() -> list[service.IngestResult]:
+        who = Principal.local_admin("tests")
+        return list(await asyncio.gather(*(service.receive_event_async(applied, b, who) for b in bodies)))
+
+    results = asyncio.run(send_all())
+    statuses = [r.status for r in results]
+    assert statuses.count(service.IngestStatus.STORED) == 30
+    assert statuses.count(service.IngestStatus.DUPLICATE) == 1
+    assert len(commits) < 10  # 31 requests, a handful of transactions
+    assert _counts(applied)["events"] == 30

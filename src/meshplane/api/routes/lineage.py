@@ -58,7 +58,7 @@ async def receive_event(request: Request, context: Context, caller: Caller) -> J
     """Store one event (201; 200 when it was stored before). A malformed event is 400, naming the field."""
     body = await request.body()
     try:
-        result = await run_in_threadpool(lineage.receive_event, context.registry, body, caller)
+        result = await lineage.receive_event_async(context.registry, body, caller)
     except InvalidEventError as exc:
         return _invalid(exc, request.url.path)
     stored = result.status is lineage.IngestStatus.STORED
