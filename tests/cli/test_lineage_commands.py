@@ -52,9 +52,7 @@ def mesh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def registry_of(mesh: Path) -> Registry:
-    registry = open_mesh_registry(mesh)
-    assert registry is not None
-    return registry
+    return open_mesh_registry(mesh)
 
 
 def invoke(*args: str) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,28 @@ def walk_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ..
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from walk_paths(item, (*path, i))
+
+
+def mutants(document: dict[str, Any], seed: int, count: int, replacements: Sequence[Any]) -> list[Any]:
+    """Deterministic variants of a JSON document: a value replaced, a key removed, a key added."""
+    rng = random.Random(seed)
+    paths = [p for p in walk_paths(document) if p]
+    out: list[Any] = []
+    for _ in range(count):
+        mutant = copy.deepcopy(document)
+        path = rng.choice(paths)
+        parent: Any = mutant
+        for key in path[:-1]:
+            parent = parent[key]
+        action = rng.random()
+        if action < 0.6:
+            parent[path[-1]] = rng.choice(replacements)
+        elif action < 0.85 and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent["_deleted" if rng.random() < 0.5 else "extra"] = rng.choice(replacements)
+        out.append(mutant)
+    return out
 
 
 def run_event(**changes: Any) -> dict[str, Any]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import json
-import random
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from lineage_support import OPENLINEAGE, example_events, require_standards, run_event, walk_paths
+from lineage_support import OPENLINEAGE, example_events, mutants, require_standards, run_event
 
 from meshplane.lineage.events import _fast_canonical
 from meshplane.lineage.schemas import (
@@ -84,25 +82,7 @@ REPLACEMENTS: list[Any] = [None, True, 0, 1.5, "", "x", [], {}, [1], {"a": 1}, "
 
 
 def _mutants(document: dict[str, Any], seed: int, count: int) -> list[Any]:
-    """Deterministic variants: a value replaced, a key removed, a key added."""
-    rng = random.Random(seed)
-    paths = [p for p in walk_paths(document) if p]
-    out: list[Any] = []
-    for _ in range(count):
-        mutant = copy.deepcopy(document)
-        path = rng.choice(paths)
-        parent: Any = mutant
-        for key in path[:-1]:
-            parent = parent[key]
-        action = rng.random()
-        if action < 0.6:
-            parent[path[-1]] = rng.choice(REPLACEMENTS)
-        elif action < 0.85 and isinstance(parent, dict):
-            del parent[path[-1]]
-        elif isinstance(parent, dict):
-            parent["_deleted" if rng.random() < 0.5 else "extra"] = rng.choice(REPLACEMENTS)
-        out.append(mutant)
-    return out
+    return mutants(document, seed, count, REPLACEMENTS)
 
 
 def _kind(document: dict[str, Any]) -> str:

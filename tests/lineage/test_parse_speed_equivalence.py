@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import json
 import math
-import random
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +25,15 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lineage_support import EXAMPLES, REPO, example_events, example_files, require_standards, run_event, walk_paths
+from lineage_support import (
+    EXAMPLES,
+    REPO,
+    example_events,
+    example_files,
+    mutants,
+    require_standards,
+    run_event,
+)
 
 from meshplane.lineage import InvalidEventError, LineageEvent, canonical_json, event_fingerprint, parse_batch
 from meshplane.lineage import events as events_module
@@ -118,26 +125,8 @@ REPLACEMENTS: list[Any] = [
 ]  # fmt: skip
 
 
-def _mutants(document: dict[str, Any], seed: int, count: int) -> list[dict[str, Any]]:
-    """Deterministic variants: a value replaced, a key removed, a key added."""
-    rng = random.Random(seed)
-    paths = [p for p in walk_paths(document) if p]
-    out = []
-    for _ in range(count):
-        mutant = copy.deepcopy(document)
-        path = rng.choice(paths)
-        parent: Any = mutant
-        for key in path[:-1]:
-            parent = parent[key]
-        action = rng.random()
-        if action < 0.6:
-            parent[path[-1]] = rng.choice(REPLACEMENTS)
-        elif action < 0.85 and isinstance(parent, dict):
-            del parent[path[-1]]
-        elif isinstance(parent, dict):
-            parent["_deleted" if rng.random() < 0.5 else "extra"] = rng.choice(REPLACEMENTS)
-        out.append(mutant)
-    return out
+def _mutants(document: dict[str, Any], seed: int, count: int) -> list[Any]:
+    return mutants(document, seed, count, REPLACEMENTS)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import migrate
-from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url, registry_configured, resolve_registry_url
+from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url, resolve_registry_url
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 WRITE_LOCK_KEY = 0x6D657368_706C616E & 0x7FFFFFFFFFFFFFFF
@@ -184,18 +184,13 @@ class Registry:
             session.flush()
 
 
-def open_mesh_registry(
-    mesh_root: Path | None, mesh_registry: str | None = None, *, only_if_configured: bool = False
-) -> Registry | None:
+def open_mesh_registry(mesh_root: Path | None, mesh_registry: str | None = None) -> Registry:
     """Open the registry of a mesh (URL resolved by `resolve_registry_url`).
 
-    With `only_if_configured` (what `meshplane test` uses to decide whether to record runs), None
-    is returned unless the URL was set explicitly or the default SQLite file already exists.
+    `meshplane test` decides whether to record runs with `registry_configured` first, so that
+    without a registry it never imports SQLAlchemy at all.
     """
-    resolved = resolve_registry_url(mesh_root, mesh_registry)
-    if only_if_configured and not registry_configured(resolved):
-        return None
-    return Registry(resolved)
+    return Registry(resolve_registry_url(mesh_root, mesh_registry))
 
 
 __all__ = ["Registry", "SchemaStatus", "create_registry_engine", "open_mesh_registry"]

@@ -411,51 +411,6 @@ class DeriveOutcome:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON shape."""
-        return {"derived": self.derived, "failed": self.failed, "seconds": round(self.seconds, 3)}
-
-
-_parsed: dict[str, dict[int, LineageEvent]] = {}
-"""Events this process parsed when receiving them, by registry and event id (spares parsing them again)."""
-_parsed_lock = threading.Lock()
-
-
-def remember_parsed(registry: Registry, events: Mapping[int, LineageEvent]) -> None:
-    """Keep the receiver's parsed events for this process's deriver thread (bounded: a backlog beyond
-    it is parsed again). Nothing is kept when a deriver process does the work (`derive_elsewhere`)."""
-    if registry in _without_thread:
-        return
-    registry_key = registry.url.url
-    with _parsed_lock:
-        held = _parsed.setdefault(registry_key, {})
-        if len(held) < 50 * DERIVE_CHUNK:
-            held.update(events)
-
-
-def _take_parsed(registry_key: str, event_ids: Sequence[int]) -> dict[int, LineageEvent]:
-    with _parsed_lock:
-        held = _parsed.get(registry_key, {})
-        return {i: held.pop(i) for i in event_ids if i in held}
-
-
-def _forget_parsed(registry_key: str, event_ids: Sequence[int]) -> None:
-    with _parsed_lock:
-        held = _parsed.get(registry_key, {})
-        for event_id in event_ids:
-            held.pop(event_id, None)
-
-
-def _events_of(registry_key: str, rows: Sequence[tuple[int, str]]) -> list[tuple[int, LineageEvent]]:
-    known = _take_parsed(registry_key, [event_id for event_id, _ in rows])
-    out = []
-    for event_id, body in rows:
-        event = known.get(event_id)
-        if event is None:
-            event = parse_event(body)  # stored events were valid when received
-        out.append((event_id, event))
-    return out
-
 
 def derive_pending(registry: Registry, *, limit: int | None = None) -> DeriveOutcome:
     """Derive the events queued when the call begins (at most `limit`), oldest first, in chunks.
@@ -486,7 +441,7 @@ def _derive_chunks(registry: Registry, outcome: DeriveOutcome, limit: int) -> No
                 rows = queue.waiting_events(session, size)
                 if not rows:
                     return
-                batch = _observe(session, key, [event for _, event in _events_of(key, rows)])
+                batch = _observe(session, key, [parse_event(body) for _, body in rows])  # valid when received
             with registry.write() as session:
                 batch.write(session)
                 queue.remove_pending(session, [event_id for event_id, _ in rows])
@@ -504,7 +459,6 @@ def _derive_one_by_one(
     registry: Registry, outcome: DeriveOutcome, rows: Sequence[tuple[int, str]], first: Exception
 ) -> None:
     key = registry.url.url
-    _forget_parsed(key, [event_id for event_id, _ in rows])
     log.warning("deriving %d lineage events failed (%s); deriving them one by one", len(rows), type(first).__name__)
     for event_id, body in rows:
         try:
@@ -655,7 +609,6 @@ __all__ = [
     "derive_events",
     "derive_pending",
     "notify_deriver",
-    "remember_parsed",
     "retry_failed",
     "schema_drift",
     "type_family",

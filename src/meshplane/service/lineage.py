@@ -41,7 +41,6 @@ from meshplane.service.derivation import (
     TYPE_FAMILIES,
     derive_pending,
     notify_deriver,
-    remember_parsed,
     schema_drift,
     type_family,
 )
@@ -306,17 +305,10 @@ def _write_events(registry: Registry, items: Sequence[tuple[LineageEvent, str, d
     with registry.write() as session:
         new = queue.insert_events(session, list(first.values()))
         queue.add_pending(session, sorted(new.values()))
-    statuses: list[IngestStatus] = []
-    fresh: dict[int, LineageEvent] = {}
-    for event, _, _ in items:
-        event_id = new.pop(event.fingerprint, None)  # a second copy in the same batch is a duplicate
-        if event_id is not None:
-            statuses.append(IngestStatus.STORED)
-            fresh[event_id] = event
-        else:
-            statuses.append(IngestStatus.DUPLICATE)
-    if fresh:
-        remember_parsed(registry, fresh)
+    # a second copy in the same batch is a duplicate
+    stored = [new.pop(event.fingerprint, None) is not None for event, _, _ in items]
+    statuses = [IngestStatus.STORED if s else IngestStatus.DUPLICATE for s in stored]
+    if any(stored):
         notify_deriver(registry)
     return statuses
 
