@@ -262,12 +262,13 @@ class TokenAuthenticator:
         known = self._remembered(token_id, digest)
         if known is not None:
             return known
+        generation = _revocations.count  # before the read: a revocation during it invalidates the entry
         principal = self._verify(token, token_id, digest)
         if self.cache_s > 0:
             with self._lock:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
-                self._verified[token_id] = (digest, principal, time.monotonic() + self.cache_s, _revocations.count)
+                self._verified[token_id] = (digest, principal, time.monotonic() + self.cache_s, generation)
         return principal
 
     def remembered(self, token: str) -> Principal | None:
