@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import random
@@ -131,3 +132,13 @@ def run_event(**changes: Any) -> dict[str, Any]:
     }
     event.update(changes)
     return event
+
+
+def benchmark_events(runs: int, seed: str) -> list[bytes]:
+    """The events `benchmarks/lineage.py` sends (2 per run), as JSON bytes, for a lake at ``/lake``."""
+    spec = importlib.util.spec_from_file_location("benchmark_lineage", REPO / "benchmarks" / "lineage.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    events: list[bytes] = module.make_events(Path("/lake"), runs, seed)
+    return events

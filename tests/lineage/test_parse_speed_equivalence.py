@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import json
 import math
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -27,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lineage_support import (
     EXAMPLES,
-    REPO,
+    benchmark_events,
     example_events,
     example_files,
     mutants,
@@ -37,6 +35,7 @@ from lineage_support import (
 
 from meshplane.lineage import InvalidEventError, LineageEvent, canonical_json, event_fingerprint, parse_batch
 from meshplane.lineage import events as events_module
+from meshplane.lineage import facets as facets_module
 from meshplane.lineage.schemas import EventIssue, plain_types_only
 
 # --- the reference paths --------------------------------------------------------------------------
@@ -110,16 +109,7 @@ def compare_parse(data: Any, *, partial: bool = False) -> None:
 # --- the documents ---------------------------------------------------------------------------------
 
 
-def _benchmark_events() -> list[bytes]:
-    spec = importlib.util.spec_from_file_location("benchmark_lineage", REPO / "benchmarks" / "lineage.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    events: list[bytes] = module.make_events(Path("/lake"), 300, "equivalence")
-    return events
-
-
-BENCHMARK = _benchmark_events()
+BENCHMARK = benchmark_events(300, "equivalence")
 REPLACEMENTS: list[Any] = [
     None, True, 0, -1, 2.0, 1.5, -0.0, 1e16, 1e-7, 2**64, -(2**63) - 1, "", "x", "\u2028", "\ud800", [], {}, [1.0],
 ]  # fmt: skip
@@ -376,7 +366,7 @@ def test_events_with_generated_values_parse_alike(which: int, extra: list[tuple[
 def test_run_ids_are_normalised_as_uuid_does(value: uuid.UUID, spell: Any) -> None:
     """The shortcut for run ids already in canonical form gives what str(uuid.UUID(...)) gives."""
     text_ = spell(value)
-    assert events_module._uuid(text_) == str(uuid.UUID(text_))
+    assert facets_module.canonical_uuid(text_) == str(uuid.UUID(text_))
     for damaged in (text_[:-1], text_ + "0", text_.replace("-", "_"), " " + text_, text_ + "\n", text_.upper()):
         expected = outcome(lambda d=damaged: str(uuid.UUID(d)))
-        assert events_module._uuid(damaged) == (expected if isinstance(expected, str) else None)
+        assert facets_module.canonical_uuid(damaged) == (expected if isinstance(expected, str) else None)

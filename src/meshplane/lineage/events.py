@@ -27,8 +27,7 @@ import enum
 import hashlib
 import json
 import re
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -38,6 +37,19 @@ from typing import Any
 import orjson
 
 from meshplane.diagnostics import MeshplaneError, json_type
+from meshplane.lineage.facets import (
+    READERS,
+    ColumnLineage,
+    DatasetStatistics,
+    DataSource,
+    JobType,
+    LifecycleChange,
+    Owner,
+    ParentRun,
+    SchemaField,
+    SymlinkIdentifier,
+    canonical_uuid,
+)
 from meshplane.lineage.identity import DatasetIdentity, canonical_identity
 from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, fast_check, plain_types_only, validate
 
@@ -90,143 +102,6 @@ class InvalidEventError(MeshplaneError):
         self.path = first.path
         self.reason = first.reason
         self.index = index
-
-
-# --- values read from facets --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SchemaField:
-    """A field of a ``schema`` facet; ``fields`` are the nested fields of a struct."""
-
-    name: str
-    type: str | None = None
-    description: str | None = None
-    fields: tuple[SchemaField, ...] = ()
-
-    def walk(self, prefix: str = "") -> Iterator[tuple[str, SchemaField]]:
-        """This field and every nested one, with dotted paths (``address.city``)."""
-        here = f"{prefix}{self.name}"
-        yield here, self
-        for child in self.fields:
-            yield from child.walk(f"{here}.")
-
-
-@dataclass(frozen=True, slots=True)
-class Transformation:
-    """How an input field becomes an output field (``DIRECT``/``INDIRECT``, ``IDENTITY``, ``AGGREGATION``...)."""
-
-    type: str
-    subtype: str | None = None
-    description: str | None = None
-    masking: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InputField:
-    """A column of an input dataset that a column of an output depends on."""
-
-    namespace: str
-    name: str
-    field: str
-    transformations: tuple[Transformation, ...] = ()
-
-    @property
-    def identity(self) -> DatasetIdentity:
-        """The canonical identity of the input dataset."""
-        return canonical_identity(self.namespace, self.name)
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnLineage:
-    """The ``columnLineage`` facet: output column → the input columns it is computed from.
-
-    ``fields`` is sorted by output column (JSON objects have no order). ``dataset`` lists input
-    columns that affect the whole output (filters, joins, grouping).
-    """
-
-    fields: tuple[tuple[str, tuple[InputField, ...]], ...]
-    dataset: tuple[InputField, ...] = ()
-
-    def as_dict(self) -> dict[str, tuple[InputField, ...]]:
-        """Output column → input columns."""
-        return dict(self.fields)
-
-    def inputs_of(self, column: str) -> tuple[InputField, ...]:
-        """The input columns one output column is computed from (empty when not described)."""
-        return self.as_dict().get(column, ())
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetStatistics:
-    """Rows, bytes and files from ``outputStatistics`` (written) or ``inputStatistics`` (read)."""
-
-    row_count: int | None = None
-    bytes: int | None = None
-    file_count: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """An entry of an ``ownership`` facet (``name`` such as ``team:retail``; ``type`` such as ``MAINTAINER``)."""
-
-    name: str
-    type: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SymlinkIdentifier:
-    """Another name of the same dataset (``symlinks`` facet), e.g. the Hive table of a file path."""
-
-    namespace: str
-    name: str
-    type: str
-
-    @property
-    def identity(self) -> DatasetIdentity:
-        """The canonical identity of this alternative name."""
-        return canonical_identity(self.namespace, self.name)
-
-
-@dataclass(frozen=True, slots=True)
-class DataSource:
-    """The ``dataSource`` facet."""
-
-    name: str | None = None
-    uri: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LifecycleChange:
-    """The ``lifecycleStateChange`` facet (``CREATE``, ``DROP``, ``RENAME`` ... with the previous name)."""
-
-    state: str
-    previous_namespace: str | None = None
-    previous_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class JobType:
-    """The ``jobType`` job facet (``BATCH``/``STREAMING``, the integration, the job type)."""
-
-    processing_type: str | None = None
-    integration: str | None = None
-    job_type: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ParentRun:
-    """The ``parent`` run facet: the run (and job) that started this run, and the root of the chain.
-
-    ``run_id`` is None only in partial mode (the facet schema requires it).
-    """
-
-    run_id: str | None
-    job_namespace: str
-    job_name: str
-    root_run_id: str | None = None
-    root_job_namespace: str | None = None
-    root_job_name: str | None = None
 
 
 # --- the event ----------------------------------------------------------------------------------
@@ -347,6 +222,25 @@ class LineageEvent:
         """The event as received (a fresh, mutable copy; keys in canonical order)."""
         document: dict[str, Any] = json.loads(self.canonical_json)
         return document
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedEvent:
+    """A valid event as the receiver keeps it (`check_event`): what is stored, and the warnings for the sender.
+
+    The same values as the `LineageEvent` that `parse_event` gives for the same input, without
+    the datasets and facets read (derivation parses the stored event again for those).
+    """
+
+    kind: EventKind
+    event_type: EventType | None
+    event_time: datetime | None
+    run_id: str | None
+    job_namespace: str | None
+    job_name: str | None
+    fingerprint: str
+    canonical_json: str
+    warnings: tuple[EventIssue, ...] = ()
 
 
 # --- JSON helpers -------------------------------------------------------------------------------
@@ -527,7 +421,7 @@ class _Reader:
         self.warnings: list[EventIssue] = []
 
     def facet(self, container: Any, where: str, key: str, path: tuple[str | int, ...], group: str) -> Any:
-        """What `_READERS` reads from a standard facet; None when absent, deleted or malformed (with a warning).
+        """What `READERS` reads from a standard facet; None when absent, deleted or malformed (with a warning).
 
         ``container`` is the ``group`` (``facets``, ``inputFacets``...) at ``path``. A plain facet
         that repeats from run to run (`_REPEATING`) is read once per distinct text.
@@ -548,7 +442,7 @@ class _Reader:
             if issues:
                 self.warnings.extend(EventIssue(i.path, f"{i.reason} (facet '{key}' kept, not read)") for i in issues)
                 return None
-        return _READERS[which](value)
+        return READERS[which](value)
 
     def datasets(self, raws: Any, role: DatasetRole, key: str) -> tuple[EventDataset, ...]:
         """The datasets of a validated ``inputs`` or ``outputs`` list (None: no datasets)."""
@@ -556,6 +450,23 @@ class _Reader:
 
     def dataset(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> EventDataset:
         namespace, name = raw.get("namespace", ""), raw.get("name", "")
+        read, stats = self._facets(raw, role, path)
+        return EventDataset(  # positional, in field order (faster than by keyword)
+            role, namespace, name, canonical_identity(namespace, name), read.get("schema"), read.get("columnLineage"),
+            stats, read.get("ownership") or (), read.get("symlinks") or (), read.get("dataSource"),
+            read.get("lifecycleStateChange"), raw,
+        )  # fmt: skip
+
+    def check_datasets(self, raws: Any, role: DatasetRole, key: str) -> None:
+        """The warnings `datasets` gives, without building the datasets."""
+        for i, raw in enumerate(raws or ()):
+            self.check_dataset(raw, role, (key, i))
+
+    def check_dataset(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> None:
+        """The warnings `dataset` gives, without building the dataset."""
+        self._facets(raw, role, path)
+
+    def _facets(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> tuple[Any, Any]:
         read: Mapping[str, Any] = _NO_FACETS
         facets = raw.get("facets")
         if isinstance(facets, dict) and facets:
@@ -565,108 +476,8 @@ class _Reader:
             stats = self.facet(raw["inputFacets"], "input", "inputStatistics", path, "inputFacets")
         elif role is DatasetRole.OUTPUT and "outputFacets" in raw:
             stats = self.facet(raw["outputFacets"], "output", "outputStatistics", path, "outputFacets")
-        return EventDataset(  # positional, in field order (faster than by keyword)
-            role, namespace, name, canonical_identity(namespace, name), read.get("schema"), read.get("columnLineage"),
-            stats, read.get("ownership") or (), read.get("symlinks") or (), read.get("dataSource"),
-            read.get("lifecycleStateChange"), raw,
-        )  # fmt: skip
+        return read, stats
 
-
-def _schema_field(raw: Mapping[str, Any]) -> SchemaField:
-    nested = tuple(_schema_field(f) for f in raw.get("fields", ()))
-    return SchemaField(raw.get("name", ""), raw.get("type"), raw.get("description"), nested)
-
-
-def _schema(raw: Mapping[str, Any]) -> tuple[SchemaField, ...] | None:
-    return tuple(_schema_field(f) for f in raw.get("fields", ())) if raw else None
-
-
-def _statistics(raw: Mapping[str, Any]) -> DatasetStatistics | None:
-    return DatasetStatistics(raw.get("rowCount"), raw.get("size"), raw.get("fileCount")) if raw else None
-
-
-def _input_field(raw: Mapping[str, Any]) -> InputField:
-    return InputField(
-        raw.get("namespace", ""),
-        raw.get("name", ""),
-        raw.get("field", ""),
-        tuple(
-            Transformation(t.get("type", ""), t.get("subtype"), t.get("description"), t.get("masking"))
-            for t in raw.get("transformations", ())
-        ),
-    )
-
-
-def _column_lineage(raw: Mapping[str, Any]) -> ColumnLineage | None:
-    if not raw:
-        return None
-    fields = tuple(
-        (column, tuple(_input_field(i) for i in spec.get("inputFields", ())))
-        for column, spec in sorted((raw.get("fields") or {}).items())
-    )
-    return ColumnLineage(fields, tuple(_input_field(i) for i in raw.get("dataset", ())))
-
-
-def _owners(raw: Mapping[str, Any] | None) -> tuple[Owner, ...]:
-    return tuple(Owner(o.get("name", ""), o.get("type")) for o in (raw or {}).get("owners", ()))
-
-
-def _symlinks(raw: Mapping[str, Any]) -> tuple[SymlinkIdentifier, ...]:
-    return tuple(
-        SymlinkIdentifier(i.get("namespace", ""), i.get("name", ""), i.get("type", ""))
-        for i in raw.get("identifiers", ())
-    )
-
-
-def _data_source(raw: Mapping[str, Any]) -> DataSource | None:
-    return DataSource(raw.get("name"), raw.get("uri")) if raw else None
-
-
-def _lifecycle(raw: Mapping[str, Any]) -> LifecycleChange | None:
-    if not raw:
-        return None
-    previous = raw.get("previousIdentifier") or {}
-    return LifecycleChange(raw.get("lifecycleStateChange", ""), previous.get("namespace"), previous.get("name"))
-
-
-def _job_type(raw: Mapping[str, Any]) -> JobType | None:
-    return JobType(raw.get("processingType"), raw.get("integration"), raw.get("jobType")) if raw else None
-
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _uuid(value: Any) -> str | None:
-    """A UUID in lower-case hyphenated form; None when ``value`` is not one."""
-    if not isinstance(value, str):
-        return None
-    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
-        return value  # already the form str(uuid.UUID(value)) gives
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
-def _parent(raw: Mapping[str, Any] | None) -> ParentRun | None:
-    if not raw:
-        return None
-    run, job, root = raw.get("run") or {}, raw.get("job") or {}, raw.get("root") or {}
-    root_run, root_job = root.get("run") or {}, root.get("job") or {}
-    return ParentRun(  # run_id, job_namespace, job_name, root_run_id, root_job_namespace, root_job_name
-        _uuid(run.get("runId")) or run.get("runId"), job.get("namespace", ""), job.get("name", ""),
-        _uuid(root_run.get("runId")) or root_run.get("runId"), root_job.get("namespace"), root_job.get("name"),
-    )  # fmt: skip
-
-
-_READERS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
-    ("run", "parent"): _parent, ("job", "ownership"): _owners, ("job", "jobType"): _job_type,
-    ("dataset", "schema"): _schema, ("dataset", "columnLineage"): _column_lineage, ("dataset", "ownership"): _owners,
-    ("dataset", "symlinks"): _symlinks, ("dataset", "dataSource"): _data_source,
-    ("dataset", "lifecycleStateChange"): _lifecycle,
-    ("input", "inputStatistics"): _statistics, ("output", "outputStatistics"): _statistics,
-}  # fmt: skip
-"""What meshplane reads from each standard facet it interprets (`FACET_SCHEMAS`) that passed its schema."""
 
 _REPEATING = frozenset({("dataset", "schema"), ("dataset", "columnLineage")})
 """Facets that producers repeat unchanged from run to run, and that are costly to read."""
@@ -676,14 +487,14 @@ _CACHED_TEXT = 16_384
 
 @lru_cache(maxsize=1024)
 def _read_facet_text(where: str, key: str, partial: bool, text: bytes) -> Any:
-    """`_READERS` of the plain facet whose JSON (orjson) is ``text``, or `_INVALID` when it fails its schema.
+    """`READERS` of the plain facet whose JSON (orjson) is ``text``, or `_INVALID` when it fails its schema.
 
     What is read is immutable, so events with the same facet share it.
     """
     value = orjson.loads(text)
     if not fast_check(FACET_SCHEMAS[(where, key)], partial, True)(value):
         return _INVALID
-    return _READERS[(where, key)](value)
+    return READERS[(where, key)](value)
 
 
 def parse_event(data: Mapping[str, Any] | bytes | bytearray | str, *, partial: bool = False) -> LineageEvent:
@@ -695,7 +506,24 @@ def parse_event(data: Mapping[str, Any] | bytes | bytearray | str, *, partial: b
     return _parse_event(data, partial, None)
 
 
+def check_event(data: Mapping[str, Any] | bytes | bytearray | str) -> ReceivedEvent:
+    """Validate one event as `parse_event` does (the same errors and warnings) and keep what is stored.
+
+    What the receiver needs: it leaves reading the datasets (identities, schemas, column
+    lineage) to the derivation of the stored event, and so answers in a fraction of the time.
+    """
+    event = _parse(data, False, None, build=False)
+    assert isinstance(event, ReceivedEvent)
+    return event
+
+
 def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
+    event = _parse(data, partial, plain, build=True)
+    assert isinstance(event, LineageEvent)
+    return event
+
+
+def _parse(data: Any, partial: bool, plain: bool | None, *, build: bool) -> LineageEvent | ReceivedEvent:
     document, plain = _load(data, plain)
     if not isinstance(document, dict):
         raise InvalidEventError([EventIssue("$", f"an event must be a JSON object, got {json_type(document)}")])
@@ -726,7 +554,7 @@ def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
     run: dict[str, Any] = (view.get("run") or {}) if kind is EventKind.RUN else {}
     job: dict[str, Any] = (view.get("job") or {}) if kind is not EventKind.DATASET else {}
     if isinstance(run, dict) and isinstance(run.get("runId"), str):
-        run_id = _uuid(run["runId"])
+        run_id = canonical_uuid(run["runId"])
         if run_id is None and not partial:
             issues.append(EventIssue("$.run.runId", f"not a UUID: {run['runId']!r}"))
         run_id = run_id or run["runId"]
@@ -740,7 +568,13 @@ def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
     inputs: tuple[EventDataset, ...] = ()
     outputs: tuple[EventDataset, ...] = ()
     static = None
-    if kind is EventKind.DATASET:
+    if not build:
+        if kind is EventKind.DATASET:
+            reader.check_dataset(view["dataset"], DatasetRole.STATIC, ("dataset",))
+        else:
+            reader.check_datasets(view.get("inputs"), DatasetRole.INPUT, "inputs")
+            reader.check_datasets(view.get("outputs"), DatasetRole.OUTPUT, "outputs")
+    elif kind is EventKind.DATASET:
         static = reader.dataset(view["dataset"], DatasetRole.STATIC, ("dataset",))
     else:
         inputs = reader.datasets(view.get("inputs"), DatasetRole.INPUT, "inputs")
@@ -751,6 +585,11 @@ def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
     job_ownership = (reader.facet(job_facets, "job", "ownership", ("job",), "facets") if job_facets else None) or ()
     schema_url = view.get("schemaURL")
     fingerprint = hashlib.sha256(encoded).hexdigest()
+    if not build:
+        return ReceivedEvent(
+            kind, event_type, event_time, run_id, job.get("namespace"), job.get("name"), fingerprint, text,
+            tuple(reader.warnings),
+        )  # fmt: skip
     return LineageEvent(  # positional, in field order (faster than by keyword)
         kind, event_type, event_time, view.get("producer"), schema_url, _spec_version(schema_url), run_id, parent,
         job.get("namespace"), job.get("name"), inputs, outputs, static, job_ownership, job_type,
@@ -766,13 +605,22 @@ def parse_batch(
     A malformed item gives its `InvalidEventError` (with ``index``) in its place and spoils
     nothing else; only a body that is not an array raises.
     """
+    return _batch(data, partial, build=True)  # type: ignore[return-value]
+
+
+def check_batch(data: Sequence[Any] | bytes | bytearray | str) -> list[ReceivedEvent | InvalidEventError]:
+    """`check_event` for each item of a batch, as `parse_batch` reports them."""
+    return _batch(data, False, build=False)  # type: ignore[return-value]
+
+
+def _batch(data: Any, partial: bool, *, build: bool) -> list[LineageEvent | ReceivedEvent | InvalidEventError]:
     items, plain = _load(data) if isinstance(data, bytes | bytearray | str) else (data, None)
     if not isinstance(items, list | tuple):
         raise InvalidEventError([EventIssue("$", f"a batch must be a JSON array of events, got {json_type(items)}")])
-    out: list[LineageEvent | InvalidEventError] = []
+    out: list[LineageEvent | ReceivedEvent | InvalidEventError] = []
     for index, item in enumerate(items):
         try:
-            out.append(_parse_event(item, partial, plain))
+            out.append(_parse(item, partial, plain, build=build))
         except InvalidEventError as exc:
             out.append(InvalidEventError(exc.issues, index=index))
     return out

@@ -31,7 +31,8 @@ from meshplane.lineage.identity import (
 )
 
 if TYPE_CHECKING:
-    from meshplane.lineage.events import EventDataset, LineageEvent, ParentRun
+    from meshplane.lineage.events import EventDataset, LineageEvent
+    from meshplane.lineage.facets import ParentRun
     from meshplane.mesh.repository import MeshRepository
     from meshplane.spec.odcs import SchemaObject, Server
 

@@ -1,10 +1,11 @@
 """Lineage use cases: receive OpenLineage events, and turn them into inter-domain data movement governance.
 
-**Receiving.** `receive_event` / `receive_batch` parse events strictly (`meshplane.lineage.parse_event`,
-never partial mode), store each new event once (by fingerprint) with a row in the derivation
-queue, and answer. Concurrent requests of one process are written together (group commit: one
-transaction carries every request waiting for the write lock), so a stream of single events costs
-one commit per group, not per event. What the events say (runs attributed to domains, datasets
+**Receiving.** `receive_event` / `receive_batch` check events strictly
+(`meshplane.lineage.check_event`: the validation of `parse_event`, without reading the datasets),
+store each new event once (by fingerprint) with a row in the derivation queue, and answer.
+Concurrent requests of one process are written together (group commit: one transaction carries
+every request waiting for the write lock), so a stream of single events costs one commit per
+group, not per event. What the events say (runs attributed to domains, datasets
 resolved to output ports with their latest statistics and schema drift, column usage) is derived
 in bulk by `meshplane.service.derivation`: in the background, and by every reader first.
 
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from meshplane.lineage import InvalidEventError, LineageEvent, parse_batch, parse_event
+from meshplane.lineage import InvalidEventError, LineageEvent, ReceivedEvent, check_batch, check_event
 from meshplane.lineage.schemas import EventIssue
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
@@ -127,7 +128,7 @@ def receive_event(
 ) -> IngestResult:
     """Receive one event (`InvalidEventError` when it is malformed: nothing is stored)."""
     principal.require_writer()
-    event = parse_event(body)
+    event = check_event(body)
     status = ingest(registry, [event], actor=principal.actor, now=now)[0]
     return IngestResult(0, status, event.fingerprint, event.kind.value, warnings=event.warnings)
 
@@ -140,10 +141,10 @@ def receive_batch(
     Raises `InvalidEventError` only when the body is not an array, or holds more than `MAX_BATCH`.
     """
     principal.require_writer()
-    parsed = parse_batch(body)
+    parsed = check_batch(body)
     if len(parsed) > MAX_BATCH:
         raise InvalidEventError([EventIssue("$", f"a batch holds at most {MAX_BATCH} events, got {len(parsed)}")])
-    good = [p for p in parsed if isinstance(p, LineageEvent)]
+    good = [p for p in parsed if not isinstance(p, InvalidEventError)]
     statuses = iter(ingest(registry, good, actor=principal.actor, now=now) if good else [])
     results = []
     for index, item in enumerate(parsed):
@@ -156,9 +157,13 @@ def receive_batch(
     return BatchOutcome(tuple(results))
 
 
+StorableEvent = LineageEvent | ReceivedEvent
+"""An event to store: as the receiver checks it (`check_event`), or fully parsed (`parse_event`)."""
+
+
 @dataclass
 class _Job:
-    events: Sequence[LineageEvent]
+    events: Sequence[StorableEvent]
     actor: str
     now: datetime
     done: threading.Event = field(default_factory=threading.Event)
@@ -220,7 +225,7 @@ def _committer(registry: Registry) -> _GroupCommit:
 
 
 def ingest(
-    registry: Registry, events: Sequence[LineageEvent], *, actor: str, now: datetime | None = None
+    registry: Registry, events: Sequence[StorableEvent], *, actor: str, now: datetime | None = None
 ) -> list[IngestStatus]:
     """Store parsed events and what they say (group-committed with concurrent callers); one status each."""
     return _committer(registry).submit(registry, _Job(events, actor, now or datetime.now(UTC)))
@@ -273,7 +278,7 @@ async def receive_event_async(
     """`receive_event` for a server's event loop: parsed on the loop (tens of microseconds), written
     by a group commit of the loop's concurrent requests — one worker-thread hop per group, not per event."""
     principal.require_writer()
-    event = parse_event(body)
+    event = check_event(body)
     commits = _loop_commits.setdefault(asyncio.get_running_loop(), weakref.WeakKeyDictionary())
     commit = commits.get(registry)
     if commit is None:
@@ -285,7 +290,7 @@ async def receive_event_async(
 # --- storing -----------------------------------------------------------------------------------------
 
 
-def _write_events(registry: Registry, items: Sequence[tuple[LineageEvent, str, datetime]]) -> list[IngestStatus]:
+def _write_events(registry: Registry, items: Sequence[tuple[StorableEvent, str, datetime]]) -> list[IngestStatus]:
     """Store the new events and queue them for derivation, in one transaction; a status per item."""
     first: dict[str, store.EventRow] = {}
     for event, actor, now in items:
