@@ -4,7 +4,8 @@
 opens the registry the settings and the mesh resolve to (`MESHPLANE_DATABASE_URL`, else the
 `registry` of the mesh's mesh.yaml, else its SQLite file) and closes it at shutdown. Every module
 of `meshplane.api.routes` is included; errors are problem+json (`api.problems`); request bodies
-pass `api.guard.RequestGuard` first. The OpenAPI document is at ``/openapi.json``, interactive
+pass `api.guard.RequestGuard` first; the routes marked `api.direct.direct` (the OpenLineage receiver)
+are called by the direct path ahead of FastAPI's routing. The OpenAPI document is at ``/openapi.json``, interactive
 docs at ``/docs``.
 """
 
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from meshplane import __version__
 from meshplane.api.context import ApiContext
+from meshplane.api.direct import DirectRoutes
 from meshplane.api.guard import RequestGuard
 from meshplane.api.problems import install_problem_handlers
 from meshplane.api.routes import discover_routers
@@ -55,6 +58,14 @@ def open_registry_for(mesh: Path | None = None) -> Registry:
     return Registry(resolve_registry_url(root, configured))
 
 
+class MeshplaneAPI(FastAPI):
+    """FastAPI with the direct path (`api.direct.DirectRoutes`) as its outermost layer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The usual stack, behind the direct path of the routes marked `direct`."""
+        return DirectRoutes(super().build_middleware_stack(), self)
+
+
 def create_app(
     source: Registry | Settings | None = None, *, settings: Settings | None = None, mesh: Path | None = None
 ) -> FastAPI:
@@ -79,7 +90,7 @@ def create_app(
         if context.owns_registry:
             context.registry.close()
 
-    app = FastAPI(
+    app = MeshplaneAPI(
         title="meshplane",
         version=__version__,
         description=DESCRIPTION,
@@ -108,4 +119,4 @@ def create_app(
     return app
 
 
-__all__ = ["create_app", "open_registry_for"]
+__all__ = ["MeshplaneAPI", "create_app", "open_registry_for"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import zlib
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshplane.api.problems import problem
@@ -21,14 +22,85 @@ from meshplane.api.problems import problem
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """A request the guard does not let through; `response()` is its problem+json answer."""
+
     def __init__(self, status: int, detail: str, kind: str) -> None:
         super().__init__(detail)
         self.status, self.detail, self.kind = status, detail, kind
 
+    def response(self, scope: Scope) -> Response:
+        """The problem+json answer."""
+        return problem(self.status, self.detail, kind=self.kind, instance=scope.get("path"))
+
+
+async def guard_request(scope: Scope, receive: Receive, max_bytes: int) -> tuple[Scope, bytes]:
+    """The scope and the whole (inflated) body an HTTP request hands on; `Refused` when it is not acceptable."""
+    query = scope.get("query_string", b"")
+    if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+        raise Refused(400, "NUL characters are not accepted in URLs", "nul-character")
+    headers = {k.lower(): v for k, v in scope.get("headers", [])}
+    encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        raise Refused(415, f"content encoding '{encoding[:50]}' is not supported", "unsupported-encoding")
+    body = await _read(receive, max_bytes)
+    if encoding in ("gzip", "x-gzip", "deflate") and body:
+        try:
+            body = _decompress(body, max_bytes, gzip=encoding != "deflate")
+        except zlib.error as exc:
+            raise Refused(400, f"the body is not valid {encoding}: {exc}", "bad-encoding") from None
+        scope = dict(scope)
+        kept = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"content-encoding", b"content-length")]
+        scope["headers"] = [*kept, (b"content-length", str(len(body)).encode())]
+    if (
+        b"json" in headers.get(b"content-type", b"").lower()
+        and (b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)))  # the regex only when needed
+    ):
+        raise Refused(400, "NUL characters are not accepted in request bodies", "nul-character")
+    return scope, body
+
+
+def replay(body: bytes, original: Receive) -> Receive:
+    """A receive channel giving `body` as one message, then the original channel (which reports the disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await original()
+
+    return receive
+
+
+async def _read(receive: Receive, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise Refused(413, f"the request body exceeds {max_bytes} bytes", "too-large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _decompress(body: bytes, max_bytes: int, *, gzip: bool) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+    out = inflater.decompress(body, max_bytes + 1)
+    if len(out) > max_bytes or inflater.unconsumed_tail:
+        raise Refused(413, f"the decompressed request body exceeds {max_bytes} bytes", "too-large")
+    return out + inflater.flush()
+
 
 class RequestGuard:
-    """Size limit, request decompression and NUL refusal for HTTP requests."""
+    """Size limit, request decompression and NUL refusal for HTTP requests (`guard_request`)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -39,74 +111,11 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         try:
-            scope, body = await self._guard(scope, receive)
-        except _Refused as refused:
-            response = problem(refused.status, refused.detail, kind=refused.kind, instance=scope.get("path"))
-            await response(scope, receive, send)
+            scope, body = await guard_request(scope, receive, self.max_bytes)
+        except Refused as refused:
+            await refused.response(scope)(scope, receive, send)
             return
-        await self.app(scope, self._replay(body, receive), send)
-
-    async def _guard(self, scope: Scope, receive: Receive) -> tuple[Scope, bytes]:
-        """The scope and body the app gets; `_Refused` when the request is not acceptable."""
-        query = scope.get("query_string", b"")
-        if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
-            raise _Refused(400, "NUL characters are not accepted in URLs", "nul-character")
-        headers = {k.lower(): v for k, v in scope.get("headers", [])}
-        encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
-        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            raise _Refused(415, f"content encoding '{encoding[:50]}' is not supported", "unsupported-encoding")
-        body = await self._read(receive)
-        if encoding in ("gzip", "x-gzip", "deflate") and body:
-            try:
-                body = self._decompress(body, gzip=encoding != "deflate")
-            except zlib.error as exc:
-                raise _Refused(400, f"the body is not valid {encoding}: {exc}", "bad-encoding") from None
-            scope = dict(scope)
-            kept = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"content-encoding", b"content-length")]
-            scope["headers"] = [*kept, (b"content-length", str(len(body)).encode())]
-        if (
-            b"json" in headers.get(b"content-type", b"").lower()
-            and (b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)))  # the regex only when needed
-        ):
-            raise _Refused(400, "NUL characters are not accepted in request bodies", "nul-character")
-        return scope, body
-
-    async def _read(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise _Refused(413, f"the request body exceeds {self.max_bytes} bytes", "too-large")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
-    def _decompress(self, body: bytes, *, gzip: bool) -> bytes:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-        out = inflater.decompress(body, self.max_bytes + 1)
-        if len(out) > self.max_bytes or inflater.unconsumed_tail:
-            raise _Refused(413, f"the decompressed request body exceeds {self.max_bytes} bytes", "too-large")
-        return out + inflater.flush()
-
-    @staticmethod
-    def _replay(body: bytes, original: Receive) -> Receive:
-        """The body as one message, then the original channel (which reports the disconnect)."""
-        sent = False
-
-        async def receive() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await original()
-
-        return receive
+        await self.app(scope, replay(body, receive), send)
 
 
-__all__ = ["RequestGuard"]
+__all__ = ["Refused", "RequestGuard", "guard_request", "replay"]

@@ -55,8 +55,12 @@ def document_bearer_auth(document: dict[str, Any]) -> None:
                 operation["security"] = [{"HTTPBearer": []}]
 
 
-async def _principal(request: Request, context: ApiContext, background: BackgroundTasks) -> Principal:
-    header = request.headers.get("authorization")
+async def resolve_principal(header: str | None, context: ApiContext) -> Principal:
+    """The principal an ``Authorization`` header names (none: the anonymous one); `AccessDenied` (401) if bad.
+
+    A remembered token costs no I/O and is answered on the event loop; otherwise the registry is
+    read in a worker thread.
+    """
     if header is None:
         return Principal.anonymous()
     scheme, _, token = header.strip().partition(" ")
@@ -64,14 +68,25 @@ async def _principal(request: Request, context: ApiContext, background: Backgrou
         raise AccessDenied("use `Authorization: Bearer <token>`", authenticated=False)
     token = token.strip()
     authenticator = context.authenticator
-    # a remembered token costs no I/O: answered on the event loop; otherwise the registry is read
-    # in a worker thread
     principal = authenticator.remembered(token)
     if principal is None:
         principal = await run_in_threadpool(authenticator.authenticate, token)
-    if principal.token_id and authenticator.due_for_last_used(principal.token_id):
-        background.add_task(authenticator.record_use, principal.token_id)
     return principal
+
+
+def last_use_due(principal: Principal, context: ApiContext) -> str | None:
+    """The token whose ``last_used`` is to be written after this request (the authenticator spaces the writes)."""
+    token_id = principal.token_id
+    return token_id if token_id and context.authenticator.due_for_last_used(token_id) else None
+
+
+def require_read(principal: Principal, context: ApiContext) -> None:
+    """Any token may read; anonymous callers only when the `anonymous_read` setting is on."""
+    if not principal.authenticated and not context.settings.anonymous_read:
+        raise AccessDenied(
+            "authentication required: send `Authorization: Bearer <token>` (anonymous read is off)",
+            authenticated=False,
+        )
 
 
 async def current_principal(request: Request, background: BackgroundTasks) -> Principal:
@@ -79,18 +94,18 @@ async def current_principal(request: Request, background: BackgroundTasks) -> Pr
 
     The security dependencies are async, have no sub-dependencies of their own and do no blocking
     work on the event loop: FastAPI runs sync dependencies in worker threads, and each hop or extra
-    dependency costs more than the check itself (the receiver of OpenLineage events feels it most).
+    dependency costs more than the check itself.
     """
-    return await _principal(request, await get_context(request), background)
+    context = await get_context(request)
+    principal = await resolve_principal(request.headers.get("authorization"), context)
+    if token_id := last_use_due(principal, context):
+        background.add_task(context.authenticator.record_use, token_id)
+    return principal
 
 
 async def read_access(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    """Any token may read; anonymous callers only when the `anonymous_read` setting is on."""
-    if not principal.authenticated and not (await get_context(request)).settings.anonymous_read:
-        raise AccessDenied(
-            "authentication required: send `Authorization: Bearer <token>` (anonymous read is off)",
-            authenticated=False,
-        )
+    """Any token may read; anonymous callers only when the `anonymous_read` setting is on (`require_read`)."""
+    require_read(principal, await get_context(request))
     return principal
 
 
@@ -152,7 +167,10 @@ __all__ = [
     "Ownership",
     "current_principal",
     "document_bearer_auth",
+    "last_use_due",
     "read_access",
+    "require_read",
+    "resolve_principal",
     "write_access",
     "writes",
 ]

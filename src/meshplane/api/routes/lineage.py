@@ -4,7 +4,9 @@ The receiver is what the OpenLineage clients call unchanged (``OPENLINEAGE_URL``
 ``OPENLINEAGE_API_KEY`` = a meshplane token, sent as ``Authorization: Bearer``; the default
 endpoint ``api/v1/lineage``; gzip bodies are inflated by `api.guard`). The body is read as it was
 sent and parsed by `meshplane.lineage.parse_event` (no request model: the OpenLineage JSON Schema
-is the judge); a malformed event is a 400 problem naming the field.
+is the judge); a malformed event is a 400 problem naming the field. Both receiver routes take the
+direct path (`api.direct`): one request per event is the norm, and FastAPI's routing and dependency
+injection cost more than storing the event.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from meshplane.api.context import ApiContext, get_context
+from meshplane.api.direct import direct
 from meshplane.api.params import DomainId, ProductId
 from meshplane.api.problems import READ_PROBLEMS, problem
 from meshplane.api.security import Caller, Ownership, read_access, writes
@@ -54,6 +57,7 @@ def _invalid(exc: InvalidEventError, path: str, **extensions: Any) -> JSONRespon
 
 
 @router.post("/lineage", status_code=201, **_receiver(_EVENT_SCHEMA, "Receive an OpenLineage event"))
+@direct
 async def receive_event(request: Request, context: Context, caller: Caller) -> JSONResponse:
     """Store one event (201; 200 when it was stored before). A malformed event is 400, naming the field."""
     body = await request.body()
@@ -69,6 +73,7 @@ async def receive_event(request: Request, context: Context, caller: Caller) -> J
     "/lineage/batch",
     **_receiver({"type": "array", "items": _EVENT_SCHEMA}, "Receive a batch of OpenLineage events"),
 )
+@direct
 async def receive_batch(request: Request, context: Context, caller: Caller) -> Response:
     """Store the valid events of an array, one result per item (the OpenLineage batch answer).
 
