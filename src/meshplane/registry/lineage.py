@@ -65,7 +65,7 @@ class StoredEvent(Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     event_type: Mapped[str | None] = mapped_column(sa.String(16))
     event_time: Mapped[datetime | None]
-    run_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))  # not indexed: no query reads events by run
     job_namespace: Mapped[str | None] = mapped_column(sa.Text)
     job_name: Mapped[str | None] = mapped_column(sa.Text)
     received_at: Mapped[datetime] = mapped_column(index=True)
