@@ -488,8 +488,11 @@ def watch(
 ) -> None:
     """Derive queued events as they arrive, until `stop` is set: the deriver process of `meshplane serve`.
 
-    Polls the queue every `interval` seconds when it is empty (one small read); derives in
-    chunks of `chunk` events. With `parent_pid`, it also ends when that process is gone (a
+    Looks at the queue every `interval` seconds (one small read when it is empty) and derives what
+    gathered, in chunks of `chunk` events; with a backlog (a full chunk derived) it goes on at once.
+    Deriving what gathered in a pause, rather than each event as it lands, keeps the deriver's
+    write transactions few and large: each one holds the registry's write lock, which the
+    receiver's commits then wait for. With `parent_pid`, it also ends when that process is gone (a
     server killed without the chance to stop its deriver leaves no orphan behind).
     """
     halt = stop or threading.Event()
@@ -503,11 +506,10 @@ def watch(
             log.warning("lineage derivation postponed: %s", type(exc).__name__)
             halt.wait(max(interval, 1.0))
             continue
-        if outcome.derived or outcome.failed:
-            if on_derived is not None:
-                on_derived(outcome)
-            continue
-        halt.wait(interval)
+        if (outcome.derived or outcome.failed) and on_derived is not None:
+            on_derived(outcome)
+        if outcome.derived + outcome.failed < chunk:  # no backlog: let events gather (fewer, larger writes)
+            halt.wait(interval)
 
 
 def catch_up(registry: Registry) -> None:
