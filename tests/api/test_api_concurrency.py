@@ -161,12 +161,19 @@ def test_concurrent_applies_of_different_domains_lose_nothing(served: tuple[Worl
 
 
 def test_concurrent_publishing_of_test_runs(served: tuple[World, Registry, str]) -> None:
+    """The same 5 runs sent by every client at once (retries racing): each stored once, every answer names them."""
     world, registry, url = served
-    runs = {"runs": [run_document() for _ in range(5)]}
+    with registry.read() as session:
+        before = session.execute(sa.select(sa.func.count()).select_from(m.TestRun)).scalar_one()
+    documents = [run_document() for _ in range(5)]
+    for day, document in enumerate(documents, start=1):
+        document["startedAt"] = f"2026-10-{day:02d}T10:00:00Z"
+    runs = {"runs": documents}
     calls = [lambda c: c.post("/api/v1/test-runs", json=runs, headers=world.headers("maintainer:retail"))] * CLIENTS
     answers = race(url, calls)
-    assert statuses(answers) == {201: CLIENTS}
-    ids = [i for a in answers for i in a.json()["ids"]]
-    assert len(ids) == len(set(ids)) == 5 * CLIENTS
+    assert set(statuses(answers)) <= {200, 201} and 201 in statuses(answers), statuses(answers)
+    ids = {tuple(a.json()["ids"]) for a in answers}
+    assert len(ids) == 1 and len(set(next(iter(ids)))) == 5  # every answer: the same 5 runs
+    assert sum(a.json()["recorded"] for a in answers) == 5
     with registry.read() as session:
-        assert session.execute(sa.select(sa.func.count()).select_from(m.TestRun)).scalar_one() == 5 * CLIENTS
+        assert session.execute(sa.select(sa.func.count()).select_from(m.TestRun)).scalar_one() == before + 5

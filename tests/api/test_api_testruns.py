@@ -32,6 +32,23 @@ def test_publish_and_read_back(client: TestClient, world: World) -> None:
     assert run["startedAt"].startswith("2026-11-20T10:00:00")
 
 
+def test_a_run_sent_again_is_stored_once(client: TestClient, world: World) -> None:
+    document = run_document(result="warning")
+    first = publish(client, world, "maintainer:retail", document)
+    assert first.status_code == 201 and first.json() == {"ids": first.json()["ids"], "recorded": 1, "duplicates": 0}
+    reordered = dict(reversed(list(document.items())))  # the same run, keys in another order
+    again = publish(client, world, "maintainer:retail", reordered, run_document(result="failed"))
+    assert again.status_code == 201, again.text
+    assert again.json()["ids"][0] == first.json()["ids"][0]
+    assert again.json()["recorded"] == 1 and again.json()["duplicates"] == 1
+    retried = publish(client, world, "maintainer:retail", document)
+    assert retried.status_code == 200 and retried.json()["duplicates"] == 1
+    runs = client.get("/api/v1/test-runs", headers=world.headers("reader")).json()
+    assert runs["total"] == 2
+    changed = {**document, "result": "failed"}  # a different run (another result): stored
+    assert publish(client, world, "maintainer:retail", changed).json()["recorded"] == 1
+
+
 def test_history_and_pass_rates(client: TestClient, world: World) -> None:
     for day, result in enumerate(["passed", "warning", "failed", "passed", "error"], start=10):
         run = run_document(result=result)

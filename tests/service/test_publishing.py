@@ -152,7 +152,7 @@ def test_runs_history_and_rates(mesh_registry: tuple[Path, Registry]) -> None:
             _run("retail.catalog.products", "1.0.0", "warning", "2026-05-03T00:00:00Z"),
         ],
     )
-    assert len(set(ids)) == 3
+    assert len({run_id for run_id, _ in ids}) == 3 and all(new for _, new in ids)
     assert [r.result for r in list_test_runs(registry, "retail.sales.orders")] == ["failed", "passed"]
     assert list_runs(registry, domain="retail").total == 3
     assert list_runs(registry, since=datetime(2026, 5, 2, tzinfo=UTC)).total == 2

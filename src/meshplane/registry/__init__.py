@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from meshplane.registry.database import Registry, SchemaStatus, open_mesh_registry
-    from meshplane.registry.testruns import TestRunSummary, list_test_runs, record_test_run
+    from meshplane.registry.testruns import TestRunSummary, list_test_runs, record_test_run, store_test_run
     from meshplane.registry.url import (
         RegistryUrl,
         UrlSource,
@@ -29,6 +29,7 @@ _MODULES = {
     "TestRunSummary": "testruns",
     "list_test_runs": "testruns",
     "record_test_run": "testruns",
+    "store_test_run": "testruns",
     "RegistryUrl": "url",
     "UrlSource": "url",
     "mask_password": "url",
@@ -61,4 +62,5 @@ __all__ = [
     "record_test_run",
     "registry_configured",
     "resolve_registry_url",
+    "store_test_run",
 ]

@@ -251,7 +251,10 @@ class TestRun(Base):
 
     __tablename__ = "test_runs"
     __test__ = False  # not a pytest test class
-    __table_args__ = (sa.Index("ix_test_runs_contract", "contract_id", "contract_version", "started_at"),)
+    __table_args__ = (
+        sa.Index("ix_test_runs_contract", "contract_id", "contract_version", "started_at"),
+        sa.Index("uq_test_runs_fingerprint", "fingerprint", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[str] = mapped_column(ID)
@@ -266,6 +269,8 @@ class TestRun(Base):
     recorded_by: Mapped[str] = mapped_column(NAME)
     check_count: Mapped[int]
     extra: Mapped[dict[str, Any]]
+    fingerprint: Mapped[str | None] = mapped_column(SHA256)
+    """sha256 of the run document as received: the same run sent again is stored once (None: before 0006)."""
 
 
 class CheckResult(Base):

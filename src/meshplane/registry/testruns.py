@@ -9,11 +9,14 @@
 
 Keys it does not know are kept (``extra`` columns), so richer results lose nothing. The run is
 linked to the registered contract version when there is one; a run of an unregistered contract is
-stored all the same.
+stored all the same. A run is stored once: the same document sent again (a retried request, a
+re-run publish) is recognised by its fingerprint (`run_fingerprint`) and not stored twice.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,15 +62,34 @@ def _require(run: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(contract["id"]), str(contract["version"]), str(result)
 
 
+def run_fingerprint(run: Mapping[str, Any]) -> str:
+    """sha256 (hex) of a run document's canonical JSON: the same run, whatever its key order, has the same one."""
+    text = json.dumps(run, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def record_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "unknown") -> int:
-    """Store one test run with its check results in one transaction; returns the run's id."""
+    """Store one test run with its check results in one transaction; returns the run's id (`store_test_run`)."""
+    return store_test_run(registry, run, actor=actor)[0]
+
+
+def store_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "unknown") -> tuple[int, bool]:
+    """Store one test run with its check results in one transaction.
+
+    Returns the run's id and True; or, when the same run document was stored before, that run's id
+    and False (nothing is written).
+    """
     contract_id, version, result = _require(run)
     started = _timestamp(run.get("startedAt"), "startedAt")
     finished = _timestamp(run["finishedAt"], "finishedAt") if run.get("finishedAt") is not None else None
     checks = run.get("checks") or []
     if not isinstance(checks, list) or not all(isinstance(c, Mapping) for c in checks):
         raise MeshplaneError("test run: 'checks' must be a list of objects")
-    with registry.write() as session:
+    fingerprint = run_fingerprint(run)
+    with registry.write() as session:  # the write lock: two copies sent at once cannot both be new
+        stored = session.execute(sa.select(m.TestRun.id).where(m.TestRun.fingerprint == fingerprint)).scalar()
+        if stored is not None:
+            return stored, False
         version_id = session.execute(
             sa.select(m.ContractVersion.id).where(
                 m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
@@ -86,6 +108,7 @@ def record_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = 
             recorded_by=actor,
             check_count=len(checks),
             extra={k: v for k, v in run.items() if k not in _RUN_KEYS},
+            fingerprint=fingerprint,
         )
         session.add(row)
         session.flush()
@@ -110,7 +133,7 @@ def record_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = 
                     for index, check in enumerate(checks)
                 ],
             )
-        return row.id
+        return row.id, True
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity
 from meshplane.mesh.repository import MESH_FILE, display_path
-from meshplane.registry import Registry, record_test_run
+from meshplane.registry import Registry, store_test_run
 from meshplane.registry import models as m
 from meshplane.registry.access import Conflict, NotFound, Principal
 from meshplane.registry.state import load_registry_state
@@ -262,8 +262,11 @@ def _contract_domains(registry: Registry, contract_ids: Iterable[str]) -> dict[s
         return {row.id: row.domain_id for row in rows}
 
 
-def record_runs(registry: Registry, actor: Principal, runs: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Record test runs (each in its own transaction) after checking the caller may publish every one."""
+def record_runs(registry: Registry, actor: Principal, runs: Sequence[Mapping[str, Any]]) -> list[tuple[int, bool]]:
+    """Record test runs (each in its own transaction) after checking the caller may publish every one.
+
+    One (id, new) per run: a run stored before (the same document) is not stored again; its id is given.
+    """
     actor.require_writer()
     contract_ids = []
     for index, run in enumerate(runs):
@@ -279,7 +282,7 @@ def record_runs(registry: Registry, actor: Principal, runs: Sequence[Mapping[str
             "(only an admin may record runs of unregistered contracts)"
         )
     actor.require_maintainer({domains[c] for c in contract_ids if c in domains}, "publish test runs of these contracts")
-    return [record_test_run(registry, run, actor=actor.actor) for run in runs]
+    return [store_test_run(registry, run, actor=actor.actor) for run in runs]
 
 
 def _run_summary(row: m.TestRun, domain: str | None) -> dict[str, Any]:

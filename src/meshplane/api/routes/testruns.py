@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from meshplane.api.context import ApiContext, get_context
@@ -93,10 +93,11 @@ class PublishRequest(BaseModel):
 
 
 class Published(OpenModel):
-    """The ids the runs were recorded under, in order."""
+    """The ids the runs are recorded under, in order; how many were new, how many were stored before."""
 
     ids: list[int]
     recorded: int
+    duplicates: int
 
 
 class RunSummary(OpenModel):
@@ -129,11 +130,18 @@ class PassRate(OpenModel):
 @router.post(
     "/test-runs", status_code=201, response_model=Published, summary="Publish test runs", **writes(CONTRACT_DOMAIN)
 )
-def publish_runs(context: Context, caller: Caller, body: PublishRequest) -> dict[str, Any]:
-    """Record contract test runs (`meshplane test --publish URL` sends them)."""
+def publish_runs(context: Context, caller: Caller, body: PublishRequest, response: Response) -> dict[str, Any]:
+    """Record contract test runs (`meshplane test --publish URL` sends them).
+
+    201 when at least one run is new; 200 when every run was stored before (a retried request):
+    nothing is stored twice.
+    """
     runs = [run.model_dump(mode="json", by_alias=True) for run in body.runs]
-    ids = publishing.record_runs(context.registry, caller, runs)
-    return {"ids": ids, "recorded": len(ids)}
+    outcome = publishing.record_runs(context.registry, caller, runs)
+    recorded = sum(1 for _, new in outcome if new)
+    if not recorded:
+        response.status_code = 200
+    return {"ids": [run_id for run_id, _ in outcome], "recorded": recorded, "duplicates": len(outcome) - recorded}
 
 
 @router.get("/test-runs", response_model=PageOf[RunSummary], summary="List test runs")
