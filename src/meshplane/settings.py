@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
@@ -80,6 +81,12 @@ class Settings(BaseModel):
         description="Who derives received lineage events in a server: thread (inside the server process), process "
         "(`meshplane serve` starts `meshplane derive --watch` beside it, on another core), off (readers derive "
         "what waits; run `meshplane derive --watch` yourself).",
+    )
+    lake_base: Path | None = Field(
+        default=None,
+        description="Folder a relative `lake.root` resolves against in mesh bundles applied through the server "
+        "(POST /api/v1/apply): the lake as the server sees it. Default: the mesh folder the server runs in, else "
+        "its working directory.",
     )
     log_level: str = Field(default="info", description="Log level of the server (debug, info, warning, error).")
     max_request_bytes: int = Field(

@@ -129,3 +129,27 @@ def test_a_new_domain_needs_an_admin(client: TestClient, world: World) -> None:
     assert apply(client, world, "maintainer:retail", files).status_code == 403
     created = apply(client, world, "admin", files)
     assert created.status_code == 200 and created.json()["domains"] == ["research"], created.text
+
+
+def test_a_relative_lake_root_resolves_where_the_server_sees_the_lake(
+    world: World, registry: Registry, tmp_path: Path
+) -> None:
+    """The bundle's files live in a temporary folder: its relative `lake.root` must not resolve there."""
+    from meshplane.api import create_app
+    from meshplane.registry import lineage as store
+    from meshplane.settings import Settings
+
+    lake_base = tmp_path / "server-view"
+    files = bundle(world.mesh, {"domains/retail/domain.yaml": lambda t: t.replace("Runs the group", "Runs all")})
+    assert "root: lake" in files["mesh.yaml"]  # relative, as in the example mesh
+    with TestClient(create_app(registry, settings=Settings(lake_base=lake_base))) as client:
+        answer = apply(client, world, "admin", files)
+        assert answer.status_code == 200 and answer.json()["applied"] is True, answer.text
+        status = client.get("/api/v1/lineage/status", headers=world.headers("reader")).json()
+    expected = (lake_base / "lake").resolve().as_posix()
+    assert status["index"]["lakeRoots"] and all(root.endswith(expected) for root in status["index"]["lakeRoots"])
+    with registry.read() as session:
+        names = list(session.execute(sa.select(store.PortIndexEntry.name)).scalars())
+    local = [n for n in names if n.startswith("/")]
+    assert local and all(n.startswith(expected) for n in local), local[:3]
+    assert not any("meshplane-bundle-" in n for n in names)

@@ -76,8 +76,13 @@ def create_app(
     settings = settings or get_settings()
     owns = source is None
     registry = source if source is not None else open_registry_for(mesh)
+    served_mesh = find_mesh_root(mesh) if mesh is not None else find_mesh_root(Path.cwd())
     context = ApiContext(
-        registry, settings, TokenAuthenticator(registry, cache_s=settings.token_cache_seconds), owns_registry=owns
+        registry,
+        settings,
+        TokenAuthenticator(registry, cache_s=settings.token_cache_seconds),
+        owns_registry=owns,
+        lake_base=settings.lake_base or served_mesh or Path.cwd(),
     )
     if settings.lineage_deriver != "thread":  # a deriver process does it (or nobody: readers derive first)
         from meshplane.service.derivation import derive_elsewhere

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import Request
 
@@ -20,6 +21,8 @@ class ApiContext:
     authenticator: TokenAuthenticator
     owns_registry: bool = False
     """True when `create_app` opened the registry itself (and closes it at shutdown)."""
+    lake_base: Path | None = None
+    """Where relative lake roots of applied bundles resolve (the `lake_base` setting, else the server's mesh)."""
 
 
 async def get_context(request: Request) -> ApiContext:

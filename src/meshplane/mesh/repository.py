@@ -103,6 +103,8 @@ class MeshRepository:
     domains: list[DomainEntry] = field(default_factory=list)
     products: list[ProductEntry] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    lake_base: Path | None = None
+    """Where a relative ``lake.root`` resolves when not against the mesh folder (a bundle applied through a server)."""
 
     @property
     def config(self) -> MeshConfig | None:
@@ -111,10 +113,10 @@ class MeshRepository:
 
     @property
     def lake_root(self) -> Path:
-        """Folder that relative `local` server paths resolve against."""
+        """Folder relative `local` server paths resolve against (a relative root: below `lake_base` or the mesh)."""
         root = self.config.lake.root if self.config else "lake"
         path = Path(root)
-        return path if path.is_absolute() else (self.root / path)
+        return path if path.is_absolute() else ((self.lake_base or self.root) / path)
 
     @property
     def contracts(self) -> list[ContractEntry]:
@@ -212,8 +214,8 @@ def _load_product_folder(folder: Path, domain: str) -> ProductEntry:
     return entry
 
 
-def load_mesh(path: Path) -> MeshRepository:
-    """Load the mesh at `path` (a folder holding mesh.yaml).
+def load_mesh(path: Path, *, lake_base: Path | None = None) -> MeshRepository:
+    """Load the mesh at `path` (a folder holding mesh.yaml); a relative lake root resolves below `lake_base` if given.
 
     Raises `MeshplaneError` (exit 2) only when there is no mesh to load; problems inside files
     are diagnostics on the returned repository.
@@ -223,7 +225,11 @@ def load_mesh(path: Path) -> MeshRepository:
         raise MeshplaneError(f"no such file or folder: {path}")
     if not (root / MESH_FILE).is_file():
         raise MeshplaneError(f"{path} is not a mesh: it has no {MESH_FILE} (create one with `meshplane init`)")
-    repo = MeshRepository(root=root, config_file=load_mesh_config(root / MESH_FILE, display_path(root / MESH_FILE)))
+    repo = MeshRepository(
+        root=root,
+        config_file=load_mesh_config(root / MESH_FILE, display_path(root / MESH_FILE)),
+        lake_base=lake_base.resolve() if lake_base is not None else None,
+    )
     domains_dir = root / "domains"
     if not domains_dir.is_dir():
         return repo

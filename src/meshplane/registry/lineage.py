@@ -293,7 +293,8 @@ def index_applied_mesh(applied: AppliedChanges) -> None:
     if root is None:
         log.info("lineage index not rebuilt: the applied state names no mesh folder")
         return
-    repo = load_mesh(root)
+    lake_base = applied.desired.lake_base
+    repo = load_mesh(root, lake_base=Path(lake_base) if lake_base else None)
     applied_versions = {(c.contract_id, c.version, c.sha256) for c in applied.desired.contract_versions}
     loaded = {
         (c.contract.id, c.contract.version, document_sha256(c.contract.to_document()))

@@ -113,6 +113,8 @@ class MeshState:
     domains: dict[str, DomainSpec] = field(default_factory=dict)
     products: dict[str, ProductSpec] = field(default_factory=dict)
     contract_versions: list[ContractVersionSpec] = field(default_factory=list)
+    lake_base: str | None = None
+    """Where the mesh's relative lake root resolves, when not below the mesh folder (`MeshRepository.lake_base`)."""
 
     def contract_ids(self) -> set[str]:
         """Ids of the contracts that have at least one file."""

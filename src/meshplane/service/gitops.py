@@ -145,7 +145,9 @@ def contract_spec(
 
 def desired_state(repo: MeshRepository) -> MeshState:
     """What the repository declares, in the registry's terms (files that did not load are skipped)."""
-    state = MeshState(repo.config.name if repo.config else repo.root.name)
+    state = MeshState(
+        repo.config.name if repo.config else repo.root.name, lake_base=str(repo.lake_base) if repo.lake_base else None
+    )
     for dom in repo.domains:
         if dom.model is not None:
             state.domains[dom.id] = domain_spec(dom.model, dom.id, dom.file)
@@ -406,9 +408,9 @@ def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Reg
     return plan, current
 
 
-def load_for_gitops(path: Path) -> MeshRepository:
-    """Load a mesh folder and refuse it when it has lint errors."""
-    repo = load_mesh(path)
+def load_for_gitops(path: Path, *, lake_base: Path | None = None) -> MeshRepository:
+    """Load a mesh folder and refuse it when it has lint errors (`load_mesh`)."""
+    repo = load_mesh(path, lake_base=lake_base)
     lint_gate(repo)
     return repo
 

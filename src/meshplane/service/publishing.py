@@ -186,8 +186,14 @@ def apply_bundle(
     *,
     prune: bool = False,
     dry_run: bool = False,
+    lake_base: Path | None = None,
 ) -> BundleOutcome:
-    """Plan (and unless `dry_run`, apply) a mesh bundle against `registry`, as `actor`."""
+    """Plan (and unless `dry_run`, apply) a mesh bundle against `registry`, as `actor`.
+
+    The bundle's files live in a temporary folder: a relative ``lake.root`` resolves below
+    `lake_base` (the lake as the server sees it), else below the current folder — never below
+    the temporary folder, which is gone after the request.
+    """
     actor.require_writer()
     problems = _bundle_problems(files)
     if problems:
@@ -203,7 +209,7 @@ def apply_bundle(
         except OSError as exc:
             raise MeshplaneError(f"the bundle cannot be written as files: {exc.strerror}") from exc
         try:
-            repo = load_for_gitops(root)
+            repo = load_for_gitops(root, lake_base=lake_base or Path.cwd())
             plan = plan_mesh(repo, prune=prune, registry=registry)
         except MeshplaneError as exc:
             raise MeshplaneError(

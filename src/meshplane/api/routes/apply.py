@@ -52,7 +52,9 @@ def apply_bundle(context: Context, caller: Caller, body: BundleRequest) -> dict[
     A plan with errors is refused with 422 (the problem carries the plan); a plan that changed
     while it was being applied is a 409; a plan with nothing to do answers `applied: false`.
     """
-    outcome = publishing.apply_bundle(context.registry, caller, body.files, prune=body.prune, dry_run=body.dry_run)
+    outcome = publishing.apply_bundle(
+        context.registry, caller, body.files, prune=body.prune, dry_run=body.dry_run, lake_base=context.lake_base
+    )
     return outcome.to_dict()
 
 
