@@ -257,6 +257,7 @@ def test_derive_catches_up_and_retries_failed_events(mesh: Path, monkeypatch: py
             event_id = session.execute(
                 sa.select(store.StoredEvent.id).where(store.StoredEvent.fingerprint == received.fingerprint)
             ).scalar_one()
+
     def boom(*_: object) -> None:
         raise RuntimeError("boom")
 

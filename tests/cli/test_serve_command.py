@@ -155,9 +155,13 @@ def test_serve_derives_received_lineage_in_a_deriver_process(serve: Callable[...
     orders = str((mesh / "lake/retail/sales/orders").absolute())
     events = [
         {
-            "eventType": "COMPLETE", "eventTime": "2026-11-20T10:00:00Z", "producer": "https://example.org/tests",
-            "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"}, "job": {"namespace": "airflow-finance", "name": "x"},
-            "inputs": [{"namespace": "file", "name": orders}], "outputs": [],
+            "eventType": "COMPLETE",
+            "eventTime": "2026-11-20T10:00:00Z",
+            "producer": "https://example.org/tests",
+            "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"},
+            "job": {"namespace": "airflow-finance", "name": "x"},
+            "inputs": [{"namespace": "file", "name": orders}],
+            "outputs": [],
         }
         for i in range(50)
     ]

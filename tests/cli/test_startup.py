@@ -65,7 +65,9 @@ def test_an_unknown_command_still_lists_every_command() -> None:
     result = subprocess.run([sys.executable, "-m", "meshplane", "tset"], check=False, capture_output=True, text=True)
     assert result.returncode == 2
     assert "No such command" in result.stderr
-    help_text = subprocess.run([sys.executable, "-m", "meshplane", "--help"], check=False, capture_output=True, text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "meshplane", "--help"], check=False, capture_output=True, text=True
+    ).stdout
     for name in cli_app.COMMANDS:
         assert name in help_text
 
@@ -90,6 +92,8 @@ def test_every_startup_import_exists() -> None:
 
 
 def test_the_console_script_and_python_dash_m_run_the_cli() -> None:
-    result = subprocess.run([sys.executable, "-m", "meshplane", "--version"], check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "meshplane", "--version"], check=False, capture_output=True, text=True
+    )
     assert result.returncode == 0
     assert result.stdout.startswith("meshplane ")

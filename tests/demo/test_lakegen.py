@@ -38,7 +38,10 @@ MESH = REPO / "examples" / "holding"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "y": timedelta(days=365)}
 VIOLATION_COUNTS = {
-    "duplicate_response_ids": 3, "null_campaign_ids": 5, "invalid_emails": 4, "invalid_response_types": 2,
+    "duplicate_response_ids": 3,
+    "null_campaign_ids": 5,
+    "invalid_emails": 4,
+    "invalid_response_types": 2,
 }
 
 
@@ -65,8 +68,11 @@ def read_dataset(lake_root: Path, contract: dict[str, Any]) -> pa.Table:
     server = contract["servers"][0]
     if server["format"] == "iceberg":
         table = StaticTable.from_metadata(str(_newest_metadata(lake_root / server["path"]))).scan().to_arrow()
-        return table.cast(pa.schema([f.with_type(pa.string()) if f.type == pa.large_string() else f
-                                     for f in table.schema]).remove_metadata())
+        return table.cast(
+            pa.schema(
+                [f.with_type(pa.string()) if f.type == pa.large_string() else f for f in table.schema]
+            ).remove_metadata()
+        )
     files = sorted(lake_root.glob(server["path"]))
     assert files, f"no data at {server['path']}"
     if server["format"] == "csv":
@@ -140,8 +146,10 @@ def check_contract(table: pa.Table, contract: dict[str, Any], now: datetime) -> 
             failures.append(f"{name}:unique")
         if "pattern" in opts and not pc.all(pc.match_substring_regex(present, opts["pattern"])).as_py():
             failures.append(f"{name}:pattern")
-        if opts.get("format") == "email" and not pc.all(
-            pc.match_substring_regex(present, r"^[^@\s]+@[^@\s]+\.[^@\s]+$")).as_py():
+        if (
+            opts.get("format") == "email"
+            and not pc.all(pc.match_substring_regex(present, r"^[^@\s]+@[^@\s]+\.[^@\s]+$")).as_py()
+        ):
             failures.append(f"{name}:format")
         if "minLength" in opts and pc.min(pc.utf8_length(present)).as_py() < opts["minLength"]:
             failures.append(f"{name}:minLength")
@@ -299,13 +307,20 @@ def test_the_violating_product_has_exactly_the_planned_violations(lake: LakeSumm
     assert NOW - timedelta(days=4) < newest < NOW - timedelta(days=3)
     assert lakedata.VIOLATIONS == VIOLATION_COUNTS
     # and nothing else is wrong with it
-    assert sorted(check_contract(table, contract, NOW)) == sorted([
-        "response_id:unique", "response_id:duplicateValues", "primaryKey",
-        "campaign_id:required", "campaign_id:nullValues",
-        "email:pattern", "email:format",
-        "response_type:invalidValues",
-        "sla:freshness", "sla:latency",
-    ])
+    assert sorted(check_contract(table, contract, NOW)) == sorted(
+        [
+            "response_id:unique",
+            "response_id:duplicateValues",
+            "primaryKey",
+            "campaign_id:required",
+            "campaign_id:nullValues",
+            "email:pattern",
+            "email:format",
+            "response_type:invalidValues",
+            "sla:freshness",
+            "sla:latency",
+        ]
+    )
 
 
 # ---------------------------------------------------------------- consistency across products
@@ -341,12 +356,15 @@ def test_amounts_add_up_across_products(lake: LakeSummary) -> None:
 
     orders, lines = read("retail.sales.orders"), read("retail.sales.order_lines")
     per_order = lines.group_by("order_id").aggregate([("line_amount", "sum"), ("line_number", "count")])
-    sums = dict(zip(per_order.column("order_id").to_pylist(), per_order.column("line_amount_sum").to_pylist(),
-                    strict=True))
-    counts = dict(zip(per_order.column("order_id").to_pylist(), per_order.column("line_number_count").to_pylist(),
-                      strict=True))
-    for order_id, total, items in zip(*(orders.column(c).to_pylist() for c in ("order_id", "total_amount",
-                                                                                 "item_count")), strict=True):
+    sums = dict(
+        zip(per_order.column("order_id").to_pylist(), per_order.column("line_amount_sum").to_pylist(), strict=True)
+    )
+    counts = dict(
+        zip(per_order.column("order_id").to_pylist(), per_order.column("line_number_count").to_pylist(), strict=True)
+    )
+    for order_id, total, items in zip(
+        *(orders.column(c).to_pylist() for c in ("order_id", "total_amount", "item_count")), strict=True
+    ):
         assert sums[order_id] == total and counts[order_id] == items
     booked = orders.filter(pc.not_equal(orders.column("status"), "cancelled"))
     gross = pc.sum(booked.column("total_amount")).as_py()
@@ -428,8 +446,9 @@ def test_naive_now_and_empty_sizes_are_refused(tmp_path: Path) -> None:
 def test_data_goes_where_the_contract_says(tmp_path: Path) -> None:
     mesh = _copy_mesh(tmp_path)
     path = mesh / "domains/retail/products/sales/contracts/orders.odcs.yaml"
-    path.write_text(path.read_text().replace("path: retail/sales/orders/*.parquet",
-                                             "path: shop/orders/orders-*.parquet"))
+    path.write_text(
+        path.read_text().replace("path: retail/sales/orders/*.parquet", "path: shop/orders/orders-*.parquet")
+    )
     summary = generate_lake(mesh, tmp_path / "lake", rows=100, now=NOW)
     assert summary.table("retail.sales.orders").path == tmp_path / "lake/shop/orders/orders-part-00000.parquet"
     assert not (tmp_path / "lake/retail/sales/orders").exists()
@@ -439,8 +458,16 @@ def test_contracts_without_local_server_or_generator_are_skipped(tmp_path: Path)
     mesh = _copy_mesh(tmp_path)
     kpis = mesh / "domains/marketing/products/campaign_performance/contracts/campaign_kpis.odcs.yaml"
     doc = yaml.safe_load(kpis.read_text())
-    doc["servers"] = [{"server": "warehouse", "type": "postgres", "host": "db", "port": 5432,
-                       "database": "dwh", "schema": "marketing"}]
+    doc["servers"] = [
+        {
+            "server": "warehouse",
+            "type": "postgres",
+            "host": "db",
+            "port": 5432,
+            "database": "dwh",
+            "schema": "marketing",
+        }
+    ]
     kpis.write_text(yaml.safe_dump(doc, sort_keys=False))
     extra = mesh / "domains/retail/products/sales/contracts/returns.odcs.yaml"
     orders = yaml.safe_load((mesh / "domains/retail/products/sales/contracts/orders.odcs.yaml").read_text())
@@ -455,16 +482,20 @@ def test_contracts_without_local_server_or_generator_are_skipped(tmp_path: Path)
 
 def test_a_contract_column_the_generator_does_not_make_is_an_error(tmp_path: Path) -> None:
     mesh = _copy_mesh(tmp_path)
-    shutil.copy(REPO / "examples/changes/retail.sales.orders-1.3.0.odcs.yaml",
-                mesh / "domains/retail/products/sales/contracts/orders.odcs.yaml")
+    shutil.copy(
+        REPO / "examples/changes/retail.sales.orders-1.3.0.odcs.yaml",
+        mesh / "domains/retail/products/sales/contracts/orders.odcs.yaml",
+    )
     with pytest.raises(ValueError, match="coupon_code"):
         generate_lake(mesh, tmp_path / "lake", rows=100, now=NOW)
 
 
 def test_dropping_a_column_from_a_contract_drops_it_from_the_data(tmp_path: Path) -> None:
     mesh = _copy_mesh(tmp_path)
-    shutil.copy(REPO / "examples/changes/customer.profiles.customers-1.1.0.odcs.yaml",
-                mesh / "domains/customer/products/profiles/contracts/customers.odcs.yaml")
+    shutil.copy(
+        REPO / "examples/changes/customer.profiles.customers-1.1.0.odcs.yaml",
+        mesh / "domains/customer/products/profiles/contracts/customers.odcs.yaml",
+    )
     summary = generate_lake(mesh, tmp_path / "lake", rows=100, now=NOW)
     names = pq.read_schema(summary.table("customer.profiles.customers").path).names
     assert "segment" not in names and "email" in names
@@ -473,10 +504,17 @@ def test_dropping_a_column_from_a_contract_drops_it_from_the_data(tmp_path: Path
 @pytest.mark.parametrize(
     ("physical", "expected"),
     [
-        ("VARCHAR", pa.string()), ("varchar(20)", pa.string()), ("BIGINT", pa.int64()),
-        ("INTEGER", pa.int32()), ("DOUBLE", pa.float64()), ("DECIMAL(12,2)", pa.decimal128(12, 2)),
-        ("decimal(18, 4)", pa.decimal128(18, 4)), ("DATE", pa.date32()), ("BOOLEAN", pa.bool_()),
-        ("TIMESTAMP", pa.timestamp("us")), ("TIMESTAMP WITH TIME ZONE", pa.timestamp("us", tz="UTC")),
+        ("VARCHAR", pa.string()),
+        ("varchar(20)", pa.string()),
+        ("BIGINT", pa.int64()),
+        ("INTEGER", pa.int32()),
+        ("DOUBLE", pa.float64()),
+        ("DECIMAL(12,2)", pa.decimal128(12, 2)),
+        ("decimal(18, 4)", pa.decimal128(18, 4)),
+        ("DATE", pa.date32()),
+        ("BOOLEAN", pa.bool_()),
+        ("TIMESTAMP", pa.timestamp("us")),
+        ("TIMESTAMP WITH TIME ZONE", pa.timestamp("us", tz="UTC")),
         ("timestamptz", pa.timestamp("us", tz="UTC")),
     ],
 )
@@ -542,6 +580,10 @@ def test_a_million_rows_spans_several_batches_and_stays_valid(tmp_path: Path) ->
     summary = generate_lake(MESH, tmp_path / "lake", rows=1_000_000, seed=11, now=NOW)
     assert summary.table("retail.sales.order_lines").rows == 1_000_000
     assert summary.table("retail.sales.orders").rows > lakedata.ORDERS_PER_BATCH
-    for contract_id in ("retail.sales.orders", "finance.ledger.ledger_entries", "customer.customer360.customer_summary"):
+    for contract_id in (
+        "retail.sales.orders",
+        "finance.ledger.ledger_entries",
+        "customer.customer360.customer_summary",
+    ):
         contract = _contracts()[contract_id]
         assert check_contract(read_dataset(summary.lake_root, contract), contract, NOW) == []

@@ -68,15 +68,11 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _products() -> dict[str, tuple[Path, dict[str, Any]]]:
-    return {
-        _load(p)["id"]: (p, _load(p)) for p in sorted(MESH.glob("domains/*/products/*/product.odps.yaml"))
-    }
+    return {_load(p)["id"]: (p, _load(p)) for p in sorted(MESH.glob("domains/*/products/*/product.odps.yaml"))}
 
 
 def _contracts() -> dict[str, tuple[Path, dict[str, Any]]]:
-    return {
-        _load(p)["id"]: (p, _load(p)) for p in sorted(MESH.glob("domains/*/products/*/contracts/*.odcs.yaml"))
-    }
+    return {_load(p)["id"]: (p, _load(p)) for p in sorted(MESH.glob("domains/*/products/*/contracts/*.odcs.yaml"))}
 
 
 def _properties(contract: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -115,6 +111,7 @@ def test_the_validator_really_rejects_bad_files() -> None:
 
 def test_dates_stay_strings() -> None:
     """Unquoted YAML dates would become datetime objects that JSON Schema cannot see as strings."""
+
     def walk(node: Any, where: str) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
@@ -337,8 +334,10 @@ def test_breaking_change_removes_a_column_under_a_minor_bump() -> None:
     # ... and that consumer really publishes something built from the removed column
     assert any(
         prop["name"] in removed
-        for pid, domain in _consumers(new["id"]) if domain != new["domain"]
-        for _, contract in _contracts().values() if contract["id"].startswith(pid + ".")
+        for pid, domain in _consumers(new["id"])
+        if domain != new["domain"]
+        for _, contract in _contracts().values()
+        if contract["id"].startswith(pid + ".")
         for _, prop in _properties(contract)
     )
 

@@ -156,7 +156,9 @@ scalars = (
     | st.sampled_from(SPECIAL_FLOATS)
     | text
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4))
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4)
+)
 objects = st.dictionaries(text, json_values, max_size=6)
 
 
@@ -362,7 +364,9 @@ def test_events_with_generated_values_parse_alike(which: int, extra: list[tuple[
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.uuids(), st.sampled_from([str, lambda u: str(u).upper(), lambda u: u.hex, lambda u: f"{{{u}}}", lambda u: u.urn]))
+@given(
+    st.uuids(), st.sampled_from([str, lambda u: str(u).upper(), lambda u: u.hex, lambda u: f"{{{u}}}", lambda u: u.urn])
+)
 def test_run_ids_are_normalised_as_uuid_does(value: uuid.UUID, spell: Any) -> None:
     """The shortcut for run ids already in canonical form gives what str(uuid.UUID(...)) gives."""
     text_ = spell(value)

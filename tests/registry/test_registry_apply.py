@@ -352,10 +352,16 @@ def test_a_real_test_run_is_recorded_as_it_is(registry: Registry) -> None:
 
     from meshplane.checks.model import CheckResult, CheckSpec, Status, TestRun
 
-    spec = CheckSpec(id="orders.row_count", kind="rowCount", object="orders", severity="error", dimension="completeness")
+    spec = CheckSpec(
+        id="orders.row_count", kind="rowCount", object="orders", severity="error", dimension="completeness"
+    )
     run = TestRun(
-        "retail.sales.orders", "1.2.0", "lake", "duckdb",
-        datetime(2026, 1, 1, 8, 0, tzinfo=UTC), datetime(2026, 1, 1, 8, 0, 2, tzinfo=UTC),
+        "retail.sales.orders",
+        "1.2.0",
+        "lake",
+        "duckdb",
+        datetime(2026, 1, 1, 8, 0, tzinfo=UTC),
+        datetime(2026, 1, 1, 8, 0, 2, tzinfo=UTC),
         [CheckResult(spec, Status.PASSED, 42, "> 0", "42 rows")],
     )
     run_id = record_test_run(registry, run.to_dict(), actor="ci")
@@ -363,5 +369,10 @@ def test_a_real_test_run_is_recorded_as_it_is(registry: Registry) -> None:
     assert (stored.id, stored.result, stored.check_count, stored.registered_version) == (run_id, "passed", 1, False)
     with registry.read() as session:
         check = session.execute(sa.select(m.CheckResult).where(m.CheckResult.test_run_id == run_id)).scalar_one()
-        assert (check.check_id, check.kind, check.observed, check.threshold) == ("orders.row_count", "rowCount", 42, "> 0")
+        assert (check.check_id, check.kind, check.observed, check.threshold) == (
+            "orders.row_count",
+            "rowCount",
+            42,
+            "> 0",
+        )
         assert check.extra == {"dimension": "completeness", "name": None}

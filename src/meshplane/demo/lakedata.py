@@ -161,9 +161,7 @@ def fresh(rng: Rng, clock: Clock, event_us: pa.Array | None, n: int, until_us: i
     return timestamps(pc.add(lower, offset))
 
 
-def cells_by_country(
-    rng: Rng, country_idx: pa.Array, per_country: Sequence[Sequence[str]]
-) -> pa.Array:
+def cells_by_country(rng: Rng, country_idx: pa.Array, per_country: Sequence[Sequence[str]]) -> pa.Array:
     """For each row, one of the values listed for its country (uniformly)."""
     flat = [value for values in per_country for value in values]
     offsets, counts, start = [], [], 0
@@ -221,7 +219,12 @@ def build_customers(rng: Rng, clock: Clock, n: int) -> pa.Table:
     last = rng.choice(n, words.LAST_NAMES)
     local_last = pc.replace_substring(pc.utf8_lower(last), " ", "")
     email = join(
-        pc.utf8_lower(first), ".", local_last, ".", pc.cast(numbers, pa.string()), "@",
+        pc.utf8_lower(first),
+        ".",
+        local_last,
+        ".",
+        pc.cast(numbers, pa.string()),
+        "@",
         rng.choice(n, words.EMAIL_DOMAINS),
     )
     subscriber = pc.cast(rng.integers(n, 100_000_000, 999_999_999), pa.string())
@@ -239,22 +242,24 @@ def build_customers(rng: Rng, clock: Clock, n: int) -> pa.Table:
         pc.cast(rng.integers(n, 10_000_000, 99_999_999), pa.string()),
         pc.cast(rng.integers(n, 1_000_000_000, 9_999_999_999), pa.string()),
     )
-    return pa.table({
-        "customer_id": format_ids("C", numbers, 8),
-        "first_name": first,
-        "last_name": last,
-        "email": email,
-        "phone": phone,
-        "birth_date": dates(pc.subtract(clock.today, age_days)),
-        "street_address": address,
-        "city": cells_by_country(rng, country, [c.cities for c in countries]),
-        "country_code": lookup([c.code for c in countries], country, pa.string()),
-        "segment": rng.choice(n, words.SEGMENTS, words.SEGMENT_WEIGHTS),
-        "created_at": timestamps(created),
-        "updated_at": fresh(rng, clock, created, n),
-        "_country": country,
-        "_iban": iban,
-    })
+    return pa.table(
+        {
+            "customer_id": format_ids("C", numbers, 8),
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "phone": phone,
+            "birth_date": dates(pc.subtract(clock.today, age_days)),
+            "street_address": address,
+            "city": cells_by_country(rng, country, [c.cities for c in countries]),
+            "country_code": lookup([c.code for c in countries], country, pa.string()),
+            "segment": rng.choice(n, words.SEGMENTS, words.SEGMENT_WEIGHTS),
+            "created_at": timestamps(created),
+            "updated_at": fresh(rng, clock, created, n),
+            "_country": country,
+            "_iban": iban,
+        }
+    )
 
 
 def build_products(rng: Rng, clock: Clock, n: int) -> pa.Table:
@@ -278,18 +283,20 @@ def build_products(rng: Rng, clock: Clock, n: int) -> pa.Table:
         active.append(r.random() < 0.9)
         launched.append(clock.today - r.randint(30, 8 * 365))
     price_cents = pa.array(prices, pa.int64())
-    return pa.table({
-        "sku": pa.array(skus, pa.string()),
-        "product_name": pa.array(names, pa.string()),
-        "category": pa.array(categories, pa.string()),
-        "brand": pa.array(brands, pa.string()),
-        "list_price": pc.divide(pc.cast(price_cents, pa.float64()), 100.0),
-        "weight_kg": pa.array(weights, pa.float64()),
-        "is_active": pa.array(active, pa.bool_()),
-        "launched_on": dates(pa.array(launched, pa.int64())),
-        "updated_at": fresh(rng, clock, None, n),
-        "_price_cents": price_cents,
-    })
+    return pa.table(
+        {
+            "sku": pa.array(skus, pa.string()),
+            "product_name": pa.array(names, pa.string()),
+            "category": pa.array(categories, pa.string()),
+            "brand": pa.array(brands, pa.string()),
+            "list_price": pc.divide(pc.cast(price_cents, pa.float64()), 100.0),
+            "weight_kg": pa.array(weights, pa.float64()),
+            "is_active": pa.array(active, pa.bool_()),
+            "launched_on": dates(pa.array(launched, pa.int64())),
+            "updated_at": fresh(rng, clock, None, n),
+            "_price_cents": price_cents,
+        }
+    )
 
 
 def build_campaigns(rng: Rng, clock: Clock, n: int) -> pa.Table:
@@ -320,22 +327,24 @@ def build_campaigns(rng: Rng, clock: Clock, n: int) -> pa.Table:
         statuses.append(status)
     start_days = pa.array(starts, pa.int64())
     budget_cents = pa.array(budgets, pa.int64())
-    return pa.table({
-        "campaign_id": pa.array(ids, pa.string()),
-        "parent_campaign_id": pa.array(parents, pa.string()),
-        "campaign_name": pa.array(names, pa.string()),
-        "channel": pa.array(channels, pa.string()),
-        "target_segment": pa.array(targets, pa.string()),
-        "start_date": dates(start_days),
-        "end_date": dates(pa.array(ends, pa.int64())),
-        "budget": money(budget_cents),
-        "currency": pa.array(currencies, pa.string()),
-        "status": pa.array(statuses, pa.string()),
-        "updated_at": fresh(rng, clock, None, n),
-        "_budget_cents": budget_cents,
-        "_start_day": start_days,
-        "_end_day": pa.array(ends, pa.int64()),
-    })
+    return pa.table(
+        {
+            "campaign_id": pa.array(ids, pa.string()),
+            "parent_campaign_id": pa.array(parents, pa.string()),
+            "campaign_name": pa.array(names, pa.string()),
+            "channel": pa.array(channels, pa.string()),
+            "target_segment": pa.array(targets, pa.string()),
+            "start_date": dates(start_days),
+            "end_date": dates(pa.array(ends, pa.int64())),
+            "budget": money(budget_cents),
+            "currency": pa.array(currencies, pa.string()),
+            "status": pa.array(statuses, pa.string()),
+            "updated_at": fresh(rng, clock, None, n),
+            "_budget_cents": budget_cents,
+            "_start_day": start_days,
+            "_end_day": pa.array(ends, pa.int64()),
+        }
+    )
 
 
 # ---------------------------------------------------------------- orders and what follows from them
@@ -450,16 +459,18 @@ def _lines(rng: Rng, dims: Dimensions, o: _Orders, counts: pa.Array) -> tuple[pa
     discount = pc.divide(pc.multiply(gross, percent), 100)
     amount = pc.subtract(gross, discount)
     line_weight = pc.multiply(pc.cast(quantity, pa.float64()), pc.take(products.column("weight_kg"), sku))
-    lines = pa.table({
-        "order_id": pc.take(o.order_id, parent),
-        "line_number": pc.cast(line_number, pa.int32()),
-        "sku": pc.take(products.column("sku"), sku),
-        "quantity": pc.cast(quantity, pa.int32()),
-        "unit_price": money(unit),
-        "discount_amount": money(discount),
-        "line_amount": money(amount),
-        "updated_at": pc.take(o.updated, parent),
-    })
+    lines = pa.table(
+        {
+            "order_id": pc.take(o.order_id, parent),
+            "line_number": pc.cast(line_number, pa.int32()),
+            "sku": pc.take(products.column("sku"), sku),
+            "quantity": pc.cast(quantity, pa.int32()),
+            "unit_price": money(unit),
+            "discount_amount": money(discount),
+            "line_amount": money(amount),
+            "updated_at": pc.take(o.updated, parent),
+        }
+    )
     total = segment_sums(amount, ends)
     weight = pc.round(pc.add(segment_sums(line_weight, ends), 0.2), 3)  # + packaging
     return lines, total, weight
@@ -480,22 +491,26 @@ def _shipments(rng: Rng, clock: Clock, dims: Dimensions, o: _Orders, weight: pa.
     )
     in_transit = pc.equal(o.status, "shipped")
     country_code = lookup([c.code for c in countries], o.country, pa.string())
-    shipments = pa.table({
-        "shipment_id": format_ids("SHP-", o.numbers, 10),
-        "order_id": o.order_id,
-        "carrier": carrier,
-        "tracking_number": join(
-            carrier_code, pc.cast(pc.add(pc.multiply(o.numbers, 211), 100_000_000), pa.string()), country_code,
-        ),
-        "status": pc.if_else(in_transit, "in_transit", o.status),
-        "shipped_at": timestamps(o.shipped),
-        "delivered_at": pc.if_else(in_transit, pa.scalar(None, TIMESTAMP), timestamps(o.delivered)),
-        "destination_country": country_code,
-        "destination_city": pc.take(dims.customers.column("city"), o.customer),
-        "weight_kg": weight,
-        "shipping_cost": money(cost),
-        "updated_at": fresh(rng, clock, pc.if_else(in_transit, o.shipped, o.delivered), n),
-    })
+    shipments = pa.table(
+        {
+            "shipment_id": format_ids("SHP-", o.numbers, 10),
+            "order_id": o.order_id,
+            "carrier": carrier,
+            "tracking_number": join(
+                carrier_code,
+                pc.cast(pc.add(pc.multiply(o.numbers, 211), 100_000_000), pa.string()),
+                country_code,
+            ),
+            "status": pc.if_else(in_transit, "in_transit", o.status),
+            "shipped_at": timestamps(o.shipped),
+            "delivered_at": pc.if_else(in_transit, pa.scalar(None, TIMESTAMP), timestamps(o.delivered)),
+            "destination_country": country_code,
+            "destination_city": pc.take(dims.customers.column("city"), o.customer),
+            "weight_kg": weight,
+            "shipping_cost": money(cost),
+            "updated_at": fresh(rng, clock, pc.if_else(in_transit, o.shipped, o.delivered), n),
+        }
+    )
     return shipments.filter(o.has_shipment), cost
 
 
@@ -514,24 +529,28 @@ def _ledger(rng: Rng, clock: Clock, dims: Dimensions, o: _Orders, total: pa.Arra
         "updated_at": fresh(rng, clock, posted, n),
     }
     zero, amount = money(pa.nulls(n, pa.int64()).fill_null(0)), money(total)
-    debit = pa.table({
-        "entry_id": format_ids("LE-", pc.subtract(pc.multiply(o.numbers, 2), 1), 12),
-        "account_code": pa.nulls(n, pa.string()).fill_null("1200"),
-        "account_name": pa.nulls(n, pa.string()).fill_null("Trade receivables"),
-        "debit_amount": amount,
-        "credit_amount": zero,
-        "counterparty_iban": iban,
-        **common,
-    })
-    credit = pa.table({
-        "entry_id": format_ids("LE-", pc.multiply(o.numbers, 2), 12),
-        "account_code": pa.nulls(n, pa.string()).fill_null("4000"),
-        "account_name": pa.nulls(n, pa.string()).fill_null("Sales revenue"),
-        "debit_amount": zero,
-        "credit_amount": amount,
-        "counterparty_iban": pa.nulls(n, pa.string()),
-        **common,
-    })
+    debit = pa.table(
+        {
+            "entry_id": format_ids("LE-", pc.subtract(pc.multiply(o.numbers, 2), 1), 12),
+            "account_code": pa.nulls(n, pa.string()).fill_null("1200"),
+            "account_name": pa.nulls(n, pa.string()).fill_null("Trade receivables"),
+            "debit_amount": amount,
+            "credit_amount": zero,
+            "counterparty_iban": iban,
+            **common,
+        }
+    )
+    credit = pa.table(
+        {
+            "entry_id": format_ids("LE-", pc.multiply(o.numbers, 2), 12),
+            "account_code": pa.nulls(n, pa.string()).fill_null("4000"),
+            "account_name": pa.nulls(n, pa.string()).fill_null("Sales revenue"),
+            "debit_amount": zero,
+            "credit_amount": amount,
+            "counterparty_iban": pa.nulls(n, pa.string()),
+            **common,
+        }
+    )
     booked = pc.not_equal(o.status, "cancelled")
     return pa.concat_tables([debit.filter(booked), credit.filter(booked)])
 
@@ -541,31 +560,50 @@ def _order_batch(rng: Rng, clock: Clock, dims: Dimensions, first_no: int, counts
     lines, total, weight = _lines(rng, dims, o, counts)
     shipments, shipping_cost = _shipments(rng, clock, dims, o, weight)
     ledger = _ledger(rng, clock, dims, o, total)
-    orders = pa.table({
-        "order_id": o.order_id,
-        "customer_id": pc.take(dims.customers.column("customer_id"), o.customer),
-        "order_date": dates(day_of(o.placed)),
-        "placed_at": timestamps(o.placed),
-        "status": o.status,
-        "channel": rng.choice(len(counts), words.ORDER_CHANNELS, words.ORDER_CHANNEL_WEIGHTS),
-        "country_code": lookup([c.code for c in words.COUNTRIES], o.country, pa.string()),
-        "currency": o.currency,
-        "total_amount": money(total),
-        "item_count": pc.cast(counts, pa.int32()),
-        "updated_at": o.updated,
-    })
+    orders = pa.table(
+        {
+            "order_id": o.order_id,
+            "customer_id": pc.take(dims.customers.column("customer_id"), o.customer),
+            "order_date": dates(day_of(o.placed)),
+            "placed_at": timestamps(o.placed),
+            "status": o.status,
+            "channel": rng.choice(len(counts), words.ORDER_CHANNELS, words.ORDER_CHANNEL_WEIGHTS),
+            "country_code": lookup([c.code for c in words.COUNTRIES], o.country, pa.string()),
+            "currency": o.currency,
+            "total_amount": money(total),
+            "item_count": pc.cast(counts, pa.int32()),
+            "updated_at": o.updated,
+        }
+    )
     # partial aggregates over the non-cancelled orders
-    facts = pa.table({
-        "day": day_of(o.placed), "country": o.country, "customer": o.customer, "total": total,
-        "shipping": pc.if_else(o.has_shipment, shipping_cost, 0),
-    }).filter(pc.not_equal(o.status, "cancelled"))
-    revenue_part = aggregate(facts, ["day", "country"], [
-        ("total", "count", "orders"), ("total", "sum", "gross"), ("shipping", "sum", "shipping"),
-    ])
-    customer_part = aggregate(facts, ["customer"], [
-        ("total", "count", "orders"), ("total", "sum", "spend"),
-        ("day", "min", "first_day"), ("day", "max", "last_day"),
-    ])
+    facts = pa.table(
+        {
+            "day": day_of(o.placed),
+            "country": o.country,
+            "customer": o.customer,
+            "total": total,
+            "shipping": pc.if_else(o.has_shipment, shipping_cost, 0),
+        }
+    ).filter(pc.not_equal(o.status, "cancelled"))
+    revenue_part = aggregate(
+        facts,
+        ["day", "country"],
+        [
+            ("total", "count", "orders"),
+            ("total", "sum", "gross"),
+            ("shipping", "sum", "shipping"),
+        ],
+    )
+    customer_part = aggregate(
+        facts,
+        ["customer"],
+        [
+            ("total", "count", "orders"),
+            ("total", "sum", "spend"),
+            ("day", "min", "first_day"),
+            ("day", "max", "last_day"),
+        ],
+    )
     return OrderBatch(orders, lines, shipments, ledger, revenue_part, customer_part)
 
 
@@ -577,10 +615,15 @@ class Totals:
         self.customers: pa.Table | None = None
 
     def add(self, batch: OrderBatch) -> None:
-        self.revenue = _merge(self.revenue, batch.revenue_part, ["day", "country"],
-                              {"orders": "sum", "gross": "sum", "shipping": "sum"})
-        self.customers = _merge(self.customers, batch.customer_part, ["customer"],
-                                {"orders": "sum", "spend": "sum", "first_day": "min", "last_day": "max"})
+        self.revenue = _merge(
+            self.revenue, batch.revenue_part, ["day", "country"], {"orders": "sum", "gross": "sum", "shipping": "sum"}
+        )
+        self.customers = _merge(
+            self.customers,
+            batch.customer_part,
+            ["customer"],
+            {"orders": "sum", "spend": "sum", "first_day": "min", "last_day": "max"},
+        )
 
 
 def _merge(running: pa.Table | None, part: pa.Table, keys: list[str], how: dict[str, str]) -> pa.Table:
@@ -603,16 +646,18 @@ def build_daily_revenue(rng: Rng, clock: Clock, totals: Totals) -> pa.Table:
     rev = totals.revenue.sort_by([("day", "ascending"), ("country", "ascending")])
     countries = words.COUNTRIES
     country = rev.column("country")
-    return pa.table({
-        "revenue_date": dates(rev.column("day")),
-        "country_code": lookup([c.code for c in countries], country, pa.string()),
-        "currency": lookup([c.currency for c in countries], country, pa.string()),
-        "order_count": rev.column("orders"),
-        "gross_revenue": money(rev.column("gross")),
-        "shipping_cost": money(rev.column("shipping")),
-        "net_revenue": money(pc.subtract(rev.column("gross"), rev.column("shipping"))),
-        "updated_at": fresh(rng, clock, None, rev.num_rows),
-    })
+    return pa.table(
+        {
+            "revenue_date": dates(rev.column("day")),
+            "country_code": lookup([c.code for c in countries], country, pa.string()),
+            "currency": lookup([c.currency for c in countries], country, pa.string()),
+            "order_count": rev.column("orders"),
+            "gross_revenue": money(rev.column("gross")),
+            "shipping_cost": money(rev.column("shipping")),
+            "net_revenue": money(pc.subtract(rev.column("gross"), rev.column("shipping"))),
+            "updated_at": fresh(rng, clock, None, rev.num_rows),
+        }
+    )
 
 
 def build_customer_summary(rng: Rng, clock: Clock, customers: pa.Table, totals: Totals) -> pa.Table:
@@ -625,24 +670,27 @@ def build_customer_summary(rng: Rng, clock: Clock, customers: pa.Table, totals: 
     spend = pc.fill_null(joined.column("spend"), 0)
     # value bands in the local currency: low < 500, medium < 1,500, high from 1,500
     band = pc.if_else(
-        pc.equal(orders, 0), "none",
+        pc.equal(orders, 0),
+        "none",
         pc.if_else(pc.less(spend, 50_000), "low", pc.if_else(pc.less(spend, 150_000), "medium", "high")),
     )
     countries = words.COUNTRIES
-    return pa.table({
-        "customer_id": customers.column("customer_id"),
-        "full_name": join(customers.column("first_name"), " ", customers.column("last_name")),
-        "email": customers.column("email"),
-        "segment": customers.column("segment"),
-        "country_code": customers.column("country_code"),
-        "order_count": pc.cast(orders, pa.int64()),
-        "total_spend": money(spend),
-        "currency": lookup([c.currency for c in countries], customers.column("_country"), pa.string()),
-        "first_order_date": dates(joined.column("first_day")),
-        "last_order_date": dates(joined.column("last_day")),
-        "value_band": band,
-        "updated_at": fresh(rng, clock, None, n),
-    })
+    return pa.table(
+        {
+            "customer_id": customers.column("customer_id"),
+            "full_name": join(customers.column("first_name"), " ", customers.column("last_name")),
+            "email": customers.column("email"),
+            "segment": customers.column("segment"),
+            "country_code": customers.column("country_code"),
+            "order_count": pc.cast(orders, pa.int64()),
+            "total_spend": money(spend),
+            "currency": lookup([c.currency for c in countries], customers.column("_country"), pa.string()),
+            "first_order_date": dates(joined.column("first_day")),
+            "last_order_date": dates(joined.column("last_day")),
+            "value_band": band,
+            "updated_at": fresh(rng, clock, None, n),
+        }
+    )
 
 
 # ---------------------------------------------------------------- marketing
@@ -703,7 +751,7 @@ def build_responses(
 
 
 def _split(rows: list[int], first: int, second: int) -> tuple[list[int], list[int], list[int]]:
-    return sorted(rows[:first]), rows[first:first + second], sorted(rows[first + second:])
+    return sorted(rows[:first]), rows[first : first + second], sorted(rows[first + second :])
 
 
 def _replace(values: pa.Array, rows: list[int], replacements: Sequence[object]) -> pa.Array:
@@ -715,20 +763,23 @@ def _replace(values: pa.Array, rows: list[int], replacements: Sequence[object]) 
     return pc.replace_with_mask(flat(values), mask, pa.array([replacements[i] for i in order], values.type))
 
 
-def build_campaign_kpis(
-    rng: Rng, clock: Clock, campaigns: pa.Table, responses: pa.Table, valid: pa.Array
-) -> pa.Table:
+def build_campaign_kpis(rng: Rng, clock: Clock, campaigns: pa.Table, responses: pa.Table, valid: pa.Array) -> pa.Table:
     """marketing.campaign_performance campaign_kpis from the valid responses."""
     r = rng.py
     kept = responses.filter(valid)
-    grouped = aggregate(pa.table({
-        "campaign": kept.column("_campaign"),
-        "segment": kept.column("_segment"),
-        "converted": pc.cast(pc.equal(kept.column("response_type"), "converted"), pa.int64()),
-    }), ["campaign", "segment"], [("converted", "count", "responses"), ("converted", "sum", "conversions")])
+    grouped = aggregate(
+        pa.table(
+            {
+                "campaign": kept.column("_campaign"),
+                "segment": kept.column("_segment"),
+                "converted": pc.cast(pc.equal(kept.column("response_type"), "converted"), pa.int64()),
+            }
+        ),
+        ["campaign", "segment"],
+        [("converted", "count", "responses"), ("converted", "sum", "conversions")],
+    )
     counts = {
-        (c, s): (int(n), int(k))
-        for c, s, n, k in zip(*(grouped.column(i).to_pylist() for i in range(4)), strict=True)
+        (c, s): (int(n), int(k)) for c, s, n, k in zip(*(grouped.column(i).to_pylist() for i in range(4)), strict=True)
     }
     ids, segments, recipients, answers, conversions, rates, spends, currencies = ([] for _ in range(8))
     budget = campaigns.column("_budget_cents").to_pylist()
@@ -746,14 +797,16 @@ def build_campaign_kpis(
         for i, people in enumerate(reach):
             rates.append(conversions[-3 + i] / people)
             spends.append(budget[c] * people // sum(reach))
-    return pa.table({
-        "campaign_id": pa.array(ids, pa.string()),
-        "segment": pa.array(segments, pa.string()),
-        "recipients": pa.array(recipients, pa.int64()),
-        "responses": pa.array(answers, pa.int64()),
-        "conversions": pa.array(conversions, pa.int64()),
-        "conversion_rate": pa.array(rates, pa.float64()),
-        "spend": money(pa.array(spends, pa.int64())),
-        "currency": pa.array(currencies, pa.string()),
-        "updated_at": fresh(rng, clock, None, len(ids)),
-    })
+    return pa.table(
+        {
+            "campaign_id": pa.array(ids, pa.string()),
+            "segment": pa.array(segments, pa.string()),
+            "recipients": pa.array(recipients, pa.int64()),
+            "responses": pa.array(answers, pa.int64()),
+            "conversions": pa.array(conversions, pa.int64()),
+            "conversion_rate": pa.array(rates, pa.float64()),
+            "spend": money(pa.array(spends, pa.int64())),
+            "currency": pa.array(currencies, pa.string()),
+            "updated_at": fresh(rng, clock, None, len(ids)),
+        }
+    )

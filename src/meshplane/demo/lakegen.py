@@ -71,8 +71,17 @@ CAMPAIGNS = "marketing.campaigns.campaigns"
 RESPONSES = "marketing.campaign_responses.responses"
 CAMPAIGN_KPIS = "marketing.campaign_performance.campaign_kpis"
 CONTRACT_IDS: tuple[str, ...] = (
-    CUSTOMERS, PRODUCTS, CAMPAIGNS, ORDERS, ORDER_LINES, SHIPMENTS, LEDGER_ENTRIES,
-    DAILY_REVENUE, CUSTOMER_SUMMARY, RESPONSES, CAMPAIGN_KPIS,
+    CUSTOMERS,
+    PRODUCTS,
+    CAMPAIGNS,
+    ORDERS,
+    ORDER_LINES,
+    SHIPMENTS,
+    LEDGER_ENTRIES,
+    DAILY_REVENUE,
+    CUSTOMER_SUMMARY,
+    RESPONSES,
+    CAMPAIGN_KPIS,
 )
 """Contracts the generator has data for (in the order their data is produced)."""
 
@@ -137,11 +146,22 @@ class ContractTarget:
 _DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC)\((\d+),(\d+)\)$")
 _LENGTH = re.compile(r"^(VARCHAR|CHAR|STRING|TEXT)\(\d+\)$")
 _ARROW_TYPES: dict[str, pa.DataType] = {
-    "VARCHAR": pa.string(), "CHAR": pa.string(), "STRING": pa.string(), "TEXT": pa.string(),
-    "BIGINT": pa.int64(), "INTEGER": pa.int32(), "INT": pa.int32(), "SMALLINT": pa.int16(),
-    "TINYINT": pa.int8(), "DOUBLE": pa.float64(), "REAL": pa.float32(), "FLOAT": pa.float32(),
-    "BOOLEAN": pa.bool_(), "DATE": pa.date32(),
-    "TIMESTAMP": pa.timestamp("us"), "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
+    "VARCHAR": pa.string(),
+    "CHAR": pa.string(),
+    "STRING": pa.string(),
+    "TEXT": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "INT": pa.int32(),
+    "SMALLINT": pa.int16(),
+    "TINYINT": pa.int8(),
+    "DOUBLE": pa.float64(),
+    "REAL": pa.float32(),
+    "FLOAT": pa.float32(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
     "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
 }
 
@@ -423,7 +443,10 @@ def generate_lake(
     tables = writer.close()
     unknown = [contract_id for contract_id in targets if contract_id not in writer.sinks]
     return LakeSummary(
-        lake_root=lake_root, rows=rows, seed=seed, now=now,
+        lake_root=lake_root,
+        rows=rows,
+        seed=seed,
+        now=now,
         tables=tuple(sorted(tables, key=lambda t: t.contract_id)),
         skipped=tuple(sorted([*skipped, *unknown])),
     )
