@@ -29,12 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+
+if TYPE_CHECKING:  # python-jsonschema loads only to name the problems of an invalid document
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from meshplane.diagnostics import json_type, render_json_path
 
@@ -137,6 +138,9 @@ def _facet_schema_id(facet: str) -> str:
 @cache
 def _reference_validator(target: str, partial: bool) -> Draft202012Validator:
     """The jsonschema validator (the judge) for ``target``, an absolute ``$ref``."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
     registry: Registry[Any] = Registry().with_resources(
         (doc_id, Resource.from_contents(doc)) for doc_id, doc in schema_documents(partial).items()
     )
@@ -339,6 +343,8 @@ _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
 def _issue(error: ValidationError, prefix: tuple[str | int, ...]) -> EventIssue:
+    from jsonschema.exceptions import best_match
+
     while error.validator in ("anyOf", "oneOf") and error.context:
         error = best_match(error.context)
     path: tuple[str | int, ...] = (*prefix, *error.absolute_path)
