@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from meshplane.diagnostics import MeshplaneError
+from meshplane.registry.bulk import insert_rows, update_rows
 from meshplane.registry.models import ID, NAME, SHA256, VERSION, Base
 from meshplane.registry.writer import AppliedChanges, register_apply_hook
 
@@ -570,21 +571,17 @@ def store_ingest(
 ) -> None:
     """Write what new events derived: runs and datasets (inserted or updated), column usage.
 
-    Core ``executemany`` statements, one per table and kind of write (no per-row round trips).
+    One ``executemany`` per table and kind of write (`meshplane.registry.bulk`: through the driver
+    on SQLite), no per-row round trips.
     """
     connection = session.connection()
-    inserts = [_run_dict(state) for key, state in runs.items() if key in new_runs]
-    updates = [_run_dict(state) for key, state in runs.items() if key not in new_runs]
-    if inserts:
-        connection.execute(_INSERT[LineageRun], inserts)
-    if updates:
-        _update_by(connection, _table(LineageRun), "run_key", updates)
-    new_sets = [_dataset_dict(s) for s in datasets.values() if s.id is None]
-    old_sets = [_dataset_dict(s) | {"id": s.id} for s in datasets.values() if s.id is not None]
-    if new_sets:
-        connection.execute(_INSERT[RunDataset], new_sets)
-    if old_sets:
-        _update_by(connection, _table(RunDataset), "id", old_sets)
+    runs_table, sets_table = _table(LineageRun), _table(RunDataset)
+    insert_rows(connection, runs_table, [_run_dict(state) for key, state in runs.items() if key in new_runs])
+    update_rows(connection, runs_table, "run_key", [_run_dict(s) for k, s in runs.items() if k not in new_runs])
+    insert_rows(connection, sets_table, [_dataset_dict(s) for s in datasets.values() if s.id is None])
+    update_rows(
+        connection, sets_table, "id", [_dataset_dict(s) | {"id": s.id} for s in datasets.values() if s.id is not None]
+    )
     if usage:
         _store_usage(session, usage)
 
@@ -593,23 +590,6 @@ def _table(model: type[Base]) -> sa.Table:
     table = model.__table__
     assert isinstance(table, sa.Table)
     return table
-
-
-_INSERT = {model: _table(model).insert() for model in (LineageRun, RunDataset, ColumnUsage)}
-_UPDATES: dict[tuple[str, str, tuple[str, ...]], sa.Update] = {}
-
-
-def _update_by(connection: sa.Connection, table: sa.Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE ... WHERE key = :key for each row (one executemany; the statement is built once)."""
-    names = tuple(name for name in rows[0] if name != key)
-    statement = _UPDATES.get((table.name, key, names))
-    if statement is None:
-        statement = _UPDATES[(table.name, key, names)] = (
-            table.update()
-            .where(table.c[key] == sa.bindparam("_key"))
-            .values({name: sa.bindparam(f"_{name}") for name in names})
-        )
-    connection.execute(statement, [{f"_{k}": v for k, v in row.items()} | {"_key": row[key]} for row in rows])
 
 
 def _run_dict(state: RunState) -> dict[str, Any]:
@@ -642,10 +622,8 @@ def _store_usage(session: Session, usage: Sequence[UsageObservation]) -> None:
         values = {name: getattr(obs, name) for name in ("consumer_product", "consumer_domain", "provider_product")}
         values |= {"port": obs.port, "contract_id": obs.contract_id, "object": obs.object, "field": obs.field}
         inserts.append(values | {"usage_key": key, "first_seen": first, "last_seen": last})
-    if inserts:
-        session.connection().execute(_INSERT[ColumnUsage], inserts)
-    if updates:
-        _update_by(session.connection(), _table(ColumnUsage), "id", updates)
+    insert_rows(session.connection(), _table(ColumnUsage), inserts)
+    update_rows(session.connection(), _table(ColumnUsage), "id", updates)
 
 
 # --- queries --------------------------------------------------------------------------------------------
