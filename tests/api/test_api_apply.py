@@ -153,3 +153,12 @@ def test_a_relative_lake_root_resolves_where_the_server_sees_the_lake(
     local = [n for n in names if n.startswith("/")]
     assert local and all(n.startswith(expected) for n in local), local[:3]
     assert not any("meshplane-bundle-" in n for n in names)
+
+
+def test_the_served_mesh_is_where_relative_lake_roots_resolve(world: World, registry: Registry, tmp_path: Path) -> None:
+    from meshplane.api import create_app
+    from meshplane.settings import Settings
+
+    assert create_app(registry, settings=Settings(), mesh=world.mesh).state.context.lake_base == world.mesh.resolve()
+    chosen = create_app(registry, settings=Settings(lake_base=tmp_path), mesh=world.mesh).state.context
+    assert chosen.lake_base == tmp_path  # the setting wins

@@ -27,8 +27,10 @@ from test_receiver_support import World, build_world, copy_world, run_event
 from meshplane.api import create_app
 from meshplane.api.app import MeshplaneAPI
 from meshplane.api.direct import DirectRoutes, direct, direct_routes
-from meshplane.api.security import Caller, read_access
+from meshplane.api.routes.lineage import Context
+from meshplane.api.security import Caller, current_principal, read_access
 from meshplane.registry import lineage as store
+from meshplane.registry.access import Principal
 from meshplane.service import lineage as service
 from meshplane.settings import Settings
 
@@ -58,7 +60,7 @@ def test_a_direct_route_with_another_dependency_is_refused_at_start_up() -> None
 
     @router.post("/things")
     @direct
-    async def things(request: Request, context: Any, caller: Caller, who: str = Depends(tenant)) -> JSONResponse:
+    async def things(request: Request, context: Context, caller: Caller, who: str = Depends(tenant)) -> JSONResponse:
         return JSONResponse({})
 
     app = FastAPI()
@@ -97,6 +99,7 @@ def _requests(world: World) -> list[tuple[str, Any, dict[str, str]]]:
         ("/api/v1/lineage", event, admin),  # the same again: 200 duplicate
         ("/api/v1/lineage", bad, admin),  # malformed: 400 naming the field
         ("/api/v1/lineage", "{not json", admin),
+        ("/api/v1/lineage", json.dumps(run_event(inputs=[{"namespace": "my#ns", "name": "t"}])), admin),
         ("/api/v1/lineage", other, JSON),  # no token: 401
         ("/api/v1/lineage", other, reader),  # a reader: 403
         ("/api/v1/lineage", other, {**admin, "Authorization": "Bearer mp_abcdefgh_" + "x" * 43}),  # unknown token
@@ -130,7 +133,7 @@ def test_the_direct_path_answers_as_fastapi_would(template: World, tmp_path: Pat
             app.__class__ = factory  # the same application, with or without its direct layer
             for client in _client(app):
                 answers[name] = [_answer(client, world, request) for request in requests]
-    assert [a[0] for a in answers["direct"]] == [201, 200, 400, 400, 401, 403, 401, 401, 201, 400, 415, 400, 413, 200,
+    assert [a[0] for a in answers["direct"]] == [201, 200, 400, 400, 400, 401, 403, 401, 401, 201, 400, 415, 400, 413, 200,
                                                  400, 400, 200]  # fmt: skip
     assert answers["direct"] == answers["fastapi"]
 
@@ -165,3 +168,51 @@ def test_the_token_use_is_noted_after_a_direct_request(template: World, tmp_path
         with registry.read() as session:
             used = session.execute(sa.text("SELECT last_used_at FROM api_tokens WHERE name = 'admin'")).scalar_one()
     assert used is not None
+
+
+def test_a_direct_route_with_a_parameter_of_its_own_is_refused() -> None:
+    router = APIRouter()
+
+    @router.post("/things")
+    @direct
+    async def things(request: Request, context: Context, caller: Caller, limit: int = 10) -> JSONResponse:
+        return JSONResponse({})
+
+    app = FastAPI()
+    app.include_router(router)
+    with pytest.raises(TypeError, match=r"direct route /things takes \['limit'\]"):
+        direct_routes(app)
+
+
+def test_overridden_dependencies_and_root_paths_go_through_fastapi(template: World, tmp_path: Path) -> None:
+    world = copy_world(template, tmp_path)
+    body, headers = json.dumps(run_event()), {**world.headers(), **JSON}
+    with world.registry() as registry:
+        app = create_app(registry, settings=Settings())
+
+        async def nobody() -> Principal:
+            return Principal.anonymous()
+
+        app.dependency_overrides[current_principal] = nobody  # as a test of the application would
+        for client in _client(app):
+            assert client.post("/api/v1/lineage", content=body, headers=headers).status_code == 401
+        app.dependency_overrides.clear()
+        for client in _client(app):
+            # behind a proxy prefix, FastAPI matches the path without it: /api/v1 + /lineage is no route of its
+            behind = TestClient(app, root_path="/api/v1")
+            assert behind.post("/api/v1/lineage", content=body, headers=headers).status_code == 404
+            assert behind.post("/api/v1/api/v1/lineage", content=body, headers=headers).status_code == 201
+            assert client.post("/api/v1/lineage", content=body, headers=headers).status_code == 200  # duplicate
+
+
+def test_a_refused_request_does_not_note_the_token_as_used(template: World, tmp_path: Path) -> None:
+    world = copy_world(template, tmp_path)
+    with world.registry() as registry:
+        for client in _client(create_app(registry, settings=Settings())):
+            answer = client.post(
+                "/api/v1/lineage", content=json.dumps(run_event()), headers={**world.headers("reader"), **JSON}
+            )
+            assert answer.status_code == 403
+        with registry.read() as session:
+            used = session.execute(sa.text("SELECT last_used_at FROM api_tokens WHERE name = 'reader'")).scalar_one()
+    assert used is None  # as with FastAPI: a request its dependencies refuse runs no background task

@@ -162,3 +162,19 @@ def test_meshplane_test_publish(app: FastAPI, world: World, tmp_path, monkeypatc
             runs = reader.call("GET", "/test-runs", params={"contract": "lab.orders"})
     assert runs["total"] == 1 and runs["items"][0]["result"] == "passed" and runs["items"][0]["checkCount"] >= 1
     assert world.tokens["admin"] not in result.output
+
+
+def test_a_run_has_one_fingerprint_whether_recorded_by_the_cli_or_sent_through_the_api() -> None:
+    from meshplane.api.client import publishable_run
+    from meshplane.api.routes.testruns import TestRunIn
+    from meshplane.registry.testruns import run_fingerprint
+
+    local = run_document(result="failed")  # as `meshplane test` records it in its own registry
+    local["startedAt"], local["finishedAt"] = "2026-11-20T11:00:00+01:00", "2026-11-20T10:00:02+00:00"
+    local["checks"][0]["samples"] = [{"order_id": None}]
+    sent = publishable_run(local)  # what `--publish URL` sends (no samples) ...
+    assert sent is not None
+    received = TestRunIn.model_validate(sent).model_dump(mode="json", by_alias=True)  # ... and the server reads
+    assert received != local
+    assert run_fingerprint(received) == run_fingerprint(local)
+    assert run_fingerprint({**local, "result": "passed"}) != run_fingerprint(local)

@@ -28,7 +28,9 @@ from meshplane.lineage import (
 
 BENCHMARK = benchmark_events(40, "check")
 STORED = ("kind", "event_type", "event_time", "run_id", "job_namespace", "job_name", "fingerprint", "canonical_json")
-REPLACEMENTS: list[Any] = [None, True, 0, -1, 1.5, "", "x", "\ud800", [], {}, {"_deleted": True}, [{"name": 1}]]
+REPLACEMENTS: list[Any] = [
+    None, True, 0, -1, 1.5, "", "x", "\ud800", "a#b", [], {}, {"_deleted": True}, [{"name": 1}],
+]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +97,15 @@ def test_batches_are_judged_alike_item_by_item() -> None:
         assert all(_agree(c, p) for c, p in zip(checked, parsed, strict=True)), body[:200]
     with pytest.raises(InvalidEventError, match="must be a JSON array"):
         check_batch(b'{"not": "a batch"}')
+
+
+def test_a_namespace_that_cannot_be_canonical_is_refused_alike() -> None:
+    """A '#' in a namespace that is not a URI has no canonical identity: a 400 naming it, not a stored event
+    whose derivation would fail (nor the 500 it once was)."""
+    event = make_run_event()
+    event["inputs"] = [{"namespace": "file", "name": "/lake/a"}, {"namespace": "my#ns", "name": "t"}]
+    for check in (check_event, parse_event):
+        with pytest.raises(InvalidEventError) as caught:
+            check(json.dumps(event))
+        assert caught.value.issues[0].path == "$.inputs[1].namespace"
+        assert "cannot contain '#'" in caught.value.issues[0].reason

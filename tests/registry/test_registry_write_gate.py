@@ -116,3 +116,36 @@ def test_writes_of_threads_queue_and_all_land(tmp_path: Path) -> None:
             thread.join(60)
         assert not errors
         assert _count(registry) == before + 150
+
+
+def test_waiting_for_the_gate_is_bounded_like_sqlites_busy_timeout(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with Registry(url) as registry:
+        gate = registry._gate
+        assert gate is not None
+        context = multiprocessing.get_context("fork")
+        held = context.Event()
+        holder = context.Process(target=_hold_file_lock, args=(f"{tmp_path / 'r.db'}.write.lock", held, 3.0))
+        holder.start()
+        assert held.wait(10)
+        start = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"), gate.hold(timeout=0.3):
+            pass
+        assert 0.25 <= time.monotonic() - start < 2
+        holder.kill()
+        holder.join(10)
+        inside, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with gate.hold():
+                inside.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        assert inside.wait(10)
+        with pytest.raises(sa.exc.OperationalError, match="another thread"), gate.hold(timeout=0.2):
+            pass
+        release.set()
+        thread.join(10)
+        _write_one(registry, "free again")

@@ -16,8 +16,9 @@ have done for it, with the same code:
 
 The route stays declared with FastAPI (the OpenAPI document, the route table, the authorization
 matrix read it there). A marked route may depend only on the security dependencies and the
-context: `DirectRoutes` refuses to start otherwise, rather than skip a dependency. Any other
-request (another method, a path with a trailing slash...) goes through FastAPI as usual.
+context, and take no parameter of its own: `DirectRoutes` refuses to start otherwise, rather than
+skip one. Any other request (another method, a path with a trailing slash, an application behind
+a root path, dependencies overridden as tests do) goes through FastAPI as usual.
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ def _calls(dependant: Dependant) -> set[Any]:
     return found
 
 
+def _parameters(dependant: Dependant) -> list[str]:
+    """Path, query, header, cookie and body parameters, which only FastAPI would read."""
+    kinds = (dependant.path_params, dependant.query_params, dependant.header_params, dependant.cookie_params)
+    found = [param.name for params in kinds for param in params] + [param.name for param in dependant.body_params]
+    return found + [name for dependency in dependant.dependencies for name in _parameters(dependency)]
+
+
 def direct_routes(app: FastAPI) -> dict[tuple[str, str], _Route]:
     """The marked routes of `app` by (method, path); `TypeError` for one whose dependencies the path cannot honour."""
     routes: dict[tuple[str, str], _Route] = {}
@@ -84,6 +92,8 @@ def direct_routes(app: FastAPI) -> dict[tuple[str, str], _Route]:
         if extra := calls - _ALLOWED:
             names = sorted(getattr(call, "__name__", repr(call)) for call in extra)
             raise TypeError(f"direct route {route.path} depends on {names}: only the security dependencies may be used")
+        if parameters := _parameters(route.dependant):
+            raise TypeError(f"direct route {route.path} takes {parameters}: it takes (request, context, caller) only")
         for method in route.methods or ():
             routes[(method, route.path)] = _Route(endpoint, read=read_access in calls, write=write_access in calls)
     return routes
@@ -98,8 +108,10 @@ class DirectRoutes:
         self.routes = direct_routes(api)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.routes.get((scope.get("method", ""), scope.get("path", ""))) if scope["type"] == "http" else None
-        if route is None:
+        route = None
+        if scope["type"] == "http" and not scope.get("root_path") and not self.api.dependency_overrides:
+            route = self.routes.get((scope.get("method", ""), scope.get("path", "")))
+        if route is None:  # behind a root path, or with dependencies overridden (tests): FastAPI decides
             await self.app(scope, receive, send)
             return
         context: ApiContext = self.api.state.context
@@ -112,12 +124,12 @@ class DirectRoutes:
         token_id = None
         try:
             caller = await resolve_principal(request.headers.get("authorization"), context)
-            token_id = last_use_due(caller, context)
             if route.read:
                 require_read(caller, context)
             if route.write:
                 caller.require_writer()
             response = await route.endpoint(request, context, caller)
+            token_id = last_use_due(caller, context)  # as FastAPI: noted when the endpoint answered
         except Exception as exc:
             response = await self._handled(request, exc)
         await response(scope, receive, send)

@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from meshplane.diagnostics import MeshplaneError, json_type
+from meshplane.diagnostics import MeshplaneError, json_type, render_json_path
 from meshplane.lineage.facets import (
     READERS,
     ColumnLineage,
@@ -452,7 +452,7 @@ class _Reader:
         namespace, name = raw.get("namespace", ""), raw.get("name", "")
         read, stats = self._facets(raw, role, path)
         return EventDataset(  # positional, in field order (faster than by keyword)
-            role, namespace, name, canonical_identity(namespace, name), read.get("schema"), read.get("columnLineage"),
+            role, namespace, name, _identity(namespace, name, path), read.get("schema"), read.get("columnLineage"),
             stats, read.get("ownership") or (), read.get("symlinks") or (), read.get("dataSource"),
             read.get("lifecycleStateChange"), raw,
         )  # fmt: skip
@@ -463,8 +463,9 @@ class _Reader:
             self.check_dataset(raw, role, (key, i))
 
     def check_dataset(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> None:
-        """The warnings `dataset` gives, without building the dataset."""
+        """The warnings (and the error) `dataset` gives, without building the dataset."""
         self._facets(raw, role, path)
+        _identity(raw.get("namespace", ""), raw.get("name", ""), path)
 
     def _facets(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> tuple[Any, Any]:
         read: Mapping[str, Any] = _NO_FACETS
@@ -483,6 +484,14 @@ _REPEATING = frozenset({("dataset", "schema"), ("dataset", "columnLineage")})
 """Facets that producers repeat unchanged from run to run, and that are costly to read."""
 _CACHED_TEXT = 16_384
 """Larger facets are read each time (the cache holds at most 1024 texts of this size)."""
+
+
+def _identity(namespace: str, name: str, path: tuple[str | int, ...]) -> DatasetIdentity:
+    """The canonical identity of a dataset; `InvalidEventError` at its namespace when it has none."""
+    try:
+        return canonical_identity(namespace, name)
+    except ValueError as exc:  # e.g. a '#' in a namespace that is not a URI
+        raise InvalidEventError([EventIssue(render_json_path((*path, "namespace")), str(exc))]) from None
 
 
 @lru_cache(maxsize=1024)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,8 @@ from meshplane.registry import migrate
 from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url, resolve_registry_url
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+SQLITE_CACHE_KIB = 16_384
+"""Page cache of each SQLite connection (SQLite's default: 2 MB): lineage tables outgrow 2 MB fast."""
 WRITE_LOCK_KEY = 0x6D657368_706C616E & 0x7FFFFFFFFFFFFFFF
 """PostgreSQL advisory-lock key held by every registry write transaction ("meshplan")."""
 
@@ -61,8 +65,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA cache_size=-65536")
-        cursor.execute("PRAGMA wal_autocheckpoint=10000")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -76,11 +79,14 @@ class _WriteGate:
 
     SQLite makes a writer that finds the database locked poll for it, sleeping 1, 2, 5, 10, 15 ms...
     between tries: a commit waiting for another process's 10 ms transaction waits 18 ms, and
-    every request behind it too. Here a thread waits on a lock of its process, then on a `flock`
-    of ``<file>.write.lock``: both wake the next writer the moment the holder is done. Writers
+    every request behind it too. Here a thread waits on a lock of its process (woken the moment
+    it is free), then for a `flock` of ``<file>.write.lock`` (polled every 0.1 to 2 ms). Writers
     that are not meshplane's (the sqlite3 shell) still meet SQLite's own lock and busy timeout.
-    A write opened inside another write of the same thread passes the gate (SQLite decides, as
-    before); a lock file that cannot be created (read-only folder) only costs the gate.
+
+    Waiting is bounded like SQLite's: after `SQLITE_BUSY_TIMEOUT_S` the write fails with the
+    "database is locked" error SQLite would give (the API answers 503). A write opened inside
+    another write of the same thread passes the gate (SQLite decides, as before); a lock file that
+    cannot be opened or locked (read-only folder, a file system without locks) only costs the gate.
     """
 
     def __init__(self, lock_file: str) -> None:
@@ -90,37 +96,69 @@ class _WriteGate:
         self.handle: int | None = None
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
+    def hold(self, timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Iterator[None]:
         """Hold the gate for one write transaction."""
         me = threading.get_ident()
         if self.owner == me:
             yield
             return
-        with self.lock:
+        deadline = time.monotonic() + timeout
+        if not self.lock.acquire(timeout=timeout):
+            raise _locked(f"another thread of this process kept the registry's write gate for {timeout:g} s")
+        try:
             self.owner = me
-            try:
-                with self._file_lock():
-                    yield
-            finally:
-                self.owner = None
+            with self._file_lock(deadline):
+                yield
+        finally:
+            self.owner = None
+            self.lock.release()
 
     @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        try:
-            handle = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError:
+    def _file_lock(self, deadline: float) -> Iterator[None]:
+        handle = self._open()
+        if handle is None:
             yield
             return
+        pid = os.getpid()
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            if not self._acquire(handle, deadline):
+                yield  # no locks on this file system: SQLite's own lock decides
+                return
             self.handle = handle
-            yield
+            try:
+                yield
+            finally:
+                self.handle = None
+                if os.getpid() == pid:  # not in a child forked inside: the parent unlocks its own
+                    # explicitly: a child forked meanwhile holds a copy of the descriptor
+                    fcntl.flock(handle, fcntl.LOCK_UN)
         finally:
-            self.handle = None
-            # unlock explicitly: a child forked meanwhile holds a copy of the descriptor, and the
-            # lock would otherwise last until that copy is closed too
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            os.close(handle)
+            if os.getpid() == pid:
+                os.close(handle)
+
+    def _open(self) -> int | None:
+        for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):  # a lock file of another user: read-only is enough
+            try:
+                return os.open(self.lock_file, flags | os.O_CLOEXEC, 0o644)
+            except OSError:
+                continue
+        return None
+
+    def _acquire(self, handle: int, deadline: float) -> bool:
+        """True once the flock is held; False when the file system has no locks; `OperationalError` at the deadline."""
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                pass
+            except OSError:
+                return False
+            if time.monotonic() >= deadline:
+                raise _locked(f"another process kept {self.lock_file} locked for {SQLITE_BUSY_TIMEOUT_S:g} s")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
     def reset_in_child(self) -> None:
         """After a fork: a fresh lock (the parent's holder is not here to let go), the inherited descriptor closed."""
@@ -130,6 +168,11 @@ class _WriteGate:
             with contextlib.suppress(OSError):
                 os.close(self.handle)  # closing a copy leaves the parent's lock alone; unlocking would not
             self.handle = None
+
+
+def _locked(detail: str) -> sa.exc.OperationalError:
+    """The error a write that waited too long raises: SQLite's own, as SQLAlchemy wraps it."""
+    return sa.exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({detail})"))
 
 
 _gates: dict[str, _WriteGate] = {}

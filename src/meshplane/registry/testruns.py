@@ -63,9 +63,31 @@ def _require(run: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def run_fingerprint(run: Mapping[str, Any]) -> str:
-    """sha256 (hex) of a run document's canonical JSON: the same run, whatever its key order, has the same one."""
-    text = json.dumps(run, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """sha256 (hex) of a run document's canonical JSON: the same run has the same one, however it travelled.
+
+    Key order, ``null`` fields (the API's model writes them), the spelling of ``startedAt`` and
+    ``finishedAt`` (``Z`` or ``+00:00``) and the checks' failing ``samples`` (kept where the tests
+    ran, never sent to a server) do not count.
+    """
+    document = _without_nulls(run)
+    for key in ("startedAt", "finishedAt"):
+        if key in document:
+            document[key] = _timestamp(document[key], key).astimezone(UTC).isoformat()
+    if isinstance(document.get("checks"), list):
+        document["checks"] = [
+            {k: v for k, v in check.items() if k != "samples"} if isinstance(check, dict) else check
+            for check in document["checks"]
+        ]
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def record_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "unknown") -> int:

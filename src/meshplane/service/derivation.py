@@ -496,6 +496,7 @@ def watch(
     server killed without the chance to stop its deriver leaves no orphan behind).
     """
     halt = stop or threading.Event()
+    chunk = max(1, chunk)
     while not halt.is_set():
         if parent_pid is not None and os.getppid() != parent_pid:
             log.warning("the server process %d is gone: the deriver stops", parent_pid)

@@ -205,7 +205,13 @@ def derive(
         bool, typer.Option("--watch", help="Keep deriving events as they arrive, until stopped (Ctrl-C, SIGTERM).")
     ] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.05, max=60, help="Seconds between looks at an empty queue (--watch).")
+        float,
+        typer.Option(
+            "--interval",
+            min=0.05,
+            max=60,
+            help="Seconds between looks at the queue (--watch): what gathered meanwhile is derived together.",
+        ),
     ] = 0.2,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Queue the events whose derivation failed again first.")

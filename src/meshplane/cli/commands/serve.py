@@ -58,6 +58,7 @@ def serve(
     import uvicorn
 
     from meshplane.api.app import create_app, open_registry_for
+    from meshplane.mesh.repository import find_mesh_root
 
     settings = get_settings()
     registry = open_registry_for(mesh)  # migrates once, before any worker starts
@@ -70,7 +71,7 @@ def serve(
     deriver = start_deriver(url.url) if settings.lineage_deriver == "process" else None
     try:
         if workers == 1:
-            app = create_app(registry, settings=settings)
+            app = create_app(registry, settings=settings, mesh=mesh)
             gc.freeze()  # the application lives as long as the process: no collection needs to walk it
             gc.set_threshold(*SERVER_GC_THRESHOLDS)
             uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
@@ -78,6 +79,9 @@ def serve(
         else:
             registry.close()
             os.environ["MESHPLANE_DATABASE_URL"] = url.url  # the workers resolve the same registry
+            served = find_mesh_root(mesh) if mesh is not None else None
+            if served is not None and settings.lake_base is None:  # and bundles' relative lake roots alike
+                os.environ["MESHPLANE_LAKE_BASE"] = str(served)
             uvicorn.run(
                 APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level, log_config=logging
             )
