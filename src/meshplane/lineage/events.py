@@ -465,7 +465,9 @@ class _Reader:
     def check_dataset(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> None:
         """The warnings (and the error) `dataset` gives, without building the dataset."""
         self._facets(raw, role, path)
-        _identity(raw.get("namespace", ""), raw.get("name", ""), path)
+        namespace = raw.get("namespace", "")
+        if "#" in namespace:  # the one way to have no canonical identity (canonicalising never adds a '#')
+            _identity(namespace, raw.get("name", ""), path)
 
     def _facets(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> tuple[Any, Any]:
         read: Mapping[str, Any] = _NO_FACETS
