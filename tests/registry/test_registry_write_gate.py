@@ -1,8 +1,9 @@
 """The SQLite write gate: meshplane's writers of one file queue at ``<file>.write.lock`` before SQLite's lock.
 
 What it must do: make a writer of another process wait (the gate, not only SQLite, is held), let
-it through the moment the holder is done, survive a fork taken while a thread held it, and leave
-a write nested in another write of the same thread to SQLite as before.
+it through once the holder is done, survive a fork taken while a thread held it, let the writes of
+many threads all land, and give up like SQLite's busy timeout ("database is locked") when held
+too long.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -59,6 +62,26 @@ def test_a_writer_waits_for_another_process_holding_the_gate(tmp_path: Path) -> 
         assert (tmp_path / "r.db.write.lock").exists()
 
 
+def _held_by_a_thread(gate: Any) -> Callable[[], None]:
+    """A thread of this process holds `gate` (outside any transaction) until the returned function is called."""
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.hold():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert inside.wait(10)
+
+    def let_go() -> None:
+        release.set()
+        thread.join(10)
+
+    return let_go
+
+
 def _write_in_child(url: str, done: multiprocessing.synchronize.Event) -> None:
     with Registry(url) as registry:
         _write_one(registry, "child")
@@ -68,27 +91,16 @@ def _write_in_child(url: str, done: multiprocessing.synchronize.Event) -> None:
 def test_a_child_forked_while_a_thread_held_the_gate_can_write(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with Registry(url) as registry:
-        inside, release = threading.Event(), threading.Event()
-
         gate = registry._gate  # held outside a transaction: SQLite itself must not be forked mid-write
         assert gate is not None
-
-        def hold() -> None:
-            with gate.hold():
-                inside.set()
-                release.wait(10)
-
-        thread = threading.Thread(target=hold)
-        thread.start()
-        assert inside.wait(10)
+        release = _held_by_a_thread(gate)
         context = multiprocessing.get_context("fork")
         done = context.Event()
         child = context.Process(target=_write_in_child, args=(url, done))
         child.start()  # forked while this process's gate (lock and flock) is held
         time.sleep(0.2)
         assert not done.is_set()  # it waits for the parent's holder...
-        release.set()
-        thread.join(10)
+        release()
         assert done.wait(20), "the child never got through the gate"  # ...and only for it
         child.join(10)
         assert child.exitcode == 0
@@ -134,18 +146,8 @@ def test_waiting_for_the_gate_is_bounded_like_sqlites_busy_timeout(tmp_path: Pat
         assert 0.25 <= time.monotonic() - start < 2
         holder.kill()
         holder.join(10)
-        inside, release = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            with gate.hold():
-                inside.set()
-                release.wait(10)
-
-        thread = threading.Thread(target=hold)
-        thread.start()
-        assert inside.wait(10)
+        release = _held_by_a_thread(gate)
         with pytest.raises(sa.exc.OperationalError, match="another thread"), gate.hold(timeout=0.2):
             pass
-        release.set()
-        thread.join(10)
+        release()
         _write_one(registry, "free again")
