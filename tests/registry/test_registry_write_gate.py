@@ -45,14 +45,20 @@ def _hold_file_lock(lock_file: str, held: multiprocessing.synchronize.Event, sec
     os.close(handle)
 
 
+def _held_by_another_process(lock_file: str, seconds: float) -> multiprocessing.process.BaseProcess:
+    """A forked process holding the gate's flock for `seconds` (started, and holding it, on return)."""
+    context = multiprocessing.get_context("fork")
+    held = context.Event()
+    holder = context.Process(target=_hold_file_lock, args=(lock_file, held, seconds))
+    holder.start()
+    assert held.wait(10)
+    return holder
+
+
 def test_a_writer_waits_for_another_process_holding_the_gate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     with Registry(url) as registry:
-        context = multiprocessing.get_context("fork")
-        held = context.Event()
-        holder = context.Process(target=_hold_file_lock, args=(f"{tmp_path / 'r.db'}.write.lock", held, 0.6))
-        holder.start()
-        assert held.wait(10)
+        holder = _held_by_another_process(f"{tmp_path / 'r.db'}.write.lock", 0.6)
         start = time.monotonic()
         _write_one(registry, "after the holder")  # SQLite itself is free: only the gate makes it wait
         waited = time.monotonic() - start
@@ -135,11 +141,7 @@ def test_waiting_for_the_gate_is_bounded_like_sqlites_busy_timeout(tmp_path: Pat
     with Registry(url) as registry:
         gate = registry._gate
         assert gate is not None
-        context = multiprocessing.get_context("fork")
-        held = context.Event()
-        holder = context.Process(target=_hold_file_lock, args=(f"{tmp_path / 'r.db'}.write.lock", held, 3.0))
-        holder.start()
-        assert held.wait(10)
+        holder = _held_by_another_process(f"{tmp_path / 'r.db'}.write.lock", 3.0)
         start = time.monotonic()
         with pytest.raises(sa.exc.OperationalError, match="database is locked"), gate.hold(timeout=0.3):
             pass
