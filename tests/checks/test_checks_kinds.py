@@ -296,6 +296,7 @@ def test_nested_properties(tmp_path) -> None:
         ({"property": "freshness", "value": 1, "unit": "d"}, NOW - timedelta(hours=36), "failed", 1.5),
         ({"property": "latency", "value": "PT6H"}, NOW - timedelta(hours=3), "passed", 10800.0),
         ({"property": "latency", "value": 2, "unit": "hours"}, NOW - timedelta(hours=3), "failed", 3.0),
+        ({"property": "latency", "value": 4000, "unit": "ms"}, NOW - timedelta(seconds=3), "passed", 3000.0),
         ({"property": "Freshness", "value": 30, "unit": "minutes"}, NOW - timedelta(minutes=10), "passed", 10.0),
     ],
 )

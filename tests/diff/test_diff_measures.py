@@ -1,8 +1,9 @@
-"""The orderings behind the rules: durations, thresholds, classifications, bounds, times of day."""
+"""The orderings behind the rules: SLA durations, thresholds, classifications, bounds, times of day.
+
+Reading a duration is tested in tests/spec/test_durations.py; here, how two SLAs compare.
+"""
 
 from __future__ import annotations
-
-from fractions import Fraction
 
 import pytest
 
@@ -13,58 +14,11 @@ from meshplane.diff.measures import (
     compare_classification,
     compare_thresholds,
     compare_values,
-    duration_seconds,
     time_of_day_minutes,
 )
 from meshplane.diff.model import Shift
 
 LOOSE, TIGHT, CHANGED, SAME, RESTATED = Shift.LOOSENED, Shift.TIGHTENED, Shift.CHANGED, None, Shift.RESTATED
-DAY = 86400
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "seconds"),
-    [
-        (1, "d", DAY),
-        (1, "day", DAY),
-        (2, "days", 2 * DAY),
-        ("3", "d", 3 * DAY),
-        (4, "h", 4 * 3600),
-        (4, "hr", 4 * 3600),
-        (4, "hours", 4 * 3600),
-        (30, "m", 1800),
-        (30, "min", 1800),
-        (30, "minutes", 1800),
-        (45, "s", 45),
-        (45, "seconds", 45),
-        (2, "w", 14 * DAY),
-        (1, "y", 365 * DAY),
-        (3, "yr", 3 * 365 * DAY),
-        (36, "months", 3 * 365 * DAY),
-        (1.5, "h", 5400),
-        (1, "D", DAY),
-        ("P1D", None, DAY),
-        ("PT4H", None, 4 * 3600),
-        ("P1DT12H", None, 36 * 3600),
-        ("PT30M", None, 1800),
-        ("P1W", None, 7 * DAY),
-        ("P3Y", None, 3 * 365 * DAY),
-        ("PT0.5S", None, Fraction(1, 2)),
-        ("4h", None, 4 * 3600),
-        ("1 day", None, DAY),
-        ("2 days", None, 2 * DAY),
-    ],
-)
-def test_duration_seconds(value: object, unit: str | None, seconds: int | Fraction) -> None:
-    assert duration_seconds(value, unit) == seconds
-
-
-@pytest.mark.parametrize(
-    ("value", "unit"),
-    [(1, None), (1, "fortnights"), ("soon", None), ("P", None), ("PT", None), (True, "d"), (None, "d")],
-)
-def test_unreadable_durations(value: object, unit: str | None) -> None:
-    assert duration_seconds(value, unit) is None
 
 
 @pytest.mark.parametrize(

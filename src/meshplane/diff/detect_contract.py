@@ -32,13 +32,13 @@ from meshplane.diff.collect import (
 from meshplane.diff.detect_schema import compare_objects
 from meshplane.diff.measures import (
     compare_values,
-    duration_seconds,
     render,
     render_duration,
     shift_by_order,
     time_of_day_minutes,
 )
 from meshplane.diff.model import Shift
+from meshplane.spec.durations import duration_seconds
 
 CONTRACT = Where("$", "contract")
 

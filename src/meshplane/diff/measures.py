@@ -5,8 +5,9 @@ the contract promise more (:attr:`Shift.TIGHTENED`), less (:attr:`Shift.LOOSENED
 in other words (:attr:`Shift.RESTATED`), something incomparable (:attr:`Shift.CHANGED`), or exactly
 the same (``None``)? The rule table then decides what that means per perspective.
 
-Covered: classification levels, bounds (numbers, dates, timestamps, times), durations in any unit
-or ISO 8601, times of day, and the acceptance sets of ODCS quality operators.
+Covered: classification levels, bounds (numbers, dates, timestamps, times), times of day and the
+acceptance sets of ODCS quality operators. Durations (SLA latency, freshness, retention...) are
+read by :func:`meshplane.spec.durations.duration_seconds`, the reader contract tests use too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from meshplane.diff.model import Shift
@@ -164,72 +164,7 @@ def compare_bounds(old: Bound | None, new: Bound | None, *, lower: bool) -> Shif
 
 
 # ---------------------------------------------------------------------------------------------
-# durations (SLA latency, freshness, frequency, retention, ...)
-
-_DAY = Fraction(86400)
-_UNIT_SECONDS: dict[str, Fraction] = {}
-for _names, _seconds in (
-    (("ms", "msec", "millisecond", "milliseconds"), Fraction(1, 1000)),
-    (("s", "sec", "secs", "second", "seconds"), Fraction(1)),
-    (("m", "min", "mins", "minute", "minutes"), Fraction(60)),
-    (("h", "hr", "hrs", "hour", "hours"), Fraction(3600)),
-    (("d", "day", "days"), _DAY),
-    (("w", "wk", "wks", "week", "weeks"), 7 * _DAY),
-    (("mo", "mon", "mth", "month", "months"), 365 * _DAY / 12),
-    (("y", "yr", "yrs", "year", "years"), 365 * _DAY),
-):
-    for _name in _names:
-        _UNIT_SECONDS[_name] = _seconds
-
-_ISO_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<y>\d+(?:[.,]\d+)?)Y)?(?:(?P<mo>\d+(?:[.,]\d+)?)M)?(?:(?P<w>\d+(?:[.,]\d+)?)W)?"
-    r"(?:(?P<d>\d+(?:[.,]\d+)?)D)?(?:T(?!$)(?:(?P<h>\d+(?:[.,]\d+)?)H)?(?:(?P<mi>\d+(?:[.,]\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:[.,]\d+)?)S)?)?$",
-    re.IGNORECASE,
-)
-_ISO_PARTS = {"y": "y", "mo": "mo", "w": "w", "d": "d", "h": "h", "mi": "m", "s": "s"}
-_NUMBER_UNIT = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<u>[a-zA-Z]+)$")
-
-
-def duration_seconds(value: Any, unit: str | None) -> Fraction | None:
-    """A duration in seconds (exact) from ``value`` and ``unit``, or None when it cannot be read.
-
-    Accepts a number with a unit (``4`` + ``h``/``hr``/``hours``), a string with its own unit
-    (``4h``, ``1 day``) and ISO 8601 durations (``P1D``, ``PT4H``). A year counts as 365 days and a
-    month as a twelfth of it, so ``36 months`` equals ``3 y`` and ``24 h`` equals ``1 d``.
-    """
-    if isinstance(value, bool) or value is None:
-        return None
-    unit_key = unit.strip().lower() if unit else None
-    if isinstance(value, int | float):
-        if unit_key is None or unit_key not in _UNIT_SECONDS:
-            return None
-        amount = _exact(value)
-        return amount * _UNIT_SECONDS[unit_key] if amount is not None else None
-    text = str(value).strip()
-    if unit_key is not None and unit_key in _UNIT_SECONDS:
-        amount = _exact(text)
-        if amount is not None:
-            return amount * _UNIT_SECONDS[unit_key]
-    iso = _ISO_DURATION.match(text)
-    if iso:
-        total = Fraction(0)
-        for group, unit_name in _ISO_PARTS.items():
-            part = iso.group(group)
-            if part:
-                total += Fraction(part.replace(",", ".")) * _UNIT_SECONDS[unit_name]
-        return total
-    compact = _NUMBER_UNIT.match(text)
-    if compact and compact.group("u").lower() in _UNIT_SECONDS:
-        return Fraction(compact.group("n")) * _UNIT_SECONDS[compact.group("u").lower()]
-    return None
-
-
-def _exact(value: Any) -> Fraction | None:
-    try:
-        return Fraction(str(value))
-    except (ValueError, OverflowError):
-        return None
+# times of day
 
 
 def time_of_day_minutes(value: Any) -> float | None:

@@ -5,9 +5,10 @@
   retention period must have been removed).
 
 `element` is ``object.column`` (or ``column`` when the contract has one object), falling back to
-``slaDefaultElement``. Units: d/h/m/s, long and plural forms, or an ISO 8601 duration. Values
-without a zone are read as UTC; dates as midnight UTC. Other SLA properties (availability,
-frequency, support dates, ...) are reported as skipped: they are not observable in the data.
+``slaDefaultElement``. Durations are read by `meshplane.spec.durations` (ms/s/m/h/d/w/mo/y, long
+and plural forms, or ISO 8601), as the diff reads them. Values without a zone are read as UTC;
+dates as midnight UTC. Other SLA properties (availability, frequency, support dates, ...) are
+reported as skipped: they are not observable in the data.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
-from meshplane.checks.durations import in_unit, parse_duration
 from meshplane.checks.model import CheckSpec, Outcome
 from meshplane.checks.plan import Aggregates, Immediate, ObjectTarget, Plan
 from meshplane.checks.registry import CheckType
+from meshplane.spec.durations import in_unit, parse_duration
 from meshplane.spec.odcs import Contract, SlaProperty
 
 if TYPE_CHECKING:
