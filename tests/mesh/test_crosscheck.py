@@ -9,7 +9,7 @@ import pytest
 
 from meshplane.diagnostics import Diagnostic
 from meshplane.mesh import load_mesh
-from meshplane.mesh.crosscheck import check_mesh, major_version
+from meshplane.mesh.crosscheck import check_mesh
 
 BASE_MESH = Path(__file__).resolve().parents[1] / "corpus" / "meshes" / "_base"
 SALES_CONTRACT = "domains/sales/products/orders/contracts/orders.odcs.yaml"
@@ -45,24 +45,6 @@ def summary(diags: list[Diagnostic]) -> set[tuple[str, str, str | None, int | No
 
 def test_clean_mesh_has_no_findings(mesh: Path) -> None:
     assert found(mesh) == []
-
-
-@pytest.mark.parametrize(
-    ("version", "major"),
-    [
-        ("1.2.3", 1),
-        ("v2", 2),
-        ("2.0.0-rc.1", 2),
-        ("3.1", 3),
-        (" 4.0.0 ", 4),
-        ("10.0.0+build", 10),
-        ("latest", None),
-        ("1.2.3.4", None),
-        ("", None),
-    ],
-)
-def test_major_version(version: str, major: int | None) -> None:
-    assert major_version(version) == major
 
 
 def test_input_port_accepts_another_minor_of_the_same_major(mesh: Path) -> None:

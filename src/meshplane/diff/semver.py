@@ -2,8 +2,9 @@
 
 Policy (documented in ``docs/diff-rules.md``):
 
-* versions are SemVer 2.0.0 (``MAJOR.MINOR.PATCH[-pre][+build]``); a leading ``v`` is tolerated;
-  anything else is *unparsable* and never satisfies a required bump;
+* versions are SemVer 2.0.0 as :mod:`meshplane.spec.versions` reads them
+  (``MAJOR.MINOR.PATCH[-pre][+build]``, a leading ``v`` tolerated); anything else is *unparsable*
+  and never satisfies a required bump;
 * the bump a new version *carries* is the most significant core number that went up
   (``1.2.3`` → ``2.0.0`` carries major, → ``1.3.0`` minor, → ``1.2.4`` patch);
   a new version that is not higher than the old one carries nothing;
@@ -18,70 +19,18 @@ Policy (documented in ``docs/diff-rules.md``):
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from meshplane.diff.model import Bump
-
-_SEMVER = re.compile(
-    r"^[vV]?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
+from meshplane.spec.versions import Version, VersionError, parse_version
 
 BUMP_RANK: dict[Bump, int] = {Bump.NONE: 0, Bump.PATCH: 1, Bump.MINOR: 2, Bump.MAJOR: 3}
 """Bumps from weakest to strongest."""
 
 
-@dataclass(frozen=True)
-class Version:
-    """A parsed semantic version (build metadata is kept but ignored for ordering)."""
-
-    major: int
-    minor: int
-    patch: int
-    prerelease: tuple[str, ...] = ()
-    build: str = ""
-
-    @property
-    def core(self) -> tuple[int, int, int]:
-        """``(major, minor, patch)``."""
-        return (self.major, self.minor, self.patch)
-
-    def precedence_key(self) -> tuple[tuple[int, int, int], int, tuple[tuple[int, int, str], ...]]:
-        """A sort key implementing SemVer precedence (a release sorts after its pre-releases)."""
-        pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
-        return (self.core, 0 if self.prerelease else 1, pre)
-
-    def __str__(self) -> str:
-        text = f"{self.major}.{self.minor}.{self.patch}"
-        if self.prerelease:
-            text += "-" + ".".join(self.prerelease)
-        if self.build:
-            text += "+" + self.build
-        return text
-
-
-def parse_version(text: str) -> Version | None:
-    """Parse a semantic version, or None when ``text`` is not one."""
-    match = _SEMVER.match(text.strip())
-    if match is None:
-        return None
-    pre = match.group("pre")
-    return Version(
-        int(match.group("major")),
-        int(match.group("minor")),
-        int(match.group("patch")),
-        tuple(pre.split(".")) if pre else (),
-        match.group("build") or "",
-    )
-
-
 def carried_bump(old: Version, new: Version) -> Bump:
     """The strongest bump that going from ``old`` to ``new`` carries (pre-1.0 rules applied)."""
-    if new.precedence_key() <= old.precedence_key():
+    if new <= old:
         return Bump.NONE
-    if old.prerelease and new.core == old.core:
+    if old.prerelease and new.to_tuple()[:3] == old.to_tuple()[:3]:
         return Bump.MAJOR
     if new.major != old.major:
         return Bump.MAJOR
@@ -101,10 +50,8 @@ def check_bump(old_version: str, new_version: str, bump: Bump | str) -> tuple[bo
     new = parse_version(new_version)
     for label, text, parsed in (("old", old_version, old), ("new", new_version, new)):
         if parsed is None:
-            return False, (
-                f"the {label} version {text!r} is not a semantic version (MAJOR.MINOR.PATCH), "
-                f"so the required {required.value} bump cannot be verified"
-            )
+            problem = VersionError(f"the {label} version", text)
+            return False, f"{problem}, so the required {required.value} bump cannot be verified"
     assert old is not None and new is not None  # for mypy: both parsed above
     carried = carried_bump(old, new)
     ok = BUMP_RANK[carried] >= BUMP_RANK[required]

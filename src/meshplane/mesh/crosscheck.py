@@ -7,22 +7,14 @@ contract with a compatible major version; each team has an owner; contract domai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from meshplane.diagnostics import Diagnostic, JsonPath, Severity
 from meshplane.mesh.references import check_references
 from meshplane.mesh.repository import ContractEntry, MeshRepository, ProductEntry
+from meshplane.spec.versions import PARTIAL, major_of
 from meshplane.spec.yamlsource import YamlDocument
-
-_SEMVER_MAJOR = re.compile(r"^v?(\d+)(?:\.\d+){0,2}(?:[-+].*)?$")
-
-
-def major_version(version: str) -> int | None:
-    """The major number of a version like ``1.2.0`` / ``v2`` (None when not a version)."""
-    match = _SEMVER_MAJOR.match(version.strip())
-    return int(match.group(1)) if match else None
 
 
 @dataclass(frozen=True)
@@ -269,12 +261,12 @@ def _check_ports(repo: MeshRepository) -> list[Diagnostic]:
                 )
                 continue
             assert provider_contract.contract is not None
-            wanted, offered = major_version(inport.version), major_version(provider_contract.contract.version)
+            wanted, offered = major_of(inport.version), major_of(provider_contract.contract.version)
             if wanted is None:
                 out.append(
                     site.error(
                         (*path, "version"),
-                        f"input port '{inport.name}' version '{inport.version}' is not a semantic version",
+                        f"input port '{inport.name}' version '{inport.version}' is not a semantic version ({PARTIAL})",
                         "input-port-version-invalid",
                     )
                 )
