@@ -173,3 +173,16 @@ def test_a_writer_bypassing_the_lock_is_a_message(
     with pytest.raises(MeshplaneError, match="concurrent writer") as refused:
         apply_mesh(mesh, registry=registry)
     assert refused.value.exit_code == 1
+
+
+def test_a_contract_version_the_diff_cannot_read_is_refused_by_the_plan(mesh: Path, registry: Registry) -> None:
+    # one SemVer reader (meshplane.spec.versions): `1.2` used to be registered, then refused by every diff
+    for path, old, new in (
+        (ORDERS / "contracts" / "orders.odcs.yaml", "version: 1.2.0\n", "version: '1.2'\n"),
+        (ORDERS / "product.odps.yaml", "    version: 1.2.0\n", "    version: '1.2'\n"),
+    ):
+        text = (mesh / path).read_text(encoding="utf-8")
+        (mesh / path).write_text(text.replace(old, new, 1), encoding="utf-8")
+    plan = plan_mesh(mesh, registry=registry)
+    [error] = plan.errors
+    assert error.code == "invalid-contract-version" and "has version '1.2'" in error.message
