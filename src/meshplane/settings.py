@@ -76,11 +76,30 @@ class Settings(BaseModel):
         description="Seconds a server remembers a verified API token (no registry read per request). A revocation "
         "through the same server applies at once, one made elsewhere within this time. 0: verify every request.",
     )
-    lineage_deriver: Literal["process", "thread", "off"] = Field(
-        default="process",
-        description="Who derives received lineage events in a server: thread (inside the server process), process "
-        "(`meshplane serve` starts `meshplane derive --watch` beside it, on another core), off (readers derive "
-        "what waits; run `meshplane derive --watch` yourself).",
+    worker_in_server: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Whether `meshplane serve` runs the background worker (lineage derivation) as a thread of the "
+        "server: auto = on for a SQLite registry, off for PostgreSQL (run `meshplane worker` beside the servers).",
+    )
+    worker_poll_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        description="Seconds a worker without work waits before looking again (what gathered meanwhile is derived "
+        "together).",
+    )
+    worker_lease_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="Seconds a worker's claim on queued work lasts: the work of a worker that died is taken over "
+        "by another after this.",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Seconds between a worker's heartbeats (`meshplane db status`, GET /api/v1/lineage/status).",
     )
     lake_base: Path | None = Field(
         default=None,

@@ -48,9 +48,9 @@ def test_edge_count() -> None:
 
 def test_cached_graph_follows_applies(tmp_path, registry) -> None:  # type: ignore[no-untyped-def]
     import yaml
+    from synthetic_mesh import write_synthetic_mesh
 
     from meshplane.registry.graph import cached_graph
-    from meshplane.registry.synthetic import write_synthetic_mesh
     from meshplane.service.gitops import apply_mesh
 
     mesh = write_synthetic_mesh(tmp_path / "m", domains=2, products=4, edges=0)

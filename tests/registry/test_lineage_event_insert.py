@@ -44,9 +44,9 @@ def _rows(registry: Registry) -> list[tuple[object, ...]]:
 def test_the_fast_path_writes_what_sqlalchemy_writes(tmp_path: Path) -> None:
     events = _events(450)
     with Registry(f"sqlite:///{tmp_path / 'fast.db'}") as fast, Registry(f"sqlite:///{tmp_path / 'core.db'}") as core:
-        with fast.write() as session:
+        with fast.transaction(immediate=True) as session:
             first = queue.insert_events(session, events)
-        with core.write() as session:
+        with core.transaction(immediate=True) as session:
             reference = queue._insert_events_core(session, events)
         assert first == reference and len(first) == 450
         assert _rows(fast) == _rows(core)
@@ -54,6 +54,6 @@ def test_the_fast_path_writes_what_sqlalchemy_writes(tmp_path: Path) -> None:
             stored = session.execute(sa.select(store.StoredEvent).order_by(store.StoredEvent.id)).scalars().all()
         assert [s.event_time for s in stored] == [e.event_time for e in events]
         assert [s.received_at for s in stored] == [e.received_at for e in events]
-        with fast.write() as session:  # stored before: skipped, nothing returned
+        with fast.transaction(immediate=True) as session:  # stored before: skipped, nothing returned
             again = queue.insert_events(session, [*events[:10], *_events(451)[450:]])
         assert list(again) == [f"{450:064x}"]

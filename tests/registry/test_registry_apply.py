@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from registry_helpers import bump_contract, counts, edit_yaml, product_dir
+from synthetic_mesh import write_synthetic_mesh
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry, list_test_runs, record_test_run
 from meshplane.registry import models as m
-from meshplane.registry.synthetic import write_synthetic_mesh
 from meshplane.registry.writer import _Writer
 from meshplane.service.gitops import PlanRefused, apply_mesh, plan_mesh
 
@@ -314,36 +314,6 @@ def test_bad_test_runs_are_refused(registry: Registry, broken: dict[str, Any], m
     run = {"contract": {"id": "c", "version": "1.0.0"}, "result": "passed", "startedAt": "2026-01-01T00:00:00Z"}
     with pytest.raises(MeshplaneError, match=message):
         record_test_run(registry, run | broken)
-
-
-def test_apply_hooks_run_inside_the_transaction(mesh: Path, registry: Registry) -> None:
-    from meshplane.registry.writer import AppliedChanges, register_apply_hook, unregister_apply_hook
-
-    seen: list[tuple[int, int]] = []
-
-    def count_versions(applied: AppliedChanges) -> None:
-        written = applied.session.execute(sa.select(sa.func.count()).select_from(m.ContractVersion)).scalar_one()
-        seen.append((applied.audit_id, written))
-
-    def veto(applied: AppliedChanges) -> None:
-        raise RuntimeError("hook says no")
-
-    register_apply_hook(count_versions)
-    try:
-        result = apply_mesh(mesh, registry=registry)
-        assert seen == [(result.audit_id, 12)]
-        assert not apply_mesh(mesh, registry=registry).changed and len(seen) == 1  # no-op applies run no hook
-    finally:
-        unregister_apply_hook(count_versions)
-    edit_yaml(product_dir(mesh, "d000.p00000") / "product.odps.yaml", lambda d: d.update(name="Vetoed"))
-    register_apply_hook(veto)
-    try:
-        with pytest.raises(RuntimeError, match="hook says no"):
-            apply_mesh(mesh, registry=registry)
-    finally:
-        unregister_apply_hook(veto)
-    with registry.read() as session:
-        assert session.get(m.Product, "d000.p00000").name != "Vetoed"  # type: ignore[union-attr]
 
 
 def test_a_real_test_run_is_recorded_as_it_is(registry: Registry) -> None:

@@ -73,7 +73,7 @@ def _table(model: Any) -> sa.Table:
 
 
 def _write(url: str, *, bulk: bool) -> None:
-    with Registry(url) as registry, registry.write() as session:
+    with Registry(url) as registry, registry.transaction(immediate=True) as session:
         connection = session.connection()
         for model, rows in ((LineageRun, _runs()), (RunDataset, _datasets()), (ColumnUsage, _usage())):
             if bulk:
@@ -116,6 +116,6 @@ def test_bulk_writes_store_what_sqlalchemy_stores(tmp_path: Path) -> None:
 
 
 def test_nothing_to_write_is_no_statement(tmp_path: Path) -> None:
-    with Registry(f"sqlite:///{tmp_path / 'r.db'}") as registry, registry.write() as session:
+    with Registry(f"sqlite:///{tmp_path / 'r.db'}") as registry, registry.transaction(immediate=True) as session:
         insert_rows(session.connection(), _table(LineageRun), [])
         update_rows(session.connection(), _table(LineageRun), "run_key", [])

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from registry_helpers import counts, edit_yaml, product_dir
+from synthetic_mesh import write_synthetic_mesh
 
 from meshplane.registry import Registry
 from meshplane.registry import models as m
-from meshplane.registry.synthetic import write_synthetic_mesh
 from meshplane.service.gitops import ApplyResult, PlanRefused, apply_mesh
 
 PRODUCTS = 20

@@ -1,8 +1,9 @@
-"""Deriving stored lineage events: the receiver stores and queues, derivation follows in bulk.
+"""Deriving stored lineage events: the receiver stores and queues, the worker's derivation job follows.
 
-Readers derive what waits before they read (movements, flags, graph, impact, plan); a background
-thread derives after each stored group; a failing event is marked and skipped, never retried in a
-loop; two derivers never derive an event twice. SQLite, and PostgreSQL where the database matters.
+Readers read what is derived (lineage status tells the lag); the worker (a thread here) derives
+what gathered; a failing event is marked and skipped, never retried in a loop; claims keep two
+derivers from deriving an event twice, a lost claim writes nothing, and a run written by another
+deriver meanwhile is merged, not overwritten. SQLite, and PostgreSQL where the database matters.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ event, port, send = base.event, base.port, base.send
 
 
 @pytest.fixture
-def no_background(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Receive without waking the background deriver: what waits stays queued until a reader comes."""
-    monkeypatch.setattr(service, "notify_deriver", lambda registry: None)
+def no_background() -> Iterator[None]:
+    """No worker runs in these tests unless one starts it: what waits stays queued until derived."""
     yield
 
 
@@ -40,26 +40,39 @@ def _reads(registry: Registry, runs: int, job: str = "airflow-marketing/campaign
     return [event(job, [orders], []) for _ in range(runs)]
 
 
-def test_receiving_stores_and_queues_and_a_reader_derives_first(applied: Registry, no_background: None) -> None:
+def test_receiving_stores_and_queues_and_readers_see_the_lag(applied: Registry, no_background: None) -> None:
     send(applied, *_reads(applied, 3))
     status = service.lineage_status(applied)
     assert status["counts"]["events"] == 3
-    assert status["derivation"] == {"waiting": 3, "failed": 0, "failures": []}
-    assert _counts(applied)["runs"] == 0  # nothing derived yet
-    report = movements.movements(applied)  # a reader: derives what waits, then reads
-    (flow,) = [f for f in report.flows if f.to_domain == "marketing"]
+    waiting = status["derivation"]
+    assert (waiting["waiting"], waiting["failed"], waiting["failures"]) == (3, 0, [])
+    assert waiting["lagSeconds"] >= 0 and waiting["oldestWaiting"] is not None and waiting["workersAlive"] == 0
+    assert _counts(applied)["runs"] == 0  # nothing derived yet, and a reader does not derive
+    assert not [f for f in movements.movements(applied).flows if f.to_domain == "marketing"]
+    assert derivation.derive_pending(applied).derived == 3
+    (flow,) = [f for f in movements.movements(applied).flows if f.to_domain == "marketing"]
     assert len(flow.runs) == 3 and flow.from_product == "retail.sales"
     assert service.lineage_status(applied)["derivation"]["waiting"] == 0
-    assert _counts(applied)["runs"] == 3
 
 
-def test_the_background_deriver_catches_up_without_a_reader(applied: Registry) -> None:
-    send(applied, *_reads(applied, 4))
-    deadline = time.monotonic() + 20
-    while service.lineage_status(applied)["derivation"]["waiting"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert service.lineage_status(applied)["derivation"]["waiting"] == 0
-    assert _counts(applied)["runs"] == 4
+def test_the_worker_derives_what_arrives_and_beats(applied: Registry) -> None:
+    from meshplane.registry.worker import Worker
+
+    worker = Worker(applied, [derivation.DerivationJob()], poll_s=0.05, heartbeat_s=0.2).start()
+    try:
+        send(applied, *_reads(applied, 4))
+        deadline = time.monotonic() + 20
+        while service.lineage_status(applied)["derivation"]["waiting"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.lineage_status(applied)["derivation"]["waiting"] == 0
+        assert _counts(applied)["runs"] == 4
+        time.sleep(0.3)
+        (beat,) = service.lineage_status(applied)["workers"]
+        assert beat["alive"] and beat["worker"] == worker.worker_id
+        assert beat["jobs"]["lineage-derivation"]["done"] == 4
+    finally:
+        applied.close()  # the registry owns its worker: closing stops it
+    assert not worker._thread.is_alive()  # type: ignore[union-attr]
 
 
 def test_a_large_backlog_is_derived_in_chunks(
@@ -129,13 +142,60 @@ def test_the_same_run_across_many_chunks_is_merged_not_duplicated(
     assert counts["runs"] == 1 and counts["datasets"] == 1
 
 
+def test_a_lost_claim_writes_nothing_and_the_new_holder_derives(applied: Registry, no_background: None) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from meshplane.registry import lineage_queue as queue
+
+    send(applied, *_reads(applied, 3))
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    claimed = applied.write(lambda s: queue.claim(s, "a", until=past, now=datetime.now(UTC), limit=10))
+    assert len(claimed) == 3
+    outcome = derivation.derive_pending(applied)  # a's lease ran out: taken over
+    assert outcome.derived == 3
+    with applied.read() as session:
+        events = [derivation.parse_event(body) for _, body in queue.event_bodies(session, claimed)]
+        batch = derivation._observe(session, applied, events)
+    with pytest.raises(derivation.LeaseLost):
+        applied.write(lambda s: derivation._write_batch(s, batch, events, claimed, "a"))
+    assert _counts(applied)["runs"] == 3
+
+
+def test_rows_written_by_another_deriver_meanwhile_are_merged(applied: Registry, no_background: None) -> None:
+    from meshplane.registry import lineage_queue as queue
+
+    start = {**_reads(applied, 1)[0], "eventType": "START", "eventTime": "2026-11-20T10:00:00Z"}
+    complete = {**start, "eventType": "COMPLETE", "eventTime": "2026-11-20T10:05:00Z"}
+    send(applied, start, complete)
+    with applied.read() as session:
+        (first, body_a), (second, body_b) = queue.event_bodies(session, [1, 2])
+        a, b = derivation.parse_event(body_a), derivation.parse_event(body_b)
+        batch_a = derivation._observe(session, applied, [a])
+        batch_b = derivation._observe(session, applied, [b])  # read before a was written
+    for event_id, batch, parsed in ((first, batch_a, a), (second, batch_b, b)):
+        applied.write(
+            lambda s, i=event_id: queue.claim(
+                s,
+                "w",
+                until=derivation._OneShot(applied).lease_until(),
+                now=derivation.datetime.now(derivation.UTC),
+                limit=1,
+                up_to=i,
+            )
+        )
+        applied.write(lambda s, bt=batch, p=parsed, i=event_id: derivation._write_batch(s, bt, [p], [i], "w"))
+    with applied.read() as session:
+        (run,) = store.load_runs(session, [str(a.run_id)]).values()
+    assert run.state == "COMPLETE" and run.first_seen < run.last_seen  # both events, not the last one alone
+
+
 def test_requests_on_an_event_loop_are_written_in_groups(applied: Registry, no_background: None) -> None:
     import asyncio
     import json
 
     import sqlalchemy as sa
 
-    from meshplane.registry.access import Principal
+    from meshplane.access import Principal
 
     commits: list[int] = []
     sa.event.listen(applied.engine, "commit", lambda connection: commits.append(1))

@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from meshplane.access import Principal, Role
 from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import AccessDenied
 from meshplane.lineage import parse_event
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
-from meshplane.registry.access import AccessDenied, Principal, Role
 from meshplane.registry.graph import DownstreamConsumer
-from meshplane.registry.state import MeshState
-from meshplane.registry.writer import AppliedChanges
 from meshplane.service import lineage as service
 from meshplane.service.gitops import apply_mesh, desired_state
 from meshplane.service.impact import ChangedColumn, ColumnUsage, column_usage_in, impact_of, no_column_lineage
@@ -119,22 +118,28 @@ def test_a_new_contract_server_is_indexed_by_the_next_apply(applied: Registry) -
     assert product == "retail.catalog"
 
 
-def test_the_hook_leaves_the_index_alone_without_a_mesh_folder(applied: Registry) -> None:
-    before = service.lineage_status(applied)["index"]
-    with applied.write() as session:
-        store.index_applied_mesh(AppliedChanges(session, MeshState("in-memory"), None, 1, datetime.now(UTC)))  # type: ignore[arg-type]
-    assert service.lineage_status(applied)["index"] == before
-
-
-def test_a_mesh_edited_during_the_apply_rolls_it_back(applied: Registry) -> None:
+def test_apply_indexes_the_repository_it_applied_not_what_is_on_disk_later(applied: Registry) -> None:
     from meshplane.mesh import load_mesh
 
     mesh = mesh_of(applied)
-    desired = desired_state(load_mesh(mesh))
+    repo = load_mesh(mesh)
     contract = mesh / "domains/retail/products/catalog/contracts/products.odcs.yaml"
-    contract.write_text(contract.read_text(encoding="utf-8").replace("purpose:", "purpose: (edited)"), encoding="utf-8")
-    with pytest.raises(MeshplaneError, match="changed during the apply"), applied.write() as session:
-        store.index_applied_mesh(AppliedChanges(session, desired, None, 1, datetime.now(UTC)))  # type: ignore[arg-type]
+    text = contract.read_text(encoding="utf-8").replace("version: 1.0.0\nstatus: active", "version: 1.1.0\nstatus: active")
+    contract.write_text(text, encoding="utf-8")
+    descriptor = mesh / "domains/retail/products/catalog/product.odps.yaml"
+    descriptor.write_text(descriptor.read_text(encoding="utf-8").replace("    version: 1.0.0\n    contractId: retail.catalog", "    version: 1.1.0\n    contractId: retail.catalog"), encoding="utf-8")  # fmt: skip
+    fresh = load_mesh(mesh)
+    shutil.rmtree(mesh / "domains" / "retail")  # the files are gone: apply must not read them again
+    result = apply_mesh(fresh, registry=applied, actor="tests")
+    assert result.changed
+    rows = {(r["product"], r["contract_version"]) for r in _index_rows(applied)}
+    assert ("retail.catalog", "1.1.0") in rows
+    assert repo.root == mesh
+
+
+def _index_rows(registry: Registry) -> tuple[dict[str, str], ...]:
+    with registry.read() as session:
+        return store.load_index(session).rows
 
 
 # --- schema drift ----------------------------------------------------------------------------------------------
@@ -204,25 +209,6 @@ def test_concurrent_senders_store_every_event_once(applied: Registry) -> None:
         assert store.lineage_counts(session)["events"] == 60
 
 
-def test_one_failing_request_of_a_group_fails_alone(applied: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
-    good, bad = parse_event(event("a/good", [], [])), parse_event(event("a/bad", [], []))
-    real = service._write_events
-
-    def failing(registry: Registry, items: Any) -> Any:
-        if any(e.job_name == "bad" for e, _, _ in items):
-            raise RuntimeError("boom")
-        return real(registry, items)
-
-    monkeypatch.setattr(service, "_write_events", failing)
-    now = datetime.now(UTC)
-    jobs = [service._Job([good], "t", now), service._Job([bad], "t", now)]
-    service._GroupCommit._write(applied, jobs)
-    assert jobs[0].result == [service.IngestStatus.STORED] and jobs[0].error is None
-    assert jobs[1].result is None and isinstance(jobs[1].error, RuntimeError)
-    with applied.read() as session:
-        assert store.lineage_counts(session)["events"] == 1
-
-
 # --- column usage and impact ------------------------------------------------------------------------------------
 
 
@@ -248,6 +234,7 @@ def _column_lineage(applied: Registry) -> None:
         reading("customer.customer360/customer_summary", "airflow-customer/c360", {"segment": "segment"}, []),
         reading("retail.sales/orders", "airflow-retail/sales", {"customer_id": "customer_id"}, ["country_code"]),
     )
+    service.derive_pending(applied)  # readers read what the worker derived
 
 
 def test_impact_lists_readers_of_the_changed_column_as_affected_and_the_others_as_not_using(applied: Registry) -> None:
@@ -298,7 +285,7 @@ def test_the_lineage_modules_are_documented_and_small() -> None:
 
     import meshplane.api.routes.lineage as routes
     import meshplane.cli.commands.lineage as commands
-    import meshplane.lineage.simulate as simulate
+    import meshplane.demo.simulate as simulate
     from meshplane.service import movements
 
     for module in (store, service, movements, simulate, routes, commands):

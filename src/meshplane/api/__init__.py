@@ -6,7 +6,7 @@ route module needs to declare its writes.
 
 from __future__ import annotations
 
-from meshplane.api.app import create_app, open_registry_for
+from meshplane.api.app import create_app
 from meshplane.api.security import Ownership, read_access, write_access, writes
 
-__all__ = ["Ownership", "create_app", "open_registry_for", "read_access", "write_access", "writes"]
+__all__ = ["Ownership", "create_app", "read_access", "write_access", "writes"]

@@ -3,10 +3,12 @@
 ``create_app(registry)`` serves an open `Registry`; ``create_app(settings)`` (or no argument)
 opens the registry the settings and the mesh resolve to (`MESHPLANE_DATABASE_URL`, else the
 `registry` of the mesh's mesh.yaml, else its SQLite file) and closes it at shutdown. Every module
-of `meshplane.api.routes` is included; errors are problem+json (`api.problems`); request bodies
-pass `api.guard.RequestGuard` first; the routes marked `api.direct.direct` (the OpenLineage receiver)
-are called by the direct path ahead of FastAPI's routing. The OpenAPI document is at ``/openapi.json``, interactive
-docs at ``/docs``.
+of `meshplane.api.routes` is included, its plain routes (the OpenLineage receiver) ahead of the
+FastAPI ones, all inside one middleware stack; errors are problem+json (`api.problems`); request
+bodies pass `api.guard.RequestGuard` first. On SQLite the background worker
+(`meshplane.registry.worker`, lineage derivation) runs as a thread of the server while it is up
+(the `worker_in_server` setting). The OpenAPI document is at ``/openapi.json``, interactive docs
+at ``/docs``.
 """
 
 from __future__ import annotations
@@ -18,21 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
 
 from meshplane import __version__
 from meshplane.api.context import ApiContext
-from meshplane.api.direct import DirectRoutes
 from meshplane.api.guard import RequestGuard
 from meshplane.api.problems import install_problem_handlers
-from meshplane.api.routes import discover_routers
+from meshplane.api.routes import discover_routes
 from meshplane.api.security import document_bearer_auth
-from meshplane.diagnostics import MeshplaneError
 from meshplane.mesh.repository import find_mesh_root
-from meshplane.registry import Registry, resolve_registry_url
+from meshplane.registry import Registry
+from meshplane.registry.worker import Worker
+from meshplane.service.derivation import DerivationJob
+from meshplane.service.registries import open_mesh_registry
 from meshplane.service.tokens import TokenAuthenticator
 from meshplane.settings import Settings, get_settings
-from meshplane.spec.loader import load_mesh_config
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +47,22 @@ Authenticate with `Authorization: Bearer <token>` (`meshplane token create`). Er
 """
 
 
-def open_registry_for(mesh: Path | None = None) -> Registry:
-    """The registry a server for `mesh` uses (mesh: a folder with mesh.yaml, or None for the environment's)."""
-    root = find_mesh_root(mesh) if mesh is not None else find_mesh_root(Path.cwd())
-    if mesh is not None and root is None:
-        raise MeshplaneError(f"{mesh} is not a mesh: it has no mesh.yaml")
-    configured = None
-    if root is not None:
-        config = load_mesh_config(root / "mesh.yaml").model
-        configured = config.registry if config else None
-    return Registry(resolve_registry_url(root, configured))
+def start_worker(registry: Registry, settings: Settings) -> Worker:
+    """The background worker of `registry` as a thread of this process (lineage derivation)."""
+    return Worker(
+        registry,
+        [DerivationJob()],
+        poll_s=settings.worker_poll_seconds,
+        heartbeat_s=settings.worker_heartbeat_seconds,
+        lease_s=settings.worker_lease_seconds,
+    ).start()
 
 
-class MeshplaneAPI(FastAPI):
-    """FastAPI with the direct path (`api.direct.DirectRoutes`) as its outermost layer."""
-
-    def build_middleware_stack(self) -> ASGIApp:
-        """The usual stack, behind the direct path of the routes marked `direct`."""
-        return DirectRoutes(super().build_middleware_stack(), self)
+def runs_worker(registry: Registry, settings: Settings) -> bool:
+    """Whether a server of `registry` runs the worker in its process (`worker_in_server`: auto = SQLite only)."""
+    if settings.worker_in_server == "auto":
+        return registry.dialect == "sqlite"
+    return settings.worker_in_server == "on"
 
 
 def create_app(
@@ -75,7 +74,7 @@ def create_app(
         source = None
     settings = settings or get_settings()
     owns = source is None
-    registry = source if source is not None else open_registry_for(mesh)
+    registry = source if source is not None else open_mesh_registry(mesh)
     served_mesh = find_mesh_root(mesh) if mesh is not None else find_mesh_root(Path.cwd())
     context = ApiContext(
         registry,
@@ -84,18 +83,19 @@ def create_app(
         owns_registry=owns,
         lake_base=settings.lake_base or served_mesh or Path.cwd(),
     )
-    if settings.lineage_deriver != "thread":  # a deriver process does it (or nobody: readers derive first)
-        from meshplane.service.derivation import derive_elsewhere
-
-        derive_elsewhere(registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if context.owns_registry:
-            context.registry.close()
+        worker = start_worker(registry, settings) if runs_worker(registry, settings) else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            if context.owns_registry:
+                context.registry.close()
 
-    app = MeshplaneAPI(
+    app = FastAPI(
         title="meshplane",
         version=__version__,
         description=DESCRIPTION,
@@ -104,14 +104,18 @@ def create_app(
     )
     app.state.context = context
     install_problem_handlers(app)
-    for router in discover_routers():
+    routes = discover_routes()
+    for router in routes.routers:
         app.include_router(router)
+    app.router.routes[0:0] = routes.plain  # ahead of the FastAPI routes, inside the middleware stack
     app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document_bearer_auth(generate())
+            document = generate()
+            document["paths"] = dict(sorted({**document.get("paths", {}), **routes.openapi_paths}.items()))
+            document_bearer_auth(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
 
@@ -124,4 +128,4 @@ def create_app(
     return app
 
 
-__all__ = ["MeshplaneAPI", "create_app", "open_registry_for"]
+__all__ = ["create_app", "runs_worker", "start_worker"]

@@ -30,7 +30,6 @@ COMMANDS: dict[str, str] = {
     "apply": "gitops",
     "db": "db",
     "demo": "demo",
-    "derive": "lineage",
     "diff": "diff",
     "impact": "impact",
     "init": "scaffold",
@@ -42,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "test": "test",
     "token": "token",
+    "worker": "worker",
 }
 
 if TYPE_CHECKING:

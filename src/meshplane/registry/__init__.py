@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from meshplane.registry.database import Registry, SchemaStatus, open_mesh_registry
+    from meshplane.registry.database import Registry, SchemaStatus
     from meshplane.registry.testruns import TestRunSummary, list_test_runs, record_test_run, store_test_run
     from meshplane.registry.url import (
         RegistryUrl,
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 _MODULES = {
     "Registry": "database",
     "SchemaStatus": "database",
-    "open_mesh_registry": "database",
     "TestRunSummary": "testruns",
     "list_test_runs": "testruns",
     "record_test_run": "testruns",
@@ -58,7 +57,6 @@ __all__ = [
     "list_test_runs",
     "mask_password",
     "normalise_url",
-    "open_mesh_registry",
     "record_test_run",
     "registry_configured",
     "resolve_registry_url",

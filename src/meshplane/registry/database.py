@@ -1,28 +1,36 @@
-"""Open a registry database: engine set-up per dialect, sessions, the write lock, schema upgrades.
+"""The store: one registry database and the runtime state that belongs to it.
 
-SQLite: WAL journal (readers never block the writer), a busy timeout, foreign keys on, and write
-transactions started with ``BEGIN IMMEDIATE`` so two writers queue instead of failing on a stale
-snapshot; meshplane's writers queue first at a write gate (`_WriteGate`), which hands the lock
-over at once instead of SQLite's polling. PostgreSQL (psycopg 3): write transactions take one
-advisory lock, so applies run one after the other and each plans against what the previous one
-committed.
+A `Registry` owns its SQLAlchemy engine, the schema check, `read()` sessions, `write()`
+transactions, its caches (`StampedCache`: catalog index, consumer graph, port index, contract
+shapes), its SQLite writer and its background worker (`meshplane.registry.worker`); `close()`
+stops all of them. No state of a registry lives in a module global.
 
-Every write is one transaction: `Registry.write()` yields a session whose work is committed when
-the block ends and rolled back when it raises.
+**SQLite** (WAL, one serving process per registry file): every write of the process goes through
+one writer thread fed by a queue (datasette's pattern). The thread takes every task waiting and
+runs them in one ``BEGIN IMMEDIATE`` transaction: that is the group commit, for synchronous
+callers (`write`) and asynchronous ones (`write_async`) alike. A task that raises rolls its group
+back, and the tasks of that group are then run one transaction each, so one caller's bad data
+never fails another's. Other processes (a CLI ``apply`` while the server runs) meet SQLite's own
+lock and busy timeout.
+
+**PostgreSQL**: no writer thread and no global lock: each write runs in its caller's thread in its
+own transaction. Only writes that must not interleave (apply, agreement transitions, token changes,
+test-run publishing, migrations) pass ``exclusive=True`` and take one advisory transaction lock;
+ingest and derivation rely on ``INSERT … ON CONFLICT DO NOTHING`` and claimed rows
+(``FOR UPDATE SKIP LOCKED``), so several API workers and several workers run side by side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import fcntl
-import os
-import sqlite3
+import queue
 import threading
-import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,13 +39,20 @@ from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import migrate
-from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url, resolve_registry_url
+from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url
+
+if TYPE_CHECKING:
+    from meshplane.registry.worker import Worker
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_CACHE_KIB = 16_384
 """Page cache of each SQLite connection (SQLite's default: 2 MB): lineage tables outgrow 2 MB fast."""
-WRITE_LOCK_KEY = 0x6D657368_706C616E & 0x7FFFFFFFFFFFFFFF
-"""PostgreSQL advisory-lock key held by every registry write transaction ("meshplan")."""
+EXCLUSIVE_LOCK_KEY = 0x6D657368_706C616E & 0x7FFFFFFFFFFFFFFF
+"""PostgreSQL advisory-lock key of exclusive writes ("meshplan"): apply, agreements, tokens, test runs."""
+MAX_GROUP = 256
+"""Most tasks the SQLite writer runs in one transaction."""
 
 _BEGIN_OPTION = "meshplane_begin"
 
@@ -75,129 +90,6 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
-class _WriteGate:
-    """Where the writers of one SQLite file queue, in this process and across processes, before ``BEGIN IMMEDIATE``.
-
-    SQLite makes a writer that finds the database locked poll for it, sleeping 1, 2, 5, 10, 15 ms...
-    between tries: a commit waiting for another process's 10 ms transaction waits 18 ms, and
-    every request behind it too. Here a thread waits on a lock of its process (woken the moment
-    it is free), then for a `flock` of ``<file>.write.lock`` (polled every 0.1 to 2 ms). Writers
-    that are not meshplane's (the sqlite3 shell) still meet SQLite's own lock and busy timeout.
-
-    Waiting is bounded like SQLite's: after `SQLITE_BUSY_TIMEOUT_S` the write fails with the
-    "database is locked" error SQLite would give (the API answers 503). A write opened inside
-    another write of the same thread passes the gate (SQLite decides, as before); a lock file that
-    cannot be opened or locked (read-only folder, a file system without locks) only costs the gate.
-    """
-
-    def __init__(self, lock_file: str) -> None:
-        self.lock_file = lock_file
-        self.lock = threading.Lock()
-        self.owner: int | None = None
-        self.handle: int | None = None
-
-    @contextlib.contextmanager
-    def hold(self, timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Iterator[None]:
-        """Hold the gate for one write transaction."""
-        me = threading.get_ident()
-        if self.owner == me:
-            yield
-            return
-        deadline = time.monotonic() + timeout
-        if not self.lock.acquire(timeout=timeout):
-            raise _locked(f"another thread of this process kept the registry's write gate for {timeout:g} s")
-        try:
-            self.owner = me
-            with self._file_lock(deadline):
-                yield
-        finally:
-            self.owner = None
-            self.lock.release()
-
-    @contextlib.contextmanager
-    def _file_lock(self, deadline: float) -> Iterator[None]:
-        handle = self._open()
-        if handle is None:
-            yield
-            return
-        pid = os.getpid()
-        try:
-            if not self._acquire(handle, deadline):
-                yield  # no locks on this file system: SQLite's own lock decides
-                return
-            self.handle = handle
-            try:
-                yield
-            finally:
-                self.handle = None
-                if os.getpid() == pid:  # not in a child forked inside: the parent unlocks its own
-                    # explicitly: a child forked meanwhile holds a copy of the descriptor
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-        finally:
-            if os.getpid() == pid:
-                os.close(handle)
-
-    def _open(self) -> int | None:
-        for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):  # a lock file of another user: read-only is enough
-            try:
-                return os.open(self.lock_file, flags | os.O_CLOEXEC, 0o644)
-            except OSError:
-                continue
-        return None
-
-    def _acquire(self, handle: int, deadline: float) -> bool:
-        """True once the flock is held; False when the file system has no locks; `OperationalError` at the deadline."""
-        pause = 0.0001
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                pass
-            except OSError:
-                return False
-            if time.monotonic() >= deadline:
-                raise _locked(f"another process kept {self.lock_file} locked for {SQLITE_BUSY_TIMEOUT_S:g} s")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.002)
-
-    def reset_in_child(self) -> None:
-        """After a fork: a fresh lock (the parent's holder is not here to let go), the inherited descriptor closed."""
-        self.lock = threading.Lock()
-        self.owner = None
-        if self.handle is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.handle)  # closing a copy leaves the parent's lock alone; unlocking would not
-            self.handle = None
-
-
-def _locked(detail: str) -> sa.exc.OperationalError:
-    """The error a write that waited too long raises: SQLite's own, as SQLAlchemy wraps it."""
-    return sa.exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({detail})"))
-
-
-_gates: dict[str, _WriteGate] = {}
-_gates_lock = threading.Lock()
-
-
-def _write_gate(engine: Engine) -> _WriteGate | None:
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    path = str(Path(database).resolve())
-    with _gates_lock:
-        return _gates.setdefault(path, _WriteGate(f"{path}.write.lock"))
-
-
-def _reset_gates() -> None:
-    """In a forked child: a thread of the parent may have held a gate at the fork."""
-    for gate in _gates.values():
-        gate.reset_in_child()
-
-
-os.register_at_fork(after_in_child=_reset_gates)
-
-
 def create_registry_engine(url: str) -> Engine:
     """A SQLAlchemy engine for a normalised registry URL (creates the SQLite folder if needed)."""
     if url.startswith("sqlite"):
@@ -205,7 +97,7 @@ def create_registry_engine(url: str) -> Engine:
         file = resolved.sqlite_file
         if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
     try:
@@ -213,20 +105,169 @@ def create_registry_engine(url: str) -> Engine:
     except ImportError as exc:
         raise MeshplaneError("a PostgreSQL registry needs psycopg 3: pip install 'meshplane[postgres]'") from exc
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (sa.exc.ArgumentError, ValueError) as exc:
         raise MeshplaneError(
             f"registry URL '{RegistryUrl(url, UrlSource.DEFAULT).display}' is not valid: {exc}"
         ) from exc
 
 
+class StampedCache:
+    """Values built from the registry, reused while the stamp they were built at is unchanged.
+
+    One per registry (`Registry.cache`): e.g. the catalog index keyed by ``"catalog"`` and
+    stamped with the last audit entry. Bounded: the least recently used entries go first.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
+        """The value of `key` built at `stamp`, built now (outside the lock) when missing or stale."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == stamp:
+                self._entries.move_to_end(key)
+                value: T = entry[1]
+                return value
+        value = build()
+        self.put(key, stamp, value)
+        return value
+
+    def put(self, key: Hashable, stamp: Hashable, value: Any) -> None:
+        """Remember `value` for `key` at `stamp`."""
+        with self._lock:
+            self._entries[key] = (stamp, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (benchmarks measure cold builds with it)."""
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class _Task:
+    work: Callable[[Session], Any]
+    future: Future[Any]
+
+
+class _Stop:
+    """The writer's end-of-queue marker."""
+
+
+class SqliteWriter:
+    """The one writer thread of a SQLite registry: tasks from a queue, each group in one transaction."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._queue: queue.SimpleQueue[_Task | _Stop] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="meshplane-writer", daemon=True)
+        self._thread.start()
+        self.groups = 0
+        """Transactions committed so far (a group of one or more tasks each)."""
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The writer thread."""
+        return self._thread
+
+    def submit(self, work: Callable[[Session], T]) -> Future[T]:
+        """Queue `work`; the future holds what it returned, or what it raised."""
+        if not self._thread.is_alive():
+            raise MeshplaneError(f"the registry at {self._registry.url.display} is closed")
+        future: Future[T] = Future()
+        self._queue.put(_Task(work, future))
+        return future
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Run what is queued, then end the thread."""
+        if self._thread.is_alive():
+            self._queue.put(_Stop())
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if isinstance(first, _Stop):
+                return
+            group = [first]
+            while len(group) < MAX_GROUP:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _Stop):
+                    stopping = True
+                    break
+                group.append(item)
+            self._execute([t for t in group if t.future.set_running_or_notify_cancel()])
+
+    def _execute(self, group: list[_Task]) -> None:
+        if not group:
+            return
+        try:
+            results = self._transaction(group)
+        except _TaskFailed as failed:
+            if len(group) == 1:
+                group[0].future.set_exception(failed.error)
+                return
+            for task in group:  # one task's failure must not fail the others: one transaction each
+                self._execute_alone(task)
+            return
+        except BaseException as exc:  # the database itself (locked, read-only, disk full): every task hears it
+            for task in group:
+                task.future.set_exception(exc)
+            return
+        for task, result in zip(group, results, strict=True):
+            task.future.set_result(result)
+
+    def _execute_alone(self, task: _Task) -> None:
+        try:
+            result = self._transaction([task])[0]
+        except _TaskFailed as failed:
+            task.future.set_exception(failed.error)
+        except BaseException as exc:
+            task.future.set_exception(exc)
+        else:
+            task.future.set_result(result)
+
+    def _transaction(self, group: list[_Task]) -> list[Any]:
+        results = []
+        with self._registry.transaction(immediate=True) as session:
+            for task in group:
+                try:
+                    results.append(task.work(session))
+                    session.flush()
+                except Exception as exc:
+                    raise _TaskFailed(exc) from exc
+        self.groups += 1
+        return results
+
+
+class _TaskFailed(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Registry:
-    """A registry database: sessions for reading, locked transactions for writing, migrations."""
+    """A registry database with its runtime state: engine, sessions, writer, caches, worker."""
 
     def __init__(self, url: RegistryUrl | str, *, auto_upgrade: bool = True) -> None:
         self.url = url if isinstance(url, RegistryUrl) else RegistryUrl(normalise_url(url), UrlSource.ENVIRONMENT)
         self.engine = create_registry_engine(self.url.url)
-        self._gate = _write_gate(self.engine)
+        self.cache = StampedCache()
+        """Values built from this registry (catalog index, consumer graph, port index, contract shapes)."""
+        self.worker: Worker | None = None
+        """The background worker running in this process, when one was started (`meshplane.registry.worker`)."""
+        self._writer: SqliteWriter | None = None
+        self._writer_lock = threading.Lock()
         self._schema_checked = False
         self.closed = False
         if auto_upgrade:
@@ -238,8 +279,17 @@ class Registry:
         return self.engine.dialect.name
 
     def close(self) -> None:
-        """Release the connection pool (the object can still be used; `closed` tells background work to stop)."""
+        """Stop the worker and the writer (after what is queued), release the connection pool."""
+        if self.closed:
+            return
         self.closed = True
+        if self.worker is not None:
+            self.worker.stop()
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
+        self.cache.clear()
         self.engine.dispose()
 
     def __enter__(self) -> Registry:
@@ -256,12 +306,17 @@ class Registry:
             return SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
 
     def upgrade(self) -> SchemaStatus:
-        """Migrate to the newest schema in one locked transaction; returns the status before."""
-        with self._locked_connection() as connection:
-            before = SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
-            self._refuse_unknown(before)
-            if not before.up_to_date:
-                migrate.upgrade_connection(connection)
+        """Migrate to the newest schema in one exclusive transaction; returns the status before."""
+        with self._connect() as connection:
+            if self.dialect == "sqlite":
+                connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with connection.begin():
+                if self.dialect == "postgresql":
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": EXCLUSIVE_LOCK_KEY})
+                before = SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
+                self._refuse_unknown(before)
+                if not before.up_to_date:
+                    migrate.upgrade_connection(connection)
         self._schema_checked = True
         return before
 
@@ -294,16 +349,6 @@ class Registry:
             yield connection
 
     @contextlib.contextmanager
-    def _locked_connection(self) -> Iterator[Connection]:
-        with self._gate.hold() if self._gate else contextlib.nullcontext(), self._connect() as connection:
-            if self.dialect == "sqlite":
-                connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-            with connection.begin():
-                if self.dialect == "postgresql":
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-                yield connection
-
-    @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading (its transaction is rolled back at the end)."""
         self.ensure_schema()
@@ -311,21 +356,78 @@ class Registry:
             yield session
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """One write transaction holding the registry's write lock; committed when the block ends."""
+    def transaction(self, *, immediate: bool = False, exclusive: bool = False) -> Iterator[Session]:
+        """One transaction in the calling thread, committed when the block ends (the writer's building block).
+
+        Callers write through `write` / `write_async`: on SQLite only the writer thread opens these.
+        `immediate` starts a SQLite transaction as a writer; `exclusive` takes PostgreSQL's advisory lock.
+        """
+        with self._connect() as connection:
+            if immediate and self.dialect == "sqlite":
+                connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            with connection.begin():
+                if exclusive and self.dialect == "postgresql":
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": EXCLUSIVE_LOCK_KEY})
+                with Session(bind=connection, autoflush=False) as session:
+                    yield session
+                    session.flush()
+
+    def _sqlite_writer(self) -> SqliteWriter:
+        with self._writer_lock:
+            if self.closed:
+                raise MeshplaneError(f"the registry at {self.url.display} is closed")
+            if self._writer is None:
+                self._writer = SqliteWriter(self)
+            return self._writer
+
+    def submit(self, work: Callable[[Session], T], *, exclusive: bool = False) -> Future[T]:
+        """Run `work(session)` in one write transaction, later; the future holds its result.
+
+        SQLite: queued for the writer thread (group-committed with whatever else waits).
+        PostgreSQL: run now, in the calling thread (the future is already done).
+        """
         self.ensure_schema()
-        with self._locked_connection() as connection, Session(bind=connection, autoflush=False) as session:
-            yield session
-            session.flush()
+        if self.dialect == "sqlite":
+            writer = self._sqlite_writer()
+            if threading.current_thread() is writer.thread:
+                raise RuntimeError("a registry write was started inside another write (the writer thread)")
+            return writer.submit(work)
+        future: Future[T] = Future()
+        try:
+            with self.transaction(exclusive=exclusive) as session:
+                result = work(session)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def write(self, work: Callable[[Session], T], *, exclusive: bool = False) -> T:
+        """Run `work(session)` in one write transaction and return its result (its exception propagates).
+
+        `exclusive`: a write that must not interleave with another exclusive one (apply, agreement
+        transitions, token changes, test runs); on SQLite every write is.
+        """
+        return self.submit(work, exclusive=exclusive).result()
+
+    async def write_async(self, work: Callable[[Session], T], *, exclusive: bool = False) -> T:
+        """`write` for an event loop: the loop waits without blocking (SQLite: on the writer's future)."""
+        if self.dialect == "sqlite":
+            self.ensure_schema()
+            return await asyncio.wrap_future(self.submit(work))
+        return await asyncio.to_thread(self.write, work, exclusive=exclusive)
+
+    @property
+    def write_groups(self) -> int:
+        """Transactions the SQLite writer committed so far (0 on PostgreSQL): group commit made visible."""
+        return self._writer.groups if self._writer is not None else 0
 
 
-def open_mesh_registry(mesh_root: Path | None, mesh_registry: str | None = None) -> Registry:
-    """Open the registry of a mesh (URL resolved by `resolve_registry_url`).
-
-    `meshplane test` decides whether to record runs with `registry_configured` first, so that
-    without a registry it never imports SQLAlchemy at all.
-    """
-    return Registry(resolve_registry_url(mesh_root, mesh_registry))
-
-
-__all__ = ["Registry", "SchemaStatus", "create_registry_engine", "open_mesh_registry"]
+__all__ = [
+    "EXCLUSIVE_LOCK_KEY",
+    "Registry",
+    "SchemaStatus",
+    "SqliteWriter",
+    "StampedCache",
+    "create_registry_engine",
+]

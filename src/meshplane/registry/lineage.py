@@ -17,8 +17,8 @@ Tables (created by migration ``0003``):
   (``columnLineage``), with first and last sighting.
 * ``lineage_port_index`` / ``lineage_index_builds`` / ``lineage_directory``: the dataset → output
   port index (`meshplane.lineage.PortIndex` rows), rebuilt by every apply inside its transaction
-  (`index_applied_mesh`, an apply hook), with the job-namespace and owner mappings of mesh.yaml and
-  the lake roots.
+  (`meshplane.service.portindex.index_applied_mesh`, called by apply), with the job-namespace and
+  owner mappings of mesh.yaml and the lake roots.
 
 Merging an observation into a row is order-independent (`RunState.observe`,
 `DatasetState.observe`); the service layer (`meshplane.service.derivation`) computes the
@@ -33,16 +33,13 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from meshplane.diagnostics import MeshplaneError
 from meshplane.registry.bulk import insert_rows, update_rows
 from meshplane.registry.models import ID, NAME, SHA256, VERSION, Base
-from meshplane.registry.writer import AppliedChanges, register_apply_hook
 
 log = logging.getLogger(__name__)
 
@@ -265,64 +262,6 @@ def replace_index(
     session.add(build)
     session.flush()
     return build.id
-
-
-def _mesh_root_of(applied: AppliedChanges) -> Path | None:
-    """The folder of the applied mesh, found from its files (apply loads them in this process)."""
-    from meshplane.mesh.repository import find_mesh_root
-
-    desired = applied.desired
-    files = [d.file for d in desired.domains.values()] + [p.file for p in desired.products.values()]
-    roots = (find_mesh_root(Path(f)) for f in [*files, *(c.file for c in desired.contract_versions)] if f)
-    return next((root for root in roots if root is not None), None)
-
-
-def index_applied_mesh(applied: AppliedChanges) -> None:
-    """The apply hook: rebuild the port index from the applied mesh's contracts and servers.
-
-    The mesh is found from its files and loaded again (the same files apply just read and
-    linted); a mesh whose contracts differ from what was applied (edited during the apply) rolls
-    the apply back. Without files to find the mesh by (a state built in memory) the index is left
-    as it is.
-    """
-    from meshplane.lineage.identity import identity_from_uri
-    from meshplane.lineage.resolve import build_port_index, owner_directory
-    from meshplane.mesh.repository import load_mesh
-    from meshplane.registry.versions import document_sha256
-
-    root = _mesh_root_of(applied)
-    if root is None:
-        log.info("lineage index not rebuilt: the applied state names no mesh folder")
-        return
-    lake_base = applied.desired.lake_base
-    repo = load_mesh(root, lake_base=Path(lake_base) if lake_base else None)
-    applied_versions = {(c.contract_id, c.version, c.sha256) for c in applied.desired.contract_versions}
-    loaded = {
-        (c.contract.id, c.contract.version, document_sha256(c.contract.to_document()))
-        for c in repo.contracts
-        if c.contract is not None
-    }
-    if loaded != applied_versions:
-        raise MeshplaneError(f"the contracts under {root} changed during the apply; nothing was written: apply again")
-    index = build_port_index(repo)
-    lake = repo.lake_root
-    roots = [str(identity_from_uri(str(lake.absolute())))]
-    if lake.exists():
-        roots.append(str(identity_from_uri(str(lake.resolve()))))
-    replace_index(
-        applied.session,
-        index.to_rows(),
-        job_namespaces=repo.config.lineage.job_namespaces if repo.config else {},
-        owners=owner_directory(repo),
-        lake_roots=roots,
-        notes=[str(n) for n in index.notes],
-        now=applied.now,
-        audit_id=applied.audit_id,
-        mesh_root=str(root),
-    )
-
-
-register_apply_hook(index_applied_mesh)
 
 
 # --- merging observations into rows -----------------------------------------------------------------
@@ -729,7 +668,6 @@ __all__ = [
     "UsageObservation",
     "column_usage_rows",
     "identity_sha",
-    "index_applied_mesh",
     "index_version",
     "lineage_counts",
     "load_datasets",

@@ -1,10 +1,14 @@
-"""Storing received events, and the ones waiting to be derived: the ``lineage_pending`` table (migration ``0004``).
+"""Storing received events, and the ones waiting to be derived: the ``lineage_pending`` table (migrations 0004, 0007).
 
 The receiver stores each new event (``lineage_events``, append-only: `insert_events`) and a
 ``lineage_pending`` row for it in one short transaction, and answers; what the event says (runs, run datasets,
-column usage) is derived afterwards, in bulk, by `meshplane.service.lineage.derive_pending`,
-which deletes the rows it has derived. An event whose derivation fails keeps its row, with the
-error and the time, and is not tried again until `retry_failed` (lineage status shows them).
+column usage) is derived afterwards, in bulk, by the worker's derivation job
+(`meshplane.service.derivation`). A worker `claim`s queued events for a lease (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL: two workers never claim the same row), derives them, and `release`s them
+in the transaction that writes what they say, which succeeds only while the claim is still its
+own: an event is derived exactly once. A worker killed mid-chunk leaves its claims to run out.
+An event whose derivation fails keeps its row, with the error and the time, and is not tried
+again until `retry_failed` (lineage status shows them).
 """
 
 from __future__ import annotations
@@ -32,18 +36,17 @@ class PendingEvent(Base):
     event_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     failed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
+    claimed_until: Mapped[datetime | None]
 
 
 _TABLE = PendingEvent.__table__
 assert isinstance(_TABLE, sa.Table)
 _INSERT = _TABLE.insert()
-_DELETE = _TABLE.delete().where(_TABLE.c.event_id.in_(sa.bindparam("ids", expanding=True)))
-_WAITING = (
+_BODIES = (
     sa.select(StoredEvent.id, StoredEvent.body)
-    .join(PendingEvent, PendingEvent.event_id == StoredEvent.id)
-    .where(PendingEvent.failed_at.is_(None))
+    .where(StoredEvent.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(StoredEvent.id)
-    .limit(sa.bindparam("limit"))
 )
 
 
@@ -120,28 +123,98 @@ def add_pending(session: Session, event_ids: Iterable[int]) -> None:
         session.connection().execute(_INSERT, rows)
 
 
-def waiting_events(session: Session, limit: int) -> list[tuple[int, str]]:
-    """Up to `limit` queued events (id, canonical JSON) not failed before, oldest first."""
-    return [(row.id, row.body) for row in session.connection().execute(_WAITING, {"limit": limit})]
+def claim(
+    session: Session, worker_id: str, *, until: datetime, now: datetime, limit: int, up_to: int | None = None
+) -> list[int]:
+    """Claim up to `limit` queued events (oldest first; ids up to `up_to`) for `worker_id` until `until`; their ids.
+
+    Free events are those never claimed, or whose claim ran out (a worker that died). On
+    PostgreSQL the candidates are locked ``FOR UPDATE SKIP LOCKED``: concurrent claims get
+    disjoint events without waiting for each other.
+    """
+    candidates = (
+        sa.select(PendingEvent.event_id)
+        .where(
+            PendingEvent.failed_at.is_(None),
+            sa.or_(PendingEvent.claimed_until.is_(None), PendingEvent.claimed_until < now),
+        )
+        .order_by(PendingEvent.event_id)
+        .limit(limit)
+    )
+    if up_to is not None:
+        candidates = candidates.where(PendingEvent.event_id <= up_to)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        sa.update(PendingEvent)
+        .where(PendingEvent.event_id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=worker_id, claimed_until=until)
+        .returning(PendingEvent.event_id)
+    )
+    return sorted(int(row[0]) for row in session.execute(statement))
 
 
-def remove_pending(session: Session, event_ids: Sequence[int]) -> None:
-    """Drop the queue rows of derived events."""
+def event_bodies(session: Session, event_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(id, canonical JSON) of stored events, by id."""
+    out: list[tuple[int, str]] = []
     connection = session.connection()
     for start in range(0, len(event_ids), _CHUNK):
-        connection.execute(_DELETE, {"ids": list(event_ids[start : start + _CHUNK])})
+        out += [
+            (row.id, row.body) for row in connection.execute(_BODIES, {"ids": list(event_ids[start : start + _CHUNK])})
+        ]
+    return out
+
+
+def release(session: Session, event_ids: Sequence[int], worker_id: str) -> int:
+    """Remove the queue rows of derived events that `worker_id` still holds; how many (all, or the claim was lost)."""
+    removed = 0
+    for start in range(0, len(event_ids), _CHUNK):
+        result = session.execute(
+            sa.delete(PendingEvent).where(
+                PendingEvent.event_id.in_(list(event_ids[start : start + _CHUNK])),
+                PendingEvent.claimed_by == worker_id,
+            )
+        )
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
+
+
+def waiting_up_to(session: Session, last: int | None = None) -> tuple[int, int | None]:
+    """(how many events wait for derivation with an id up to `last` (all: None), the newest waiting id)."""
+    query = sa.select(sa.func.count(), sa.func.max(PendingEvent.event_id)).where(PendingEvent.failed_at.is_(None))
+    if last is not None:
+        query = query.where(PendingEvent.event_id <= last)
+    row = session.execute(query).one()
+    return int(row[0] or 0), row[1]
+
+
+def oldest_waiting(session: Session) -> datetime | None:
+    """When the oldest event still waiting for derivation was received (None: nothing waits)."""
+    query = (
+        sa.select(sa.func.min(StoredEvent.received_at))
+        .join(PendingEvent, PendingEvent.event_id == StoredEvent.id)
+        .where(PendingEvent.failed_at.is_(None))
+    )
+    value: datetime | None = session.execute(query).scalar_one_or_none()
+    return value
 
 
 def mark_failed(session: Session, event_id: int, error: str, at: datetime) -> None:
     """Keep the event queued, but out of the way until `retry_failed`: its derivation raised `error`."""
     session.execute(
-        sa.update(PendingEvent).where(PendingEvent.event_id == event_id).values(failed_at=at, error=error[:2000])
+        sa.update(PendingEvent)
+        .where(PendingEvent.event_id == event_id)
+        .values(failed_at=at, error=error[:2000], claimed_by=None, claimed_until=None)
     )
 
 
 def retry_failed(session: Session) -> int:
     """Queue the failed events again; how many."""
-    result = session.execute(sa.update(PendingEvent).where(PendingEvent.failed_at.is_not(None)).values(failed_at=None))
+    result = session.execute(
+        sa.update(PendingEvent)
+        .where(PendingEvent.failed_at.is_not(None))
+        .values(failed_at=None, claimed_by=None, claimed_until=None)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -167,11 +240,14 @@ def failures(session: Session, limit: int = 20) -> list[tuple[int, datetime | No
 __all__ = [
     "PendingEvent",
     "add_pending",
+    "claim",
+    "event_bodies",
     "failures",
     "insert_events",
     "mark_failed",
+    "oldest_waiting",
     "pending_counts",
-    "remove_pending",
+    "release",
     "retry_failed",
-    "waiting_events",
+    "waiting_up_to",
 ]

@@ -15,15 +15,15 @@ re-run publish) is recognised by its fingerprint (`run_fingerprint`) and not sto
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from meshplane.canonical import canonical_sha256
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import models as m
 from meshplane.registry.database import Registry
@@ -78,8 +78,7 @@ def run_fingerprint(run: Mapping[str, Any]) -> str:
             {k: v for k, v in check.items() if k != "samples"} if isinstance(check, dict) else check
             for check in document["checks"]
         ]
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return canonical_sha256(document, default=str)
 
 
 def _without_nulls(value: Any) -> Any:
@@ -108,7 +107,9 @@ def store_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "
     if not isinstance(checks, list) or not all(isinstance(c, Mapping) for c in checks):
         raise MeshplaneError("test run: 'checks' must be a list of objects")
     fingerprint = run_fingerprint(run)
-    with registry.write() as session:  # the write lock: two copies sent at once cannot both be new
+
+    # the write lock: two copies sent at once cannot both be new
+    def _in_transaction(session: Session) -> tuple[int, bool]:
         stored = session.execute(sa.select(m.TestRun.id).where(m.TestRun.fingerprint == fingerprint)).scalar()
         if stored is not None:
             return stored, False
@@ -156,6 +157,8 @@ def store_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "
                 ],
             )
         return row.id, True
+
+    return registry.write(_in_transaction, exclusive=True)
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,14 @@ Rows are written in bulk (one INSERT ... VALUES per table and kind of change, on
 UPDATE per table), parents before children. Nothing is deleted: retired entities get
 ``retired_at``; contract versions and product descriptors are appended.
 
-Other parts of meshplane extend an apply through `register_apply_hook`: a hook runs inside the
-same transaction after the registry's own rows are written (lineage, for instance, indexes the
-datasets of newly applied contracts there).
+The caller (`meshplane.service.gitops.apply_mesh`) adds what else an apply records in the same
+transaction (the lineage port index, `meshplane.service.portindex`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -335,36 +334,4 @@ def write_changes(
     writer.products()
     writer.ports()
     writer.contracts()
-    for hook in list(_APPLY_HOOKS):
-        hook(AppliedChanges(session, desired, changes, audit.id, now))
     return audit.id
-
-
-@dataclass(frozen=True)
-class AppliedChanges:
-    """What an apply hook is given: the open transaction and what was just written in it."""
-
-    session: Session
-    desired: MeshState
-    changes: ChangeSet
-    audit_id: int
-    now: datetime
-
-
-ApplyHook = Callable[[AppliedChanges], None]
-"""Runs at the end of every apply that writes, inside its transaction (raising rolls the apply back)."""
-
-_APPLY_HOOKS: list[ApplyHook] = []
-
-
-def register_apply_hook(hook: ApplyHook) -> ApplyHook:
-    """Add a hook (e.g. lineage builds its dataset index from the applied contracts); usable as a decorator."""
-    if hook not in _APPLY_HOOKS:
-        _APPLY_HOOKS.append(hook)
-    return hook
-
-
-def unregister_apply_hook(hook: ApplyHook) -> None:
-    """Remove a hook added with `register_apply_hook`."""
-    if hook in _APPLY_HOOKS:
-        _APPLY_HOOKS.remove(hook)

@@ -1,6 +1,6 @@
 """Usage agreements: a consumer product asks to use a provider's output port, with a purpose.
 
-Lifecycle (`meshplane.registry.access.TRANSITIONS`)::
+Lifecycle (`meshplane.access.TRANSITIONS`)::
 
     requested ──approve──▶ approved ──activate──▶ active ──revoke──▶ revoked
         │                     └──revoke──▶ revoked    └──end date passed──▶ expired
@@ -36,22 +36,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from meshplane.access import OPEN_STATES, AgreementAction, AgreementState, Principal, next_state
 from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import Conflict, NotFound
 from meshplane.registry import Registry
 from meshplane.registry import models as m
-from meshplane.registry.access import (
-    OPEN_STATES,
-    AgreementAction,
-    AgreementEvent,
-    AgreementState,
-    Conflict,
-    NotFound,
-    PortSetting,
-    Principal,
-    UsageAgreement,
-    next_state,
-    open_key,
-)
+from meshplane.registry.access import AgreementEvent, PortSetting, UsageAgreement, open_key
 
 CLOCK_ACTOR = "meshplane (end date)"
 AUTO_APPROVE_ACTOR = "meshplane (auto-approve)"
@@ -394,8 +384,8 @@ def expire_due_agreements(registry: Registry, now: datetime | None = None) -> li
     with registry.read() as session:
         if session.execute(due.limit(1)).first() is None:
             return []
-    with registry.write() as session:
-        return expire_due(session, moment)
+
+    return registry.write(lambda session: expire_due(session, moment), exclusive=True)
 
 
 def _clean(text: str | None, what: str, *, required: bool) -> str | None:
@@ -429,7 +419,8 @@ def request_agreement(
     if consumer == provider:
         raise MeshplaneError("a product does not need an agreement to use its own ports")
     expire_due_agreements(registry, moment)
-    with registry.write() as session:
+
+    def _in_transaction(session: Session) -> AgreementView:
         consumer_domain = _product_domain(session, consumer, "consumer")
         actor.require_maintainer([consumer_domain], f"request access for product {consumer}")
         _require_output_port(session, provider, port)
@@ -466,6 +457,8 @@ def request_agreement(
         session.flush()
         return _views(session, [row], moment, history=True)[0]
 
+    return registry.write(_in_transaction, exclusive=True)
+
 
 def _load_for_change(session: Session, agreement_id: int) -> tuple[UsageAgreement, str, str]:
     row = session.get(UsageAgreement, agreement_id)
@@ -489,7 +482,8 @@ def decide_agreement(
     moment = now or m.utcnow()
     why = _clean(reason, "a reason", required=not approve)
     expire_due_agreements(registry, moment)
-    with registry.write() as session:
+
+    def _in_transaction(session: Session) -> AgreementView:
         row, _, provider_domain = _load_for_change(session, agreement_id)
         verb = "approve" if approve else "reject"
         actor.require_maintainer([provider_domain], f"{verb} agreements on ports of {row.provider_product_id}")
@@ -501,6 +495,8 @@ def decide_agreement(
         session.flush()
         return _views(session, [row], moment, history=True)[0]
 
+    return registry.write(_in_transaction, exclusive=True)
+
 
 def revoke_agreement(
     registry: Registry, actor: Principal, agreement_id: int, *, reason: str, now: datetime | None = None
@@ -510,12 +506,15 @@ def revoke_agreement(
     moment = now or m.utcnow()
     why = _clean(reason, "a reason", required=True)
     expire_due_agreements(registry, moment)
-    with registry.write() as session:
+
+    def _in_transaction(session: Session) -> AgreementView:
         row, consumer_domain, provider_domain = _load_for_change(session, agreement_id)
         actor.require_maintainer_of_any([consumer_domain, provider_domain], f"revoke usage agreement {row.id}")
         _move(session, row, AgreementAction.REVOKE, actor=actor.actor, reason=why, now=moment)
         session.flush()
         return _views(session, [row], moment, history=True)[0]
+
+    return registry.write(_in_transaction, exclusive=True)
 
 
 def set_auto_approve(
@@ -530,7 +529,8 @@ def set_auto_approve(
     """Turn auto-approval of usage requests on or off for an output port (audited)."""
     actor.require_writer()
     moment = now or m.utcnow()
-    with registry.write() as session:
+
+    def _in_transaction(session: Session) -> PortSettingView:
         domain = _require_output_port(session, product_id, port)
         actor.require_maintainer([domain], f"change the settings of {product_id}/{port}")
         row = session.get(PortSetting, (product_id, port))
@@ -555,6 +555,8 @@ def set_auto_approve(
             )
         session.flush()
         return PortSettingView(product_id, port, row.auto_approve, row.updated_at, row.updated_by)
+
+    return registry.write(_in_transaction, exclusive=True)
 
 
 __all__ = [

@@ -1,38 +1,43 @@
-"""Deriving what stored OpenLineage events say: runs, run datasets, column usage.
+"""Deriving what stored OpenLineage events say: runs, run datasets, column usage — the worker's first job.
 
 The receiver (`meshplane.service.lineage`) stores each new event with a queue row
-(`meshplane.registry.lineage_queue`) and answers at once; this module turns queued events into
-the derived tables, in bulk, oldest first, in write transactions of up to `DERIVE_CHUNK` events:
+(`meshplane.registry.lineage_queue`) and answers at once; `DerivationJob`, run by the background
+worker (`meshplane.registry.worker`), turns queued events into the derived tables, in chunks,
+oldest first:
 
 * the run, attributed to a domain (`attribute_job`), its latest state;
 * its datasets, resolved to output ports through the index built at apply time, with their
   latest statistics and the schema's drift from the port's contract;
 * column usage from ``columnLineage``.
 
-Who derives: a background thread per registry in the process that received the events
-(`notify_deriver`, woken after every stored group; it waits `DERIVE_DELAY` seconds to gather
-work, and stops when idle), and every reader of derived data first (`derive_pending`: movements,
-flags, the lineage graph, impact and plan see every event stored before they started). One deriver
-works at a time (`_derive_lock`), so two never derive the same event; it reads in one transaction
-and writes in a short second one, so the receiver's writes rarely wait. Merging is
-order-independent (`RunState.observe`, `DatasetState.observe`), so the order of derivation does
-not change the result. An event whose derivation raises is marked failed (with the error) and
+A chunk is **claimed** (a lease on its queue rows; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+**observed** outside any write (parsing, resolving, merging into the stored rows as read), and
+**written** in one transaction that also releases the claim. That transaction checks that the
+rows merged into are still as they were read (on PostgreSQL under per-run advisory locks, so two
+derivers touching one run take turns) and observes again inside it when another deriver wrote
+them meanwhile; it fails, and writes nothing, when the claim was lost. Each event is so derived
+exactly once, by however many workers. Merging is order-independent (`RunState.observe`,
+`DatasetState.observe`). An event whose derivation raises is marked failed (with the error) and
 skipped, never retried in a loop; the others go on.
+
+Readers read what is derived; `lineage_status` says how many events wait and since when.
+`derive_pending` derives everything waiting now, in the calling thread (``meshplane lineage
+derive``, tests).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import copy
+import hashlib
 import logging
 import os
-import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -51,15 +56,12 @@ from meshplane.registry import Registry
 from meshplane.registry import lineage as store
 from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
+from meshplane.registry.worker import JobResult
 
 log = logging.getLogger(__name__)
 
-DERIVE_CHUNK = 2_000
-"""Most events derived in one write transaction."""
-DERIVE_DELAY = 0.2
-"""Seconds the background deriver waits after being woken, to gather more events into one transaction."""
-IDLE_STOP = 5.0
-"""Seconds without work after which the background deriver thread ends (the next event starts it again)."""
+DERIVE_CHUNK = 500
+"""Most events claimed and derived in one write transaction."""
 
 
 @dataclass(frozen=True)
@@ -77,49 +79,44 @@ class _IndexContext:
         )
 
 
-_contexts: dict[str, _IndexContext] = {}
-_shapes: dict[tuple[str, str, str], dict[str, dict[str, str | None]] | None] = {}
-_cache_lock = threading.Lock()
-
-
-def _index_context(session: Session, key: str) -> _IndexContext:
+def _index_context(session: Session, registry: Registry) -> _IndexContext:
+    """The port index as of its newest build, cached on the registry per index version."""
     version = store.index_version(session)
-    with _cache_lock:
-        cached = _contexts.get(key)
-    if cached is not None and cached.version == version:
-        return cached
-    stored = store.load_index(session)
-    lake = tuple(DatasetIdentity.parse(root) for root in stored.lake_roots)
-    context = _IndexContext(
-        stored.version, PortIndex.from_rows(stored.rows), stored.job_namespaces, stored.owners, lake
-    )
-    with _cache_lock:
-        _contexts[key] = context
-    return context
+
+    def build() -> _IndexContext:
+        stored = store.load_index(session)
+        lake = tuple(DatasetIdentity.parse(root) for root in stored.lake_roots)
+        return _IndexContext(
+            stored.version, PortIndex.from_rows(stored.rows), stored.job_namespaces, stored.owners, lake
+        )
+
+    return registry.cache.get("lineage-port-index", version, build)
 
 
 def _contract_shape(
-    session: Session, key: str, contract_id: str, version: str
+    session: Session, registry: Registry, contract_id: str, version: str
 ) -> dict[str, dict[str, str | None]] | None:
-    """object name (lower) → {column (lower) → logical type}; cached for good once found (versions are immutable)."""
-    cache_key = (key, contract_id, version)
-    with _cache_lock:
-        if cache_key in _shapes:
-            return _shapes[cache_key]
-    document = session.execute(
-        sa.select(m.ContractVersion.document).where(
-            m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
-        )
-    ).scalar_one_or_none()
-    shape = None
-    if document is not None:
+    """object name (lower) → {column (lower) → logical type}; cached on the registry (versions are immutable)."""
+
+    def build() -> dict[str, dict[str, str | None]] | None:
+        document = session.execute(
+            sa.select(m.ContractVersion.document).where(
+                m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
+            )
+        ).scalar_one_or_none()
+        if document is None:
+            return None
         shape = {
             str(obj.get("physicalName") or obj.get("name") or "").lower(): _columns(obj)
             for obj in document.get("schema") or []
         }
         shape |= {str(obj.get("name") or "").lower(): _columns(obj) for obj in document.get("schema") or []}
-        with _cache_lock:
-            _shapes[cache_key] = shape
+        return shape
+
+    key = ("contract-shape", contract_id, version)
+    shape = registry.cache.get(key, 1, build)
+    if shape is None:  # a contract not applied yet: not cached, it may come
+        registry.cache.put(key, 0, None)
     return shape
 
 
@@ -201,8 +198,8 @@ def _run_key(event: LineageEvent) -> str:
 class _Batch:
     """Everything one ingest transaction derives from its new events."""
 
-    def __init__(self, session: Session, key: str, context: _IndexContext) -> None:
-        self.session, self.key, self.ctx = session, key, context
+    def __init__(self, session: Session, registry: Registry, context: _IndexContext) -> None:
+        self.session, self.registry, self.ctx = session, registry, context
         self.runs: dict[str, store.RunState] = {}
         self.stored_runs: set[str] = set()
         self.datasets: dict[tuple[str, str, str], store.DatasetState] = {}
@@ -221,6 +218,19 @@ class _Batch:
         # A run not stored yet has no stored datasets; DatasetEvents' datasets have no run row.
         known = self.stored_runs | {store.STATIC_RUN_KEY}
         self.datasets = store.load_datasets(self.session, [k for k in keys if k[0] in known])
+        self.loaded = (frozenset(run_keys | parents), frozenset(keys))
+        self.snapshot = (copy.deepcopy(self.runs), copy.deepcopy(self.datasets))
+
+    def still_current(self, session: Session) -> bool:
+        """True when the stored rows this batch merged into are as it read them (no other deriver wrote them)."""
+        runs = store.load_runs(session, self.loaded[0])
+        known = set(runs) | {store.STATIC_RUN_KEY}
+        datasets = store.load_datasets(session, [k for k in self.loaded[1] if k[0] in known])
+        return (runs, datasets) == self.snapshot
+
+    def lock_keys(self) -> set[str]:
+        """What concurrent derivers must not write at once: the runs (their datasets with them) and usage rows."""
+        return set(self.loaded[0]) | set(self.runs) | {f"usage:{u.key}" for u in self.usage}
 
     def sha(self, identity: DatasetIdentity) -> str:
         found = self.shas.get(identity)
@@ -231,7 +241,7 @@ class _Batch:
     def drift(self, match: PortMatch, fields: Sequence[tuple[str, str | None]]) -> list[dict[str, str]] | None:
         key = (match.contract_id, match.contract_version, match.object, tuple(fields))
         if key not in self.drifts:
-            shape = _contract_shape(self.session, self.key, match.contract_id, match.contract_version)
+            shape = _contract_shape(self.session, self.registry, match.contract_id, match.contract_version)
             columns = (shape or {}).get(match.object.lower())
             self.drifts[key] = schema_drift(fields, columns) if columns is not None else None
         return self.drifts[key]
@@ -350,270 +360,195 @@ class _Batch:
 # --- deriving queued events ----------------------------------------------------------------------------
 
 
-def derive_events(session: Session, registry_key: str, events: Sequence[LineageEvent]) -> None:
-    """Derive `events` (new to the derived tables) inside the caller's write transaction."""
-    if events:
-        _observe(session, registry_key, events).write()
+class Claimant(Protocol):
+    """Who claims queued events: a worker (`meshplane.registry.worker.Worker`) or a one-shot caller."""
+
+    @property
+    def registry(self) -> Registry:
+        """The registry to derive in."""
+        ...
+
+    @property
+    def worker_id(self) -> str:
+        """The name claims are taken under."""
+        ...
+
+    def lease_until(self) -> datetime:
+        """The end of a lease taken now."""
+        ...
 
 
-def _observe(session: Session, registry_key: str, events: Sequence[LineageEvent]) -> _Batch:
-    batch = _Batch(session, registry_key, _index_context(session, registry_key))
+@dataclass(frozen=True)
+class _OneShot:
+    registry: Registry
+    lease_s: float = 300.0
+    worker_id: str = field(default_factory=lambda: f"one-shot:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+
+    def lease_until(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.lease_s)
+
+
+class LeaseLost(Exception):
+    """Another worker took over a claim (this one outlived its lease): the chunk is left to it."""
+
+
+def _observe(session: Session, registry: Registry, events: Sequence[LineageEvent]) -> _Batch:
+    batch = _Batch(session, registry, _index_context(session, registry))
     batch.load(events)
     for event in events:
         batch.observe(event)
     return batch
 
 
-_local_locks: dict[str, threading.Lock] = {}
-_local_locks_guard = threading.Lock()
-DERIVE_LOCK_KEY = 0x6D6C6465  # "mlde": PostgreSQL advisory lock held by the one deriver at work
+def _advisory_key(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-@contextlib.contextmanager
-def _derive_lock(registry: Registry) -> Iterator[None]:
-    """Exclusive among derivers (threads and processes): only a deriver writes the derived tables.
+_LOCK_KEYS = sa.text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS s"
+)
 
-    So a deriver may read the queue and the derived rows in one transaction and write in a second,
-    short one: the receiver's writes wait for that write only, not for the whole derivation.
-    SQLite: a lock file beside the database (``<file>.derive.lock``); PostgreSQL: an advisory lock.
-    """
-    key = registry.url.url
-    with _local_locks_guard:
-        local = _local_locks.setdefault(key, threading.Lock())
-    with local:
-        if registry.dialect == "postgresql":
-            with registry.engine.connect() as connection:
-                connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": DERIVE_LOCK_KEY})
-                try:
-                    yield
-                finally:
-                    connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": DERIVE_LOCK_KEY})
-                    connection.commit()
-            return
-        database = registry.engine.url.database
-        if not database or database == ":memory:":
-            yield
-            return
-        with open(f"{database}.derive.lock", "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+def _write_batch(session: Session, batch: _Batch, events: Sequence[LineageEvent], ids: Sequence[int], me: str) -> None:
+    """Write what `batch` observed and release the claim on `ids`, in the caller's transaction."""
+    registry = batch.registry
+    if registry.dialect == "postgresql":  # derivers touching the same runs or usage rows take turns, in one order
+        session.execute(_LOCK_KEYS, {"keys": sorted({_advisory_key(k) for k in batch.lock_keys()})})
+    if not batch.still_current(session):
+        batch = _observe(session, registry, events)
+    batch.write(session)
+    if queue.release(session, ids, me) != len(ids):
+        raise LeaseLost(f"the claim of {me} on {len(ids)} events ran out; another worker derives them")
 
 
 @dataclass
 class DeriveOutcome:
-    """What one `derive_pending` call did."""
+    """What derivation did."""
 
     derived: int = 0
     failed: int = 0
-    seconds: float = 0.0
+    lost: int = 0
     errors: list[str] = field(default_factory=list)
 
 
-def derive_pending(registry: Registry, *, limit: int | None = None) -> DeriveOutcome:
-    """Derive the events queued when the call begins (at most `limit`), oldest first, in chunks.
+def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | None = None) -> DeriveOutcome:
+    """Claim up to `limit` queued events (ids up to `up_to`), derive them and release them; what happened.
 
-    Cheap when nothing waits (one read). Safe to call from several threads and processes: one
-    deriver works at a time; each chunk is written and removed from the queue in one transaction.
-    An event whose derivation fails is marked failed with its error; the rest are derived.
-    Database errors (locked, unreachable) propagate with the queue unchanged.
+    Database errors (locked, unreachable) propagate with the claims left to run out.
     """
+    registry, me = claimant.registry, claimant.worker_id
     outcome = DeriveOutcome()
-    started = time.perf_counter()
+    ids = registry.write(lambda s: queue.claim(s, me, until=claimant.lease_until(), now=datetime.now(UTC), limit=limit))
+    if not ids:
+        return outcome
     with registry.read() as session:
-        waiting, _ = queue.pending_counts(session)
-    if waiting:
-        with _derive_lock(registry):  # what waited when the call began (events keep arriving)
-            _derive_chunks(registry, outcome, waiting if limit is None else min(limit, waiting))
-    outcome.seconds = time.perf_counter() - started
+        rows = queue.event_bodies(session, ids)
+    try:
+        events = [parse_event(body) for _, body in rows]  # valid when received
+        with registry.read() as session:  # the heavy part, outside every write
+            batch = _observe(session, registry, events)
+        registry.write(lambda s: _write_batch(s, batch, events, ids, me))
+    except LeaseLost as exc:
+        log.warning("%s", exc)
+        outcome.lost += len(ids)
+        return outcome
+    except sa.exc.OperationalError:
+        raise
+    except Exception as exc:  # one event's data or a bug must not block the queue: find it
+        _derive_one_by_one(claimant, outcome, rows, exc)
+        return outcome
+    outcome.derived += len(rows)
     return outcome
 
 
-def _derive_chunks(registry: Registry, outcome: DeriveOutcome, limit: int) -> None:
-    key = registry.url.url
-    while outcome.derived + outcome.failed < limit:
-        size = min(DERIVE_CHUNK, limit - outcome.derived - outcome.failed)
-        rows: list[tuple[int, str]] = []
-        try:
-            with registry.read() as session:  # the heavy part, outside the registry's write lock
-                rows = queue.waiting_events(session, size)
-                if not rows:
-                    return
-                batch = _observe(session, key, [parse_event(body) for _, body in rows])  # valid when received
-            with registry.write() as session:
-                batch.write(session)
-                queue.remove_pending(session, [event_id for event_id, _ in rows])
-        except sa.exc.OperationalError:
-            raise
-        except Exception as exc:  # one event's data or a bug must not block the queue: find it
-            if not rows:
-                raise
-            _derive_one_by_one(registry, outcome, rows, exc)
-            continue
-        outcome.derived += len(rows)
-
-
 def _derive_one_by_one(
-    registry: Registry, outcome: DeriveOutcome, rows: Sequence[tuple[int, str]], first: Exception
+    claimant: Claimant, outcome: DeriveOutcome, rows: Sequence[tuple[int, str]], first: Exception
 ) -> None:
-    key = registry.url.url
+    registry, me = claimant.registry, claimant.worker_id
     log.warning("deriving %d lineage events failed (%s); deriving them one by one", len(rows), type(first).__name__)
     for event_id, body in rows:
         try:
-            with registry.write() as session:
-                derive_events(session, key, [parse_event(body)])
-                queue.remove_pending(session, [event_id])
+            event = parse_event(body)
+            with registry.read() as session:
+                batch = _observe(session, registry, [event])
+            registry.write(partial(_write_batch, batch=batch, events=[event], ids=[event_id], me=me))
             outcome.derived += 1
+        except LeaseLost:
+            outcome.lost += 1
         except sa.exc.OperationalError:
             raise
         except Exception as exc:  # recorded on the event, shown by lineage status
             reason = f"{type(exc).__name__}: {exc}"
             log.error("lineage event %d cannot be derived: %s", event_id, reason, exc_info=exc)
-            with registry.write() as session:
-                queue.mark_failed(session, event_id, reason, datetime.now(UTC))
+            registry.write(partial(queue.mark_failed, event_id=event_id, error=reason, at=datetime.now(UTC)))
             outcome.failed += 1
             outcome.errors.append(f"event {event_id}: {reason}")
 
 
-def watch(
-    registry: Registry,
-    *,
-    interval: float = 0.2,
-    chunk: int = 500,
-    stop: threading.Event | None = None,
-    on_derived: Callable[[DeriveOutcome], None] | None = None,
-    parent_pid: int | None = None,
-) -> None:
-    """Derive queued events as they arrive, until `stop` is set: the deriver process of `meshplane serve`.
+def derive_pending(registry: Registry, *, limit: int | None = None, wait_s: float = 60.0) -> DeriveOutcome:
+    """Derive what waits now (at most `limit` events) in the calling thread; what happened.
 
-    Looks at the queue every `interval` seconds (one small read when it is empty) and derives what
-    gathered, in chunks of `chunk` events; with a backlog (a full chunk derived) it goes on at once.
-    Deriving what gathered in a pause, rather than each event as it lands, keeps the deriver's
-    write transactions few and large: each one holds the registry's write lock, which the
-    receiver's commits then wait for. With `parent_pid`, it also ends when that process is gone (a
-    server killed without the chance to stop its deriver leaves no orphan behind).
+    Without `limit` it returns once every event waiting at the call is derived (or failed): events
+    another worker claimed are waited for, up to `wait_s` (claims of a worker that died run out and
+    are derived here).
     """
-    halt = stop or threading.Event()
-    chunk = max(1, chunk)
-    while not halt.is_set():
-        if parent_pid is not None and os.getppid() != parent_pid:
-            log.warning("the server process %d is gone: the deriver stops", parent_pid)
-            return
-        try:
-            outcome = derive_pending(registry, limit=chunk)
-        except sa.exc.OperationalError as exc:  # locked for too long, or unreachable: try again later
-            log.warning("lineage derivation postponed: %s", type(exc).__name__)
-            halt.wait(max(interval, 1.0))
+    total = DeriveOutcome()
+    claimant = _OneShot(registry)
+    with registry.read() as session:
+        _, last = queue.waiting_up_to(session)
+    if last is None:
+        return total
+    deadline = time.monotonic() + wait_s
+    while limit is None or total.derived + total.failed < limit:
+        size = DERIVE_CHUNK if limit is None else min(DERIVE_CHUNK, limit - total.derived - total.failed)
+        outcome = derive_chunk(claimant, limit=size, up_to=last)
+        total.derived += outcome.derived
+        total.failed += outcome.failed
+        total.lost += outcome.lost
+        total.errors += outcome.errors
+        if outcome.derived or outcome.failed or outcome.lost or limit is not None:
+            if limit is not None and not (outcome.derived or outcome.failed):
+                break
             continue
-        if (outcome.derived or outcome.failed) and on_derived is not None:
-            on_derived(outcome)
-        if outcome.derived + outcome.failed < chunk:  # no backlog: let events gather (fewer, larger writes)
-            halt.wait(interval)
+        with registry.read() as session:
+            left, _ = queue.waiting_up_to(session, last)
+        if not left or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)  # claimed by another worker: it is deriving them, or its claim runs out
+    return total
 
 
-def catch_up(registry: Registry) -> None:
-    """What a reader of derived data calls first: derive what waits, so it sees every stored event.
+class DerivationJob:
+    """The worker job deriving queued lineage events, a chunk per run."""
 
-    When the database refuses (read-only user, lock held too long), the reader goes on with what
-    is derived and a warning is logged: the queue is left as it was.
-    """
-    try:
-        derive_pending(registry)
-    except sa.exc.SQLAlchemyError as exc:
-        log.warning("lineage events not derived yet (%s); reading what is derived", type(exc).__name__)
+    name = "lineage-derivation"
+
+    def __init__(self, chunk: int = DERIVE_CHUNK) -> None:
+        self.chunk = max(1, chunk)
+
+    def run_once(self, worker: Any) -> JobResult:
+        """Claim, derive and release one chunk; `more` when the chunk was full (a backlog)."""
+        outcome = derive_chunk(worker, limit=self.chunk)
+        handled = outcome.derived + outcome.failed + outcome.lost
+        detail = f"{outcome.derived} derived, {outcome.failed} failed" if handled else "idle"
+        return JobResult(outcome.derived, handled >= self.chunk, outcome.failed, detail)
 
 
 def retry_failed(registry: Registry) -> int:
     """Queue the events whose derivation failed again (after a fix); how many."""
-    with registry.write() as session:
-        return queue.retry_failed(session)
-
-
-# --- the background deriver ----------------------------------------------------------------------------
-
-
-class _Deriver:
-    """A thread deriving a registry's queued events after each wake-up; it ends when idle."""
-
-    def __init__(self, registry: Registry) -> None:
-        self._registry = weakref.ref(registry)
-        self._condition = threading.Condition()
-        self._woken = False
-        self.stopped = False
-        self._thread = threading.Thread(target=self._run, name="meshplane-lineage-deriver", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> bool:
-        """Ask for a derivation soon; False when the thread has ended (start a new one)."""
-        with self._condition:
-            if self.stopped:
-                return False
-            self._woken = True
-            self._condition.notify()
-            return True
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                if not self._woken:
-                    self._condition.wait(IDLE_STOP)
-                if not self._woken:
-                    self.stopped = True
-                    return
-                self._woken = False
-            time.sleep(DERIVE_DELAY)
-            registry = self._registry()
-            if registry is None or registry.closed:
-                with self._condition:
-                    self.stopped = True
-                return
-            try:
-                derive_pending(registry)
-            except Exception as exc:  # the queue stays; the next wake-up or reader retries
-                log.warning("background lineage derivation stopped for now: %s: %s", type(exc).__name__, exc)
-            del registry
-
-
-_derivers: dict[str, _Deriver] = {}
-_derivers_lock = threading.Lock()
-_without_thread: weakref.WeakSet[Registry] = weakref.WeakSet()
-
-
-def derive_elsewhere(registry: Registry) -> None:
-    """No background thread for `registry` in this process: a deriver process (`watch`) does it."""
-    _without_thread.add(registry)
-
-
-def notify_deriver(registry: Registry) -> None:
-    """Wake (or start) the background deriver thread of `registry` in this process (unless `derive_elsewhere`)."""
-    if registry in _without_thread:
-        return
-    key = registry.url.url
-    with _derivers_lock:
-        deriver = _derivers.get(key)
-        if deriver is not None and deriver.wake():
-            return
-        deriver = _derivers[key] = _Deriver(registry)
-        deriver.wake()
-        deriver.start()
+    return registry.write(queue.retry_failed)
 
 
 __all__ = [
     "DERIVE_CHUNK",
-    "DERIVE_DELAY",
     "TYPE_FAMILIES",
+    "Claimant",
+    "DerivationJob",
     "DeriveOutcome",
-    "catch_up",
-    "derive_elsewhere",
-    "derive_events",
+    "LeaseLost",
+    "derive_chunk",
     "derive_pending",
-    "notify_deriver",
     "retry_failed",
     "schema_drift",
     "type_family",
-    "watch",
 ]

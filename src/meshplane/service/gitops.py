@@ -22,6 +22,7 @@ import getpass
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from meshplane.service.impact import (
     no_column_lineage,
 )
 from meshplane.service.linting import lint_repository
+from meshplane.service.portindex import index_applied_mesh
 from meshplane.spec.meshfiles import Domain
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
@@ -388,8 +390,7 @@ def build_plan(
 def _registry_for(repo: MeshRepository, registry: Registry | None) -> Registry:
     if registry is not None:
         return registry
-    url = resolve_registry_url(repo.root, repo.config.registry if repo.config else None)
-    return Registry(url)
+    return Registry(resolve_registry_url(repo.root, repo.config.registry if repo.config else None))
 
 
 def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Registry) -> tuple[Plan, RegistryState]:
@@ -423,20 +424,12 @@ def _gated(path: Path | MeshRepository) -> MeshRepository:
     return load_for_gitops(path)
 
 
-def _catch_up_lineage(registry: Registry) -> None:
-    """Derive stored lineage events first: breaking-change impact uses their column usage."""
-    from meshplane.service.derivation import catch_up
-
-    catch_up(registry)
-
-
 def plan_mesh(path: Path | MeshRepository, *, prune: bool = False, registry: Registry | None = None) -> Plan:
     """The `meshplane plan` use case (reads only)."""
     repo = _gated(path)
     desired = desired_state(repo)
     store = _registry_for(repo, registry)
     try:
-        _catch_up_lineage(store)
         with store.read() as session:
             return _plan_in(session, desired, prune=prune, registry=store)[0]
     finally:
@@ -486,25 +479,29 @@ def apply_mesh(
     desired = desired_state(repo)
     who = actor or default_actor()
     store = _registry_for(repo, registry)
-    try:
-        _catch_up_lineage(store)
-        with store.write() as session:
-            plan, current = _plan_in(session, desired, prune=prune, registry=store)
-            if plan.has_errors:
-                raise PlanRefused(plan)
-            if plan.empty:  # also when a concurrent apply already recorded the same changes
-                return ApplyResult(plan, None, who)
-            if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
-                raise MeshplaneError(
-                    "the registry changed since the plan was shown (another apply ran); nothing was written: "
-                    "run `meshplane apply` again to see the new plan",
-                    exit_code=EXIT_REFUSED,
-                )
-            details = {"prune": prune, "counts": plan.counts(), "changes": plan.change_dicts()}
-            audit_id = write_changes(
-                session, desired, current, plan.changeset, actor=who, summary=plan.summary(), details=details
+    now = datetime.now(UTC)
+
+    def write(session: Session) -> ApplyResult:
+        plan, current = _plan_in(session, desired, prune=prune, registry=store)
+        if plan.has_errors:
+            raise PlanRefused(plan)
+        if plan.empty:  # also when a concurrent apply already recorded the same changes
+            return ApplyResult(plan, None, who)
+        if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
+            raise MeshplaneError(
+                "the registry changed since the plan was shown (another apply ran); nothing was written: "
+                "run `meshplane apply` again to see the new plan",
+                exit_code=EXIT_REFUSED,
             )
-            return ApplyResult(plan, audit_id, who)
+        details = {"prune": prune, "counts": plan.counts(), "changes": plan.change_dicts()}
+        audit_id = write_changes(
+            session, desired, current, plan.changeset, actor=who, summary=plan.summary(), details=details, now=now
+        )
+        index_applied_mesh(session, repo, audit_id=audit_id, now=now)
+        return ApplyResult(plan, audit_id, who)
+
+    try:
+        return store.write(write, exclusive=True)
     except sa.exc.IntegrityError as exc:  # only a writer bypassing the write lock can get here
         raise MeshplaneError(
             "the registry changed while applying (a concurrent writer); nothing was written: "

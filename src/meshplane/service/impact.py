@@ -296,10 +296,6 @@ def impact_of(
         new_contract = loaded.model
         if new_contract.id != contract_id:
             raise MeshplaneError(f"{against} is contract '{new_contract.id}', not '{contract_id}'")
-    if resolver is None:
-        from meshplane.service.derivation import catch_up
-
-        catch_up(registry)  # column usage from every stored lineage event
     with registry.read() as session:
         row = session.get(m.Contract, contract_id)
         if row is None:

@@ -3,11 +3,12 @@
 **Receiving.** `receive_event` / `receive_batch` check events strictly
 (`meshplane.lineage.check_event`: the validation of `parse_event`, without reading the datasets),
 store each new event once (by fingerprint) with a row in the derivation queue, and answer.
-Concurrent requests of one process are written together (group commit: one transaction carries
-every request waiting for the write lock), so a stream of single events costs one commit per
-group, not per event. What the events say (runs attributed to domains, datasets
-resolved to output ports with their latest statistics and schema drift, column usage) is derived
-in bulk by `meshplane.service.derivation`: in the background, and by every reader first.
+Writes go through the registry's writer (`Registry.write` / `write_async`): on SQLite one writer
+thread group-commits every request waiting, so a stream of single events costs one commit per
+group, not per event. What the events say (runs attributed to domains, datasets resolved to
+output ports with their latest statistics and schema drift, column usage) is derived afterwards
+by the background worker's derivation job (`meshplane.service.derivation`); `lineage_status`
+says how far it lags.
 
 **Movements** (`meshplane.service.movements`) aggregate the derived run datasets into flows between
 products and domains, with agreements and governance flags, and the lineage graph.
@@ -20,31 +21,24 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import threading
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from meshplane.access import Principal
 from meshplane.lineage import InvalidEventError, LineageEvent, ReceivedEvent, check_batch, check_event
 from meshplane.lineage.schemas import EventIssue
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
 from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
-from meshplane.registry.access import Principal
-from meshplane.service.derivation import (
-    TYPE_FAMILIES,
-    derive_pending,
-    notify_deriver,
-    schema_drift,
-    type_family,
-)
+from meshplane.registry.worker import heartbeats
+from meshplane.service.derivation import TYPE_FAMILIES, derive_pending, schema_drift, type_family
 
 if TYPE_CHECKING:
     from meshplane.registry.graph import DownstreamConsumer
@@ -133,6 +127,39 @@ def receive_event(
     return IngestResult(0, status, event.fingerprint, event.kind.value, warnings=event.warnings)
 
 
+async def receive_event_async(
+    registry: Registry, body: bytes | str | Mapping[str, Any], principal: Principal, *, now: datetime | None = None
+) -> IngestResult:
+    """`receive_event` for a server's event loop: checked on the loop (tens of microseconds), stored by
+    the registry's writer with whatever else waits (one transaction per group, not per request)."""
+    principal.require_writer()
+    event = check_event(body)
+    rows = _event_rows([event], principal.actor, now)
+    new = await registry.write_async(lambda session: _store(session, rows))
+    status = _statuses([event], new)[0]
+    return IngestResult(0, status, event.fingerprint, event.kind.value, warnings=event.warnings)
+
+
+def _checked_batch(body: bytes | str | Sequence[Any]) -> list[ReceivedEvent | InvalidEventError]:
+    parsed = check_batch(body)
+    if len(parsed) > MAX_BATCH:
+        raise InvalidEventError([EventIssue("$", f"a batch holds at most {MAX_BATCH} events, got {len(parsed)}")])
+    return parsed
+
+
+def _batch_outcome(parsed: Sequence[ReceivedEvent | InvalidEventError], statuses: list[IngestStatus]) -> BatchOutcome:
+    results = []
+    stored = iter(statuses)
+    for index, item in enumerate(parsed):
+        if isinstance(item, InvalidEventError):
+            reason = f"{item.path}: {item.reason}"
+            results.append(IngestResult(index, IngestStatus.FAILED, reason=reason, errors=item.issues))
+        else:
+            status = next(stored)
+            results.append(IngestResult(index, status, item.fingerprint, item.kind.value, warnings=item.warnings))
+    return BatchOutcome(tuple(results))
+
+
 def receive_batch(
     registry: Registry, body: bytes | str | Sequence[Any], principal: Principal, *, now: datetime | None = None
 ) -> BatchOutcome:
@@ -141,159 +168,47 @@ def receive_batch(
     Raises `InvalidEventError` only when the body is not an array, or holds more than `MAX_BATCH`.
     """
     principal.require_writer()
-    parsed = check_batch(body)
-    if len(parsed) > MAX_BATCH:
-        raise InvalidEventError([EventIssue("$", f"a batch holds at most {MAX_BATCH} events, got {len(parsed)}")])
+    parsed = _checked_batch(body)
     good = [p for p in parsed if not isinstance(p, InvalidEventError)]
-    statuses = iter(ingest(registry, good, actor=principal.actor, now=now) if good else [])
-    results = []
-    for index, item in enumerate(parsed):
-        if isinstance(item, InvalidEventError):
-            reason = f"{item.path}: {item.reason}"
-            results.append(IngestResult(index, IngestStatus.FAILED, reason=reason, errors=item.issues))
-        else:
-            status = next(statuses)
-            results.append(IngestResult(index, status, item.fingerprint, item.kind.value, warnings=item.warnings))
-    return BatchOutcome(tuple(results))
+    return _batch_outcome(parsed, ingest(registry, good, actor=principal.actor, now=now) if good else [])
+
+
+async def receive_batch_async(
+    registry: Registry, body: bytes | str | Sequence[Any], principal: Principal, *, now: datetime | None = None
+) -> BatchOutcome:
+    """`receive_batch` for an event loop: the batch is checked in a worker thread, stored by the writer."""
+    principal.require_writer()
+    parsed = await asyncio.to_thread(_checked_batch, body)
+    good = [p for p in parsed if not isinstance(p, InvalidEventError)]
+    statuses: list[IngestStatus] = []
+    if good:
+        rows = _event_rows(good, principal.actor, now)
+        new = await registry.write_async(lambda session: _store(session, rows))
+        statuses = _statuses(good, new)
+    return _batch_outcome(parsed, statuses)
 
 
 StorableEvent = LineageEvent | ReceivedEvent
 """An event to store: as the receiver checks it (`check_event`), or fully parsed (`parse_event`)."""
 
 
-@dataclass
-class _Job:
-    events: Sequence[StorableEvent]
-    actor: str
-    now: datetime
-    done: threading.Event = field(default_factory=threading.Event)
-    result: list[IngestStatus] | None = None
-    error: BaseException | None = None
-
-
-class _GroupCommit:
-    """One writer at a time per registry; whoever gets the lock writes every job waiting for it."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: list[_Job] = []
-        self.pending_lock = threading.Lock()
-
-    def submit(self, registry: Registry, job: _Job) -> list[IngestStatus]:
-        self.submit_all(registry, [job])
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
-
-    def submit_all(self, registry: Registry, jobs: Sequence[_Job]) -> None:
-        """Write `jobs` (with whatever else waits); each job then holds its `result` or `error`."""
-        with self.pending_lock:
-            self.pending.extend(jobs)
-        with self.lock:
-            if not all(job.done.is_set() for job in jobs):
-                with self.pending_lock:
-                    waiting, self.pending = self.pending, []
-                self._write(registry, waiting)
-
-    @staticmethod
-    def _write(registry: Registry, jobs: list[_Job]) -> None:
-        try:
-            statuses = _write_events(registry, [(e, j.actor, j.now) for j in jobs for e in j.events])
-        except Exception as exc:
-            if len(jobs) == 1:
-                jobs[0].error = exc
-                jobs[0].done.set()
-                return
-            for job in jobs:  # one job's bad data must not fail the others: write them one by one
-                _GroupCommit._write(registry, [job])
-            return
-        start = 0
-        for job in jobs:
-            job.result = statuses[start : start + len(job.events)]
-            start += len(job.events)
-            job.done.set()
-
-
-_committers: dict[str, _GroupCommit] = {}
-_committers_lock = threading.Lock()
-
-
-def _committer(registry: Registry) -> _GroupCommit:
-    with _committers_lock:
-        return _committers.setdefault(registry.url.url, _GroupCommit())
-
-
 def ingest(
     registry: Registry, events: Sequence[StorableEvent], *, actor: str, now: datetime | None = None
 ) -> list[IngestStatus]:
-    """Store parsed events and what they say (group-committed with concurrent callers); one status each."""
-    return _committer(registry).submit(registry, _Job(events, actor, now or datetime.now(UTC)))
-
-
-class _LoopCommit:
-    """The group commit of requests on one event loop: they hand their parsed events over and wait;
-    one worker-thread hop writes every event waiting (with the threads' jobs, under their lock)."""
-
-    def __init__(self) -> None:
-        self.waiting: list[tuple[_Job, asyncio.Future[list[IngestStatus]]]] = []
-        self.writer: asyncio.Task[None] | None = None
-
-    async def submit(self, registry: Registry, job: _Job) -> list[IngestStatus]:
-        future: asyncio.Future[list[IngestStatus]] = asyncio.get_running_loop().create_future()
-        self.waiting.append((job, future))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.get_running_loop().create_task(self._drain(registry))
-        return await future
-
-    async def _drain(self, registry: Registry) -> None:
-        while self.waiting:
-            group, self.waiting = self.waiting, []
-            jobs = [job for job, _ in group]
-            try:
-                await asyncio.to_thread(_committer(registry).submit_all, registry, jobs)
-            except Exception as exc:  # the write machinery itself failed: every waiter hears it
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for job, future in group:
-                if future.done():  # the request went away
-                    continue
-                if job.error is not None:
-                    future.set_exception(job.error)
-                else:
-                    assert job.result is not None
-                    future.set_result(job.result)
-
-
-_loop_commits: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[Registry, _LoopCommit]
-] = weakref.WeakKeyDictionary()
-
-
-async def receive_event_async(
-    registry: Registry, body: bytes | str | Mapping[str, Any], principal: Principal, *, now: datetime | None = None
-) -> IngestResult:
-    """`receive_event` for a server's event loop: parsed on the loop (tens of microseconds), written
-    by a group commit of the loop's concurrent requests — one worker-thread hop per group, not per event."""
-    principal.require_writer()
-    event = check_event(body)
-    commits = _loop_commits.setdefault(asyncio.get_running_loop(), weakref.WeakKeyDictionary())
-    commit = commits.get(registry)
-    if commit is None:
-        commit = commits[registry] = _LoopCommit()
-    status = (await commit.submit(registry, _Job([event], principal.actor, now or datetime.now(UTC))))[0]
-    return IngestResult(0, status, event.fingerprint, event.kind.value, warnings=event.warnings)
+    """Store events not stored yet, each with a derivation queue row, in one write; a status each."""
+    rows = _event_rows(events, actor, now)
+    new = registry.write(lambda session: _store(session, rows))
+    return _statuses(events, new)
 
 
 # --- storing -----------------------------------------------------------------------------------------
 
 
-def _write_events(registry: Registry, items: Sequence[tuple[StorableEvent, str, datetime]]) -> list[IngestStatus]:
-    """Store the new events and queue them for derivation, in one transaction; a status per item."""
+def _event_rows(events: Sequence[StorableEvent], actor: str, now: datetime | None) -> list[store.EventRow]:
+    """One row per distinct fingerprint (a second copy in the same request is a duplicate)."""
+    received = now or datetime.now(UTC)
     first: dict[str, store.EventRow] = {}
-    for event, actor, now in items:
+    for event in events:
         if event.fingerprint not in first:
             first[event.fingerprint] = store.EventRow(
                 event.fingerprint,
@@ -303,32 +218,49 @@ def _write_events(registry: Registry, items: Sequence[tuple[StorableEvent, str, 
                 event.run_id,
                 event.job_namespace,
                 event.job_name,
-                now,
+                received,
                 actor[:300],
                 event.canonical_json,
             )
-    with registry.write() as session:
-        new = queue.insert_events(session, list(first.values()))
-        queue.add_pending(session, sorted(new.values()))
-    # a second copy in the same batch is a duplicate
-    stored = [new.pop(event.fingerprint, None) is not None for event, _, _ in items]
-    statuses = [IngestStatus.STORED if s else IngestStatus.DUPLICATE for s in stored]
-    if any(stored):
-        notify_deriver(registry)
-    return statuses
+    return list(first.values())
+
+
+def _store(session: Session, rows: Sequence[store.EventRow]) -> dict[str, int]:
+    """Insert the new events and queue them for derivation (in the writer's transaction): fingerprint → id."""
+    new = queue.insert_events(session, rows)
+    queue.add_pending(session, sorted(new.values()))
+    return new
+
+
+def _statuses(events: Sequence[StorableEvent], new: Mapping[str, int]) -> list[IngestStatus]:
+    fresh = set(new)
+    out = []
+    for event in events:
+        if event.fingerprint in fresh:
+            fresh.discard(event.fingerprint)  # a second copy in the same request is a duplicate
+            out.append(IngestStatus.STORED)
+        else:
+            out.append(IngestStatus.DUPLICATE)
+    return out
 
 
 def lineage_status(registry: Registry) -> dict[str, Any]:
-    """Rows per lineage table, the derivation queue (waiting, failed), and the port index."""
+    """Rows per lineage table, the derivation queue (waiting, lag, failed), the port index, the workers."""
+    now = datetime.now(UTC)
     with registry.read() as session:
         counts = store.lineage_counts(session)
         waiting, failed = queue.pending_counts(session)
+        oldest = queue.oldest_waiting(session)
         failures = queue.failures(session)
         index = store.load_index(session)
+        workers = heartbeats(session, now=now)
     return {
         "counts": counts,
         "derivation": {
             "waiting": waiting,
+            "oldestWaiting": oldest.isoformat() if oldest else None,
+            "lagSeconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
+            "workersAlive": sum(1 for w in workers if w["alive"]),
             "failed": failed,
             "failures": [
                 {"event": event_id, "at": at.isoformat() if at else None, "error": error}
@@ -342,6 +274,7 @@ def lineage_status(registry: Registry) -> dict[str, Any]:
             "lakeRoots": list(index.lake_roots),
             "notes": list(index.notes),
         },
+        "workers": workers,
     }
 
 
@@ -416,6 +349,7 @@ __all__ = [
     "ingest",
     "lineage_status",
     "receive_batch",
+    "receive_batch_async",
     "receive_event",
     "receive_event_async",
     "schema_drift",

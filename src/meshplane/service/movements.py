@@ -29,12 +29,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from meshplane.access import OPEN_STATES, AgreementState
+from meshplane.errors import NotFound
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
 from meshplane.registry import models as m
-from meshplane.registry.access import OPEN_STATES, AgreementState, NotFound, UsageAgreement
+from meshplane.registry.access import UsageAgreement
 from meshplane.registry.versions import major_of
-from meshplane.service.derivation import catch_up
 
 
 class Flag(enum.StrEnum):
@@ -352,7 +353,6 @@ def movements(
 ) -> MovementReport:
     """The `meshplane movements` use case: flows between products and domains in [since, until)."""
     start, end = _start_of(since), _start_of(until)
-    catch_up(registry)
     with registry.read() as session:
         flows = compute_flows(session, since=start, until=end, by_day=by_day)
     return MovementReport(start, end, tuple(flows))
@@ -374,7 +374,6 @@ class FlagFinding:
 def governance_flags(registry: Registry, *, since: date | datetime | None = None) -> list[FlagFinding]:
     """Every flag raised in the period, one finding per flow and flag; schema drift with its columns."""
     start = _start_of(since)
-    catch_up(registry)
     with registry.read() as session:
         flows = compute_flows(session, since=start)
         schemas = latest_port_schemas(session)
@@ -512,7 +511,6 @@ def lineage_graph(
     Edges come from runs and from JobEvents' declared inputs and outputs: a read of a port by
     another product's job (provider → consumer), and a write into another domain's port.
     """
-    catch_up(registry)
     with registry.read() as session:
         domains: dict[str, str] = {
             row[0]: row[1] for row in session.execute(sa.select(m.Product.id, m.Product.domain_id))
@@ -540,7 +538,6 @@ def domain_graph(
     registry: Registry, domain: str, *, direction: Direction = Direction.BOTH, depth: int = 3
 ) -> LineageGraph:
     """Domains upstream and/or downstream of `domain`: every movement between two known domains."""
-    catch_up(registry)
     with registry.read() as session:
         if session.get(m.Domain, domain) is None:
             raise NotFound(f"domain '{domain}' is not registered")

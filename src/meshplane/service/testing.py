@@ -270,14 +270,11 @@ def record_runs(runs: list[TestRun], *, mesh_root: Path | None = None, actor: st
     reached a contract (an unreadable contract file) have no contract id and are not stored.
     """
     from meshplane.registry.url import registry_configured, resolve_registry_url
+    from meshplane.service.registries import configured_registry
 
     root = mesh_root or find_mesh_root(Path.cwd())
-    configured = None
-    if root is not None and (root / "mesh.yaml").is_file():
-        config = load_mesh_config(root / "mesh.yaml").model
-        configured = config.registry if config else None
     try:
-        resolved = resolve_registry_url(root, configured)
+        resolved = resolve_registry_url(root, configured_registry(root))
     except MeshplaneError:
         if root is None:  # a contract outside any mesh and no MESHPLANE_DATABASE_URL: nothing to record into
             return None

@@ -23,11 +23,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from meshplane.access import TOKEN_ID_LENGTH, TOKEN_PREFIX, Principal, Role
 from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import AccessDenied, NotFound
 from meshplane.registry import Registry
 from meshplane.registry import models as m
-from meshplane.registry.access import TOKEN_ID_LENGTH, TOKEN_PREFIX, AccessDenied, ApiToken, NotFound, Principal, Role
+from meshplane.registry.access import ApiToken
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +153,8 @@ def create_token(
     label = (name or "").strip()
     if len(label) > 300 or "\x00" in label:
         raise MeshplaneError("a token name has at most 300 characters")
-    with registry.write() as session:
+
+    def _in_transaction(session: Session) -> CreatedToken:
         for _ in range(8):  # a clash of 40 random bits is rare; retry rather than fail
             token_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(TOKEN_ID_LENGTH))
             taken = session.execute(sa.select(ApiToken.id).where(ApiToken.token_id == token_id)).first()
@@ -181,6 +185,8 @@ def create_token(
         session.flush()
         return CreatedToken(token, _info(row))
 
+    return registry.write(_in_transaction, exclusive=True)
+
 
 def list_tokens(registry: Registry, actor: Principal, *, include_revoked: bool = False) -> list[TokenInfo]:
     """Every token, newest first (admins only); revoked ones only when asked."""
@@ -196,7 +202,8 @@ def revoke_token(registry: Registry, actor: Principal, token_id: str, *, reason:
     """Revoke a token by its public id (admins only). Revoking a revoked token changes nothing."""
     actor.require_admin("revoke tokens")
     wanted = token_id.removeprefix(TOKEN_PREFIX).rstrip("_…")
-    with registry.write() as session:
+
+    def _in_transaction(session: Session) -> TokenInfo:
         row = session.execute(sa.select(ApiToken).where(ApiToken.token_id == wanted)).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no token with id '{token_id}'")
@@ -213,7 +220,9 @@ def revoke_token(registry: Registry, actor: Principal, token_id: str, *, reason:
                 details=details,
             )
         session.flush()
-        info = _info(row)
+        return _info(row)
+
+    info = registry.write(_in_transaction, exclusive=True)
     _revocations.note()
     return info
 

@@ -2,11 +2,12 @@
 
 The receiver is what the OpenLineage clients call unchanged (``OPENLINEAGE_URL`` = the server,
 ``OPENLINEAGE_API_KEY`` = a meshplane token, sent as ``Authorization: Bearer``; the default
-endpoint ``api/v1/lineage``; gzip bodies are inflated by `api.guard`). The body is read as it was
-sent and parsed by `meshplane.lineage.parse_event` (no request model: the OpenLineage JSON Schema
-is the judge); a malformed event is a 400 problem naming the field. Both receiver routes take the
-direct path (`api.direct`): one request per event is the norm, and FastAPI's routing and dependency
-injection cost more than storing the event.
+endpoint ``api/v1/lineage``; gzip bodies are inflated by `api.guard`). Its two routes are plain
+Starlette routes (`plain_routes`), placed ahead of the FastAPI routes and inside the whole
+middleware stack: one request per event is the norm, and they need neither FastAPI's parameter
+parsing nor its dependency solving. Their OpenAPI operations are declared once, here
+(`openapi_paths`). The body is read as it was sent and checked by `meshplane.lineage.check_event`
+(the OpenLineage JSON Schema is the judge); a malformed event is a 400 problem naming the field.
 """
 
 from __future__ import annotations
@@ -15,15 +16,24 @@ from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from meshplane.api.context import ApiContext, get_context
-from meshplane.api.direct import direct
 from meshplane.api.params import DomainId, ProductId
-from meshplane.api.problems import READ_PROBLEMS, problem
-from meshplane.api.security import Caller, Ownership, read_access, writes
+from meshplane.api.problems import PROBLEM_MEDIA_TYPE, READ_PROBLEMS, WRITE_PROBLEMS, problem
+from meshplane.api.security import (
+    OWNER_EXTENSION,
+    Ownership,
+    last_use_due,
+    read_access,
+    require_read,
+    resolve_principal,
+)
 from meshplane.lineage import InvalidEventError
 from meshplane.service import lineage, movements
 
@@ -38,51 +48,50 @@ RECEIVER = Ownership(
     "token's domain.",
 )
 
-_EVENT_SCHEMA = {"type": "object", "description": "An OpenLineage RunEvent, DatasetEvent or JobEvent (spec 1.x/2.x)."}
-
-
-def _receiver(body_schema: dict[str, Any], summary: str) -> dict[str, Any]:
-    options = writes(RECEIVER)
-    options["openapi_extra"] = {
-        **options["openapi_extra"],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}},
-    }
-    options["responses"] = {**options["responses"], 400: READ_PROBLEMS[400]}
-    return options | {"summary": summary}
-
 
 def _invalid(exc: InvalidEventError, path: str, **extensions: Any) -> JSONResponse:
     errors = [{"in": "body", "field": issue.path, "reason": issue.reason} for issue in exc.issues]
     return problem(400, exc.message, kind="invalid-event", instance=path, errors=errors, **extensions)
 
 
-@router.post("/lineage", status_code=201, **_receiver(_EVENT_SCHEMA, "Receive an OpenLineage event"))
-@direct
-async def receive_event(request: Request, context: Context, caller: Caller) -> JSONResponse:
+async def _writer(request: Request) -> tuple[ApiContext, Any, BackgroundTask | None]:
+    """The context, the caller (may read and write) and the token's last-use note, as every route has them."""
+    context: ApiContext = request.app.state.context
+    caller = await resolve_principal(request.headers.get("authorization"), context)
+    require_read(caller, context)
+    caller.require_writer()
+    token_id = last_use_due(caller, context)
+    note = BackgroundTask(context.authenticator.record_use, token_id) if token_id else None
+    return context, caller, note
+
+
+async def receive_event(request: Request) -> Response:
     """Store one event (201; 200 when it was stored before). A malformed event is 400, naming the field."""
+    context, caller, note = await _writer(request)
     body = await request.body()
     try:
         result = await lineage.receive_event_async(context.registry, body, caller)
     except InvalidEventError as exc:
         return _invalid(exc, request.url.path)
     stored = result.status is lineage.IngestStatus.STORED
-    return JSONResponse(result.to_dict(), status_code=201 if stored else 200)
+    return Response(
+        orjson.dumps(result.to_dict()),
+        status_code=201 if stored else 200,
+        media_type="application/json",
+        background=note,
+    )
 
 
-@router.post(
-    "/lineage/batch",
-    **_receiver({"type": "array", "items": _EVENT_SCHEMA}, "Receive a batch of OpenLineage events"),
-)
-@direct
-async def receive_batch(request: Request, context: Context, caller: Caller) -> Response:
+async def receive_batch(request: Request) -> Response:
     """Store the valid events of an array, one result per item (the OpenLineage batch answer).
 
     A malformed item fails alone, with its reason; when every item fails (or the body is not an
     array) the answer is 400.
     """
+    context, caller, note = await _writer(request)
     body = await request.body()
     try:
-        outcome = await run_in_threadpool(lineage.receive_batch, context.registry, body, caller)
+        outcome = await lineage.receive_batch_async(context.registry, body, caller)
     except InvalidEventError as exc:
         return _invalid(exc, request.url.path)
     answer = outcome.to_dict()
@@ -97,8 +106,54 @@ async def receive_batch(request: Request, context: Context, caller: Caller) -> R
         ]
         extras = {k: answer[k] for k in ("summary", "failed_events", "results")}
         return problem(400, detail, kind="invalid-event", instance=request.url.path, errors=errors, **extras)
-    # one result per item: orjson writes the answer of a large batch several times faster than json
-    return Response(orjson.dumps(answer), media_type="application/json")
+    return Response(orjson.dumps(answer), media_type="application/json", background=note)
+
+
+plain_routes = [
+    Route("/api/v1/lineage", receive_event, methods=["POST"], name="receive_event"),
+    Route("/api/v1/lineage/batch", receive_batch, methods=["POST"], name="receive_batch"),
+]
+"""The receiver's routes (`create_app` places them ahead of the FastAPI routes)."""
+
+_EVENT_SCHEMA = {"type": "object", "description": "An OpenLineage RunEvent, DatasetEvent or JobEvent (spec 1.x/2.x)."}
+_PROBLEM = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_ANSWER = {"application/json": {"schema": {"type": "object"}}}
+
+
+def _operation(operation_id: str, summary: str, description: str, body: dict[str, Any], answers: dict[str, str]) -> Any:
+    problems = {**READ_PROBLEMS, **WRITE_PROBLEMS}
+    responses: dict[str, Any] = {code: {"description": text, "content": _ANSWER} for code, text in answers.items()}
+    responses |= {str(code): {"description": doc["description"], "content": _PROBLEM} for code, doc in problems.items()}
+    return {
+        "post": {
+            "tags": ["lineage"],
+            "summary": summary,
+            "description": description,
+            "operationId": operation_id,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": dict(sorted(responses.items())),
+            OWNER_EXTENSION: RECEIVER.to_dict(),
+        }
+    }
+
+
+openapi_paths = {
+    "/api/v1/lineage": _operation(
+        "receive_event",
+        "Receive an OpenLineage event",
+        receive_event.__doc__ or "",
+        _EVENT_SCHEMA,
+        {"200": "Stored before (a duplicate).", "201": "Stored."},
+    ),
+    "/api/v1/lineage/batch": _operation(
+        "receive_batch",
+        "Receive a batch of OpenLineage events",
+        receive_batch.__doc__ or "",
+        {"type": "array", "items": _EVENT_SCHEMA},
+        {"200": "One result per item."},
+    ),
+}
+"""The receiver's OpenAPI operations (`create_app` adds them to the document)."""
 
 
 Day = Annotated[date | None, Query(description="A day (YYYY-MM-DD), UTC.")]
@@ -153,4 +208,4 @@ def lineage_status(context: Context) -> dict[str, Any]:
     return lineage.lineage_status(context.registry)
 
 
-__all__ = ["RECEIVER", "router"]
+__all__ = ["RECEIVER", "openapi_paths", "plain_routes", "receive_batch", "receive_event", "router"]

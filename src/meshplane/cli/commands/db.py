@@ -10,8 +10,6 @@ from rich.markup import escape
 
 from meshplane.cli.output import EXIT_OK, console, print_json, report_error
 from meshplane.diagnostics import MeshplaneError
-from meshplane.mesh.repository import find_mesh_root
-from meshplane.spec.loader import load_mesh_config
 
 if TYPE_CHECKING:
     from meshplane.registry import RegistryUrl
@@ -24,16 +22,9 @@ PathArg = Annotated[
 
 
 def _resolve(path: Path | None) -> RegistryUrl:
-    from meshplane.registry import resolve_registry_url
+    from meshplane.service.registries import mesh_registry_url
 
-    root = find_mesh_root(path or Path.cwd())
-    if path is not None and root is None:
-        raise MeshplaneError(f"{path} is not a mesh: it has no mesh.yaml")
-    configured = None
-    if root is not None:
-        config = load_mesh_config(root / "mesh.yaml").model
-        configured = config.registry if config else None
-    return resolve_registry_url(root, configured)
+    return mesh_registry_url(path)
 
 
 @db_app.command("current")

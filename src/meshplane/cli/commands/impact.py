@@ -11,8 +11,6 @@ from rich.table import Table
 
 from meshplane.cli.output import EXIT_OK, console, print_json, report_error, wide_console
 from meshplane.diagnostics import MeshplaneError
-from meshplane.mesh.repository import MESH_FILE, find_mesh_root
-from meshplane.spec.loader import load_mesh_config
 
 if TYPE_CHECKING:
     from meshplane.service.impact import ImpactReport
@@ -73,14 +71,10 @@ def impact(
     if output_format not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
     try:
-        root = find_mesh_root(mesh or Path.cwd())
-        if mesh is not None and root is None:
-            raise MeshplaneError(f"{mesh} is not a mesh: it has no mesh.yaml")
-        from meshplane.registry import Registry, resolve_registry_url
         from meshplane.service.impact import impact_of
+        from meshplane.service.registries import open_mesh_registry
 
-        config = load_mesh_config(root / MESH_FILE).model if root is not None else None
-        registry = Registry(resolve_registry_url(root, config.registry if config else None))
+        registry = open_mesh_registry(mesh)
         try:
             report = impact_of(registry, contract, against=against)
         finally:

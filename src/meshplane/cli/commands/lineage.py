@@ -57,15 +57,9 @@ def _from_server(server_url: str, token: str | None, path: str, params: dict[str
 
 
 def _registry(mesh: Path | None) -> Any:
-    from meshplane.mesh.repository import MESH_FILE, find_mesh_root
-    from meshplane.registry import Registry, resolve_registry_url
-    from meshplane.spec.loader import load_mesh_config
+    from meshplane.service.registries import open_mesh_registry
 
-    root = find_mesh_root(mesh or Path.cwd())
-    if mesh is not None and root is None:
-        raise MeshplaneError(f"{mesh} is not a mesh: it has no mesh.yaml")
-    config = load_mesh_config(root / MESH_FILE).model if root is not None else None
-    return Registry(resolve_registry_url(root, config.registry if config else None))
+    return open_mesh_registry(mesh)
 
 
 def _amount(value: Any) -> str:
@@ -199,67 +193,7 @@ def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]])
     console.print(f"{len(flows)} flow(s), {uncovered} flagged")
 
 
-def derive(
-    *,
-    watch: Annotated[
-        bool, typer.Option("--watch", help="Keep deriving events as they arrive, until stopped (Ctrl-C, SIGTERM).")
-    ] = False,
-    interval: Annotated[
-        float,
-        typer.Option(
-            "--interval",
-            min=0.05,
-            max=60,
-            help="Seconds between looks at the queue (--watch): what gathered meanwhile is derived together.",
-        ),
-    ] = 0.2,
-    retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="Queue the events whose derivation failed again first.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    mesh: MeshOpt = None,
-    parent: Annotated[int | None, typer.Option("--parent", hidden=True, help="Stop when this process is gone.")] = None,
-) -> None:
-    """Derive received lineage events: runs, datasets, movements and column usage.
-
-    The server derives in the background and every reader derives what waits first, so this is for
-    operations: catching up after an outage, a deriver process of your own (`--watch`, with
-    MESHPLANE_LINEAGE_DERIVER=off on the server), or after fixing an event that failed.
-    """
-    import signal
-    import threading
-
-    from meshplane.service import derivation
-
-    stop = threading.Event()
-    registry = _registry(mesh)
-    with registry:
-        if retry_failed:
-            again = derivation.retry_failed(registry)
-            if not quiet:
-                console.print(f"{again} failed event(s) queued again")
-        if not watch:
-            outcome = derivation.derive_pending(registry)
-            if not quiet:
-                console.print(f"derived {outcome.derived} event(s) in {outcome.seconds:.2f} s, {outcome.failed} failed")
-            for error in outcome.errors[:20]:
-                console.print(f"[red]failed[/red] {escape(error)}")
-            raise typer.Exit(EXIT_FAILED if outcome.failed else EXIT_OK)
-
-        def report(outcome: Any) -> None:
-            if not quiet:
-                console.print(f"derived {outcome.derived} event(s), {outcome.failed} failed")
-
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        if not quiet:
-            console.print(f"deriving lineage events as they arrive ({escape(registry.url.display)}); Ctrl-C stops")
-        derivation.watch(registry, interval=interval, stop=stop, on_derived=report, parent_pid=parent)
-    raise typer.Exit(EXIT_OK)
-
-
 def register(app: typer.Typer) -> None:
-    """Add `lineage`, `movements` and `derive` to the CLI."""
+    """Add `lineage` and `movements` to the CLI."""
     app.command("lineage")(lineage)
     app.command("movements")(movements)
-    app.command("derive")(derive)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import copy
 import gc
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from meshplane.cli.output import EXIT_OK, err_console
+from meshplane.cli.output import EXIT_OK, EXIT_USAGE, err_console, report_error
+from meshplane.diagnostics import MeshplaneError
 from meshplane.settings import get_settings
 
 APP_FACTORY = "meshplane.api.app:create_app"
@@ -51,62 +50,57 @@ def serve(
         ),
     ] = None,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, max=64, help="Worker processes (use PostgreSQL for more than one).")
+        int,
+        typer.Option("--workers", min=1, max=64, help="Server processes (PostgreSQL only: SQLite has one writer)."),
     ] = 1,
 ) -> None:
-    """Serve the REST API: catalog, contracts, test runs, usage agreements, apply (docs/api.md)."""
+    """Serve the REST API: catalog, contracts, test runs, usage agreements, apply, lineage (docs/api.md).
+
+    On SQLite the background worker (lineage derivation) runs inside the server; on PostgreSQL run
+    `meshplane worker` beside it (docs/deployment.md).
+    """
     import uvicorn
 
-    from meshplane.api.app import create_app, open_registry_for
+    from meshplane.api.app import create_app, runs_worker
     from meshplane.mesh.repository import find_mesh_root
+    from meshplane.service.registries import open_mesh_registry
 
     settings = get_settings()
-    registry = open_registry_for(mesh)  # migrates once, before any worker starts
+    try:
+        registry = open_mesh_registry(mesh)  # migrates once, before any server process starts
+    except MeshplaneError as exc:
+        raise typer.Exit(report_error(exc)) from None
     url = registry.url
     if workers > 1 and registry.dialect == "sqlite":
-        err_console.print("[yellow]note:[/yellow] several workers on SQLite serialize every write; PostgreSQL scales")
+        registry.close()
+        err_console.print(
+            f"[red]error:[/red] --workers {workers} needs a PostgreSQL registry: a SQLite registry has one writer, "
+            "in one server process (set MESHPLANE_DATABASE_URL=postgresql+psycopg://…; docs/deployment.md)"
+        )
+        raise typer.Exit(EXIT_USAGE)
     err_console.print(f"meshplane server on http://{escape(host)}:{port} · registry {escape(url.display)}")
+    if not runs_worker(registry, settings):
+        err_console.print("[dim]no background worker in this server: run `meshplane worker` beside it[/dim]")
     level = settings.log_level.lower()
     logging = log_config(level)
-    deriver = start_deriver(url.url) if settings.lineage_deriver == "process" else None
-    try:
-        if workers == 1:
-            app = create_app(registry, settings=settings, mesh=mesh)
-            gc.freeze()  # the application lives as long as the process: no collection needs to walk it
-            gc.set_threshold(*SERVER_GC_THRESHOLDS)
-            uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
-            registry.close()
-        else:
-            registry.close()
-            os.environ["MESHPLANE_DATABASE_URL"] = url.url  # the workers resolve the same registry
-            served = find_mesh_root(mesh) if mesh is not None else None
-            if served is not None and settings.lake_base is None:  # and bundles' relative lake roots alike
-                os.environ["MESHPLANE_LAKE_BASE"] = str(served)
-            uvicorn.run(
-                APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level, log_config=logging
-            )
-    finally:
-        if deriver is not None:
-            stop_deriver(deriver)
-    raise typer.Exit(EXIT_OK)
-
-
-def start_deriver(registry_url: str) -> subprocess.Popen[bytes]:
-    """`meshplane derive --watch` beside the server: received lineage events are derived on another core."""
-    env = {**os.environ, "MESHPLANE_DATABASE_URL": registry_url}
-    command = [sys.executable, "-m", "meshplane", "derive", "--watch", "--quiet", "--parent", str(os.getpid())]
-    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
-
-
-def stop_deriver(process: subprocess.Popen[bytes]) -> None:
-    """Stop the deriver process (what it has not derived stays queued, derived at the next start or read)."""
-    if process.poll() is None:
-        process.terminate()
+    if workers == 1:
+        app = create_app(registry, settings=settings, mesh=mesh)
+        gc.freeze()  # the application lives as long as the process: no collection needs to walk it
+        gc.set_threshold(*SERVER_GC_THRESHOLDS)
         try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+            uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
+        finally:
+            registry.close()
+    else:
+        registry.close()
+        os.environ["MESHPLANE_DATABASE_URL"] = url.url  # the server processes resolve the same registry
+        served = find_mesh_root(mesh) if mesh is not None else None
+        if served is not None and settings.lake_base is None:  # and bundles' relative lake roots alike
+            os.environ["MESHPLANE_LAKE_BASE"] = str(served)
+        uvicorn.run(
+            APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level, log_config=logging
+        )
+    raise typer.Exit(EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:
@@ -114,4 +108,4 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
-__all__ = ["APP_FACTORY", "register", "serve", "start_deriver", "stop_deriver"]
+__all__ = ["APP_FACTORY", "register", "serve"]

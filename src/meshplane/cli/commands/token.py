@@ -16,8 +16,8 @@ from rich.table import Table
 from meshplane.cli.output import EXIT_OK, console, err_console, print_json
 
 if TYPE_CHECKING:
+    from meshplane.access import Principal
     from meshplane.registry import Registry
-    from meshplane.registry.access import Principal
 
 token_app = typer.Typer(help="API tokens of the server: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -32,13 +32,13 @@ FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
 
 def _registry(mesh: Path | None) -> Registry:
-    from meshplane.api.app import open_registry_for
+    from meshplane.service.registries import open_mesh_registry
 
-    return open_registry_for(mesh)
+    return open_mesh_registry(mesh)
 
 
 def _operator() -> Principal:
-    from meshplane.registry.access import Principal
+    from meshplane.access import Principal
     from meshplane.service.gitops import default_actor
 
     return Principal.local_admin(f"{default_actor()} (meshplane token)")
