@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -11,12 +12,15 @@ from typing import Any
 import pytest
 from lineage_support import ENVELOPES, EXAMPLES, ExampleEvent, example_events, load, require_standards, run_event
 
+from meshplane.canonical import canonical_bytes
 from meshplane.lineage import (
     DatasetIdentity,
     DatasetRole,
     EventKind,
     EventType,
     InvalidEventError,
+    check_batch,
+    check_event,
     event_fingerprint,
     parse_batch,
     parse_event,
@@ -424,3 +428,78 @@ def test_batches_keep_every_good_event() -> None:
     assert isinstance(error, InvalidEventError) and error.index == 1 and "event 1: " in str(error)
     with pytest.raises(InvalidEventError, match="a batch must be a JSON array"):
         parse_batch(b'{"eventTime": "x"}')
+
+
+# --- what orjson refuses or would change: a clear InvalidEventError (the receiver's 400) -------------
+
+
+def _text_with(value_text: str) -> bytes:
+    """A valid event whose output statistics hold ``value_text`` (raw JSON) as rowCount's sibling ``extra``."""
+    document = run_event(outputs=[{"namespace": "file", "name": "/x", "facets": {"acme": {"extra": "@"}}}])
+    return json.dumps(document).replace('"@"', value_text).encode()
+
+
+REFUSED_TEXT: list[tuple[str, bytes, str, str]] = [
+    ("integer beyond 64 bits", _text_with("18446744073709551616"), "$.outputs[0].facets.acme.extra", "beyond 64 bits"),
+    ("negative beyond 64 bits", _text_with("-9223372036854775809"), "$.outputs[0].facets.acme.extra", "beyond 64 bits"),
+    ("lone surrogate escape", _text_with('"a\\ud800"'), "$.outputs[0].facets.acme.extra", "lone surrogate"),
+    ("number beyond floats", _text_with("1e400"), "$.outputs[0].facets.acme.extra", "not a JSON number"),
+    ("nesting orjson cannot write", _text_with("[" * 300 + "]" * 300), "$.outputs[0].facets.acme.extra" + "[0]" * 249,
+     "nested deeper than 254 levels"),
+    ("nesting orjson cannot read", _text_with("[" * 2000 + "]" * 2000), "$", "not valid JSON"),
+    ("NaN", _text_with("NaN"), "$", "not valid JSON"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "body", "path", "reason"), REFUSED_TEXT, ids=[r[0] for r in REFUSED_TEXT])
+def test_what_orjson_refuses_is_an_invalid_event_naming_the_field(
+    case: str, body: bytes, path: str, reason: str
+) -> None:
+    for read in (parse_event, check_event, event_fingerprint):
+        with pytest.raises(InvalidEventError) as caught:
+            read(body)
+        assert (caught.value.path, reason in caught.value.reason) == (path, True), (case, str(caught.value))
+    if path == "$":  # not JSON at all: a batch holding it is no JSON array either
+        with pytest.raises(InvalidEventError, match="not valid JSON"):
+            check_batch(b"[" + body + b"]")
+        return
+    (result,) = check_batch(b"[" + body + b"]")
+    assert isinstance(result, InvalidEventError) and result.path == path and result.index == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [(2**64, "beyond 64 bits"), (float("nan"), "not a JSON number"), ("\udc00", "lone surrogate")]
+)
+def test_a_mapping_with_what_json_cannot_carry_is_refused_naming_the_field(value: Any, reason: str) -> None:
+    document = run_event()
+    document["job"]["facets"] = {"acme": {"values": [1, value]}}
+    with pytest.raises(InvalidEventError) as caught:
+        parse_event(document)
+    assert caught.value.path == "$.job.facets.acme.values[1]" and reason in caught.value.reason
+
+
+def test_one_refused_item_spoils_nothing_else_in_a_batch() -> None:
+    good = json.dumps(run_event()).encode()
+    body = b"[" + b",".join([good, _text_with("2e400"), _text_with('"\\udfff"'), _text_with("20" * 10), good]) + b"]"
+    results = check_batch(body)
+    assert [type(r).__name__ for r in results] == ["ReceivedEvent", *["InvalidEventError"] * 3, "ReceivedEvent"]
+    assert [r.reason.split(":")[0] for r in results if isinstance(r, InvalidEventError)] == [
+        "inf is not a JSON number",
+        "not valid Unicode text",
+        "an integer beyond 64 bits (-2**63 to 2**64-1) is not supported",
+    ]
+    big_float = check_batch(b"[" + _text_with("1e+300") + b"," + _text_with("123456789012345678901.5") + b"]")
+    assert all(not isinstance(r, InvalidEventError) for r in big_float)  # floats, not integers
+
+
+def test_float_spellings_and_a_byte_order_mark_do_not_change_the_fingerprint() -> None:
+    spellings = [_text_with(t) for t in ("1e-5", "0.00001", "1E-05", "10e-6", "0.000010")]
+    fingerprints = {parse_event(body).fingerprint for body in spellings}
+    fingerprints |= {check_event(body).fingerprint for body in spellings}
+    fingerprints.add(check_event(b"\xef\xbb\xbf" + spellings[0]).fingerprint)
+    fingerprints.add(event_fingerprint(json.loads(spellings[1])))
+    assert len(fingerprints) == 1
+    event = parse_event(spellings[0])
+    assert '"extra":0.00001' in event.canonical_json
+    assert event.fingerprint == hashlib.sha256(event.canonical_json.encode()).hexdigest()
+    assert event.fingerprint == hashlib.sha256(canonical_bytes(event.to_dict())).hexdigest()

@@ -1,4 +1,4 @@
-"""The vendored OpenLineage schemas: unchanged copies, and both fast checkers agree with jsonschema."""
+"""The vendored OpenLineage schemas: unchanged copies, and jsonschema-rs (the verdict) agrees with jsonschema (the explainer)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from jsonschema import Draft202012Validator
 from lineage_support import OPENLINEAGE, example_events, mutants, require_standards, run_event
 
-from meshplane.lineage.events import _fast_canonical
 from meshplane.lineage.schemas import (
     CORE_SCHEMA_ID,
     EVENT_KINDS,
@@ -59,10 +59,10 @@ def test_tolerances_are_exactly_the_documented_ones() -> None:
     assert partial["Run"].get("required") is None and partial["Job"].get("required") is None
 
 
-# --- the fast checkers give jsonschema's answers ------------------------------------------------
+# --- jsonschema-rs gives jsonschema's verdicts ---------------------------------------------------
 #
-# Two fast checkers answer valid/invalid before jsonschema explains: the compiled predicate (any
-# document) and jsonschema-rs (plain documents only: those orjson writes as json.dumps does).
+# jsonschema-rs answers valid/invalid for every document; jsonschema only explains a failure. Both
+# see what orjson decodes (events are read through it): the documents here go through it first.
 
 
 def _judge(document: Any, target: str, partial: bool) -> bool:
@@ -70,12 +70,12 @@ def _judge(document: Any, target: str, partial: bool) -> bool:
 
 
 def _disagreements(document: Any, target: str, partial: bool) -> tuple[int, int]:
-    """(checks made, checks that disagree with jsonschema): compiled always, jsonschema-rs when plain."""
-    verdict = _judge(document, target, partial)
-    checks = [is_valid(document, target, partial=partial)]
-    if _fast_canonical(document) is not None:
-        checks.append(is_valid(document, target, partial=partial, plain=True))
-    return len(checks), sum(1 for check in checks if check != verdict)
+    """(checks made, checks where jsonschema-rs disagrees with jsonschema) on the JSON of ``document``."""
+    try:
+        document = orjson.loads(orjson.dumps(document))
+    except TypeError:  # (an integer beyond 64 bits: events with one are refused before validation)
+        return 0, 0
+    return 1, int(is_valid(document, target, partial=partial) != _judge(document, target, partial))
 
 
 REPLACEMENTS: list[Any] = [None, True, 0, 1.5, "", "x", [], {}, [1], {"a": 1}, "START", -1, 2.0, 2**64, "\u2028"]
@@ -92,7 +92,7 @@ def _kind(document: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("partial", [False, True], ids=["strict", "partial"])
-def test_fast_checker_agrees_with_jsonschema_on_examples_and_mutants(partial: bool) -> None:
+def test_jsonschema_rs_agrees_with_jsonschema_on_examples_and_mutants(partial: bool) -> None:
     documents = [e.document for e in example_events() if isinstance(e.document, dict)] + [run_event()]
     checked = disagreements = 0
     for seed, document in enumerate(documents):
@@ -100,11 +100,11 @@ def test_fast_checker_agrees_with_jsonschema_on_examples_and_mutants(partial: bo
             for kind in EVENT_KINDS:
                 made, wrong = _disagreements(candidate, kind, partial)
                 checked, disagreements = checked + made, disagreements + wrong
-    assert checked > 6000
+    assert checked > 3000
     assert disagreements == 0
 
 
-def test_fast_checker_agrees_with_jsonschema_on_facet_examples_and_mutants() -> None:
+def test_jsonschema_rs_agrees_with_jsonschema_on_facet_examples_and_mutants() -> None:
     root = OPENLINEAGE / "facet-examples"
     checked = 0
     for name in sorted(set(FACET_SCHEMAS.values())):
@@ -112,20 +112,19 @@ def test_fast_checker_agrees_with_jsonschema_on_facet_examples_and_mutants() -> 
         key_files = sorted(folder.glob("*.json")) if folder.is_dir() else []
         for seed, path in enumerate(key_files):
             (facet,) = json.loads(path.read_text(encoding="utf-8")).values()
-            assert is_valid(facet, name) and is_valid(facet, name, plain=True) and _judge(facet, name, False), path
+            assert is_valid(facet, name) and _judge(facet, name, False), path
             for mutant in _mutants(facet, seed, 60):
                 for partial in (False, True):
                     made, wrong = _disagreements(mutant, name, partial)
                     checked += made
                     assert not wrong, (path, mutant)
-    assert checked > 1000
+    assert checked > 500
 
 
 def test_validate_names_the_problem() -> None:
-    for plain in (False, True):
-        assert validate(run_event(), "RunEvent", plain=plain) == []
-        (issue,) = validate({"rowCount": "x"}, "OutputStatisticsOutputDatasetFacet", prefix=("outputs", 0), plain=plain)
-        assert (issue.path, issue.reason) == ("$.outputs[0].rowCount", "expected integer, got string")
+    assert validate(run_event(), "RunEvent") == []
+    (issue,) = validate({"rowCount": "x"}, "OutputStatisticsOutputDatasetFacet", prefix=("outputs", 0))
+    assert (issue.path, issue.reason) == ("$.outputs[0].rowCount", "expected integer, got string")
 
 
 def test_the_rust_validators_resolve_every_reference_within_the_vendored_files() -> None:
@@ -137,11 +136,3 @@ def test_the_rust_validators_resolve_every_reference_within_the_vendored_files()
             assert _rust_validator(_target(target), partial).is_valid({}) in (True, False)
     with pytest.raises(Exception, match="vendored OpenLineage schemas do not include"):
         _rust_validator("https://example.org/elsewhere.json#/$defs/X", False)
-
-
-def test_unsupported_schema_keywords_fail_loudly() -> None:
-    from meshplane.lineage.schemas import _SchemaCompiler
-
-    compiler = _SchemaCompiler({"urn:x": {"$defs": {"A": {"pattern": "^a"}}}})
-    with pytest.raises(ValueError, match="'pattern' is not supported"):
-        compiler.ref("urn:x", "#/$defs/A")

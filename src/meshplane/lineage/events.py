@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Never
 
 import orjson
 
+from meshplane.canonical import CanonicalJSONError, canonical_bytes, canonical_bytes_of_decoded
 from meshplane.diagnostics import MeshplaneError, json_type, render_json_path
 from meshplane.lineage.facets import (
     READERS,
@@ -51,7 +52,7 @@ from meshplane.lineage.facets import (
     canonical_uuid,
 )
 from meshplane.lineage.identity import DatasetIdentity, canonical_identity
-from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, fast_check, plain_types_only, validate
+from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, is_valid, validate
 
 
 class EventKind(enum.StrEnum):
@@ -220,7 +221,7 @@ class LineageEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """The event as received (a fresh, mutable copy; keys in canonical order)."""
-        document: dict[str, Any] = json.loads(self.canonical_json)
+        document: dict[str, Any] = orjson.loads(self.canonical_json)
         return document
 
 
@@ -243,52 +244,119 @@ class ReceivedEvent:
     warnings: tuple[EventIssue, ...] = ()
 
 
-# --- JSON helpers -------------------------------------------------------------------------------
+# --- JSON: orjson reads every event, and writes its canonical text (`meshplane.canonical`) ------------
 #
-# Canonical JSON is *defined* by `_dumps` (json.dumps): the fingerprints of stored events depend on
-# its exact text. orjson writes the same text faster for a *plain* value: dict, list, str, int, bool
-# and None only (exact types) that orjson encodes without error (str keys, ints within 64 bits,
-# nesting within its limit, no lone surrogate). It writes floats differently (1e-05 as 0.00001), and
-# reads an integer beyond 64 bits as a float: a document with a float in it is read and written by
-# the json module, as before. tests/lineage/test_parse_speed_equivalence.py holds both to the same.
+# What orjson would refuse or change is an `InvalidEventError` (a 400), naming the field when the
+# text can be read at all: it reads an integer beyond 64 bits as a float (so one is refused), and
+# refuses lone surrogate escapes, numbers beyond the float range, NaN and nesting deeper than 1024
+# levels; it writes no more than 254. The stdlib json module reads a refused text once more, only
+# to say where the problem is.
 
-_PASSTHROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | _PASSTHROUGH  # passed through: refused (no default), not encoded
+_BOM = b"\xef\xbb\xbf"
+_FLOAT_BEYOND_INT64 = b"e+"
+"""In canonical text wherever orjson read an integer beyond 64 bits (as a float: it writes 1e16 and up as 1e+16).
+
+Only a hint (a float such as 1e+20, or a string, has it too): the text is then read once more
+to find integers beyond 64 bits (`_big_integer_paths`).
+"""
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""Nineteen digits in a row: where an integer beyond 64 bits may be in text written from a Python value."""
 
 
-def _dumps(value: Any) -> str:
-    """The definition of canonical JSON (json.dumps); every faster path must give exactly this text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def event_fingerprint(event: Mapping[str, Any] | bytes | bytearray | str) -> str:
+    """sha256 (hex) of the canonical JSON of an event (a mapping, or JSON text), as `parse_event` gives it.
 
-
-def _fast_canonical(value: Any, plain: bool | None = None) -> bytes | None:
-    """The canonical JSON of a plain ``value`` as UTF-8 (orjson), else None: then `_dumps` decides.
-
-    ``plain``: known already, or None to find out after encoding (orjson fails on a cycle first).
+    Equal for re-sent events, whatever the key order, formatting or spelling of numbers.
+    Raises `InvalidEventError` for what `parse_event` refuses as JSON.
     """
-    if plain is False:
-        return None
+    document, text = _read_one(event)
+    if not isinstance(document, dict):
+        raise InvalidEventError([EventIssue("$", f"an event must be a JSON object, got {json_type(document)}")])
+    return hashlib.sha256(text).hexdigest()
+
+
+def _read_one(data: Any) -> tuple[Any, bytes]:
+    """The JSON value of one event (text or Python value) and its canonical text."""
+    if not isinstance(data, bytes | bytearray | str):
+        return _from_python(data)
+    if data[:3] == _BOM:  # a UTF-8 byte order mark in bytes is tolerated, as before (json.loads)
+        data = data[3:]
     try:
-        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
-    except orjson.JSONEncodeError:
-        return None
-    return text if plain or plain_types_only(value) else None
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        _explain_refusal(data, exc)
+    try:
+        encoded = canonical_bytes_of_decoded(value)
+    except CanonicalJSONError as exc:
+        raise _refused(exc) from None
+    if _FLOAT_BEYOND_INT64 in encoded:
+        _refuse_big_integers(data)
+    return value, encoded
 
 
-def canonical_json(value: Any) -> str:
-    """Canonical JSON text: keys sorted, no insignificant whitespace, UTF-8 kept, NaN refused.
+def _from_python(data: Any) -> tuple[Any, bytes]:
+    """A Python value taken as the JSON orjson writes for it (a mapping passed in, an item of a batch)."""
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        data = dict(data)
+    try:
+        text = canonical_bytes(data)
+    except CanonicalJSONError as exc:
+        raise _refused(exc) from None
+    if _LONG_DIGITS.search(text):
+        _refuse_big_integers(text)
+    return orjson.loads(text), text
 
-    Exactly ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    allow_nan=False)``, with its errors; written by orjson when that gives the same text.
-    """
-    fast = _fast_canonical(value)
-    return fast.decode("utf-8") if fast is not None else _dumps(value)
+
+def _refused(exc: CanonicalJSONError) -> InvalidEventError:
+    return InvalidEventError([EventIssue(render_json_path(exc.path), exc.reason)])
 
 
-def event_fingerprint(event: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the canonical JSON of an event: equal for re-sent events, whatever the key order."""
-    fast = _fast_canonical(event)
-    return hashlib.sha256(fast if fast is not None else _dumps(event).encode("utf-8")).hexdigest()
+def _explain_refusal(data: bytes | bytearray | str, exc: orjson.JSONDecodeError) -> Never:
+    """Raise the `InvalidEventError` of a text orjson refuses: where a JSON reader finds the problem, if it can."""
+    try:
+        value = json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")]) from None
+    _from_python(value)  # names a lone surrogate, a number out of range, a nesting too deep
+    raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")])  # (not reached for what json reads)
+
+
+class _BigInteger(int):
+    """An integer literal beyond 64 bits, as the json module reads it while looking for one."""
+
+
+def _parse_int(digits: str) -> int:
+    value = int(digits)
+    return value if -(2**63) <= value < 2**64 else _BigInteger(value)
+
+
+def _refuse_big_integers(data: bytes | bytearray | str) -> None:
+    """`InvalidEventError` at the first integer beyond 64 bits in JSON text (orjson would read it as a float)."""
+    paths = _big_integer_paths(data)
+    if paths:
+        raise InvalidEventError([EventIssue(render_json_path(paths[0]), _BIG_INTEGER)])
+
+
+_BIG_INTEGER = "an integer beyond 64 bits (-2**63 to 2**64-1) is not supported"
+
+
+def _big_integer_paths(data: bytes | bytearray | str) -> list[tuple[str | int, ...]]:
+    """Where integers beyond 64 bits are in JSON text (keys and indexes), in document order."""
+    try:
+        value = json.loads(data, parse_int=_parse_int)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    found: list[tuple[str | int, ...]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _BigInteger):
+            found.append(path)
+        if isinstance(node, dict):
+            stack.extend((item, (*path, key)) for key, item in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(node))))
+    return found
 
 
 def _freeze(value: Any) -> Any:
@@ -382,29 +450,6 @@ def classify(document: Mapping[str, Any], *, partial: bool = False) -> EventKind
     raise InvalidEventError([EventIssue("$", reason)])
 
 
-def _load(data: Any, plain: bool | None = None) -> tuple[Any, bool | None]:
-    """The value of JSON text (or ``data`` itself), and whether it is plain (None: not known yet).
-
-    orjson reads text first; what it refuses, or reads with a float in it, is read again by
-    json.loads as before (its value, or its error with line and column).
-    """
-    if isinstance(data, bytes | bytearray | str):
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            if plain_types_only(value):
-                return value, True
-        try:
-            return json.loads(data, parse_constant=_refuse_constant), None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")]) from None
-    if isinstance(data, Mapping) and not isinstance(data, dict):
-        return dict(data), None
-    return data, plain
-
-
 _DATASET_FACETS = ("schema", "columnLineage", "ownership", "symlinks", "dataSource", "lifecycleStateChange")
 """The dataset facets meshplane reads, in the order their warnings are reported."""
 _NO_FACETS: Mapping[str, Any] = MappingProxyType({})
@@ -415,30 +460,29 @@ _INVALID = object()
 class _Reader:
     """Reads one validated event; collects warnings about facets it cannot interpret."""
 
-    def __init__(self, partial: bool, plain: bool) -> None:
+    def __init__(self, partial: bool) -> None:
         self.partial = partial
-        self.plain = plain
         self.warnings: list[EventIssue] = []
 
     def facet(self, container: Any, where: str, key: str, path: tuple[str | int, ...], group: str) -> Any:
         """What `READERS` reads from a standard facet; None when absent, deleted or malformed (with a warning).
 
-        ``container`` is the ``group`` (``facets``, ``inputFacets``...) at ``path``. A plain facet
-        that repeats from run to run (`_REPEATING`) is read once per distinct text.
+        ``container`` is the ``group`` (``facets``, ``inputFacets``...) at ``path``. A facet that
+        repeats from run to run (`_REPEATING`) is read once per distinct text.
         """
         value = container.get(key) if isinstance(container, dict) else None
         if not isinstance(value, dict) or value.get("_deleted") is True:
             return None
         which = (where, key)
-        if self.plain and which in _REPEATING:
+        if which in _REPEATING:
             text = orjson.dumps(value)
             read = _read_facet_text(where, key, self.partial, text) if len(text) <= _CACHED_TEXT else _INVALID
             if read is not _INVALID:
                 return read
         schema = FACET_SCHEMAS[which]
-        if not fast_check(schema, self.partial, self.plain)(value):
+        if not is_valid(value, schema, partial=self.partial):
             value = _drop_nulls(value)
-            issues = validate(value, schema, partial=self.partial, prefix=(*path, group, key), plain=self.plain)
+            issues = validate(value, schema, partial=self.partial, prefix=(*path, group, key))
             if issues:
                 self.warnings.extend(EventIssue(i.path, f"{i.reason} (facet '{key}' kept, not read)") for i in issues)
                 return None
@@ -498,12 +542,12 @@ def _identity(namespace: str, name: str, path: tuple[str | int, ...]) -> Dataset
 
 @lru_cache(maxsize=1024)
 def _read_facet_text(where: str, key: str, partial: bool, text: bytes) -> Any:
-    """`READERS` of the plain facet whose JSON (orjson) is ``text``, or `_INVALID` when it fails its schema.
+    """`READERS` of the facet whose JSON (orjson) is ``text``, or `_INVALID` when it fails its schema.
 
     What is read is immutable, so events with the same facet share it.
     """
     value = orjson.loads(text)
-    if not fast_check(FACET_SCHEMAS[(where, key)], partial, True)(value):
+    if not is_valid(value, FACET_SCHEMAS[(where, key)], partial=partial):
         return _INVALID
     return READERS[(where, key)](value)
 
@@ -514,7 +558,10 @@ def parse_event(data: Mapping[str, Any] | bytes | bytearray | str, *, partial: b
     Raises `InvalidEventError` naming the field and the reason. ``partial=True`` reads
     integration-test matchers (see the module docstring); the receiver never sets it.
     """
-    return _parse_event(data, partial, None)
+    document, text = _read_one(data)
+    event = _parse(document, text, partial, build=True)
+    assert isinstance(event, LineageEvent)
+    return event
 
 
 def check_event(data: Mapping[str, Any] | bytes | bytearray | str) -> ReceivedEvent:
@@ -523,39 +570,20 @@ def check_event(data: Mapping[str, Any] | bytes | bytearray | str) -> ReceivedEv
     What the receiver needs: it leaves reading the datasets (identities, schemas, column
     lineage) to the derivation of the stored event, and so answers in a fraction of the time.
     """
-    event = _parse(data, False, None, build=False)
+    document, text = _read_one(data)
+    event = _parse(document, text, False, build=False)
     assert isinstance(event, ReceivedEvent)
     return event
 
 
-def _parse_event(data: Any, partial: bool, plain: bool | None) -> LineageEvent:
-    event = _parse(data, partial, plain, build=True)
-    assert isinstance(event, LineageEvent)
-    return event
-
-
-def _parse(data: Any, partial: bool, plain: bool | None, *, build: bool) -> LineageEvent | ReceivedEvent:
-    document, plain = _load(data, plain)
+def _parse(document: Any, encoded: bytes, partial: bool, *, build: bool) -> LineageEvent | ReceivedEvent:
+    """Validate and read one decoded event whose canonical JSON is ``encoded``."""
     if not isinstance(document, dict):
         raise InvalidEventError([EventIssue("$", f"an event must be a JSON object, got {json_type(document)}")])
-    fast = _fast_canonical(document, plain)
-    if fast is not None:
-        text, encoded = fast.decode("utf-8"), fast
-    else:
-        try:
-            text = _dumps(document)
-            encoded = text.encode("utf-8")  # a lone surrogate (e.g. "\ud800") cannot be stored as UTF-8
-        except UnicodeEncodeError as exc:
-            where = f"at character {exc.start} of the event" if exc.start is not None else ""
-            reason = f"not valid Unicode text {where}: a lone surrogate escape (\\ud800-\\udfff)".replace("  ", " ")
-            raise InvalidEventError([EventIssue("$", reason)]) from None
-        except (TypeError, ValueError) as exc:
-            raise InvalidEventError([EventIssue("$", f"not JSON data: {exc}")]) from None
-    plain = fast is not None
+    text = encoded.decode("utf-8")
     view = _drop_placeholders(document) if partial else document
     kind = classify(view, partial=partial)
-    valid = fast_check(kind.value, partial, plain)(view)
-    issues = [] if valid else validate(view, kind.value, partial=partial, plain=plain)
+    issues = validate(view, kind.value, partial=partial)
     event_time, run_id = None, None
     time_text = view.get("eventTime")
     if isinstance(time_text, str):
@@ -571,7 +599,7 @@ def _parse(data: Any, partial: bool, plain: bool | None, *, build: bool) -> Line
         run_id = run_id or run["runId"]
     if issues:
         raise InvalidEventError(sorted(issues, key=lambda i: i.path))
-    reader = _Reader(partial, plain)
+    reader = _Reader(partial)
     event_type = _event_type(view["eventType"]) if kind is EventKind.RUN and "eventType" in view else None
     if kind is EventKind.JOB and "eventType" in view:
         reason = "ignored: a JobEvent (a 'job' without 'run') has no eventType"
@@ -625,13 +653,45 @@ def check_batch(data: Sequence[Any] | bytes | bytearray | str) -> list[ReceivedE
 
 
 def _batch(data: Any, partial: bool, *, build: bool) -> list[LineageEvent | ReceivedEvent | InvalidEventError]:
-    items, plain = _load(data) if isinstance(data, bytes | bytearray | str) else (data, None)
-    if not isinstance(items, list | tuple):
-        raise InvalidEventError([EventIssue("$", f"a batch must be a JSON array of events, got {json_type(items)}")])
     out: list[LineageEvent | ReceivedEvent | InvalidEventError] = []
-    for index, item in enumerate(items):
+    for index, item in enumerate(_batch_items(data)):
         try:
-            out.append(_parse(item, partial, plain, build=build))
+            if isinstance(item, InvalidEventError):
+                raise item
+            out.append(_parse(*item, partial, build=build))
         except InvalidEventError as exc:
             out.append(InvalidEventError(exc.issues, index=index))
+    return out
+
+
+def _batch_items(data: Any) -> list[tuple[Any, bytes] | InvalidEventError]:
+    """Each item of a batch as (value, canonical text), or the error that refuses it.
+
+    A body orjson refuses as a whole is read by the json module, so that one item it cannot take
+    (a lone surrogate, a number out of range) spoils only itself.
+    """
+    items: Any = data
+    decoded = False
+    if isinstance(data, bytes | bytearray | str):
+        text = data[3:] if data[:3] == _BOM else data
+        try:
+            items, decoded = orjson.loads(text), True
+        except orjson.JSONDecodeError as exc:
+            try:
+                items = json.loads(text, parse_constant=_refuse_constant)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")]) from None
+    if not isinstance(items, list | tuple):
+        raise InvalidEventError([EventIssue("$", f"a batch must be a JSON array of events, got {json_type(items)}")])
+    out: list[tuple[Any, bytes] | InvalidEventError] = []
+    for item in items:
+        try:
+            out.append((item, canonical_bytes_of_decoded(item)) if decoded else _from_python(item))
+        except CanonicalJSONError as exc:
+            out.append(_refused(exc))
+        except InvalidEventError as exc:
+            out.append(exc)
+    if decoded and any(_FLOAT_BEYOND_INT64 in item[1] for item in out if isinstance(item, tuple)):
+        for path in reversed(_big_integer_paths(text)):  # the first of an item last, so that it stays
+            out[int(path[0])] = InvalidEventError([EventIssue(render_json_path(path[1:]), _BIG_INTEGER)])
     return out

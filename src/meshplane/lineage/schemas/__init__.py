@@ -7,31 +7,25 @@ The files next to this module are unchanged copies of the official schemas (see 
 - ``BaseEvent``: ``schemaURL`` is not required (``eventTime`` and ``producer`` still are);
 - partial mode (integration-test matchers): no event, run, job, dataset or facet field is required.
 
-`validate` answers with `EventIssue` objects (JSON path and reason). A fast yes/no answers first
-(most events are valid): jsonschema-rs (the same Draft 2020-12 semantics, in Rust) for a *plain*
-document, else a compiled Python predicate; jsonschema (Draft 2020-12, as the files declare) is the
-judge that names the problems, and tests hold all three to the same answers.
-
-A document is plain when it holds only ``dict``, ``list``, ``str``, ``int`` within 64 bits,
-``bool`` and ``None`` (exact types; `plain_types_only` checks the types): what JSON decoding gives
-for a document without numbers in floating-point form. Only there is the Rust validator known to
-see what python-jsonschema sees (it reads a tuple as an array, for one); the caller says so
-(``plain=True``).
+`validate` answers with `EventIssue` objects (JSON path and reason), as `meshplane.spec.validation`
+does for mesh files: jsonschema-rs (Draft 2020-12, formats as annotations, every ``$ref`` within the
+vendored files) gives every verdict; python-jsonschema (the same draft, as the files declare) is
+imported only to name the problems of a document that fails. Both read the same values: what
+orjson decodes (`meshplane.lineage.events` reads every event through it).
 """
 
 from __future__ import annotations
 
 import copy
-import gc
-import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
+import orjson
 
 if TYPE_CHECKING:  # python-jsonschema loads only to name the problems of an invalid document
     from jsonschema import Draft202012Validator
@@ -72,29 +66,9 @@ class EventIssue:
         return f"{self.path}: {self.reason}"
 
 
-_PLAIN_TYPES = frozenset({dict, list, str, int, bool, type(None)})
-
-
-def plain_types_only(value: Any) -> bool:
-    """True when ``value`` and all in it (dict keys too) are dict, list, str, int, bool or None (exact types).
-
-    `gc.get_referents` hands out, level by level, the values of dicts (their keys too unless all are
-    exact str) and the items of lists. Only for a tree of bounded depth (decoded JSON, or a value
-    orjson has just encoded: it refuses cycles and deep nesting).
-    """
-    if type(value) not in _PLAIN_TYPES:
-        return False
-    level = gc.get_referents(value)
-    while level:
-        if not _PLAIN_TYPES.issuperset(map(type, level)):
-            return False
-        level = gc.get_referents(*level)
-    return True
-
-
 def _read_schema(relative: str) -> dict[str, Any]:
     text = resources.files("meshplane.lineage.schemas").joinpath(*relative.split("/")).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = orjson.loads(text)
     return schema
 
 
@@ -147,180 +121,13 @@ def _reference_validator(target: str, partial: bool) -> Draft202012Validator:
     return Draft202012Validator({"$ref": target}, registry=registry)
 
 
-_Check = Callable[[Any], bool]
-_ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$defs", "description", "example", "examples", "format", "deprecated", "documentation", "title"}
-)
-_OBJECT_KEYWORDS = frozenset({"properties", "required", "additionalProperties"})
-
-
-def _always(value: Any) -> bool:
-    return True
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_integer(value: Any) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
-
-
-_TYPE_PREDICATES: dict[str, _Check] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-    "number": _is_number,
-    "integer": _is_integer,
-}
-
-
-def _type_check(names: Sequence[str]) -> _Check:
-    if len(names) == 1:
-        return _TYPE_PREDICATES[names[0]]
-    alternatives = tuple(_TYPE_PREDICATES[n] for n in names)
-    return lambda v: any(a(v) for a in alternatives)
-
-
-def _all_of(checks: Sequence[_Check]) -> _Check:
-    checks = tuple(c for c in checks if c is not _always)
-    if not checks:
-        return _always
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        first, second = checks
-        return lambda v: first(v) and second(v)
-
-    def check(value: Any) -> bool:
-        return all(c(value) for c in checks)
-
-    return check
-
-
-class _SchemaCompiler:
-    """Compiles the vendored schemas into plain Python predicates: a fast yes/no.
-
-    jsonschema stays the judge: it runs only when the fast check says no, to name the problem,
-    and tests hold both to the same answers on every example and on mutated events. Only the
-    keywords the vendored files use are supported; any other keyword fails at compile time.
-    """
-
-    def __init__(self, documents: Mapping[str, Mapping[str, Any]]) -> None:
-        self._documents = documents
-        self._compiled: dict[str, _Check | None] = {}
-
-    def ref(self, base: str, ref: str) -> _Check:
-        doc_id, _, pointer = ref.partition("#")
-        key = f"{doc_id or base}#{pointer}"
-        if key not in self._compiled:
-            self._compiled[key] = None  # being compiled: a recursive reference gets an indirection
-            node: Any = self._documents[doc_id or base]
-            for part in filter(None, pointer.split("/")):
-                node = node[part.replace("~1", "/").replace("~0", "~")]
-            self._compiled[key] = self.compile(node, doc_id or base)
-        done = self._compiled[key]
-        if done is not None:
-            return done
-        compiled = self._compiled
-
-        def deferred(value: Any) -> bool:  # a recursive schema, finished by the time it runs
-            check = compiled[key]
-            return check(value) if check is not None else True
-
-        return deferred
-
-    def compile(self, node: Mapping[str, Any], base: str) -> _Check:
-        checks: list[_Check] = []
-        for key, value in node.items():
-            if key in _ANNOTATIONS or key in _OBJECT_KEYWORDS:
-                continue
-            checks.append(self._keyword(key, value, base))
-        if _OBJECT_KEYWORDS & node.keys():
-            checks.append(self._object(node, base))
-        return _all_of(checks)
-
-    def _object(self, node: Mapping[str, Any], base: str) -> _Check:
-        props = {name: self.compile(sub, base) for name, sub in node.get("properties", {}).items()}
-        props = {name: c for name, c in props.items() if c is not _always}
-        required = tuple(node.get("required", ()))
-        extra = node.get("additionalProperties", True)
-        known = frozenset(node.get("properties", {}))
-        others: _Check | None = None
-        if extra is False:
-            others = lambda v: False  # noqa: E731
-        elif extra is not True:
-            others = self.compile(extra, base)
-
-        def check(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return True
-            for name in required:
-                if name not in value:
-                    return False
-            if props:
-                for name, sub in props.items():
-                    if name in value and not sub(value[name]):
-                        return False
-            if others is not None:
-                for name, item in value.items():
-                    if name not in known and not others(item):
-                        return False
-            return True
-
-        return check
-
-    def _keyword(self, key: str, value: Any, base: str) -> _Check:
-        if key == "$ref":
-            return self.ref(base, value)
-        if key == "type":
-            return _type_check([value] if isinstance(value, str) else list(value))
-        if key == "items":
-            item = self.compile(value, base)
-
-            def items(v: Any) -> bool:
-                if isinstance(v, list):
-                    for x in v:
-                        if not item(x):
-                            return False
-                return True
-
-            return items
-        if key in ("allOf", "anyOf", "oneOf"):
-            subs = tuple(self.compile(sub, base) for sub in value)
-            if key == "allOf" or len(subs) == 1:
-                return _all_of(subs)
-            if key == "anyOf":
-                return lambda v: any(s(v) for s in subs)
-            return lambda v: sum(1 for s in subs if s(v)) == 1
-        if key == "not":
-            negated = self.compile(value, base)
-            return lambda v: not negated(v)
-        if key == "enum" and all(isinstance(e, str) for e in value):
-            allowed = frozenset(value)
-            return lambda v: isinstance(v, str) and v in allowed
-        if key == "minimum":
-            return lambda v: isinstance(v, bool) or not isinstance(v, int | float) or v >= value
-        raise ValueError(f"JSON Schema keyword {key!r} is not supported by the compiled checker")
-
-
-@cache
-def _fast_check(target: str, partial: bool) -> _Check:
-    """The compiled yes/no check for an absolute ``$ref`` target."""
-    compiler = _SchemaCompiler(schema_documents(partial))
-    doc_id, _, pointer = target.partition("#")
-    return compiler.ref(doc_id, f"#{pointer}")
-
-
 def _no_retrieval(uri: str) -> Any:
     raise ValueError(f"the vendored OpenLineage schemas do not include {uri}")
 
 
 @cache
 def _rust_validator(target: str, partial: bool) -> jsonschema_rs.Validator:
-    """The jsonschema-rs validator for ``target``, an absolute ``$ref``: the fast yes/no for plain documents.
+    """The jsonschema-rs validator for ``target``, an absolute ``$ref``: it gives every verdict.
 
     Formats are annotations (draft 2020-12, as in python-jsonschema); every ``$ref`` resolves
     within the vendored files (nothing is fetched).
@@ -330,6 +137,13 @@ def _rust_validator(target: str, partial: bool) -> jsonschema_rs.Validator:
     return jsonschema_rs.Draft202012Validator(
         schema, validate_formats=False, registry=registry, retriever=_no_retrieval
     )
+
+
+@cache
+def _checker(target: str, partial: bool) -> Callable[[Any], bool]:
+    """The jsonschema-rs yes/no of an event kind or facet schema (the bound ``is_valid`` of its validator)."""
+    check: Callable[[Any], bool] = _rust_validator(_target(target), partial).is_valid
+    return check
 
 
 @cache
@@ -363,38 +177,20 @@ def _issue(error: ValidationError, prefix: tuple[str | int, ...]) -> EventIssue:
     return EventIssue(render_json_path(path), error.message)
 
 
-@cache
-def fast_check(target: str, partial: bool = False, plain: bool = False) -> Callable[[Any], bool]:
-    """The fast yes/no of `is_valid` for one event kind or facet schema, to call on many documents."""
-    ref = _target(target)
-    if plain:
-        check: Callable[[Any], bool] = _rust_validator(ref, partial).is_valid
-        return check
-    return _fast_check(ref, partial)
-
-
-def is_valid(document: Any, target: str, *, partial: bool = False, plain: bool = False) -> bool:
-    """The fast answer: does ``document`` pass an event kind or facet schema (``SchemaDatasetFacet``...)?
-
-    ``plain=True`` promises a plain document (module docstring): jsonschema-rs answers, else the
-    compiled predicate.
-    """
-    return fast_check(target, partial, plain)(document)
+def is_valid(document: Any, target: str, *, partial: bool = False) -> bool:
+    """The verdict: does ``document`` pass an event kind (``RunEvent``...) or facet schema (``SchemaDatasetFacet``)?"""
+    return _checker(target, partial)(document)
 
 
 def validate(
-    document: Any,
-    target: str,
-    *,
-    partial: bool = False,
-    prefix: tuple[str | int, ...] = (),
-    plain: bool = False,
+    document: Any, target: str, *, partial: bool = False, prefix: tuple[str | int, ...] = ()
 ) -> list[EventIssue]:
-    """Issues of ``document`` against an event kind (``RunEvent``...) or a facet schema (``SchemaDatasetFacet``...).
+    """Issues of ``document`` against an event kind or a facet schema; empty when valid.
 
-    Empty when valid. The fast answer first (`is_valid`), then jsonschema to name the problems.
+    jsonschema-rs gives the verdict (`is_valid`); python-jsonschema names the problems of an
+    invalid document, each as a path under ``prefix`` and a reason.
     """
-    if is_valid(document, target, partial=partial, plain=plain):
+    if is_valid(document, target, partial=partial):
         return []
     ref = _target(target)
     errors = sorted(_reference_validator(ref, partial).iter_errors(document), key=lambda e: list(e.absolute_path))
