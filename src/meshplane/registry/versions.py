@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
+
+from meshplane import canonical
 
 # version numbers have one reader, `meshplane.spec.versions`; re-exported for the registry's callers
 from meshplane.spec.versions import major_of as major_of  # noqa: PLC0414 - explicit re-export
@@ -12,10 +12,10 @@ from meshplane.spec.versions import parse_version as parse_version  # noqa: PLC0
 
 
 def canonical_json(document: Any) -> str:
-    """The JSON text a document is hashed in: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """The JSON text a document is hashed in (`meshplane.canonical`; values that are not JSON data as ``str()``)."""
+    return canonical.canonical_json(document, default=str)
 
 
 def document_sha256(document: Any) -> str:
     """SHA-256 of the canonical JSON of a document (YAML formatting and comments do not count)."""
-    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    return canonical.canonical_sha256(document, default=str)
