@@ -50,10 +50,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from meshplane.access import Principal
 from meshplane.lineage import check_event, parse_event
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
-from meshplane.registry.access import Principal
 from meshplane.registry.database import create_registry_engine
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token

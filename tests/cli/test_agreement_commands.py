@@ -14,10 +14,10 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
+from meshplane.access import Principal
 from meshplane.api import create_app
 from meshplane.cli.app import app
 from meshplane.registry import Registry
-from meshplane.registry.access import Principal
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token
 from meshplane.settings import Settings, get_settings

@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from meshplane.access import Principal
 from meshplane.cli.app import app
 from meshplane.registry import Registry, open_mesh_registry
 from meshplane.registry import lineage as store
-from meshplane.registry.access import Principal
 from meshplane.service import lineage as service
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token

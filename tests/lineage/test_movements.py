@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from test_receiver_support import OPERATOR, World, build_world, counts, ds, run_event, world_for
 
-from meshplane.registry.access import NotFound
+from meshplane.errors import NotFound
 from meshplane.service import lineage as service
 from meshplane.service import movements
 from meshplane.service.movements import Direction

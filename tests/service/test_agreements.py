@@ -10,22 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from meshplane.access import TRANSITIONS, AgreementAction, AgreementState, Principal, Role, next_state
 from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import AccessDenied, Conflict
 from meshplane.registry import Registry
 from meshplane.registry import models as m
-from meshplane.registry.access import (
-    TRANSITIONS,
-    AccessDenied,
-    AgreementAction,
-    AgreementEvent,
-    AgreementState,
-    Conflict,
-    Principal,
-    Role,
-    UsageAgreement,
-    next_state,
-    open_key,
-)
+from meshplane.registry.access import AgreementEvent, UsageAgreement, open_key
 from meshplane.service.agreements import (
     decide_agreement,
     effective_state,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from meshplane.errors import NotFound
 from meshplane.registry import Registry
-from meshplane.registry.access import NotFound
 from meshplane.service.catalog import (
     CatalogEntry,
     Column,

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from meshplane.access import Principal, Role
 from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import AccessDenied, NotFound
 from meshplane.registry import Registry
-from meshplane.registry.access import AccessDenied, ApiToken, NotFound, Principal, Role
+from meshplane.registry.access import ApiToken
 from meshplane.service.tokens import (
     TokenAuthenticator,
     create_token,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from meshplane.diagnostics import MeshplaneError
-from meshplane.registry.access import AccessDenied, Conflict, NotFound
+from meshplane.errors import AccessDenied, Conflict, NotFound
 from meshplane.service.publishing import BundleRefused
 
 log = logging.getLogger(__name__)

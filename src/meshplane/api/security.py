@@ -27,9 +27,10 @@ from typing import Annotated, Any
 from fastapi import BackgroundTasks, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from meshplane.access import Principal
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.problems import WRITE_PROBLEMS
-from meshplane.registry.access import AccessDenied, Principal
+from meshplane.errors import AccessDenied
 
 OWNER_EXTENSION = "x-meshplane-owner"
 

@@ -1,4 +1,4 @@
-"""Access to the registry: API tokens, roles, usage agreements and who may do what.
+"""The access tables: API tokens, usage agreements, their transitions, per-port settings.
 
 Tables (created by migration ``0002``):
 
@@ -14,178 +14,18 @@ Tables (created by migration ``0002``):
 * ``agreement_events``: every state transition (who, when, why), each with its ``audit_log`` row.
 * ``port_settings``: per output port (product + port name) settings, today only auto-approve.
 
-The state machine is the table `TRANSITIONS`; `Role` and `Principal` say who is calling.
+The rules these rows follow (roles, `Principal`, the agreement state machine, the token format) are
+in `meshplane.access`, the errors of a refusal in `meshplane.errors`: neither needs the database.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from meshplane.diagnostics import MeshplaneError
 from meshplane.registry.models import ID, NAME, SHA256, Base
-
-TOKEN_PREFIX = "mp_"
-TOKEN_ID_LENGTH = 8
-
-
-class Role(enum.StrEnum):
-    """What a token may do."""
-
-    ADMIN = "admin"
-    """The lake owner: everything, in every domain."""
-    MAINTAINER = "maintainer"
-    """A domain team: write its own domain's products and contracts, decide agreements on its ports."""
-    READER = "reader"
-    """Read the catalog, nothing else."""
-
-
-class AgreementState(enum.StrEnum):
-    """Where a usage agreement stands."""
-
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    ACTIVE = "active"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
-
-OPEN_STATES = frozenset({AgreementState.REQUESTED, AgreementState.APPROVED, AgreementState.ACTIVE})
-"""States in which an agreement still counts (and blocks a second request for the same port)."""
-
-
-class AgreementAction(enum.StrEnum):
-    """What moves an agreement from one state to another."""
-
-    APPROVE = "approve"
-    REJECT = "reject"
-    ACTIVATE = "activate"
-    REVOKE = "revoke"
-    EXPIRE = "expire"
-
-
-TRANSITIONS: dict[tuple[AgreementState, AgreementAction], AgreementState] = {
-    (AgreementState.REQUESTED, AgreementAction.APPROVE): AgreementState.APPROVED,
-    (AgreementState.REQUESTED, AgreementAction.REJECT): AgreementState.REJECTED,
-    (AgreementState.APPROVED, AgreementAction.ACTIVATE): AgreementState.ACTIVE,
-    (AgreementState.REQUESTED, AgreementAction.REVOKE): AgreementState.REVOKED,
-    (AgreementState.APPROVED, AgreementAction.REVOKE): AgreementState.REVOKED,
-    (AgreementState.ACTIVE, AgreementAction.REVOKE): AgreementState.REVOKED,
-    (AgreementState.ACTIVE, AgreementAction.EXPIRE): AgreementState.EXPIRED,
-}
-"""(state, action) → next state. Anything not listed is refused (a conflict with the current state)."""
-
-
-def next_state(state: AgreementState, action: AgreementAction) -> AgreementState | None:
-    """The state `action` leads to from `state`, or None when the transition is not allowed."""
-    return TRANSITIONS.get((state, action))
-
-
-# --- errors the API maps to HTTP statuses -----------------------------------------------------------
-
-
-class AccessDenied(MeshplaneError):
-    """The caller may not do this: 401 when not authenticated, else 403."""
-
-    def __init__(self, message: str, *, authenticated: bool = True) -> None:
-        super().__init__(message, exit_code=2)
-        self.authenticated = authenticated
-
-
-class NotFound(MeshplaneError):
-    """What the request names does not exist (404)."""
-
-
-class Conflict(MeshplaneError):
-    """The request is valid but clashes with the current state (409)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, exit_code=1)
-
-
-# --- who is calling ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller of a use case: a token's owner, the local operator, or nobody (anonymous)."""
-
-    name: str
-    role: Role | None
-    domain: str | None = None
-    token_id: str | None = None
-
-    @classmethod
-    def anonymous(cls) -> Principal:
-        """A request without a token."""
-        return cls("anonymous", None)
-
-    @classmethod
-    def local_admin(cls, user: str) -> Principal:
-        """Someone working on the registry directly (the CLI on the server): an admin by definition."""
-        return cls(user, Role.ADMIN)
-
-    @property
-    def authenticated(self) -> bool:
-        """True for a token (or the local operator)."""
-        return self.role is not None
-
-    @property
-    def is_admin(self) -> bool:
-        """True for the lake owner."""
-        return self.role is Role.ADMIN
-
-    @property
-    def actor(self) -> str:
-        """How audit rows name this caller: ``name (role[ of domain], token id)``."""
-        if self.role is None:
-            return self.name
-        scope = f"{self.role.value} of {self.domain}" if self.domain else self.role.value
-        token = f", token {self.token_id}" if self.token_id else ""
-        return f"{self.name} ({scope}{token})"[:300]
-
-    def may_maintain(self, domain: str | None) -> bool:
-        """True when this caller may write `domain` (admins may write every domain)."""
-        if self.role is Role.ADMIN:
-            return True
-        return self.role is Role.MAINTAINER and domain is not None and domain == self.domain
-
-    def require_writer(self) -> None:
-        """Refuse anonymous callers (401) and readers (403)."""
-        if not self.authenticated:
-            raise AccessDenied("authentication required: send `Authorization: Bearer <token>`", authenticated=False)
-        if self.role is Role.READER:
-            raise AccessDenied(f"{self.name} is a reader: reader tokens cannot change anything")
-
-    def require_admin(self, what: str) -> None:
-        """Refuse everyone but admins."""
-        self.require_writer()
-        if not self.is_admin:
-            raise AccessDenied(f"only an admin may {what}")
-
-    def require_maintainer(self, domains: Iterable[str | None], what: str) -> None:
-        """Refuse unless this caller maintains every one of `domains` (admins maintain all)."""
-        self.require_writer()
-        foreign = sorted({d or "?" for d in domains if not self.may_maintain(d)})
-        if foreign:
-            mine = f"maintainer of {self.domain}" if self.domain else (self.role.value if self.role else "anonymous")
-            raise AccessDenied(f"{self.name} ({mine}) may not {what}: it touches domain(s) {', '.join(foreign)}")
-
-    def require_maintainer_of_any(self, domains: Iterable[str | None], what: str) -> None:
-        """Refuse unless this caller maintains at least one of `domains`."""
-        self.require_writer()
-        listed = sorted({d or "?" for d in domains})
-        if not any(self.may_maintain(d) for d in listed):
-            raise AccessDenied(f"{self.name} may not {what}: only maintainers of {' or '.join(listed)} may")
-
-
-# --- tables -----------------------------------------------------------------------------------------
 
 
 class ApiToken(Base):
@@ -263,21 +103,9 @@ def open_key(consumer_product_id: str, provider_product_id: str, port_name: str)
 
 
 __all__ = [
-    "OPEN_STATES",
-    "TOKEN_ID_LENGTH",
-    "TOKEN_PREFIX",
-    "TRANSITIONS",
-    "AccessDenied",
-    "AgreementAction",
     "AgreementEvent",
-    "AgreementState",
     "ApiToken",
-    "Conflict",
-    "NotFound",
     "PortSetting",
-    "Principal",
-    "Role",
     "UsageAgreement",
-    "next_state",
     "open_key",
 ]

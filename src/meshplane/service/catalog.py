@@ -25,10 +25,12 @@ import pydantic
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from meshplane.access import OPEN_STATES
 from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import NotFound
 from meshplane.registry import Registry
 from meshplane.registry import models as m
-from meshplane.registry.access import OPEN_STATES, NotFound, PortSetting, UsageAgreement
+from meshplane.registry.access import PortSetting, UsageAgreement
 from meshplane.registry.versions import major_of, parse_version
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field
 
+from meshplane.access import AgreementState
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import (
     ApiModel,
@@ -31,7 +32,6 @@ from meshplane.api.security import (
     read_access,
     writes,
 )
-from meshplane.registry.access import AgreementState
 from meshplane.service import agreements
 from meshplane.service.catalog import Page
 

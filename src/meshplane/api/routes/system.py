@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from meshplane import __version__
+from meshplane.access import Principal
 from meshplane.api.params import OpenModel
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import read_access
-from meshplane.registry.access import Principal
 
 router = APIRouter(tags=["system"])
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import ConfigDict, Field
 
+from meshplane.access import Role
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import ApiModel, OpenModel
 from meshplane.api.problems import READ_PROBLEMS, WRITE_PROBLEMS
 from meshplane.api.security import ADMIN_ONLY, Caller, read_access, writes
-from meshplane.registry.access import Role
 from meshplane.service import tokens
 
 router = APIRouter(prefix="/api/v1", tags=["tokens"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)

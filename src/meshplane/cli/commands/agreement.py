@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from meshplane.access import AgreementState
 from meshplane.cli.output import EXIT_OK, console, print_json, wide_console
 from meshplane.diagnostics import MeshplaneError
 from meshplane.settings import get_settings
@@ -20,8 +21,8 @@ from meshplane.settings import get_settings
 if TYPE_CHECKING:
     from meshplane.api.client import ApiClient
 
-STATES = ("requested", "approved", "rejected", "active", "revoked", "expired")
-"""The states of `meshplane.registry.access.AgreementState` (listed here: the CLI starts without SQLAlchemy)."""
+STATES = tuple(state.value for state in AgreementState)
+"""The states an agreement can be in (`--state` choices)."""
 
 agreement_app = typer.Typer(help="Usage agreements between products, through a meshplane server.", no_args_is_help=True)
 

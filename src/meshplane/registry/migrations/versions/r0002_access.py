@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-# The models of these tables live in `meshplane.registry.access`, beside the access rules. Importing
+# The models of these tables live in `meshplane.registry.access` (their rules: `meshplane.access`). Importing
 # it here registers them on `Base.metadata` whenever the migrations are loaded, so comparing the
 # migrated schema with the models (and autogenerate) always sees every table. The DDL below is
 # spelled out, as migrations must be; nothing of the module is used.
