@@ -63,8 +63,10 @@ def test_the_public_names_are_documented() -> None:
 
 def test_modules_stay_small() -> None:
     mine = [*(REPO / "src/meshplane/api").rglob("*.py"), REPO / "src/meshplane/registry/access.py"]
+    mine += [REPO / "src/meshplane" / f"{name}.py" for name in ("access", "errors")]
     mine += [
-        REPO / "src/meshplane/service" / f"{name}.py" for name in ("catalog", "tokens", "agreements", "publishing")
+        REPO / "src/meshplane/service" / f"{name}.py"
+        for name in ("catalog", "tokens", "agreements", "publishing", "testruns")
     ]
     big = {p.name: n for p in mine if (n := p.read_text(encoding="utf-8").count("\n")) >= 800}
     assert not big, big

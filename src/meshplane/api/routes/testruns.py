@@ -12,7 +12,7 @@ from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import IdFilter, OpenModel, PageOf, PageParams, RowId, Timestamp, page_params, paged
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import CONTRACT_DOMAIN, Caller, read_access, writes
-from meshplane.service import publishing
+from meshplane.service import testruns
 
 router = APIRouter(prefix="/api/v1", tags=["test runs"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
 
@@ -137,7 +137,7 @@ def publish_runs(context: Context, caller: Caller, body: PublishRequest, respons
     nothing is stored twice.
     """
     runs = [run.model_dump(mode="json", by_alias=True) for run in body.runs]
-    outcome = publishing.record_runs(context.registry, caller, runs)
+    outcome = testruns.record_runs(context.registry, caller, runs)
     recorded = sum(1 for _, new in outcome if new)
     if not recorded:
         response.status_code = 200
@@ -157,7 +157,7 @@ def list_runs(
     since: Annotated[Timestamp | None, Query(description="Runs started at or after this instant.")] = None,
 ) -> dict[str, Any]:
     """Recorded runs, newest first."""
-    page = publishing.list_runs(
+    page = testruns.list_runs(
         context.registry,
         contract=contract,
         version=version,
@@ -180,7 +180,7 @@ def pass_rates(
     since: Annotated[Timestamp | None, Query(description="Count runs started at or after this instant.")] = None,
 ) -> dict[str, Any]:
     """Per contract: number of runs by result, the pass rate and the latest run."""
-    page = publishing.pass_rates(
+    page = testruns.pass_rates(
         context.registry, contract=contract, domain=domain, since=since, limit=paging.limit, offset=paging.offset
     )
     return paged(page, paging)
@@ -189,7 +189,7 @@ def pass_rates(
 @router.get("/test-runs/{run_id}", response_model=RunDetail, summary="Get a test run")
 def get_run(context: Context, run_id: RowId) -> dict[str, Any]:
     """One run with every check result."""
-    return publishing.get_run(context.registry, run_id)
+    return testruns.get_run(context.registry, run_id)
 
 
 __all__ = ["router"]

@@ -1,0 +1,65 @@
+"""Test-run use cases on SQLite and PostgreSQL: recording runs as a maintainer, history, pass rates, refusals."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from meshplane.access import Principal, Role
+from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import AccessDenied, NotFound
+from meshplane.registry import Registry, list_test_runs
+from meshplane.service.gitops import apply_mesh
+from meshplane.service.testruns import list_runs, pass_rates, record_runs
+
+REPO = Path(__file__).resolve().parents[2]
+RETAIL = Principal("ci-retail", Role.MAINTAINER, "retail", "aaaaaaaa")
+FINANCE = Principal("ci-finance", Role.MAINTAINER, "finance", "cccccccc")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def mesh_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, Registry]]:
+    url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    mesh = Path(
+        shutil.copytree(
+            REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane")
+        )
+    )
+    with Registry(url) as reg:
+        apply_mesh(mesh, registry=reg, actor="test")
+        yield mesh, reg
+
+
+def _run(contract: str, version: str, result: str, started: str) -> dict[str, object]:
+    return {"contract": {"id": contract, "version": version}, "result": result, "startedAt": started, "checks": []}
+
+
+def test_runs_history_and_rates(mesh_registry: tuple[Path, Registry]) -> None:
+    _, registry = mesh_registry
+    ids = record_runs(
+        registry,
+        RETAIL,
+        [
+            _run("retail.sales.orders", "1.2.0", "passed", "2026-05-01T00:00:00Z"),
+            _run("retail.sales.orders", "1.2.0", "failed", "2026-05-02T00:00:00Z"),
+            _run("retail.catalog.products", "1.0.0", "warning", "2026-05-03T00:00:00Z"),
+        ],
+    )
+    assert len({run_id for run_id, _ in ids}) == 3 and all(new for _, new in ids)
+    assert [r.result for r in list_test_runs(registry, "retail.sales.orders")] == ["failed", "passed"]
+    assert list_runs(registry, domain="retail").total == 3
+    assert list_runs(registry, since=datetime(2026, 5, 2, tzinfo=UTC)).total == 2
+    rates = {r["contract"]: r for r in pass_rates(registry).items}
+    assert rates["retail.sales.orders"]["passRate"] == 0.5 and rates["retail.catalog.products"]["passRate"] == 1.0
+    since = {r["contract"]: r for r in pass_rates(registry, since=datetime(2026, 5, 2, tzinfo=UTC)).items}
+    assert since["retail.sales.orders"]["runs"] == 1 and since["retail.sales.orders"]["passRate"] == 0.0
+    with pytest.raises(AccessDenied):
+        record_runs(registry, FINANCE, [_run("retail.sales.orders", "1.2.0", "passed", "2026-05-01T00:00:00Z")])
+    with pytest.raises(NotFound):
+        record_runs(registry, RETAIL, [_run("nobody.knows", "1.0.0", "passed", "2026-05-01T00:00:00Z")])
+    with pytest.raises(MeshplaneError, match="contract"):
+        record_runs(registry, RETAIL, [{"result": "passed"}])
