@@ -85,8 +85,10 @@ def test_an_event_stored_in_canonical_json_v1_is_a_duplicate_after_the_migration
         statuses = ingest(registry, [check_event(body) for body in resent], actor="test", now=NOW)
         assert statuses == [IngestStatus.DUPLICATE] * 3
         with registry.engine.connect() as conn:
-            fingerprints = dict(conn.execute(sa.text("SELECT id, fingerprint FROM lineage_events")).all())
-            bodies = dict(conn.execute(sa.text("SELECT id, body FROM lineage_events")).all())
+            fingerprints: dict[int, str] = dict(
+                conn.execute(sa.text("SELECT id, fingerprint FROM lineage_events")).all()
+            )
+            bodies: dict[int, str] = dict(conn.execute(sa.text("SELECT id, body FROM lineage_events")).all())
             (domain_sha,) = conn.execute(sa.text("SELECT sha256 FROM domains")).scalars()
         assert fingerprints[1] == check_event(bodies[1]).fingerprint and bodies[1] == rows[0][1]  # body as received
         assert fingerprints[2] == _sha(rows[1][1])  # no float: the same text in both versions
@@ -95,7 +97,7 @@ def test_an_event_stored_in_canonical_json_v1_is_a_duplicate_after_the_migration
 
         _at(registry, "0007", down=True)
         with registry.engine.connect() as conn:
-            restored = dict(conn.execute(sa.text("SELECT id, fingerprint FROM lineage_events")).all())
+            restored: dict[int, str] = dict(conn.execute(sa.text("SELECT id, fingerprint FROM lineage_events")).all())
             (domain_v1,) = conn.execute(sa.text("SELECT sha256 FROM domains")).scalars()
         assert restored == {i: _sha(body) for i, body in rows}
         assert domain_v1 == _sha(json.dumps(domain, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
