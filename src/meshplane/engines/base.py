@@ -18,12 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 from sqlglot.expressions import DType
 
-from meshplane.spec.odcs import Server
+if TYPE_CHECKING:
+    from meshplane.spec.odcs import Server
+
 
 TypeFamily = frozenset[DType]
 
@@ -257,6 +259,10 @@ class Engine(abc.ABC):
             return exp.DataType.build(raw, dialect=self.dialect)
         except Exception:  # sqlglot raises several error types for exotic spellings
             return exp.DataType(this=DType.UNKNOWN)
+
+    def logical_type_of(self, dtype: exp.DataType) -> str | None:
+        """The ODCS logical type whose family holds a physical type (None when no family does)."""
+        return next((logical for logical, family in self.logical_types.items() if dtype.this in family), None)
 
     def conforms(self, logical: str, dtype: exp.DataType) -> bool:
         """Whether a physical type conforms to an ODCS logical type."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from meshplane.spec.odcs import Server
+if TYPE_CHECKING:
+    from meshplane.spec.odcs import Server
 
 PREFIX = "MESHPLANE_SERVER_"
 

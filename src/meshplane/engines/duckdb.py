@@ -14,7 +14,7 @@ from __future__ import annotations
 import glob
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
@@ -31,7 +31,9 @@ from meshplane.engines.base import (
     Session,
     quoted_table,
 )
-from meshplane.spec.odcs import Server
+
+if TYPE_CHECKING:
+    from meshplane.spec.odcs import Server
 
 FILE_FORMATS: dict[str, str] = {
     ".parquet": "parquet",

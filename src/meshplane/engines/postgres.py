@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib.util
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlglot
 from sqlglot import exp
@@ -43,7 +43,9 @@ from meshplane.engines.base import (
     quoted_table,
 )
 from meshplane.engines.credentials import server_secret, server_variable
-from meshplane.spec.odcs import Server
+
+if TYPE_CHECKING:
+    from meshplane.spec.odcs import Server
 
 INSTALL_HINT = "pip install 'meshplane[postgres]'"
 

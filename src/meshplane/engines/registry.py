@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
+from typing import TYPE_CHECKING
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.engines.base import Engine
-from meshplane.spec.odcs import Server
+
+if TYPE_CHECKING:
+    from meshplane.spec.odcs import Server
 
 BUILTIN_ENGINES: tuple[str, ...] = (
     "meshplane.engines.duckdb:DuckDBEngine",

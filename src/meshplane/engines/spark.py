@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
@@ -53,7 +53,9 @@ from meshplane.engines.base import (
 )
 from meshplane.engines.duckdb import FILE_FORMATS, FORMAT_ALIASES
 from meshplane.settings import get_settings
-from meshplane.spec.odcs import Server
+
+if TYPE_CHECKING:
+    from meshplane.spec.odcs import Server
 
 INSTALL_HINT = "pip install 'meshplane[spark]'"
 
