@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/api.py --postgres URL           # the same on PostgreSQL too
     .venv/bin/python benchmarks/api.py --quick                  # 200 products, 300 requests (a smoke run)
 
-A synthetic mesh (`meshplane.registry.synthetic`) of --products products is applied to a fresh
+A synthetic mesh (`tests/registry/synthetic_mesh.py`) of --products products is applied to a fresh
 registry; `meshplane serve` runs it in its own process on 127.0.0.1 (one worker, or --workers);
 --threads client threads, each with its own keep-alive connection, send --requests requests per
 scenario:
@@ -39,12 +39,14 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from meshplane.access import Principal
 from meshplane.registry import Registry
-from meshplane.registry.access import Principal
-from meshplane.registry.synthetic import write_synthetic_mesh
 from meshplane.service.catalog import ProductQuery, get_product, search_products
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "registry"))  # test support
+from synthetic_mesh import write_synthetic_mesh
 
 MESHPLANE = Path(sys.executable).parent / "meshplane"
 

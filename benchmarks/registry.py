@@ -38,9 +38,8 @@ from meshplane.mesh import load_mesh
 from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.registry.changes import compare_states
-from meshplane.registry.graph import ConsumerGraph, clear_graph_cache
+from meshplane.registry.graph import ConsumerGraph
 from meshplane.registry.state import MeshState, RegistryState
-from meshplane.registry.synthetic import SyntheticMesh, generate_synthetic_mesh, write_synthetic_mesh
 from meshplane.registry.writer import write_changes
 from meshplane.service.gitops import (
     apply_mesh,
@@ -55,6 +54,9 @@ from meshplane.service.impact import impact_of
 from meshplane.spec.meshfiles import Domain
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "registry"))  # test support
+from synthetic_mesh import SyntheticMesh, generate_synthetic_mesh, write_synthetic_mesh
 
 
 def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshplane.api.local import LocalServer
+from meshplane.access import Principal
+from meshplane.demo.server import LocalServer
 from meshplane.registry import Registry
-from meshplane.registry.access import Principal
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token
 
@@ -108,4 +108,4 @@ def run_document(
 
 
 LiveServer = LocalServer
-"""A real uvicorn server on 127.0.0.1 (ephemeral port) in a thread: `meshplane.api.local.LocalServer`."""
+"""A real uvicorn server on 127.0.0.1 (ephemeral port) in a thread: `meshplane.demo.server.LocalServer`."""

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from test_receiver_support import REPO, LiveServer, World, build_world, counts
 
 from meshplane.api import create_app
-from meshplane.lineage.simulate import JOBS, SimulationSummary, simulate_week
+from meshplane.demo.simulate import JOBS, SimulationSummary, simulate_week
 from meshplane.registry import lineage as store
 from meshplane.service import movements
 from meshplane.service.impact import ColumnUsage, impact_of

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from meshplane.api.local import LocalServer
+from meshplane.access import Principal
+from meshplane.demo.server import LocalServer
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
-from meshplane.registry.access import Principal
 from meshplane.service.derivation import derive_pending
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token
@@ -172,7 +172,7 @@ def run_event(
 
 
 LiveServer = LocalServer
-"""A real uvicorn server on 127.0.0.1 (ephemeral port) in a thread: `meshplane.api.local.LocalServer`."""
+"""A real uvicorn server on 127.0.0.1 (ephemeral port) in a thread: `meshplane.demo.server.LocalServer`."""
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the deterministic data generator.")] = 7,
 ) -> None:
     """Copy the example mesh (5 domains of a holding group), generate its lake and run meshplane on it."""
-    from meshplane.service.demo import DemoOptions, run_demo, tour
+    from meshplane.demo.steps import DemoOptions, run_demo, tour
 
     ok = True
     for index, step in enumerate(run_demo(DemoOptions(directory, rows, seed)), start=1):

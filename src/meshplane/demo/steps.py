@@ -193,9 +193,9 @@ def test_products(options: DemoOptions) -> DemoStep:
 
 def lineage_week(options: DemoOptions) -> DemoStep:
     """Send a week of job runs with the real OpenLineage client to a local server; show the movements."""
-    from meshplane.api.local import LocalServer
-    from meshplane.lineage.simulate import simulate_week
-    from meshplane.registry.access import Principal, Role
+    from meshplane.access import Principal, Role
+    from meshplane.demo.server import LocalServer
+    from meshplane.demo.simulate import simulate_week
     from meshplane.service.movements import Flag, movements
     from meshplane.service.tokens import create_token
 

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
+from meshplane.demo.steps import DEMO_MARKER, DemoOptions, DemoStep, prepare_work_dir, run_demo
 from meshplane.diagnostics import MeshplaneError
-from meshplane.service.demo import DEMO_MARKER, DemoOptions, DemoStep, prepare_work_dir, run_demo
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
