@@ -83,7 +83,7 @@ def bulk_insert_reference(url: str, desired: MeshState) -> float:
     now = m.utcnow()
     with Registry(url) as registry:
         start = time.perf_counter()
-        with registry.write() as session:
+        with registry.transaction(immediate=True) as session:
             session.execute(
                 sa.insert(m.Domain),
                 [
@@ -238,7 +238,7 @@ def bench_impact(products: int, edges: int, runs: int, url: str, seed: int = 7) 
     state = state_of(mesh)
     with Registry(url) as registry:
         start = time.perf_counter()
-        with registry.write() as session:
+        with registry.transaction(immediate=True) as session:
             write_changes(
                 session,
                 state,
@@ -259,7 +259,7 @@ def bench_impact(products: int, edges: int, runs: int, url: str, seed: int = 7) 
             latencies.append(elapsed)
             sizes.append(len(report.consumers))
         for contract in picks[: max(runs // 4, 1)]:  # cold: the graph is loaded from the database each time
-            clear_graph_cache()
+            registry.cache.clear()
             cold.append(timed(impact_of, registry, contract)[0])
         with registry.read() as session:
             t_graph, graph = timed(ConsumerGraph.load, session)

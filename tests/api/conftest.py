@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from meshplane.api import create_app
 from meshplane.registry import Registry
-from meshplane.service.catalog import clear_catalog_cache
 from meshplane.settings import Settings, get_settings
 
 
@@ -22,10 +21,8 @@ def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("MESHPLANE_DATABASE_URL", "MESHPLANE_ANONYMOUS_READ", "MESHPLANE_TOKEN", "MESHPLANE_SERVER_URL"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
-    clear_catalog_cache()
     yield
     get_settings.cache_clear()
-    clear_catalog_cache()
 
 
 @pytest.fixture(scope="session")

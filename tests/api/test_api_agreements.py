@@ -135,7 +135,7 @@ def test_end_dates_expire_agreements(client: TestClient, world: World, registry:
     agreement = post(client, world, "maintainer:retail", "/api/v1/agreements", {**REQUEST, "endDate": tomorrow}).json()
     assert agreement["endDate"] == tomorrow
     post(client, world, "maintainer:customer", f"/api/v1/agreements/{agreement['id']}/approve")
-    with registry.write() as session:  # time passes: the end date is now yesterday
+    with registry.transaction(immediate=True) as session:  # time passes: the end date is now yesterday
         session.execute(sa.update(UsageAgreement).values(end_date=datetime.now(UTC).date() - timedelta(days=1)))
     shown = client.get(f"/api/v1/agreements/{agreement['id']}", headers=world.headers("reader")).json()
     assert shown["state"] == "expired"

@@ -23,8 +23,14 @@ INTERNAL = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 def routes() -> list[tuple[str, str, dict, str]]:  # type: ignore[type-arg]
     """(method, path, OpenAPI extras, route module name) of every route."""
     app = create_app(Registry("sqlite:///:memory:", auto_upgrade=False), settings=Settings())
+    paths = app.openapi()["paths"]  # the operations as documented, FastAPI's and the plain routes' alike
     return [
-        (method, route.path, route.openapi_extra or {}, getattr(route.endpoint, "__module__", "").rsplit(".", 1)[-1])
+        (
+            method,
+            route.path,
+            paths.get(route.path, {}).get(method.lower(), {}),
+            getattr(route.endpoint, "__module__", "").rsplit(".", 1)[-1],
+        )
         for route in iter_route_contexts(app.routes)
         if route.path and route.path not in INTERNAL
         for method in sorted((route.methods or set()) - {"HEAD"})

@@ -123,6 +123,13 @@ def test_db_commands(mesh: Path) -> None:
     assert after["upToDate"] and after["current"] == after["head"]
     assert "already at revision" in invoke("db", "upgrade", str(mesh)).output
     assert "up to date" in invoke("db", "current", str(mesh)).output
+    status = json.loads(invoke("db", "status", str(mesh), "--format", "json").stdout)
+    assert status["upToDate"] and status["workers"] == [] and status["derivation"]["waiting"] == 0
+    assert "workers: none has run" in invoke("db", "status", str(mesh)).output
+    assert invoke("worker", "--once", "--quiet", "--mesh", str(mesh)).exit_code == 0  # leaves its last heartbeat
+    (worker,) = json.loads(invoke("db", "status", str(mesh), "--format", "json").stdout)["workers"]
+    assert not worker["alive"] and worker["stoppedAt"] and "lineage-derivation" in worker["jobs"]
+    assert "stopped or silent" in invoke("db", "status", str(mesh)).output
 
 
 def test_default_registry_lives_in_the_mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,6 +148,8 @@ def test_default_registry_lives_in_the_mesh(tmp_path: Path, monkeypatch: pytest.
         ["plan", "{tmp}/nowhere"],
         ["apply", "{tmp}/nowhere", "--yes"],
         ["db", "current", "{tmp}"],
+        ["db", "status", "{tmp}"],
+        ["worker", "--once", "--mesh", "{tmp}"],
         ["plan", "{tmp}", "--format", "xml"],
     ],
 )

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from meshplane.access import Principal
 from meshplane.cli.app import app
-from meshplane.registry import Registry, open_mesh_registry
+from meshplane.registry import Registry
+from meshplane.service.registries import open_mesh_registry
 from meshplane.registry import lineage as store
 from meshplane.service import lineage as service
 from meshplane.service.gitops import apply_mesh
@@ -73,8 +74,11 @@ def run(mesh: Path, job: str, reads: list[str], writes: str | None, at: str = "2
     }  # fmt: skip
 
 
-def observed(mesh: Path) -> None:
-    """Logistics reads retail orders (declared); marketing reads them without declaring; finance's ledger runs twice."""
+def observed(mesh: Path, *, derive: bool = True) -> None:
+    """Logistics reads retail orders (declared); marketing reads them without declaring; finance's ledger runs twice.
+
+    With `derive`, the events are derived afterwards (what the server's worker does).
+    """
     events = [
         run(mesh, "airflow-logistics/shipments", ["retail/sales/orders"], "logistics/shipments/shipments"),
         run(mesh, "airflow-marketing/enrich", ["retail/sales/orders"], "marketing/campaign_performance/campaign_kpis"),
@@ -96,6 +100,8 @@ def observed(mesh: Path) -> None:
     ]
     with registry_of(mesh) as registry:
         outcome = service.receive_batch(registry, json.dumps(events), OPERATOR)
+        if derive:
+            service.derive_pending(registry)
     assert outcome.count(service.IngestStatus.FAILED) == 0
 
 
@@ -237,19 +243,18 @@ def test_both_commands_read_a_server_with_a_token(mesh: Path, monkeypatch: pytes
             assert bad.exit_code == 2 and "401" in bad.output
 
 
-# --- derive ----------------------------------------------------------------------------------------------------
+# --- worker ----------------------------------------------------------------------------------------------------
 
 
-def test_derive_catches_up_and_retries_failed_events(mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_once_catches_up_and_retries_failed_events(mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from meshplane.service import derivation
 
-    monkeypatch.setattr(service, "notify_deriver", lambda registry: None)  # no background thread: a backlog
-    observed(mesh)
+    observed(mesh, derive=False)
     with registry_of(mesh) as registry:
         assert service.lineage_status(registry)["derivation"]["waiting"] == 5
-    result = invoke("derive", "--mesh", str(mesh))
+    result = invoke("worker", "--once", "--mesh", str(mesh))
     assert result.exit_code == 0 and "derived 5 event(s)" in result.output, result.output
-    assert "derived 0 event(s)" in invoke("derive", "--mesh", str(mesh)).output
+    assert "derived 0 event(s)" in invoke("worker", "--once", "--mesh", str(mesh)).output
     late = run(mesh, "airflow-finance/late", ["retail/sales/orders"], None)
     with registry_of(mesh) as registry:  # an event whose derivation fails: exit 1 naming it, then retried
         received = service.receive_event(registry, json.dumps(late), OPERATOR)
@@ -262,9 +267,8 @@ def test_derive_catches_up_and_retries_failed_events(mesh: Path, monkeypatch: py
         raise RuntimeError("boom")
 
     monkeypatch.setattr(derivation._Batch, "observe", boom)
-    failed = invoke("derive", "--mesh", str(mesh))
+    failed = invoke("worker", "--once", "--mesh", str(mesh))
     assert failed.exit_code == 1 and f"event {event_id}: RuntimeError: boom" in failed.output
     monkeypatch.undo()
-    monkeypatch.setattr(service, "notify_deriver", lambda registry: None)
-    again = invoke("derive", "--retry-failed", "--mesh", str(mesh))
+    again = invoke("worker", "--once", "--retry-failed", "--mesh", str(mesh))
     assert "1 failed event(s) queued again" in again.output and "derived 1 event(s)" in again.output

@@ -36,6 +36,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, template: World) -> Wo
 def send(world: World, *events: dict[str, Any]) -> None:
     with world.registry() as registry:
         outcome = service.receive_batch(registry, json.dumps(list(events)), OPERATOR)
+        service.derive_pending(registry)  # what the server's worker does
     assert outcome.count(service.IngestStatus.FAILED) == 0, outcome.to_dict()
 
 

@@ -56,14 +56,14 @@ def test_cached_graph_follows_applies(tmp_path, registry) -> None:  # type: igno
     mesh = write_synthetic_mesh(tmp_path / "m", domains=2, products=4, edges=0)
     apply_mesh(mesh.root, registry=registry)
     with registry.read() as session:
-        assert cached_graph(session, registry.url.url).downstream(mesh.contracts[0], 1) == []
-        assert cached_graph(session, registry.url.url) is cached_graph(session, registry.url.url)
+        assert cached_graph(session, registry.cache).downstream(mesh.contracts[0], 1) == []
+        assert cached_graph(session, registry.cache) is cached_graph(session, registry.cache)
     descriptor = mesh.root / "domains" / "d001" / "products" / "p00003" / "product.odps.yaml"
     data = yaml.safe_load(descriptor.read_text(encoding="utf-8"))
     data["inputPorts"] = [{"name": "new", "version": "1.0.0", "contractId": mesh.contracts[0]}]
     descriptor.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     apply_mesh(mesh.root, registry=registry)
     with registry.read() as session:
-        assert [c.product for c in cached_graph(session, registry.url.url).downstream(mesh.contracts[0], 1)] == [
+        assert [c.product for c in cached_graph(session, registry.cache).downstream(mesh.contracts[0], 1)] == [
             "d001.p00003"
         ]

@@ -123,7 +123,7 @@ def test_one_open_agreement_per_consumer_and_port_even_below_the_service(registr
     with pytest.raises(Conflict):
         request_agreement(registry, ADMIN, **ASK)
     now = datetime.now(UTC)
-    with pytest.raises(sa.exc.IntegrityError), registry.write() as session:
+    with pytest.raises(sa.exc.IntegrityError), registry.transaction(immediate=True) as session:
         session.add(
             UsageAgreement(
                 consumer_product_id="retail.sales",

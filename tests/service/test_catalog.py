@@ -16,7 +16,6 @@ from meshplane.service.catalog import (
     Column,
     ProductQuery,
     catalog_index,
-    clear_catalog_cache,
     contract_columns,
     get_contract,
     get_domain,
@@ -40,11 +39,9 @@ def mesh_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
             REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane")
         )
     )
-    clear_catalog_cache()
     with Registry(url) as reg:
         apply_mesh(mesh, registry=reg, actor="test")
         yield mesh, reg
-    clear_catalog_cache()
 
 
 def test_lists_page_with_totals(mesh_registry: tuple[Path, Registry]) -> None:

@@ -9,7 +9,6 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,14 @@ import pytest
 import sqlalchemy as sa
 
 from meshplane.access import Principal, Role
-from meshplane.diagnostics import MeshplaneError
+from meshplane.engines.types import type_family
 from meshplane.errors import AccessDenied
 from meshplane.lineage import parse_event
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
 from meshplane.registry.graph import DownstreamConsumer
 from meshplane.service import lineage as service
-from meshplane.service.gitops import apply_mesh, desired_state
+from meshplane.service.gitops import apply_mesh
 from meshplane.service.impact import ChangedColumn, ColumnUsage, column_usage_in, impact_of, no_column_lineage
 from meshplane.settings import get_settings
 
@@ -151,7 +150,7 @@ def _index_rows(registry: Registry) -> tuple[dict[str, str], ...]:
      ("struct<a:int>", "object"), ("ARRAY<STRING>", "array"), ("BOOLEAN", "boolean"), ("geometry", None), (None, None)],
 )  # fmt: skip
 def test_physical_types_map_to_logical_types(physical: str | None, family: str | None) -> None:
-    assert service.type_family(physical) == family
+    assert type_family(physical) == family
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ def test_a_revocation_in_this_process_applies_at_once_elsewhere_within_the_cache
     with pytest.raises(AccessDenied, match="revoked"):
         cached.authenticate(first.token)
     cached.authenticate(second.token)  # (a revocation here empties the whole cache: read again)
-    with registry.write() as session:  # as another process would: straight into the registry
+    with registry.transaction(immediate=True) as session:  # as another process would: straight into the registry
         session.execute(sa.update(ApiToken).where(ApiToken.token_id == second.info.id).values(revoked_at=sa.func.now()))
     assert cached.authenticate(second.token).domain == "finance"  # still remembered ...
     time.sleep(0.6)

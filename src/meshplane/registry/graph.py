@@ -11,8 +11,7 @@ keeps it between calls while the registry is unchanged (checked with one small q
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict, deque
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from meshplane.registry import models as m
+from meshplane.registry.database import StampedCache
 
 
 @dataclass(frozen=True)
@@ -157,11 +157,6 @@ class ConsumerGraph:
         return out
 
 
-_CACHE_SIZE = 8
-_cache: OrderedDict[str, tuple[tuple[Any, ...], ConsumerGraph]] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
 def registry_stamp(session: Session) -> tuple[Any, ...]:
     """What changes whenever the registry's ports can have changed: the last audit entry and port counts.
 
@@ -173,28 +168,10 @@ def registry_stamp(session: Session) -> tuple[Any, ...]:
     return tuple(session.execute(sa.select(audit, outputs, inputs)).one())
 
 
-def cached_graph(session: Session, key: str) -> ConsumerGraph:
-    """The consumer graph of the registry `key` (its URL), reused while `registry_stamp` is unchanged.
+def cached_graph(session: Session, cache: StampedCache) -> ConsumerGraph:
+    """The consumer graph, reused from the registry's `cache` while `registry_stamp` is unchanged.
 
     The stamp is read before the graph, so a concurrent apply can only make the cached graph
     newer than its stamp (and the next call reload it), never older.
     """
-    stamp = registry_stamp(session)
-    with _cache_lock:
-        entry = _cache.get(key)
-        if entry is not None and entry[0] == stamp:
-            _cache.move_to_end(key)
-            return entry[1]
-    graph = ConsumerGraph.load(session)
-    with _cache_lock:
-        _cache[key] = (stamp, graph)
-        _cache.move_to_end(key)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return graph
-
-
-def clear_graph_cache() -> None:
-    """Forget every cached graph (benchmarks measure cold loads with it)."""
-    with _cache_lock:
-        _cache.clear()
+    return cache.get("consumer-graph", registry_stamp(session), lambda: ConsumerGraph.load(session))

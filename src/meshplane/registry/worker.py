@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RECENT_ERRORS = 20
+"""Failures a job's statistics keep (the newest)."""
 STALE_AFTER_BEATS = 3
 """A worker whose last beat is older than this many heartbeat intervals is shown as not alive."""
 
@@ -64,6 +66,8 @@ class JobResult:
     more: bool = False
     failed: int = 0
     detail: str = ""
+    errors: tuple[str, ...] = ()
+    """What failed, one line per item (kept in the heartbeat, the newest few)."""
 
 
 class Job(Protocol):
@@ -87,6 +91,7 @@ class JobStats:
     last_run_at: str | None = None
     last_seconds: float = 0.0
     last_result: str = ""
+    recent_errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +166,7 @@ class Worker:
                 stats.last_run_at = datetime.now(UTC).isoformat()
             stats.done += result.done
             stats.failed += result.failed
+            stats.recent_errors = [*stats.recent_errors, *result.errors][-RECENT_ERRORS:]
             if result.done or result.failed or not stats.last_result:
                 stats.last_result = result.detail or f"{result.done} done"
             more = more or result.more

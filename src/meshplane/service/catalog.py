@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -669,34 +668,12 @@ class ProductQuery:
         return score, fields, found
 
 
-_CACHE_SIZE = 8
-_cache: OrderedDict[str, tuple[Any, CatalogIndex]] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
 def catalog_index(registry: Registry) -> CatalogIndex:
-    """The search index of `registry`, rebuilt only when the registry changed since it was built."""
-    key = registry.url.url
+    """The search index of `registry`, rebuilt only when the registry changed since it was built (its cache)."""
     with registry.read() as session:
         stamp = session.execute(sa.select(sa.func.max(m.AuditEntry.id))).scalar_one()
-        with _cache_lock:
-            entry = _cache.get(key)
-            if entry is not None and entry[0] == stamp:
-                _cache.move_to_end(key)
-                return entry[1]
-        index = CatalogIndex.load(session)  # same snapshot as the stamp on PostgreSQL; never older on SQLite
-    with _cache_lock:
-        _cache[key] = (stamp, index)
-        _cache.move_to_end(key)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return index
-
-
-def clear_catalog_cache() -> None:
-    """Forget every cached index (benchmarks measure cold builds with it)."""
-    with _cache_lock:
-        _cache.clear()
+        # same snapshot as the stamp on PostgreSQL; never older on SQLite
+        return registry.cache.get("catalog-index", stamp, lambda: CatalogIndex.load(session))
 
 
 def search_products(registry: Registry, query: ProductQuery, *, limit: int = 50, offset: int = 0) -> Page:
@@ -727,7 +704,6 @@ __all__ = [
     "Page",
     "ProductQuery",
     "catalog_index",
-    "clear_catalog_cache",
     "contract_columns",
     "diff_contract_versions",
     "get_contract",

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from meshplane.engines.types import type_family
 from meshplane.lineage import (
     DatasetIdentity,
     DatasetRole,
@@ -127,35 +128,7 @@ def _columns(obj: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-TYPE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "integer": ("int", "integer", "bigint", "smallint", "tinyint", "long", "short", "int8", "int16", "int32", "int64",
-                "uint8", "uint16", "uint32", "uint64", "hugeint", "serial", "bigserial"),
-    "number": ("decimal", "numeric", "double", "float", "real", "float4", "float8", "number", "money", "bignumeric"),
-    "string": ("varchar", "string", "text", "char", "character", "nvarchar", "nchar", "utf8", "large_string", "uuid",
-               "enum", "clob", "character varying"),
-    "boolean": ("bool", "boolean", "bit"),
-    "date": ("date", "date32", "date64"),
-    "timestamp": ("timestamp", "datetime", "timestamptz", "timestamp_ntz", "timestamp_ltz", "timestamp with time zone",
-                  "timestamp without time zone"),
-    "time": ("time", "timetz", "time64"),
-    "object": ("struct", "record", "map", "object", "json", "jsonb", "variant", "row"),
-    "array": ("array", "list", "repeated"),
-}  # fmt: skip
-"""Physical type names (the start of a ``schema`` facet's ``type``, lower case) per ODCS logical type."""
-
 _COMPATIBLE = {"number": {"number", "integer"}, "date": {"date", "timestamp"}, "timestamp": {"timestamp", "date"}}
-
-
-def type_family(physical: str | None) -> str | None:
-    """The logical type of a physical type name (``VARCHAR(20)`` → string), None when unknown."""
-    if not physical:
-        return None
-    text = physical.strip().lower()
-    base = text.split("(", 1)[0].split("<", 1)[0].strip()
-    for family, names in TYPE_FAMILIES.items():
-        if base in names:
-            return family
-    return None
 
 
 def schema_drift(fields: Sequence[tuple[str, str | None]], columns: Mapping[str, str | None]) -> list[dict[str, str]]:
@@ -531,7 +504,7 @@ class DerivationJob:
         outcome = derive_chunk(worker, limit=self.chunk)
         handled = outcome.derived + outcome.failed + outcome.lost
         detail = f"{outcome.derived} derived, {outcome.failed} failed" if handled else "idle"
-        return JobResult(outcome.derived, handled >= self.chunk, outcome.failed, detail)
+        return JobResult(outcome.derived, handled >= self.chunk, outcome.failed, detail, tuple(outcome.errors))
 
 
 def retry_failed(registry: Registry) -> int:
@@ -541,7 +514,6 @@ def retry_failed(registry: Registry) -> int:
 
 __all__ = [
     "DERIVE_CHUNK",
-    "TYPE_FAMILIES",
     "Claimant",
     "DerivationJob",
     "DeriveOutcome",
@@ -550,5 +522,4 @@ __all__ = [
     "derive_pending",
     "retry_failed",
     "schema_drift",
-    "type_family",
 ]

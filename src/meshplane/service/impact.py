@@ -308,7 +308,7 @@ def impact_of(
         ).scalar_one_or_none()
         if stored is None:
             raise MeshplaneError(f"contract '{contract_id}' has no registered version {version}")
-        graph = cached_graph(session, registry.url.url)
+        graph = cached_graph(session, registry.cache)
         provider = row.product_id
         if resolver is None:
             resolver = column_usage_in(session)

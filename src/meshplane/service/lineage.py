@@ -38,7 +38,7 @@ from meshplane.registry import lineage as store
 from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
 from meshplane.registry.worker import heartbeats
-from meshplane.service.derivation import TYPE_FAMILIES, derive_pending, schema_drift, type_family
+from meshplane.service.derivation import derive_pending, schema_drift
 
 if TYPE_CHECKING:
     from meshplane.registry.graph import DownstreamConsumer
@@ -340,7 +340,6 @@ def _property_names(session: Session, contract_ids: Iterable[str]) -> dict[tuple
 
 __all__ = [
     "MAX_BATCH",
-    "TYPE_FAMILIES",
     "BatchOutcome",
     "IngestResult",
     "IngestStatus",
@@ -353,5 +352,4 @@ __all__ = [
     "receive_event",
     "receive_event_async",
     "schema_drift",
-    "type_family",
 ]

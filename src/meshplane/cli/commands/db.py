@@ -1,4 +1,4 @@
-"""`meshplane db current|upgrade [PATH]`: the registry database's schema revision and migrations."""
+"""`meshplane db current|status|upgrade [PATH]`: the registry database's schema revision, migrations and workers."""
 
 from __future__ import annotations
 
@@ -55,6 +55,60 @@ def current(
         state = "[green]up to date[/green]" if status.up_to_date else "[yellow]needs `meshplane db upgrade`[/yellow]"
         console.print(f"registry {escape(url.display)} [dim](from {url.source.value})[/dim]")
         console.print(f"revision {status.current or '(empty)'} / newest {status.head}: {state}")
+    raise typer.Exit(EXIT_OK)
+
+
+@db_app.command("status")
+def status(
+    path: PathArg = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Show the registry, its schema revision, the lineage derivation queue and the workers' heartbeats."""
+    try:
+        url = _resolve(path)
+        from meshplane.registry import Registry
+        from meshplane.service.lineage import lineage_status
+
+        with Registry(url, auto_upgrade=False) as registry:
+            schema = registry.status()
+            lineage = lineage_status(registry) if schema.up_to_date else None
+    except MeshplaneError as exc:
+        raise typer.Exit(report_error(exc)) from None
+    derivation = lineage["derivation"] if lineage else None
+    workers = lineage["workers"] if lineage else []
+    if output_format == "json":
+        print_json(
+            {
+                "url": url.display,
+                "source": url.source.value,
+                "current": schema.current,
+                "head": schema.head,
+                "upToDate": schema.up_to_date,
+                "derivation": derivation,
+                "workers": workers,
+            }
+        )
+        raise typer.Exit(EXIT_OK)
+    state = "[green]up to date[/green]" if schema.up_to_date else "[yellow]needs `meshplane db upgrade`[/yellow]"
+    console.print(f"registry {escape(url.display)} [dim](from {url.source.value})[/dim]")
+    console.print(f"revision {schema.current or '(empty)'} / newest {schema.head}: {state}")
+    if derivation is not None:
+        console.print(
+            f"lineage derivation: {derivation['waiting']} event(s) waiting (lag {derivation['lagSeconds']:.1f} s), "
+            f"{derivation['failed']} failed"
+        )
+    if not workers:
+        console.print("workers: none has run (`meshplane serve` on SQLite runs one; else `meshplane worker`)")
+    for worker in workers:
+        alive = "[green]alive[/green]" if worker["alive"] else "[dim]stopped or silent[/dim]"
+        jobs = ", ".join(
+            f"{name}: {job.get('done', 0)} done, last {job.get('last_result', '')}"
+            for name, job in worker["jobs"].items()
+        )
+        console.print(
+            f"worker {escape(worker['worker'])} {alive}, last beat {worker['secondsSinceBeat']:.0f} s ago"
+            + (f" · {escape(jobs)}" if jobs else "")
+        )
     raise typer.Exit(EXIT_OK)
 
 

@@ -71,6 +71,8 @@ def worker(
         stats = runner.stats.get(derivation.DerivationJob.name)
         if not quiet and stats is not None:
             console.print(f"derived {stats.done} event(s), {stats.failed} failed, {stats.errors} error(s)")
+        for error in stats.recent_errors if stats is not None else []:
+            console.print(f"[red]failed[/red] {escape(error)}")
     raise typer.Exit(EXIT_FAILED if once and stats is not None and (stats.failed or stats.errors) else EXIT_OK)
 
 
