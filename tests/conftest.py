@@ -2,16 +2,23 @@
 
 Services (PostgreSQL, Spark, Chromium) are real. Outside CI a test whose service is missing is
 skipped with the reason; in CI (``CI=true``) it fails instead, so CI can never go green by skipping.
+
+The suite runs in several processes (pytest-xdist, `scripts/run-tests.sh`): a test keeps its state
+in its own folder (``tmp_path``), database (``postgres_url``) and environment (``monkeypatch``), and
+decides nothing by the clock (Hypothesis: the `meshplane` profile below).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -19,6 +26,26 @@ STANDARDS = SHARED / "standards"
 EXAMPLE_MESH = REPO / "examples" / "holding"
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Property tests count examples, never seconds: no deadline, no "too slow" health check, the same
+# examples in every run (derandomized, no example database), whatever the machine's load.
+hypothesis_settings.register_profile(
+    "meshplane",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "meshplane"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every Spark test in one xdist group: they share one Spark session (a JVM) per process, so
+    `--dist loadgroup` runs them in one process instead of starting the JVM in each."""
+    for item in items:
+        if item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group("spark"))
 
 
 def require_service(available: bool, reason: str) -> None:
@@ -28,6 +55,18 @@ def require_service(available: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required service missing in CI: {reason}")
     pytest.skip(reason)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Give the garbage collector back the objects a test froze.
+
+    `meshplane.cli.app.main()` (and `serve`) freeze every object alive after start-up
+    (``gc.freeze()``: right for a CLI process, which exits soon). Tests that call them in-process
+    would leave the test process frozen: those objects are never collected, not even at exit, where
+    DuckDB's binding library (nanobind) then reports DuckDB's objects as ``nanobind: leaked …``.
+    """
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ def require_service(config: pytest.Config, available: bool, reason: str) -> None
     raise LookupError(f"{ROOT_CONFTEST} is not loaded")
 
 
+@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py's hook, which groups the Spark tests for xdist
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
