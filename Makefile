@@ -1,17 +1,22 @@
 # meshplane — the two commands: `make demo` and `make test`. Both create .venv when missing.
+# The tests run on every core (pytest-xdist, scripts/run-tests.sh); PYTEST_ARGS adds pytest arguments.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,postgres,spark
 DEMO_DIR ?= demo-work
+PYTEST_ARGS ?=
+FAST_MARKERS := not postgres and not spark and not slow
 
-.PHONY: install demo test lint typecheck pytest benchmarks clean help
+.PHONY: install demo test test-fast lint typecheck pytest benchmarks clean help
 
 help:
-	@echo "make demo   - set everything up and run the demo (meshplane demo --dir $(DEMO_DIR))"
-	@echo "make test   - set everything up, lint (ruff + mypy strict) and run the tests"
-	@echo "make lint   - ruff + mypy only"
+	@echo "make demo      - set everything up and run the demo (meshplane demo --dir $(DEMO_DIR))"
+	@echo "make test      - set everything up, lint (ruff + mypy strict) and run every test, on every core,"
+	@echo "                 with a throw-away PostgreSQL server (scripts/run-tests.sh)"
+	@echo "make test-fast - the tests without the postgres, spark and slow markers, on every core (no lint)"
+	@echo "make lint      - ruff + mypy only"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +37,10 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
-	scripts/run-tests.sh
+	scripts/run-tests.sh $(PYTEST_ARGS)
+
+test-fast: install
+	PGTEST_START=no scripts/run-tests.sh -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 benchmarks: install
 	$(BIN)/python benchmarks/contract_test.py --rows 1000000 --runs 3
