@@ -3,9 +3,13 @@
     .venv/bin/python benchmarks/lineage.py                      # SQLite, the issue's measurement
     .venv/bin/python benchmarks/lineage.py --quick              # small sizes (a smoke run)
     .venv/bin/python benchmarks/lineage.py --postgres URL       # the same on PostgreSQL too
+    .venv/bin/python benchmarks/lineage.py --postgres URL --scale   # PostgreSQL: 1 server + 1 worker vs 2 + 2
+    .venv/bin/python benchmarks/lineage.py --baseline REV       # this checkout and commit REV, same run
     .venv/bin/python benchmarks/lineage.py --json               # the figures as JSON as well
 
-The server is `meshplane serve` (one worker) in its own process, on a fresh registry with the example
+The server is `meshplane serve` in its own process (on SQLite one process, its worker a thread of
+it; on PostgreSQL --workers server processes and as many `meshplane worker` processes beside
+them), on a fresh registry with the example
 mesh applied (so events resolve to ports, and are attributed and flagged as in production). The
 clients are --clients processes, each with one keep-alive `http.client` connection, posting pre-serialized bodies
 (`POST /api/v1/lineage` one event per request; `POST /api/v1/lineage/batch` --batch events per
@@ -114,15 +118,20 @@ def free_port() -> int:
 
 
 class Server:
-    """`meshplane serve` on 127.0.0.1, one worker, in its own process."""
+    """`meshplane serve` on 127.0.0.1 in its own process(es); on PostgreSQL `meshplane worker` processes beside."""
 
-    def __init__(self, registry_url: str, workers: int = 1) -> None:
+    def __init__(self, registry_url: str, workers: int = 1, derivers: int = 0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MESHPLANE_")}
         env |= {"MESHPLANE_DATABASE_URL": registry_url, "MESHPLANE_LOG_LEVEL": "warning"}
+        env |= {k: v for k, v in os.environ.items() if k == "MESHPLANE_WORKER_IN_SERVER"}
         command = [sys.executable, "-m", "meshplane", "serve", "--port", str(self.port), "--workers", str(workers)]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        quiet: dict[str, Any] = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.process = subprocess.Popen(command, **quiet)
+        self.derivers = [
+            subprocess.Popen([sys.executable, "-m", "meshplane", "worker", "--quiet"], **quiet) for _ in range(derivers)
+        ]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -134,9 +143,11 @@ class Server:
         raise RuntimeError("the server did not start")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
+        for process in [self.process, *self.derivers]:
+            if process.poll() is None:
+                process.terminate()
+        for process in [self.process, *self.derivers]:
+            process.wait(20)
 
 
 def _client(args: tuple[str, str, str, list[bytes], Any]) -> tuple[int, list[str]]:
@@ -280,7 +291,8 @@ def measure(label: str, url: str, reference_url: str, folder: Path, options: arg
     batched = make_events(lake, options.batched // 2, f"{label}-batch")
     batches = [b"[" + b",".join(batched[i : i + options.batch]) + b"]" for i in range(0, len(batched), options.batch)]
     gets = [b""] * options.single
-    server = Server(url, options.workers)
+    derivers = options.derivers if options.derivers is not None else options.workers
+    server = Server(url, options.workers, derivers if url.startswith("postgresql") else 0)
     try:
         drive(server.url, token, "/health", [b""] * 200, options.clients)  # warm up connections and caches
         figures: dict[str, Any] = {"database": label, "clients": options.clients, "batch": options.batch}
@@ -328,6 +340,54 @@ def measure(label: str, url: str, reference_url: str, folder: Path, options: arg
     return figures
 
 
+def scale(server_url: str, folder: Path, options: argparse.Namespace) -> dict[str, Any]:
+    """PostgreSQL: batched ingest with 1 server process + 1 worker, then 2 + 2 (fresh databases, same events)."""
+    out: dict[str, Any] = {}
+    for n in (1, 2):
+        url = fresh_postgres(server_url, f"meshplane_bench_scale_{n}")
+        (folder / f"scale{n}").mkdir()
+        token, lake = world(url, folder / f"scale{n}")
+        rates, derived = [], []
+        server = Server(url, n, n)
+        try:
+            for run in range(options.runs):
+                events = make_events(lake, options.batched // 2, f"scale-{run}")
+                bodies = [
+                    b"[" + b",".join(events[i : i + options.batch]) + b"]" for i in range(0, len(events), options.batch)
+                ]
+                elapsed = drive(server.url, token, "/api/v1/lineage/batch", bodies, options.clients)
+                rates.append(len(events) / elapsed)
+                derived.append(len(events) / (elapsed + caught_up(server.url, token)))
+        finally:
+            server.stop()
+        out[f"{n}+{n}"] = {"batch_per_s": statistics.median(rates), "batch_derived_per_s": statistics.median(derived)}
+    out["ratio"] = out["2+2"]["batch_per_s"] / out["1+1"]["batch_per_s"]
+    out["ratio_derived"] = out["2+2"]["batch_derived_per_s"] / out["1+1"]["batch_derived_per_s"]
+    return out
+
+
+def baseline(revision: str, options: argparse.Namespace) -> list[dict[str, Any]]:
+    """The same benchmark at commit `revision` (its own script and code, this interpreter and packages)."""
+    with tempfile.TemporaryDirectory(prefix="meshplane-bench-baseline-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), revision],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            args = [sys.executable, str(tree / "benchmarks" / "lineage.py"), "--json"]
+            args += ["--single", str(options.single), "--batched", str(options.batched), "--batch", str(options.batch)]
+            args += ["--clients", str(options.clients), "--runs", str(options.runs)]
+            env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+            done = subprocess.run(args, env=env, capture_output=True, text=True, check=True, cwd=tree)
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+    text = done.stdout
+    figures: list[dict[str, Any]] = json.loads(text[text.index("\n[") + 1 :])
+    return figures
+
+
 def report(figures: dict[str, Any]) -> None:
     print(f"\n{figures['database']}: {figures['clients']} client processes, batches of {figures['batch']}")
     rows = [
@@ -358,7 +418,14 @@ def main() -> int:
     parser.add_argument("--batched", type=int, default=40_000, help="events sent in batches (per run)")
     parser.add_argument("--batch", type=int, default=500, help="events per batch request")
     parser.add_argument("--clients", type=int, default=4, help="client processes")
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes (meshplane serve --workers)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (meshplane serve --workers; PostgreSQL)"
+    )
+    parser.add_argument("--derivers", type=int, help="`meshplane worker` processes on PostgreSQL (default: --workers)")
+    parser.add_argument(
+        "--scale", action="store_true", help="with --postgres: batched ingest, 1 server + 1 worker vs 2 + 2"
+    )
+    parser.add_argument("--baseline", metavar="REV", help="also run the benchmark of commit REV (same sizes) first")
     parser.add_argument("--runs", type=int, default=3, help="measurements per figure (the median is reported)")
     parser.add_argument("--postgres", help="also measure on this PostgreSQL server (a database is created)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
@@ -367,6 +434,8 @@ def main() -> int:
     if options.quick:
         options.single, options.batched, options.batch, options.runs = 400, 2000, 100, 1
     results = []
+    before = baseline(options.baseline, options) if options.baseline else None
+    scaled = None
     with tempfile.TemporaryDirectory(prefix="meshplane-bench-lineage-") as tmp:
         folder = Path(tmp)
         (folder / "sqlite").mkdir()
@@ -384,13 +453,35 @@ def main() -> int:
             url = fresh_postgres(options.postgres, "meshplane_bench_lineage")
             reference = fresh_postgres(options.postgres, "meshplane_bench_lineage_raw")
             results.append(measure("PostgreSQL", url, reference, folder / "pg", options))
+            if options.scale:
+                scaled = scale(options.postgres, folder, options)
     workers = "one server worker" if options.workers == 1 else f"{options.workers} server workers"
     print(f"\nOpenLineage ingest through HTTP on 127.0.0.1 ({os.cpu_count()} cores; {workers})")
     for figures in results:
         report(figures)
+    if before is not None:
+        print(f"\nbaseline {options.baseline} (same run, same sizes) -> this checkout:")
+        keys = ("single_per_s", "single_derived_per_s", "batch_per_s", "batch_derived_per_s", "whoami_per_s")
+        for old, new in zip(before, results, strict=False):
+            for key in keys:
+                print(
+                    f"  {old['database']:<10} {key:<22} {old[key]:>10,.0f} -> {new[key]:>10,.0f}  ({new[key] / old[key]:.2f}x)"
+                )
+    if scaled is not None:
+        print("\nPostgreSQL scale-out, batched ingest (server processes + worker processes):")
+        for setup in ("1+1", "2+2"):
+            row = scaled[setup]
+            print(
+                f"  {setup}: {row['batch_per_s']:>10,.0f} events/s ingest, {row['batch_derived_per_s']:>10,.0f} until derived"
+            )
+        print(
+            f"  2+2 / 1+1: {scaled['ratio']:.2f}x ingest, {scaled['ratio_derived']:.2f}x until derived (target >= 1.3)"
+        )
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other processes on the machine inflate the times)")
     if options.json:
         print(json.dumps(results, indent=2))
+        if scaled is not None or before is not None:
+            print(json.dumps({"baseline": before, "scale": scaled}, indent=2))
     return 0
 
 

@@ -88,6 +88,13 @@ class Settings(BaseModel):
         description="Seconds a worker without work waits before looking again (what gathered meanwhile is derived "
         "together).",
     )
+    worker_max_lag_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="Seconds the worker inside a server (SQLite) lets received events wait while requests keep "
+        "coming, so that the receiver answers first; past that it derives alongside them. 0: never wait.",
+    )
     worker_lease_seconds: float = Field(
         default=30.0,
         ge=1,

@@ -212,3 +212,39 @@ def test_requests_on_an_event_loop_are_written_in_groups(applied: Registry, no_b
     assert statuses.count(service.IngestStatus.DUPLICATE) == 1
     assert len(commits) < 10  # 31 requests, a handful of transactions
     assert _counts(applied)["events"] == 30
+
+
+def test_the_worker_inside_a_server_yields_to_the_receiver_for_at_most_max_lag(tmp_path: object) -> None:
+    class Busy:
+        idle = 0.01
+
+        def foreground_idle_s(self) -> float:
+            return self.idle
+
+    class Host:
+        registry = Busy()
+        poll_s = 0.2
+
+    host = Host()
+    job = derivation.DerivationJob(max_lag_s=0.3)
+    assert job._yields(host)  # requests keep writing: the receiver goes first
+    assert job.run_once(host).detail == "yielding to the receiver"
+    time.sleep(0.35)
+    assert not job._yields(host)  # waited max_lag: derives alongside the requests
+    host.registry.idle = 10.0
+    assert not job._yields(host)  # the receiver went quiet
+    host.registry.idle = 0.01
+    assert job._yields(host)  # a new burst: the receiver first again
+    assert not derivation.DerivationJob()._yields(host)  # a worker of its own never yields
+
+
+def test_foreground_idle_counts_the_callers_writes_not_the_workers(applied: Registry) -> None:
+    import sqlalchemy as sa
+
+    if applied.dialect != "sqlite":
+        assert applied.foreground_idle_s() == float("inf")
+        return
+    applied.write(lambda s: s.execute(sa.text("SELECT 1")), background=True)
+    before = applied.foreground_idle_s()
+    applied.write(lambda s: s.execute(sa.text("SELECT 1")))
+    assert applied.foreground_idle_s() < 1.0 and (before == float("inf") or before > applied.foreground_idle_s())

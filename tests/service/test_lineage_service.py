@@ -123,7 +123,9 @@ def test_apply_indexes_the_repository_it_applied_not_what_is_on_disk_later(appli
     mesh = mesh_of(applied)
     repo = load_mesh(mesh)
     contract = mesh / "domains/retail/products/catalog/contracts/products.odcs.yaml"
-    text = contract.read_text(encoding="utf-8").replace("version: 1.0.0\nstatus: active", "version: 1.1.0\nstatus: active")
+    text = contract.read_text(encoding="utf-8").replace(
+        "version: 1.0.0\nstatus: active", "version: 1.1.0\nstatus: active"
+    )
     contract.write_text(text, encoding="utf-8")
     descriptor = mesh / "domains/retail/products/catalog/product.odps.yaml"
     descriptor.write_text(descriptor.read_text(encoding="utf-8").replace("    version: 1.0.0\n    contractId: retail.catalog", "    version: 1.1.0\n    contractId: retail.catalog"), encoding="utf-8")  # fmt: skip

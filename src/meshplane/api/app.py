@@ -51,7 +51,7 @@ def start_worker(registry: Registry, settings: Settings) -> Worker:
     """The background worker of `registry` as a thread of this process (lineage derivation)."""
     return Worker(
         registry,
-        [DerivationJob()],
+        [DerivationJob(max_lag_s=settings.worker_max_lag_seconds)],
         poll_s=settings.worker_poll_seconds,
         heartbeat_s=settings.worker_heartbeat_seconds,
         lease_s=settings.worker_lease_seconds,

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
@@ -166,6 +167,11 @@ class SqliteWriter:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._queue: queue.SimpleQueue[_Task | _Stop] = queue.SimpleQueue()
+        self._connection: Connection | None = None
+        """The writer's own connection and session, kept open: no pool round trip or new session per transaction."""
+        self._session: Session | None = None
+        self.foreground_at = 0.0
+        """When (monotonic) the last task not marked background was queued."""
         self._thread = threading.Thread(target=self._run, name="meshplane-writer", daemon=True)
         self._thread.start()
         self.groups = 0
@@ -176,10 +182,12 @@ class SqliteWriter:
         """The writer thread."""
         return self._thread
 
-    def submit(self, work: Callable[[Session], T]) -> Future[T]:
+    def submit(self, work: Callable[[Session], T], *, background: bool = False) -> Future[T]:
         """Queue `work`; the future holds what it returned, or what it raised."""
         if not self._thread.is_alive():
             raise MeshplaneError(f"the registry at {self._registry.url.display} is closed")
+        if not background:
+            self.foreground_at = time.monotonic()
         future: Future[T] = Future()
         self._queue.put(_Task(work, future))
         return future
@@ -191,6 +199,13 @@ class SqliteWriter:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+
+    def _loop(self) -> None:
         stopping = False
         while not stopping:
             first = self._queue.get()
@@ -238,14 +253,28 @@ class SqliteWriter:
             task.future.set_result(result)
 
     def _transaction(self, group: list[_Task]) -> list[Any]:
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._connection = self._registry.writer_connection()
+        if self._session is None:
+            self._session = Session(bind=self._connection, autoflush=False)
+        connection, session = self._connection, self._session
         results = []
-        with self._registry.transaction(immediate=True) as session:
-            for task in group:
-                try:
-                    results.append(task.work(session))
-                    session.flush()
-                except Exception as exc:
-                    raise _TaskFailed(exc) from exc
+        try:
+            with connection.begin():
+                for task in group:
+                    try:
+                        results.append(task.work(session))
+                        session.flush()
+                    except Exception as exc:
+                        raise _TaskFailed(exc) from exc
+        except sa.exc.DBAPIError:
+            session.close()
+            connection.close()  # a broken connection is not used again
+            self._connection = self._session = None
+            raise
+        finally:
+            if self._session is not None:
+                self._session.close()  # its objects are the callers' now (detached); the connection stays
         self.groups += 1
         return results
 
@@ -372,6 +401,14 @@ class Registry:
                     yield session
                     session.flush()
 
+    def writer_connection(self) -> Connection:
+        """A connection for the SQLite writer: its transactions start as a writer (``BEGIN IMMEDIATE``)."""
+        try:
+            connection = self.engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise MeshplaneError(f"cannot open the registry at {self.url.display}: {exc.orig}") from exc
+        return connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
     def _sqlite_writer(self) -> SqliteWriter:
         with self._writer_lock:
             if self.closed:
@@ -380,18 +417,19 @@ class Registry:
                 self._writer = SqliteWriter(self)
             return self._writer
 
-    def submit(self, work: Callable[[Session], T], *, exclusive: bool = False) -> Future[T]:
+    def submit(self, work: Callable[[Session], T], *, exclusive: bool = False, background: bool = False) -> Future[T]:
         """Run `work(session)` in one write transaction, later; the future holds its result.
 
         SQLite: queued for the writer thread (group-committed with whatever else waits).
-        PostgreSQL: run now, in the calling thread (the future is already done).
+        PostgreSQL: run now, in the calling thread (the future is already done). `background`
+        marks the worker's own writes (`foreground_idle_s` does not count them).
         """
         self.ensure_schema()
         if self.dialect == "sqlite":
             writer = self._sqlite_writer()
             if threading.current_thread() is writer.thread:
                 raise RuntimeError("a registry write was started inside another write (the writer thread)")
-            return writer.submit(work)
+            return writer.submit(work, background=background)
         future: Future[T] = Future()
         try:
             with self.transaction(exclusive=exclusive) as session:
@@ -402,13 +440,25 @@ class Registry:
             future.set_result(result)
         return future
 
-    def write(self, work: Callable[[Session], T], *, exclusive: bool = False) -> T:
+    def write(self, work: Callable[[Session], T], *, exclusive: bool = False, background: bool = False) -> T:
         """Run `work(session)` in one write transaction and return its result (its exception propagates).
 
         `exclusive`: a write that must not interleave with another exclusive one (apply, agreement
-        transitions, token changes, test runs); on SQLite every write is.
+        transitions, token changes, test runs); on SQLite every write is. `background`: the
+        worker's own write.
         """
-        return self.submit(work, exclusive=exclusive).result()
+        return self.submit(work, exclusive=exclusive, background=background).result()
+
+    def foreground_idle_s(self) -> float:
+        """Seconds since this process last queued a write that is not the worker's (SQLite; infinite elsewhere).
+
+        The worker inside a SQLite server yields to the receiver while requests keep coming
+        (`meshplane.service.derivation.DerivationJob`).
+        """
+        writer = self._writer
+        if writer is None or not writer.foreground_at:
+            return float("inf")
+        return time.monotonic() - writer.foreground_at
 
     async def write_async(self, work: Callable[[Session], T], *, exclusive: bool = False) -> T:
         """`write` for an event loop: the loop waits without blocking (SQLite: on the writer's future)."""

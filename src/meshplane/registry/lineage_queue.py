@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from meshplane.registry.bulk import insert_rows
 from meshplane.registry.lineage import EventRow, StoredEvent
 from meshplane.registry.models import Base
 
@@ -42,7 +43,6 @@ class PendingEvent(Base):
 
 _TABLE = PendingEvent.__table__
 assert isinstance(_TABLE, sa.Table)
-_INSERT = _TABLE.insert()
 _BODIES = (
     sa.select(StoredEvent.id, StoredEvent.body)
     .where(StoredEvent.id.in_(sa.bindparam("ids", expanding=True)))
@@ -119,8 +119,7 @@ def _insert_events_sqlite(session: Session, events: Sequence[EventRow]) -> dict[
 def add_pending(session: Session, event_ids: Iterable[int]) -> None:
     """Queue stored events for derivation (one executemany)."""
     rows = [{"event_id": event_id} for event_id in event_ids]
-    if rows:
-        session.connection().execute(_INSERT, rows)
+    insert_rows(session.connection(), _TABLE, rows)
 
 
 def claim(

@@ -21,8 +21,8 @@ exactly once, by however many workers. Merging is order-independent (`RunState.o
 skipped, never retried in a loop; the others go on.
 
 Readers read what is derived; `lineage_status` says how many events wait and since when.
-`derive_pending` derives everything waiting now, in the calling thread (``meshplane lineage
-derive``, tests).
+`derive_pending` derives everything waiting now, in the calling thread (``meshplane worker
+--once``, tests).
 """
 
 from __future__ import annotations
@@ -411,7 +411,10 @@ def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | 
     """
     registry, me = claimant.registry, claimant.worker_id
     outcome = DeriveOutcome()
-    ids = registry.write(lambda s: queue.claim(s, me, until=claimant.lease_until(), now=datetime.now(UTC), limit=limit))
+    ids = registry.write(
+        lambda s: queue.claim(s, me, until=claimant.lease_until(), now=datetime.now(UTC), limit=limit, up_to=up_to),
+        background=True,
+    )
     if not ids:
         return outcome
     with registry.read() as session:
@@ -420,7 +423,7 @@ def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | 
         events = [parse_event(body) for _, body in rows]  # valid when received
         with registry.read() as session:  # the heavy part, outside every write
             batch = _observe(session, registry, events)
-        registry.write(lambda s: _write_batch(s, batch, events, ids, me))
+        registry.write(lambda s: _write_batch(s, batch, events, ids, me), background=True)
     except LeaseLost as exc:
         log.warning("%s", exc)
         outcome.lost += len(ids)
@@ -444,7 +447,7 @@ def _derive_one_by_one(
             event = parse_event(body)
             with registry.read() as session:
                 batch = _observe(session, registry, [event])
-            registry.write(partial(_write_batch, batch=batch, events=[event], ids=[event_id], me=me))
+            registry.write(partial(_write_batch, batch=batch, events=[event], ids=[event_id], me=me), background=True)
             outcome.derived += 1
         except LeaseLost:
             outcome.lost += 1
@@ -453,7 +456,9 @@ def _derive_one_by_one(
         except Exception as exc:  # recorded on the event, shown by lineage status
             reason = f"{type(exc).__name__}: {exc}"
             log.error("lineage event %d cannot be derived: %s", event_id, reason, exc_info=exc)
-            registry.write(partial(queue.mark_failed, event_id=event_id, error=reason, at=datetime.now(UTC)))
+            registry.write(
+                partial(queue.mark_failed, event_id=event_id, error=reason, at=datetime.now(UTC)), background=True
+            )
             outcome.failed += 1
             outcome.errors.append(f"event {event_id}: {reason}")
 
@@ -492,17 +497,41 @@ def derive_pending(registry: Registry, *, limit: int | None = None, wait_s: floa
 
 
 class DerivationJob:
-    """The worker job deriving queued lineage events, a chunk per run."""
+    """The worker job deriving queued lineage events, a chunk per run.
+
+    Inside a server process (SQLite) the job yields to the receiver: while requests keep
+    writing (the registry's writer saw one within the worker's poll interval) it waits, for at
+    most `max_lag_s` seconds; past that it derives alongside them until the queue is empty. The
+    receiver's acknowledgements stay fast during a burst, and movements are current a moment
+    after it. A worker process of its own (PostgreSQL, or `meshplane worker`) never waits: its
+    process receives nothing. `max_lag_s` = 0 (the default: a worker of its own) never yields.
+    """
 
     name = "lineage-derivation"
 
-    def __init__(self, chunk: int = DERIVE_CHUNK) -> None:
+    def __init__(self, chunk: int = DERIVE_CHUNK, *, max_lag_s: float = 0.0) -> None:
         self.chunk = max(1, chunk)
+        self.max_lag_s = max_lag_s
+        self._yielding_since: float | None = None
+
+    def _yields(self, worker: Any) -> bool:
+        """True while the receiver of this process is busy and the wait has not exceeded `max_lag_s`."""
+        if self.max_lag_s <= 0 or worker.registry.foreground_idle_s() >= worker.poll_s:
+            self._yielding_since = None
+            return False
+        now = time.monotonic()
+        if self._yielding_since is None:
+            self._yielding_since = now
+        return now - self._yielding_since < self.max_lag_s
 
     def run_once(self, worker: Any) -> JobResult:
         """Claim, derive and release one chunk; `more` when the chunk was full (a backlog)."""
+        if self._yields(worker):
+            return JobResult(detail="yielding to the receiver")
         outcome = derive_chunk(worker, limit=self.chunk)
         handled = outcome.derived + outcome.failed + outcome.lost
+        if handled < self.chunk:
+            self._yielding_since = None  # caught up: the next burst gets the receiver's priority again
         detail = f"{outcome.derived} derived, {outcome.failed} failed" if handled else "idle"
         return JobResult(outcome.derived, handled >= self.chunk, outcome.failed, detail, tuple(outcome.errors))
 
