@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 from meshplane.access import Principal
 from meshplane.cli.app import app
 from meshplane.registry import Registry
-from meshplane.service.registries import open_mesh_registry
 from meshplane.registry import lineage as store
 from meshplane.service import lineage as service
 from meshplane.service.gitops import apply_mesh
+from meshplane.service.registries import open_mesh_registry
 from meshplane.service.tokens import create_token
 from meshplane.settings import get_settings
 
