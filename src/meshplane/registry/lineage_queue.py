@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -41,8 +41,7 @@ class PendingEvent(Base):
     claimed_until: Mapped[datetime | None]
 
 
-_TABLE = PendingEvent.__table__
-assert isinstance(_TABLE, sa.Table)
+_TABLE = cast(sa.Table, PendingEvent.__table__)
 _BODIES = (
     sa.select(StoredEvent.id, StoredEvent.body)
     .where(StoredEvent.id.in_(sa.bindparam("ids", expanding=True)))
