@@ -124,6 +124,8 @@ class StampedCache:
         self._size = size
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self.generation = 0
+        """How often the cache was cleared: what was derived from an older generation is stale."""
 
     def get(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
         """The value of `key` built at `stamp`, built now (outside the lock) when missing or stale."""
@@ -146,9 +148,10 @@ class StampedCache:
                 self._entries.popitem(last=False)
 
     def clear(self) -> None:
-        """Forget everything (benchmarks measure cold builds with it)."""
+        """Forget everything (a token revocation; benchmarks measure cold builds with it)."""
         with self._lock:
             self._entries.clear()
+            self.generation += 1
 
 
 @dataclass

@@ -223,21 +223,8 @@ def revoke_token(registry: Registry, actor: Principal, token_id: str, *, reason:
         return _info(row)
 
     info = registry.write(_in_transaction, exclusive=True)
-    _revocations.note()
+    registry.cache.clear()  # the authenticators of this registry forget every verified token
     return info
-
-
-class _Revocations:
-    """How many revocations this process made: each one empties every authenticator's cache."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def note(self) -> None:
-        self.count += 1
-
-
-_revocations = _Revocations()
 
 
 class TokenAuthenticator:
@@ -248,8 +235,9 @@ class TokenAuthenticator:
 
     A verified token is remembered for `cache_s` seconds (the `token_cache_seconds` setting), keyed
     by its public id with its SHA-256: a request then costs no registry read. A revocation made
-    through this process (API or service) takes effect at once; one made elsewhere (another server
-    worker, `meshplane token revoke` on the registry) within `cache_s`. 0 turns the cache off.
+    through this process (API or service) takes effect at once (it clears the registry's cache); one
+    made elsewhere (another server process, `meshplane token revoke` on the registry) within
+    `cache_s`. 0 turns the cache off.
     """
 
     def __init__(
@@ -271,7 +259,7 @@ class TokenAuthenticator:
         known = self._remembered(token_id, digest)
         if known is not None:
             return known
-        generation = _revocations.count  # before the read: a revocation during it invalidates the entry
+        generation = self.registry.cache.generation  # before the read: a revocation during it invalidates the entry
         principal = self._verify(token, token_id, digest)
         if self.cache_s > 0:
             with self._lock:
@@ -291,7 +279,7 @@ class TokenAuthenticator:
         known = self._verified.get(token_id)
         if (
             known is not None
-            and known[3] == _revocations.count
+            and known[3] == self.registry.cache.generation
             and time.monotonic() < known[2]
             and hmac.compare_digest(known[0], digest)
         ):
