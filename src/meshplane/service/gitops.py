@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_errors
 from meshplane.mesh.repository import MeshRepository, load_mesh
-from meshplane.registry import Registry, resolve_registry_url
+from meshplane.registry import Registry
 from meshplane.registry.changes import Action, ChangeSet, ConsumerBreak, Kind, compare_states, ports_after
 from meshplane.registry.graph import ConsumerGraph
 from meshplane.registry.state import (
@@ -59,6 +59,7 @@ from meshplane.service.impact import (
 )
 from meshplane.service.linting import lint_repository
 from meshplane.service.portindex import index_applied_mesh
+from meshplane.service.registries import open_mesh_registry
 from meshplane.spec.meshfiles import Domain
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
@@ -390,7 +391,7 @@ def build_plan(
 def _registry_for(repo: MeshRepository, registry: Registry | None) -> Registry:
     if registry is not None:
         return registry
-    return Registry(resolve_registry_url(repo.root, repo.config.registry if repo.config else None))
+    return open_mesh_registry(repo.root)
 
 
 def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Registry) -> tuple[Plan, RegistryState]:
