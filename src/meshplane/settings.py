@@ -78,8 +78,9 @@ class Settings(BaseModel):
     )
     worker_in_server: Literal["auto", "on", "off"] = Field(
         default="auto",
-        description="Whether `meshplane serve` runs the background worker (lineage derivation) as a thread of the "
-        "server: auto = on for a SQLite registry, off for PostgreSQL (run `meshplane worker` beside the servers).",
+        description="Whether a server process (`meshplane serve`, `create_app`) runs the background worker (lineage "
+        "derivation) as a thread: auto = on for a SQLite registry, off for PostgreSQL (run `meshplane worker` beside "
+        "the servers).",
     )
     worker_poll_seconds: float = Field(
         default=0.2,

@@ -4,11 +4,11 @@ The shape of dagster's daemon: a worker runs a list of `Job` objects over and ov
 claims its own work from a table (lineage derivation claims queued events with a lease, ``FOR
 UPDATE SKIP LOCKED`` on PostgreSQL), so several workers share the work and a worker killed mid-job
 leaves it to another once the lease runs out. A job answers how much it did and whether more
-waits (then the worker goes on at once; otherwise it sleeps `poll_s` or until `wake`).
+waits (then the worker goes on at once; otherwise it sleeps `poll_s`).
 
 Every `heartbeat_s` the worker writes a ``worker_heartbeats`` row (migration ``0007``): who it is
 (host, pid), when it started, its last beat, and per job the runs, errors, last duration and
-result. `meshplane db status` and ``GET /api/v1/lineage/status`` show them (`heartbeats`).
+result. `meshplane db status` and ``GET /api/v1/lineage/status`` show them (``workers``).
 
 `meshplane worker` runs one in the foreground; `meshplane serve` on SQLite runs one as a thread of
 the server (`Worker.start`); on PostgreSQL it is its own process (docs/deployment.md).
@@ -128,15 +128,6 @@ class Worker:
             thread.join(timeout)
         if self.registry.worker is self:
             self.registry.worker = None
-
-    @property
-    def stopping(self) -> bool:
-        """True once `stop` was called."""
-        return self._stop.is_set()
-
-    def wake(self) -> None:
-        """Run the jobs now rather than after the pause (e.g. events were just stored)."""
-        self._wake.set()
 
     def lease_until(self) -> datetime:
         """The end of a lease taken now."""

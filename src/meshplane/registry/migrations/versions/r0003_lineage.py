@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-# The models live in `meshplane.registry.lineage` (with the apply hook that fills the index).
+# The models live in `meshplane.registry.lineage` (apply fills the index: `meshplane.service.portindex`).
 # Importing it registers them on `Base.metadata` whenever the migrations are loaded, so comparing
 # the migrated schema with the models always sees every table. The DDL below is spelled out.
 import meshplane.registry.lineage  # noqa: F401
