@@ -29,6 +29,13 @@ EXAMPLE_MESH = REPO / "examples" / "holding"
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# No ambient terminal size. pytest imports readline early (its capture workaround), and GNU readline
+# sets COLUMNS=80 and LINES=24 in the C environment, which the processes pytest starts inherit:
+# pytest-xdist's workers see them in os.environ, and a rich Console created at import keeps that
+# width for good, whatever COLUMNS a test sets later. Every test process starts without them.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 # Property tests count examples, never seconds: no deadline, no "too slow" health check, the same
 # examples in every run (derandomized, no example database), whatever the machine's load.
 hypothesis_settings.register_profile(
