@@ -10,7 +10,9 @@ keys. tests/registry/test_registry_bulk.py holds both paths to the same stored v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +30,23 @@ def _rows(processors: Sequence[_Processor], names: Sequence[str], rows: Sequence
     return [tuple([p(row[n]) if p else row[n] for n, p in pairs]) for row in rows]
 
 
+@contextlib.contextmanager
+def driver_errors(statement: str) -> Iterator[None]:
+    """Errors of the SQLite driver as SQLAlchemy raises them (``OperationalError`` for a locked or full
+    database, ``IntegrityError``...), so that callers handle one kind whichever path wrote."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
 def _driver_executemany(connection: sa.Connection, statement: str, params: list[Any]) -> None:
     driver = connection.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
     try:
-        cursor.executemany(statement, params)
+        with driver_errors(statement):
+            cursor.executemany(statement, params)
     finally:
         cursor.close()
 

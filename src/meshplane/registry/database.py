@@ -120,7 +120,7 @@ class StampedCache:
     stamped with the last audit entry. Bounded: the least recently used entries go first.
     """
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
@@ -173,6 +173,8 @@ class SqliteWriter:
         self._connection: Connection | None = None
         """The writer's own connection and session, kept open: no pool round trip or new session per transaction."""
         self._session: Session | None = None
+        self._closing = threading.Lock()
+        self._stopped = False
         self.foreground_at = 0.0
         """When (monotonic) the last task not marked background was queued."""
         self._thread = threading.Thread(target=self._run, name="meshplane-writer", daemon=True)
@@ -187,26 +189,40 @@ class SqliteWriter:
 
     def submit(self, work: Callable[[Session], T], *, background: bool = False) -> Future[T]:
         """Queue `work`; the future holds what it returned, or what it raised."""
-        if not self._thread.is_alive():
-            raise MeshplaneError(f"the registry at {self._registry.url.display} is closed")
         if not background:
             self.foreground_at = time.monotonic()
         future: Future[T] = Future()
-        self._queue.put(_Task(work, future))
+        with self._closing:
+            if self._stopped:
+                raise MeshplaneError(f"the registry at {self._registry.url.display} is closed")
+            self._queue.put(_Task(work, future))
         return future
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Run what is queued, then end the thread."""
-        if self._thread.is_alive():
+        """Run what is queued, then end the thread (nothing can be queued from then on)."""
+        with self._closing:
+            if self._stopped:
+                return
+            self._stopped = True
             self._queue.put(_Stop())
+        if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
     def _run(self) -> None:
         try:
             self._loop()
         finally:
+            if self._session is not None:
+                self._session.close()
             if self._connection is not None:
                 self._connection.close()
+            while True:  # what was queued behind the end (a thread that died): never left waiting
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _Task) and item.future.set_running_or_notify_cancel():
+                    item.future.set_exception(MeshplaneError(f"the registry at {self._registry.url.display} is closed"))
 
     def _loop(self) -> None:
         stopping = False
@@ -257,10 +273,11 @@ class SqliteWriter:
 
     def _transaction(self, group: list[_Task]) -> list[Any]:
         if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._reset()
             self._connection = self._registry.writer_connection()
-        if self._session is None:
             self._session = Session(bind=self._connection, autoflush=False)
         connection, session = self._connection, self._session
+        assert session is not None
         results = []
         try:
             with connection.begin():
@@ -269,17 +286,24 @@ class SqliteWriter:
                         results.append(task.work(session))
                         session.flush()
                     except Exception as exc:
+                        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+                            raise
                         raise _TaskFailed(exc) from exc
         except sa.exc.DBAPIError:
-            session.close()
-            connection.close()  # a broken connection is not used again
-            self._connection = self._session = None
+            self._reset()  # a broken connection is not used again
             raise
         finally:
             if self._session is not None:
                 self._session.close()  # its objects are the callers' now (detached); the connection stays
         self.groups += 1
         return results
+
+    def _reset(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = self._session = None
 
 
 class _TaskFailed(Exception):
@@ -315,14 +339,16 @@ class Registry:
         if self.closed:
             return
         self.closed = True
-        if self.worker is not None:
-            self.worker.stop()
-        with self._writer_lock:
-            writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.stop()
-        self.cache.clear()
-        self.engine.dispose()
+        try:
+            if self.worker is not None:
+                self.worker.stop()
+            with self._writer_lock:
+                writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.stop()
+        finally:
+            self.cache.clear()
+            self.engine.dispose()
 
     def __enter__(self) -> Registry:
         return self
@@ -373,6 +399,8 @@ class Registry:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Connection]:
+        if self.closed:
+            raise MeshplaneError(f"the registry at {self.url.display} is closed")
         try:
             connection = self.engine.connect()
         except sa.exc.OperationalError as exc:

@@ -17,7 +17,7 @@ Tables (created by migration ``0003``):
   (``columnLineage``), with first and last sighting.
 * ``lineage_port_index`` / ``lineage_index_builds`` / ``lineage_directory``: the dataset → output
   port index (`meshplane.lineage.PortIndex` rows), rebuilt by every apply inside its transaction
-  (`meshplane.service.portindex.index_applied_mesh`, called by apply), with the job-namespace and
+  (`meshplane.service.portindex.PortIndexBuild`, stored by apply), with the job-namespace and
   owner mappings of mesh.yaml and the lake roots.
 
 Merging an observation into a row is order-independent (`RunState.observe`,
@@ -47,6 +47,8 @@ RANKS = {"job-namespace": 0, "ownership": 1, "parent-run": 2, "output-port": 3}
 """Attribution rules, strongest first: a run keeps the domain of the strongest rule that decided it."""
 
 DIRECTORY_KINDS = ("job-namespace", "owner", "lake")
+RUN_ID_LENGTH = 64
+"""Longest run id kept (a parent run facet naming a longer one names no run meshplane can know)."""
 _CHUNK = 500
 
 
@@ -83,7 +85,7 @@ class LineageRun(Base):
     domain: Mapped[str | None] = mapped_column(ID, index=True)
     rule: Mapped[str | None] = mapped_column(sa.String(32))
     rule_detail: Mapped[str | None] = mapped_column(sa.Text)
-    parent_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    parent_run_id: Mapped[str | None] = mapped_column(sa.String(RUN_ID_LENGTH))
     state: Mapped[str | None] = mapped_column(sa.String(16))
     state_at: Mapped[datetime | None]
     first_seen: Mapped[datetime]

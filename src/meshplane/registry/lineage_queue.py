@@ -21,7 +21,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from meshplane.registry.bulk import insert_rows
+from meshplane.registry.bulk import driver_errors, insert_rows
 from meshplane.registry.lineage import EventRow, StoredEvent
 from meshplane.registry.models import Base
 
@@ -106,12 +106,12 @@ def _insert_events_sqlite(session: Session, events: Sequence[EventRow]) -> dict[
                     values.append(text)
                 else:
                     values.append(value)
-        cursor = driver.execute(
+        statement = (
             f"INSERT INTO lineage_events ({columns}) VALUES {', '.join([row] * len(chunk))} "
-            "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, id",
-            values,
+            "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, id"
         )
-        out.update((str(f), int(i)) for f, i in cursor.fetchall())
+        with driver_errors(statement):
+            out.update((str(f), int(i)) for f, i in driver.execute(statement, values).fetchall())
     return out
 
 
@@ -197,11 +197,26 @@ def oldest_waiting(session: Session) -> datetime | None:
     return value
 
 
-def mark_failed(session: Session, event_id: int, error: str, at: datetime) -> None:
+def unclaim(session: Session, event_ids: Sequence[int], worker_id: str) -> None:
+    """Give back the claims `worker_id` holds on these events (it could not derive them now)."""
+    for start in range(0, len(event_ids), _CHUNK):
+        session.execute(
+            sa.update(PendingEvent)
+            .where(
+                PendingEvent.event_id.in_(list(event_ids[start : start + _CHUNK])), PendingEvent.claimed_by == worker_id
+            )
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+def mark_failed(session: Session, event_id: int, error: str, at: datetime, worker_id: str | None = None) -> None:
     """Keep the event queued, but out of the way until `retry_failed`: its derivation raised `error`."""
     session.execute(
         sa.update(PendingEvent)
-        .where(PendingEvent.event_id == event_id)
+        .where(
+            PendingEvent.event_id == event_id,
+            sa.true() if worker_id is None else PendingEvent.claimed_by == worker_id,  # still this worker's
+        )
         .values(failed_at=at, error=error[:2000], claimed_by=None, claimed_until=None)
     )
 
@@ -247,5 +262,6 @@ __all__ = [
     "pending_counts",
     "release",
     "retry_failed",
+    "unclaim",
     "waiting_up_to",
 ]

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from meshplane.diagnostics import MeshplaneError
 from meshplane.engines.types import type_family
 from meshplane.lineage import (
     DatasetIdentity,
@@ -202,8 +203,10 @@ class _Batch:
         return (runs, datasets) == self.snapshot
 
     def lock_keys(self) -> set[str]:
-        """What concurrent derivers must not write at once: the runs (their datasets with them) and usage rows."""
-        return set(self.loaded[0]) | set(self.runs) | {f"usage:{u.key}" for u in self.usage}
+        """What concurrent derivers must not write at once: runs (their datasets with them), the datasets of
+        DatasetEvents (they share one run key, so each is locked on its own) and usage rows."""
+        static = {f"set:{sha}" for run, _, sha in self.loaded[1] if run == store.STATIC_RUN_KEY}
+        return set(self.loaded[0]) | set(self.runs) | static | {f"usage:{u.key}" for u in self.usage}
 
     def sha(self, identity: DatasetIdentity) -> str:
         found = self.shas.get(identity)
@@ -242,6 +245,7 @@ class _Batch:
                 run = store.RunState(key, kind, event.job_namespace or "", event.job_name or "", at, at)
                 self.runs[key] = run
             parent = event.parent.run_id if event.parent is not None else None
+            parent = parent if parent is None or len(parent) <= store.RUN_ID_LENGTH else None  # not a run id
             attribution = (who.domain, who.rule.value, who.detail) if who is not None else None
             run.observe(
                 at, event.event_type.value if event.event_type else None, event.is_terminal, attribution, parent
@@ -366,9 +370,11 @@ class LeaseLost(Exception):
 
 
 def _observe(session: Session, registry: Registry, events: Sequence[LineageEvent]) -> _Batch:
+    """Observe `events`; the runs other events of the chunk name as their parent first (their domain decides)."""
     batch = _Batch(session, registry, _index_context(session, registry))
     batch.load(events)
-    for event in events:
+    parents = {e.parent.run_id for e in events if e.parent is not None and e.parent.run_id}
+    for event in sorted(events, key=lambda e: e.run_id not in parents):  # stable: otherwise as stored
         batch.observe(event)
     return batch
 
@@ -407,7 +413,8 @@ class DeriveOutcome:
 def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | None = None) -> DeriveOutcome:
     """Claim up to `limit` queued events (ids up to `up_to`), derive them and release them; what happened.
 
-    Database errors (locked, unreachable) propagate with the claims left to run out.
+    Database errors (locked, unreachable, a closed registry) propagate, the claims given back
+    (best effort: otherwise they run out with their lease).
     """
     registry, me = claimant.registry, claimant.worker_id
     outcome = DeriveOutcome()
@@ -428,13 +435,25 @@ def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | 
         log.warning("%s", exc)
         outcome.lost += len(ids)
         return outcome
-    except sa.exc.OperationalError:
+    except _UNAVAILABLE:
+        _give_back(registry, ids, me)
         raise
     except Exception as exc:  # one event's data or a bug must not block the queue: find it
         _derive_one_by_one(claimant, outcome, rows, exc)
         return outcome
     outcome.derived += len(rows)
     return outcome
+
+
+_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, MeshplaneError)
+"""Errors of the registry itself (locked, unreachable, closed): never a reason to mark an event failed."""
+
+
+def _give_back(registry: Registry, ids: Sequence[int], me: str) -> None:
+    try:
+        registry.write(lambda s: queue.unclaim(s, ids, me), background=True)
+    except Exception as exc:  # the registry is the problem: the lease runs out instead
+        log.debug("claims not given back (%s): they run out with their lease", type(exc).__name__)
 
 
 def _derive_one_by_one(
@@ -451,13 +470,15 @@ def _derive_one_by_one(
             outcome.derived += 1
         except LeaseLost:
             outcome.lost += 1
-        except sa.exc.OperationalError:
+        except _UNAVAILABLE:
+            _give_back(registry, [i for i, _ in rows], me)
             raise
         except Exception as exc:  # recorded on the event, shown by lineage status
             reason = f"{type(exc).__name__}: {exc}"
             log.error("lineage event %d cannot be derived: %s", event_id, reason, exc_info=exc)
             registry.write(
-                partial(queue.mark_failed, event_id=event_id, error=reason, at=datetime.now(UTC)), background=True
+                partial(queue.mark_failed, event_id=event_id, error=reason, at=datetime.now(UTC), worker_id=me),
+                background=True,
             )
             outcome.failed += 1
             outcome.errors.append(f"event {event_id}: {reason}")

@@ -58,7 +58,7 @@ from meshplane.service.impact import (
     no_column_lineage,
 )
 from meshplane.service.linting import lint_repository
-from meshplane.service.portindex import index_applied_mesh
+from meshplane.service.portindex import PortIndexBuild
 from meshplane.service.registries import open_mesh_registry
 from meshplane.spec.meshfiles import Domain
 from meshplane.spec.odcs import Contract
@@ -481,6 +481,7 @@ def apply_mesh(
     who = actor or default_actor()
     store = _registry_for(repo, registry)
     now = datetime.now(UTC)
+    index = PortIndexBuild.prepare(repo)  # computed before the write: the writer is not held meanwhile
 
     def write(session: Session) -> ApplyResult:
         plan, current = _plan_in(session, desired, prune=prune, registry=store)
@@ -498,7 +499,7 @@ def apply_mesh(
         audit_id = write_changes(
             session, desired, current, plan.changeset, actor=who, summary=plan.summary(), details=details, now=now
         )
-        index_applied_mesh(session, repo, audit_id=audit_id, now=now)
+        index.store(session, audit_id=audit_id, now=now)
         return ApplyResult(plan, audit_id, who)
 
     try:

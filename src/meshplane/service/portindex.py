@@ -1,14 +1,17 @@
 """The lineage port index, rebuilt by every apply that writes, inside its transaction.
 
-Apply (`meshplane.service.gitops.apply_mesh`) calls `index_applied_mesh` with the repository it
-has just linted and planned: the index of dataset identities → output ports
-(`meshplane.lineage.resolve.build_port_index`), the job-namespace and owner mappings of mesh.yaml,
-and the lake roots are written with the applied rows, so lineage resolves against exactly what
-was applied. Nothing is loaded again from disk.
+Apply (`meshplane.service.gitops.apply_mesh`) builds it from the repository it has just linted
+and planned (`prepare`, before its write: the writer is not held while the index is computed) and
+stores it with the applied rows (`PortIndexBuild.store`): the index of dataset identities → output
+ports (`meshplane.lineage.resolve.build_port_index`), the job-namespace and owner mappings of
+mesh.yaml, and the lake roots. Lineage resolves against exactly what was applied; nothing is
+loaded again from disk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -19,24 +22,42 @@ from meshplane.mesh.repository import MeshRepository
 from meshplane.registry.lineage import replace_index
 
 
-def index_applied_mesh(session: Session, repo: MeshRepository, *, audit_id: int | None, now: datetime) -> int:
-    """Replace the port index with the one of `repo` (in the caller's transaction); the new index version."""
-    index = build_port_index(repo)
-    lake = repo.lake_root
-    roots = [str(identity_from_uri(str(lake.absolute())))]
-    if lake.exists():
-        roots.append(str(identity_from_uri(str(lake.resolve()))))
-    return replace_index(
-        session,
-        index.to_rows(),
-        job_namespaces=repo.config.lineage.job_namespaces if repo.config else {},
-        owners=owner_directory(repo),
-        lake_roots=roots,
-        notes=[str(n) for n in index.notes],
-        now=now,
-        audit_id=audit_id,
-        mesh_root=str(repo.root),
-    )
+@dataclass(frozen=True)
+class PortIndexBuild:
+    """A port index computed from a repository, ready to be stored."""
+
+    rows: list[dict[str, str]]
+    job_namespaces: Mapping[str, str]
+    owners: Mapping[str, str]
+    lake_roots: list[str]
+    notes: list[str]
+    mesh_root: str
+
+    @classmethod
+    def prepare(cls, repo: MeshRepository) -> PortIndexBuild:
+        """The index of `repo` (its contracts' servers, mesh.yaml's mappings, its lake root)."""
+        index = build_port_index(repo)
+        lake = repo.lake_root
+        roots = [str(identity_from_uri(str(lake.absolute())))]
+        if lake.exists():
+            roots.append(str(identity_from_uri(str(lake.resolve()))))
+        namespaces = repo.config.lineage.job_namespaces if repo.config else {}
+        notes = [str(n) for n in index.notes]
+        return cls(index.to_rows(), namespaces, owner_directory(repo), roots, notes, str(repo.root))
+
+    def store(self, session: Session, *, audit_id: int | None, now: datetime) -> int:
+        """Replace the stored index with this one (in the caller's transaction); the new index version."""
+        return replace_index(
+            session,
+            self.rows,
+            job_namespaces=self.job_namespaces,
+            owners=self.owners,
+            lake_roots=self.lake_roots,
+            notes=self.notes,
+            now=now,
+            audit_id=audit_id,
+            mesh_root=self.mesh_root,
+        )
 
 
-__all__ = ["index_applied_mesh"]
+__all__ = ["PortIndexBuild"]
