@@ -210,7 +210,8 @@ def test_requests_on_an_event_loop_are_written_in_groups(applied: Registry, no_b
     statuses = [r.status for r in results]
     assert statuses.count(service.IngestStatus.STORED) == 30
     assert statuses.count(service.IngestStatus.DUPLICATE) == 1
-    assert len(commits) < 10  # 31 requests, a handful of transactions
+    if applied.dialect == "sqlite":  # the writer group-commits; PostgreSQL takes each request as it comes
+        assert len(commits) < 10  # 31 requests, a handful of transactions
     assert _counts(applied)["events"] == 30
 
 
