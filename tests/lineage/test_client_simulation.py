@@ -17,6 +17,7 @@ from meshplane.api import create_app
 from meshplane.demo.simulate import JOBS, SimulationSummary, simulate_week
 from meshplane.registry import lineage as store
 from meshplane.service import movements
+from meshplane.service.derivation import derive_pending
 from meshplane.service.impact import ColumnUsage, impact_of
 from meshplane.settings import Settings
 
@@ -32,6 +33,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World,
     world = build_world(folder, f"sqlite:///{folder / 'registry.db'}")
     with world.registry() as registry, LiveServer(create_app(registry, settings=Settings())) as server:
         summary = simulate_week(world.mesh, server.url, world.tokens["admin"], now=NOW)
+        derive_pending(registry)  # every test reads derived lineage, whichever runs first (or alone)
         yield world, summary, server.url
 
 
