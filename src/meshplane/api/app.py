@@ -65,6 +65,15 @@ def runs_worker(registry: Registry, settings: Settings) -> bool:
     return settings.worker_in_server == "on"
 
 
+def _worker_for(registry: Registry, settings: Settings) -> Worker | None:
+    if not runs_worker(registry, settings):
+        return None
+    if not registry.status().up_to_date:  # a registry served as it is (no migration): nothing to derive into
+        log.warning("no background worker: the registry's schema is not current (run `meshplane db upgrade`)")
+        return None
+    return start_worker(registry, settings)
+
+
 def create_app(
     source: Registry | Settings | None = None, *, settings: Settings | None = None, mesh: Path | None = None
 ) -> FastAPI:
@@ -86,7 +95,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = start_worker(registry, settings) if runs_worker(registry, settings) else None
+        worker = _worker_for(registry, settings)
         try:
             yield
         finally:

@@ -196,6 +196,7 @@ def lineage_week(options: DemoOptions) -> DemoStep:
     from meshplane.access import Principal, Role
     from meshplane.demo.server import LocalServer
     from meshplane.demo.simulate import simulate_week
+    from meshplane.service.derivation import derive_pending
     from meshplane.service.movements import Flag, movements
     from meshplane.service.tokens import create_token
 
@@ -204,6 +205,7 @@ def lineage_week(options: DemoOptions) -> DemoStep:
         token = create_token(registry, Principal.local_admin("demo"), role=Role.ADMIN, name="demo lineage").token
         with LocalServer(registry) as server:
             summary = simulate_week(options.work_dir / "mesh", server.url, token, now=now)
+        derive_pending(registry)  # what the server's worker had not derived yet when it stopped
         report = movements(registry, since=now - timedelta(days=8))
     lines = summary.lines()
     crossing = [f for f in report.flows if f.from_domain and f.to_domain and f.from_domain != f.to_domain]
