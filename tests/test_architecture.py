@@ -49,14 +49,8 @@ LAYERS: dict[str, int] = {
 }
 """Dotted-name prefix → layer. A module may import its own layer and every lower one."""
 
-REWRITE = "being rewritten (issue 12 store redesign)"
-
-ALLOWED: dict[tuple[str, str], str] = {
-    # registry → lineage: migration 0008 recomputes stored event fingerprints with the receiver's own
-    # `event_fingerprint` (a data migration using live domain code; a frozen copy would keep the layer).
-    ("meshplane.registry.migrations.versions.r0008_event_fingerprint_v2", "meshplane.lineage"): REWRITE,
-}
-"""(importing module, imported module) → why the upward import is tolerated for now. Remove entries as they go."""
+ALLOWED: dict[tuple[str, str], str] = {}
+"""(importing module, imported module) → why an upward import is tolerated. Empty: none is."""
 
 
 @dataclass(frozen=True)
@@ -162,9 +156,8 @@ def test_no_module_imports_a_higher_layer() -> None:
 
 
 def test_every_allowed_exception_is_still_needed() -> None:
-    # entries of a rewrite in progress are not checked: the rewrite lands in its own time
     seen = {(v.module, v.imported) for v in all_violations()}
-    stale = sorted(key for key, reason in ALLOWED.items() if key not in seen and reason != REWRITE)
+    stale = sorted(key for key in ALLOWED if key not in seen)
     assert not stale, f"these imports are gone: remove them from ALLOWED in tests/test_architecture.py: {stale}"
 
 

@@ -93,8 +93,8 @@ class Settings(BaseModel):
         default=5.0,
         ge=0,
         le=3600,
-        description="Seconds the worker inside a server (SQLite) lets received events wait while requests keep "
-        "coming, so that the receiver answers first; past that it derives alongside them. 0: never wait.",
+        description="Seconds a worker lets received events wait while more keep arriving, so that the receivers "
+        "answer first during a burst; past that it derives alongside them. 0: never wait.",
     )
     worker_lease_seconds: float = Field(
         default=30.0,

@@ -215,37 +215,21 @@ def test_requests_on_an_event_loop_are_written_in_groups(applied: Registry, no_b
     assert _counts(applied)["events"] == 30
 
 
-def test_the_worker_inside_a_server_yields_to_the_receiver_for_at_most_max_lag(tmp_path: object) -> None:
-    class Busy:
-        idle = 0.01
-
-        def foreground_idle_s(self) -> float:
-            return self.idle
-
-    class Host:
-        registry = Busy()
-        poll_s = 0.2
-
-    host = Host()
-    job = derivation.DerivationJob(max_lag_s=0.3)
-    assert job._yields(host)  # requests keep writing: the receiver goes first
-    assert job.run_once(host).detail == "yielding to the receiver"
-    time.sleep(0.35)
-    assert not job._yields(host)  # waited max_lag: derives alongside the requests
-    host.registry.idle = 10.0
-    assert not job._yields(host)  # the receiver went quiet
-    host.registry.idle = 0.01
-    assert job._yields(host)  # a new burst: the receiver first again
-    assert not derivation.DerivationJob()._yields(host)  # a worker of its own never yields
-
-
-def test_foreground_idle_counts_the_callers_writes_not_the_workers(applied: Registry) -> None:
-    import sqlalchemy as sa
-
-    if applied.dialect != "sqlite":
-        assert applied.foreground_idle_s() == float("inf")
-        return
-    applied.write(lambda s: s.execute(sa.text("SELECT 1")), background=True)
-    before = applied.foreground_idle_s()
-    applied.write(lambda s: s.execute(sa.text("SELECT 1")))
-    assert applied.foreground_idle_s() < 1.0 and (before == float("inf") or before > applied.foreground_idle_s())
+def test_a_worker_lets_events_wait_while_more_keep_arriving_for_at_most_max_lag(
+    applied: Registry, no_background: None
+) -> None:
+    job = derivation.DerivationJob(max_lag_s=0.4)
+    assert not job._waits(applied)  # nothing received yet
+    send(applied, *_reads(applied, 1))
+    assert job._waits(applied)  # a burst: the receivers answer first
+    deadline = time.monotonic() + 0.45
+    while time.monotonic() < deadline:  # events keep arriving past max_lag
+        send(applied, *_reads(applied, 1))
+        time.sleep(0.05)
+    assert not job._waits(applied)  # waited max_lag: derives alongside them
+    time.sleep(derivation.DerivationJob.ARRIVING_S + 0.05)
+    assert not job._waits(applied)  # the burst is over
+    send(applied, *_reads(applied, 1))
+    assert job._waits(applied)  # a new burst waits again
+    assert not derivation.DerivationJob()._waits(applied)  # max_lag 0: never waits
+    assert job.run_once(type("W", (), {"registry": applied})()).detail == "waiting: events keep arriving"

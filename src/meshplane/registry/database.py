@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import queue
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
@@ -175,8 +174,6 @@ class SqliteWriter:
         self._session: Session | None = None
         self._closing = threading.Lock()
         self._stopped = False
-        self.foreground_at = 0.0
-        """When (monotonic) the last task not marked background was queued."""
         self._thread = threading.Thread(target=self._run, name="meshplane-writer", daemon=True)
         self._thread.start()
         self.groups = 0
@@ -187,10 +184,8 @@ class SqliteWriter:
         """The writer thread."""
         return self._thread
 
-    def submit(self, work: Callable[[Session], T], *, background: bool = False) -> Future[T]:
+    def submit(self, work: Callable[[Session], T]) -> Future[T]:
         """Queue `work`; the future holds what it returned, or what it raised."""
-        if not background:
-            self.foreground_at = time.monotonic()
         future: Future[T] = Future()
         with self._closing:
             if self._stopped:
@@ -448,19 +443,18 @@ class Registry:
                 self._writer = SqliteWriter(self)
             return self._writer
 
-    def submit(self, work: Callable[[Session], T], *, exclusive: bool = False, background: bool = False) -> Future[T]:
+    def submit(self, work: Callable[[Session], T], *, exclusive: bool = False) -> Future[T]:
         """Run `work(session)` in one write transaction, later; the future holds its result.
 
         SQLite: queued for the writer thread (group-committed with whatever else waits).
-        PostgreSQL: run now, in the calling thread (the future is already done). `background`
-        marks the worker's own writes (`foreground_idle_s` does not count them).
+        PostgreSQL: run now, in the calling thread (the future is already done).
         """
         self.ensure_schema()
         if self.dialect == "sqlite":
             writer = self._sqlite_writer()
             if threading.current_thread() is writer.thread:
                 raise RuntimeError("a registry write was started inside another write (the writer thread)")
-            return writer.submit(work, background=background)
+            return writer.submit(work)
         future: Future[T] = Future()
         try:
             with self.transaction(exclusive=exclusive) as session:
@@ -471,25 +465,13 @@ class Registry:
             future.set_result(result)
         return future
 
-    def write(self, work: Callable[[Session], T], *, exclusive: bool = False, background: bool = False) -> T:
+    def write(self, work: Callable[[Session], T], *, exclusive: bool = False) -> T:
         """Run `work(session)` in one write transaction and return its result (its exception propagates).
 
         `exclusive`: a write that must not interleave with another exclusive one (apply, agreement
-        transitions, token changes, test runs); on SQLite every write is. `background`: the
-        worker's own write.
+        transitions, token changes, test runs); on SQLite every write is.
         """
-        return self.submit(work, exclusive=exclusive, background=background).result()
-
-    def foreground_idle_s(self) -> float:
-        """Seconds since this process last queued a write that is not the worker's (SQLite; infinite elsewhere).
-
-        The worker inside a SQLite server yields to the receiver while requests keep coming
-        (`meshplane.service.derivation.DerivationJob`).
-        """
-        writer = self._writer
-        if writer is None or not writer.foreground_at:
-            return float("inf")
-        return time.monotonic() - writer.foreground_at
+        return self.submit(work, exclusive=exclusive).result()
 
     async def write_async(self, work: Callable[[Session], T], *, exclusive: bool = False) -> T:
         """`write` for an event loop: the loop waits without blocking (SQLite: on the writer's future)."""

@@ -186,6 +186,12 @@ def waiting_up_to(session: Session, last: int | None = None) -> tuple[int, int |
     return int(row[0] or 0), row[1]
 
 
+def newest_received(session: Session) -> datetime | None:
+    """When the newest stored event was received (the index on ``received_at`` answers it)."""
+    value: datetime | None = session.execute(sa.select(sa.func.max(StoredEvent.received_at))).scalar_one_or_none()
+    return value
+
+
 def oldest_waiting(session: Session) -> datetime | None:
     """When the oldest event still waiting for derivation was received (None: nothing waits)."""
     query = (
@@ -258,6 +264,7 @@ __all__ = [
     "failures",
     "insert_events",
     "mark_failed",
+    "newest_received",
     "oldest_waiting",
     "pending_counts",
     "release",

@@ -202,7 +202,7 @@ class Worker:
                     setattr(row, key, value)
 
         try:
-            self.registry.write(store, background=True)
+            self.registry.write(store)
         except Exception as exc:  # read-only registry, closed during shutdown
             log.warning("worker heartbeat not stored: %s", exc)
 

@@ -419,8 +419,7 @@ def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | 
     registry, me = claimant.registry, claimant.worker_id
     outcome = DeriveOutcome()
     ids = registry.write(
-        lambda s: queue.claim(s, me, until=claimant.lease_until(), now=datetime.now(UTC), limit=limit, up_to=up_to),
-        background=True,
+        lambda s: queue.claim(s, me, until=claimant.lease_until(), now=datetime.now(UTC), limit=limit, up_to=up_to)
     )
     if not ids:
         return outcome
@@ -430,7 +429,7 @@ def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | 
         events = [parse_event(body) for _, body in rows]  # valid when received
         with registry.read() as session:  # the heavy part, outside every write
             batch = _observe(session, registry, events)
-        registry.write(lambda s: _write_batch(s, batch, events, ids, me), background=True)
+        registry.write(lambda s: _write_batch(s, batch, events, ids, me))
     except LeaseLost as exc:
         log.warning("%s", exc)
         outcome.lost += len(ids)
@@ -451,7 +450,7 @@ _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, MeshplaneError)
 
 def _give_back(registry: Registry, ids: Sequence[int], me: str) -> None:
     try:
-        registry.write(lambda s: queue.unclaim(s, ids, me), background=True)
+        registry.write(lambda s: queue.unclaim(s, ids, me))
     except Exception as exc:  # the registry is the problem: the lease runs out instead
         log.debug("claims not given back (%s): they run out with their lease", type(exc).__name__)
 
@@ -466,7 +465,7 @@ def _derive_one_by_one(
             event = parse_event(body)
             with registry.read() as session:
                 batch = _observe(session, registry, [event])
-            registry.write(partial(_write_batch, batch=batch, events=[event], ids=[event_id], me=me), background=True)
+            registry.write(partial(_write_batch, batch=batch, events=[event], ids=[event_id], me=me))
             outcome.derived += 1
         except LeaseLost:
             outcome.lost += 1
@@ -477,8 +476,7 @@ def _derive_one_by_one(
             reason = f"{type(exc).__name__}: {exc}"
             log.error("lineage event %d cannot be derived: %s", event_id, reason, exc_info=exc)
             registry.write(
-                partial(queue.mark_failed, event_id=event_id, error=reason, at=datetime.now(UTC), worker_id=me),
-                background=True,
+                partial(queue.mark_failed, event_id=event_id, error=reason, at=datetime.now(UTC), worker_id=me)
             )
             outcome.failed += 1
             outcome.errors.append(f"event {event_id}: {reason}")
@@ -520,39 +518,45 @@ def derive_pending(registry: Registry, *, limit: int | None = None, wait_s: floa
 class DerivationJob:
     """The worker job deriving queued lineage events, a chunk per run.
 
-    Inside a server process (SQLite) the job yields to the receiver: while requests keep
-    writing (the registry's writer saw one within the worker's poll interval) it waits, for at
-    most `max_lag_s` seconds; past that it derives alongside them until the queue is empty. The
-    receiver's acknowledgements stay fast during a burst, and movements are current a moment
-    after it. A worker process of its own (PostgreSQL, or `meshplane worker`) never waits: its
-    process receives nothing. `max_lag_s` = 0 (the default: a worker of its own) never yields.
+    While events keep arriving (one was received within `ARRIVING_S`), the job lets them wait,
+    for at most `max_lag_s` seconds: the receivers answer first during a burst, and derivation,
+    which costs more per event than receiving, follows right after it. Past `max_lag_s` it derives
+    alongside the receivers until the queue is empty. The rule reads the queue, so it holds for a
+    worker inside a server (SQLite) and for worker processes of their own alike (the
+    `worker_max_lag_seconds` setting; 0: never wait).
     """
 
     name = "lineage-derivation"
+    ARRIVING_S = 0.5
+    """An event received this recently means a burst is going on."""
 
     def __init__(self, chunk: int = DERIVE_CHUNK, *, max_lag_s: float = 0.0) -> None:
         self.chunk = max(1, chunk)
         self.max_lag_s = max_lag_s
-        self._yielding_since: float | None = None
+        self._waiting_since: float | None = None
 
-    def _yields(self, worker: Any) -> bool:
-        """True while the receiver of this process is busy and the wait has not exceeded `max_lag_s`."""
-        if self.max_lag_s <= 0 or worker.registry.foreground_idle_s() >= worker.poll_s:
-            self._yielding_since = None
+    def _waits(self, registry: Registry) -> bool:
+        """True while events keep arriving and the wait has not exceeded `max_lag_s`."""
+        if self.max_lag_s <= 0:
+            return False
+        with registry.read() as session:
+            newest = queue.newest_received(session)
+        if newest is None or (datetime.now(UTC) - newest).total_seconds() >= self.ARRIVING_S:
+            self._waiting_since = None
             return False
         now = time.monotonic()
-        if self._yielding_since is None:
-            self._yielding_since = now
-        return now - self._yielding_since < self.max_lag_s
+        if self._waiting_since is None:
+            self._waiting_since = now
+        return now - self._waiting_since < self.max_lag_s
 
     def run_once(self, worker: Any) -> JobResult:
         """Claim, derive and release one chunk; `more` when the chunk was full (a backlog)."""
-        if self._yields(worker):
-            return JobResult(detail="yielding to the receiver")
+        if self._waits(worker.registry):
+            return JobResult(detail="waiting: events keep arriving")
         outcome = derive_chunk(worker, limit=self.chunk)
         handled = outcome.derived + outcome.failed + outcome.lost
         if handled < self.chunk:
-            self._yielding_since = None  # caught up: the next burst gets the receiver's priority again
+            self._waiting_since = None  # caught up: the next burst is received first again
         detail = f"{outcome.derived} derived, {outcome.failed} failed" if handled else "idle"
         return JobResult(outcome.derived, handled >= self.chunk, outcome.failed, detail, tuple(outcome.errors))
 

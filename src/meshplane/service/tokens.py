@@ -314,8 +314,8 @@ class TokenAuthenticator:
     def record_use(self, token_id: str) -> None:
         """Write `last_used_at` (best effort: a busy registry only delays the note to the next use)."""
         note = sa.update(ApiToken).where(ApiToken.token_id == token_id).values(last_used_at=m.utcnow())
-        try:  # bookkeeping, not a request's own write: it does not hold the worker back (`background`)
-            self.registry.write(lambda session: session.execute(note), background=True)
+        try:
+            self.registry.write(lambda session: session.execute(note))
         except sa.exc.SQLAlchemyError as exc:  # pragma: no cover - depends on database load
             log.warning("could not note the use of token %s%s: %s", TOKEN_PREFIX, token_id, type(exc).__name__)
             with self._lock:

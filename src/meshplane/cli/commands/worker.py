@@ -57,7 +57,7 @@ def worker(
                 console.print(f"{again} failed event(s) queued again")
         runner = Worker(
             registry,
-            [derivation.DerivationJob()],
+            [derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds)],
             poll_s=settings.worker_poll_seconds,
             heartbeat_s=settings.worker_heartbeat_seconds,
             lease_s=settings.worker_lease_seconds,
