@@ -27,43 +27,16 @@ def _resolve(path: Path | None) -> RegistryUrl:
     return mesh_registry_url(path)
 
 
-@db_app.command("current")
-def current(
-    path: PathArg = None,
-    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-) -> None:
-    """Show the registry URL, where it came from, and its schema revision against the newest one."""
-    try:
-        url = _resolve(path)
-        from meshplane.registry import Registry
-
-        with Registry(url, auto_upgrade=False) as registry:
-            status = registry.status()
-    except MeshplaneError as exc:
-        raise typer.Exit(report_error(exc)) from None
-    if output_format == "json":
-        print_json(
-            {
-                "url": url.display,
-                "source": url.source.value,
-                "current": status.current,
-                "head": status.head,
-                "upToDate": status.up_to_date,
-            }
-        )
-    else:
-        state = "[green]up to date[/green]" if status.up_to_date else "[yellow]needs `meshplane db upgrade`[/yellow]"
-        console.print(f"registry {escape(url.display)} [dim](from {url.source.value})[/dim]")
-        console.print(f"revision {status.current or '(empty)'} / newest {status.head}: {state}")
-    raise typer.Exit(EXIT_OK)
-
-
 @db_app.command("status")
+@db_app.command("current")
 def status(
     path: PathArg = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Show the registry, its schema revision, the lineage derivation queue and the workers' heartbeats."""
+    """Show the registry (URL, where it came from), its schema revision, the lineage queue and the workers.
+
+    `db current` is the same command (its older name).
+    """
     try:
         url = _resolve(path)
         from meshplane.registry import Registry
