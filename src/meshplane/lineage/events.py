@@ -146,13 +146,8 @@ class EventDataset:
 
     @property
     def identities(self) -> tuple[DatasetIdentity, ...]:
-        """The canonical identity first, then those of its symlinks (without repeats)."""
-        out = [self.identity]
-        for link in self.symlinks:
-            alt = link.identity
-            if alt not in out:
-                out.append(alt)
-        return tuple(out)
+        """The canonical identity first, then those of its symlinks (without repeats; linear in their number)."""
+        return tuple(dict.fromkeys((self.identity, *(link.identity for link in self.symlinks))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,8 +205,16 @@ class PortIndex:
         return None
 
     def resolve_dataset(self, dataset: EventDataset) -> PortMatch | None:
-        """`resolve` for a dataset of an event, with its ``symlinks``."""
-        return self.resolve(dataset.identity, symlinks=dataset.identities[1:])
+        """`resolve` for a dataset of an event, with its ``symlinks`` (linear in their number).
+
+        The dataset's identities are canonical already (`EventDataset.identities`), so they are
+        looked up as they are.
+        """
+        for position, identity in enumerate(dataset.identities):
+            match = self._lookup(identity, position > 0)
+            if match is not None:
+                return match
+        return None
 
 
 # --- where a server's data lives ----------------------------------------------------------------
