@@ -1,4 +1,4 @@
-"""The PostgreSQL engine: credentials from the environment, types from the catalog, safe casts
+"""The PostgreSQL engine: credentials from the environment (bound to their server), types from the catalog, safe casts
 without TRY_CAST, one SELECT per object, a read-only session, and clear errors.
 
 Tests that talk to the server create their own database (`postgres_url`).
@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.engines import registry
+from meshplane.engines.base import EngineError
 from meshplane.engines.credentials import server_variable
 from meshplane.engines.postgres import INSTALL_HINT, PostgresEngine, PostgresSession, connection_params
 from meshplane.service.testing import run_contract
@@ -48,18 +49,21 @@ def test_credential_variables_are_named_after_the_server(server, variable) -> No
 
 
 def test_connection_from_the_server_and_its_credentials() -> None:
-    env = {"MESHPLANE_SERVER_PROD_PG_USERNAME": "checker", "MESHPLANE_SERVER_PROD_PG_PASSWORD": "s3cret"}
+    env = {"MESHPLANE_SERVER_PROD_PG_USERNAME": "checker", "MESHPLANE_SERVER_PROD_PG_PASSWORD": "s3cret",
+           "MESHPLANE_SERVER_PROD_PG_HOST": "db.internal", "MESHPLANE_SERVER_PROD_PG_PORT": "6432"}  # fmt: skip
     params = connection_params(_server(host="db.internal", port=6432, database="sales", schema="s"), env)
     assert params["host"] == "db.internal" and params["port"] == "6432" and params["dbname"] == "sales"
     assert (params["user"], params["password"]) == ("checker", "s3cret")
     assert params["autocommit"] is True and "conninfo" not in params
 
 
-def test_a_dsn_replaces_the_server_fields() -> None:
+def test_a_dsn_bound_to_the_server_fields_is_used_as_is() -> None:
     env = {"MESHPLANE_SERVER_PROD_PG_DSN": "postgresql+psycopg://u@h:5/d?sslmode=require"}
-    params = connection_params(_server(host="ignored", port=1, database="ignored", schema="s"), env)
+    params = connection_params(_server(host="h", port=5, database="d", schema="s"), env)
     assert params["conninfo"] == "postgresql://u@h:5/d?sslmode=require"
     assert "host" not in params and "dbname" not in params and "user" not in params
+    with pytest.raises(EngineError, match=r"declares elsewhere:5/d, but its credentials .* are bound to h:5/d"):
+        connection_params(_server(host="elsewhere", port=5, database="d", schema="s"), env)
 
 
 def test_missing_psycopg_gives_the_install_hint(monkeypatch) -> None:
@@ -100,6 +104,8 @@ def _connect(url: str) -> psycopg.Connection:
 def _server_of(url: str, monkeypatch, schema: str = "public") -> dict[str, Any]:
     parts = urlsplit(url)
     monkeypatch.setenv("MESHPLANE_SERVER_PG_USERNAME", parts.username or "")
+    monkeypatch.setenv("MESHPLANE_SERVER_PG_HOST", parts.hostname or "")
+    monkeypatch.setenv("MESHPLANE_SERVER_PG_PORT", str(parts.port or 5432))
     return {"server": "pg", "type": "postgres", "host": parts.hostname, "port": parts.port or 5432,
             "database": parts.path.lstrip("/"), "schema": schema}  # fmt: skip
 

@@ -1,11 +1,15 @@
 """PostgreSQL: contract checks run inside the database, one SELECT per schema object.
 
 Servers of type ``postgres`` / ``postgresql`` (``host``, ``port``, ``database``, ``schema``).
-Credentials come from the environment, named after the server (`engines.credentials`):
-``MESHPLANE_SERVER_<SERVER>_USERNAME`` and ``_PASSWORD``, or a whole connection string in
-``MESHPLANE_SERVER_<SERVER>_DSN`` (libpq keywords or a ``postgresql://`` URL; it replaces the
-server's host, port and database). libpq's own variables (``PGPASSWORD``, ``PGSSLMODE``,
-``~/.pgpass``, ...) apply as usual.
+Credentials come from the environment, named after the server and bound to where they may go
+(`engines.credentials`): ``MESHPLANE_SERVER_<SERVER>_USERNAME`` and ``_PASSWORD`` with
+``_HOST`` (and ``_PORT``, ``_DATABASE``), or a whole connection string in
+``MESHPLANE_SERVER_<SERVER>_DSN`` (libpq keywords or a ``postgresql://`` URL) whose own host, port
+and database are its binding. They are sent only when the server declares that location (port
+5432 when omitted); otherwise the run ends with an error before anything is connected.
+``PGPASSWORD`` is never used for a contract's server (it is bound to no host); ``~/.pgpass``
+(which libpq matches by host, port, database and user) and libpq's other variables
+(``PGSSLMODE``, ...) apply as usual.
 
 The session is read-only (``default_transaction_read_only``), in UTC. Column types come from the
 catalog (``pg_attribute`` / ``pg_type``): domains are checked as their base type, enums as
@@ -21,6 +25,8 @@ psycopg 3 is optional (``pip install 'meshplane[postgres]'``) and imported only 
 from __future__ import annotations
 
 import importlib.util
+import os
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,12 +48,13 @@ from meshplane.engines.base import (
     Session,
     quoted_table,
 )
-from meshplane.engines.credentials import server_secret, server_variable
+from meshplane.engines.credentials import CredentialError, Location, bound_credential, server_variable
 
 if TYPE_CHECKING:
     from meshplane.spec.odcs import Server
 
 INSTALL_HINT = "pip install 'meshplane[postgres]'"
+DEFAULT_PORT = 5432
 
 _VALUE = "__value__"
 _DATE = r"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0?[1-9]|1[0-2])-(0?[1-9]|[12][0-9]|3[01])"
@@ -152,6 +159,11 @@ class PostgresSession(Session):
         except psycopg.Error as exc:
             shown = server_variable(server, "DSN") if "conninfo" in params else _where(params)
             problem = f"cannot connect to PostgreSQL server '{server.server}' ({shown}): {_first_line(exc)}"
+            if os.environ.get("PGPASSWORD") and not params.get("password"):
+                problem += (
+                    f" (PGPASSWORD is not sent to a contract's server: set {server_variable(server, 'PASSWORD')} "
+                    f"and bind it with {server_variable(server, 'HOST')})"
+                )
             raise EngineError(problem) from exc
         info = self.conn.info
         self.location = f"postgresql://{info.host}:{info.port}/{info.dbname}"
@@ -232,25 +244,53 @@ class PostgresSession(Session):
             raise QueryError(_first_line(exc)) from exc
 
 
-def connection_params(server: Server, environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """psycopg connection arguments for a server: its DSN variable, else its fields and credentials."""
-    dsn = server_secret(server, "DSN", environ)
+def connection_params(server: Server, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """psycopg connection arguments for a server: its fields, and its credential when bound to them.
+
+    Raises `CredentialError` (before anything is connected) when a credential is configured for
+    the server id but bound elsewhere than the server declares, or bound to nothing.
+    """
+    credential = bound_credential(server, default_port=DEFAULT_PORT, environ=environ, dsn_location=dsn_location)
     params: dict[str, Any] = {"autocommit": True, "connect_timeout": 10, "application_name": "meshplane"}
-    if dsn:
-        # a SQLAlchemy URL (postgresql+psycopg://) works too
-        params["conninfo"] = dsn.replace("postgresql+psycopg://", "postgresql://", 1)
+    if credential and credential.dsn:
+        # a SQLAlchemy URL (postgresql+psycopg://) works too; its location is the server's (checked)
+        params["conninfo"] = _libpq_dsn(credential.dsn)
     else:
         for key, field in (("host", "host"), ("port", "port"), ("dbname", "database")):
             value = server.setting(field)
             if value not in (None, ""):
                 params[key] = str(value)
-    user = server_secret(server, "USERNAME", environ)
-    password = server_secret(server, "PASSWORD", environ)
-    if user:
-        params["user"] = user
-    if password:
-        params["password"] = password
+    if credential and credential.username:
+        params["user"] = credential.username
+    if credential and credential.password:
+        params["password"] = credential.password
+    elif not (credential and credential.dsn and _dsn_fields(credential.dsn).get("password")):
+        params["password"] = ""  # an empty password, not NULL: libpq then never reads PGPASSWORD (~/.pgpass still)
     return params
+
+
+def dsn_location(dsn: str) -> Location:
+    """The host, port and database a connection string names (its binding); CredentialError if unreadable."""
+    fields = _dsn_fields(dsn)
+    raw_port = fields.get("port") or None
+    if raw_port is not None and not raw_port.strip().isdigit():
+        raise CredentialError(f"its port is not one port number: {raw_port!r}")
+    return Location(fields.get("host") or None, int(raw_port) if raw_port else None, fields.get("dbname") or None)
+
+
+def _libpq_dsn(dsn: str) -> str:
+    return dsn.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _dsn_fields(dsn: str) -> dict[str, str]:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as exc:
+        raise EngineError(f"psycopg is not installed: {INSTALL_HINT}") from exc
+    try:
+        return {key: str(value) for key, value in conninfo_to_dict(_libpq_dsn(dsn)).items() if value is not None}
+    except Exception:  # psycopg.ProgrammingError; its text may quote the secret, so it is not shown
+        raise CredentialError("it is not a connection string (libpq keywords or a postgresql:// URL)") from None
 
 
 def _where(params: dict[str, Any]) -> str:

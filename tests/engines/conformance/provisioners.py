@@ -64,9 +64,14 @@ def postgres_type(kind: pa.DataType) -> str:
 
 
 def postgres_credentials(url: str) -> dict[str, str]:
-    """Environment variables giving the conformance server the user (and password) of `url`."""
+    """Environment variables giving the conformance server the user (and password) of `url`, bound
+    to its host and port (a credential is sent only to the location it is bound to)."""
     parts = urlsplit(url)
-    env = {f"MESHPLANE_SERVER_{SERVER_ID.upper()}_USERNAME": unquote(parts.username or "")}
+    env = {
+        f"MESHPLANE_SERVER_{SERVER_ID.upper()}_USERNAME": unquote(parts.username or ""),
+        f"MESHPLANE_SERVER_{SERVER_ID.upper()}_HOST": parts.hostname or "",
+        f"MESHPLANE_SERVER_{SERVER_ID.upper()}_PORT": str(parts.port or 5432),
+    }
     if parts.password:
         env[f"MESHPLANE_SERVER_{SERVER_ID.upper()}_PASSWORD"] = unquote(parts.password)
     return env
