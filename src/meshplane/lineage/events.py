@@ -40,6 +40,7 @@ from meshplane.canonical import CanonicalJSONError, canonical_bytes, canonical_b
 from meshplane.diagnostics import MeshplaneError, json_type, render_json_path
 from meshplane.lineage.facets import (
     READERS,
+    STATISTICS_FIELDS,
     ColumnLineage,
     DatasetStatistics,
     DataSource,
@@ -50,6 +51,7 @@ from meshplane.lineage.facets import (
     SchemaField,
     SymlinkIdentifier,
     canonical_uuid,
+    statistic_problem,
 )
 from meshplane.lineage.identity import DatasetIdentity, canonical_identity
 from meshplane.lineage.schemas import FACET_SCHEMAS, EventIssue, is_valid, validate
@@ -302,6 +304,18 @@ def _from_python(data: Any) -> tuple[Any, bytes]:
     return orjson.loads(text), text
 
 
+MAX_JSON_DEPTH = 1024
+"""The deepest nesting of a JSON body orjson reads (an event itself may nest at most `canonical.MAX_DEPTH`)."""
+
+
+def _not_json(exc: orjson.JSONDecodeError) -> InvalidEventError:
+    """The error of a body that is not JSON; a nesting too deep names the limit (and where it was passed)."""
+    if str(exc).startswith("depth limit exceeded"):
+        reason = f"nested deeper than {MAX_JSON_DEPTH} levels, the limit of a JSON body (at char {exc.pos})"
+        return InvalidEventError([EventIssue("$", reason)])
+    return InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")])
+
+
 def _refused(exc: CanonicalJSONError) -> InvalidEventError:
     return InvalidEventError([EventIssue(render_json_path(exc.path), exc.reason)])
 
@@ -311,7 +325,7 @@ def _explain_refusal(data: bytes | bytearray | str, exc: orjson.JSONDecodeError)
     try:
         value = json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")]) from None
+        raise _not_json(exc) from None
     _from_python(value)  # names a lone surrogate, a number out of range, a nesting too deep
     raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")])  # (not reached for what json reads)
 
@@ -392,8 +406,15 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
+_TIME_RANGE = "the times meshplane can keep (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z, in UTC)"
+
+
 def parse_event_time(text: str) -> datetime | None:
-    """An ISO 8601 date-time as an aware UTC datetime (no offset: UTC); None when it is not one."""
+    """An ISO 8601 date-time as an aware UTC datetime (no offset: UTC); None when it is not one.
+
+    Raises `OverflowError` for a date-time whose UTC time is before year 1 or after year 9999
+    (``9999-12-31T23:59:59-14:00``).
+    """
     if not _DATETIME.match(text):
         return None
     try:
@@ -516,9 +537,28 @@ class _Reader:
         stats = None
         if role is DatasetRole.INPUT and "inputFacets" in raw:
             stats = self.facet(raw["inputFacets"], "input", "inputStatistics", path, "inputFacets")
+            if stats is not None:
+                _check_statistics(raw["inputFacets"]["inputStatistics"], (*path, "inputFacets", "inputStatistics"))
         elif role is DatasetRole.OUTPUT and "outputFacets" in raw:
             stats = self.facet(raw["outputFacets"], "output", "outputStatistics", path, "outputFacets")
+            if stats is not None:
+                _check_statistics(raw["outputFacets"]["outputStatistics"], (*path, "outputFacets", "outputStatistics"))
         return read, stats
+
+
+def _check_statistics(facet: Mapping[str, Any], path: tuple[str | int, ...]) -> None:
+    """`InvalidEventError` at the first count of a statistics facet that cannot be kept (negative, beyond 64 bits).
+
+    Checked at the receiver, so that an event is refused (400) rather than acknowledged and then
+    failing its derivation.
+    """
+    issues = [
+        EventIssue(render_json_path((*path, key)), problem)
+        for key in STATISTICS_FIELDS
+        if (problem := statistic_problem(facet.get(key))) is not None
+    ]
+    if issues:
+        raise InvalidEventError(issues)
 
 
 _REPEATING = frozenset({("dataset", "schema"), ("dataset", "columnLineage")})
@@ -582,9 +622,13 @@ def _parse(document: Any, encoded: bytes, partial: bool, *, build: bool) -> Line
     event_time, run_id = None, None
     time_text = view.get("eventTime")
     if isinstance(time_text, str):
-        event_time = parse_event_time(time_text)
-        if event_time is None and not partial:
-            issues.append(EventIssue("$.eventTime", f"not an ISO 8601 date-time: {time_text!r}"))
+        try:
+            event_time = parse_event_time(time_text)
+        except OverflowError:
+            issues.append(EventIssue("$.eventTime", f"{time_text!r} is outside {_TIME_RANGE}"))
+        else:
+            if event_time is None and not partial:
+                issues.append(EventIssue("$.eventTime", f"not an ISO 8601 date-time: {time_text!r}"))
     run: dict[str, Any] = (view.get("run") or {}) if kind is EventKind.RUN else {}
     job: dict[str, Any] = (view.get("job") or {}) if kind is not EventKind.DATASET else {}
     if isinstance(run, dict) and isinstance(run.get("runId"), str):
@@ -675,7 +719,7 @@ def _batch_items(data: Any) -> list[tuple[Any, bytes] | InvalidEventError]:
             try:
                 items = json.loads(text, parse_constant=_refuse_constant)
             except (ValueError, UnicodeDecodeError, RecursionError):
-                raise InvalidEventError([EventIssue("$", f"not valid JSON: {exc}")]) from None
+                raise _not_json(exc) from None
     if not isinstance(items, list | tuple):
         raise InvalidEventError([EventIssue("$", f"a batch must be a JSON array of events, got {json_type(items)}")])
     out: list[tuple[Any, bytes] | InvalidEventError] = []

@@ -164,8 +164,36 @@ def _schema(raw: Mapping[str, Any]) -> tuple[SchemaField, ...] | None:
     return tuple(_schema_field(f) for f in raw.get("fields", ())) if raw else None
 
 
+STATISTICS_FIELDS = ("rowCount", "size", "fileCount")
+"""The numbers of ``inputStatistics``/``outputStatistics`` that meshplane keeps (`DatasetStatistics`)."""
+MAX_STATISTIC = 2**63 - 1
+"""The largest count meshplane keeps (a 64-bit signed integer column); counts are never negative."""
+
+
+def statistic_problem(value: Any) -> str | None:
+    """Why a count of a statistics facet cannot be kept (None when it can): not in 0..`MAX_STATISTIC`.
+
+    The facet schema says "integer", which a JSON number such as ``1e20`` also is.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be an integer, got {value!r}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"must be an integer, got {value!r}"
+    if not 0 <= value <= MAX_STATISTIC:
+        return f"must be an integer from 0 to {MAX_STATISTIC} (2**63-1), got {value!r}"
+    return None
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, float) else value
+
+
 def _statistics(raw: Mapping[str, Any]) -> DatasetStatistics | None:
-    return DatasetStatistics(raw.get("rowCount"), raw.get("size"), raw.get("fileCount")) if raw else None
+    if not raw:
+        return None
+    return DatasetStatistics(_count(raw.get("rowCount")), _count(raw.get("size")), _count(raw.get("fileCount")))
 
 
 def _input_field(raw: Mapping[str, Any]) -> InputField:
@@ -253,7 +281,9 @@ READERS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
 
 
 __all__ = [
+    "MAX_STATISTIC",
     "READERS",
+    "STATISTICS_FIELDS",
     "ColumnLineage",
     "DataSource",
     "DatasetStatistics",
@@ -266,4 +296,5 @@ __all__ = [
     "SymlinkIdentifier",
     "Transformation",
     "canonical_uuid",
+    "statistic_problem",
 ]
