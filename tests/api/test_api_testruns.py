@@ -78,14 +78,17 @@ def test_history_and_pass_rates(client: TestClient, world: World) -> None:
     assert [r["contract"] for r in only.json()["items"]] == ["customer.profiles.customers"]
 
 
-def test_unregistered_contracts_need_an_admin(client: TestClient, world: World) -> None:
-    run = run_document("lab.experiment.data", "0.1.0")
-    refused = publish(client, world, "maintainer:retail", run)
-    assert refused.status_code == 404 and "not registered" in refused.json()["detail"]
-    accepted = publish(client, world, "admin", run)
-    assert accepted.status_code == 201
-    stored = client.get(f"/api/v1/test-runs/{accepted.json()['ids'][0]}", headers=world.headers("reader")).json()
-    assert stored["registeredVersion"] is False and stored["domain"] is None
+@pytest.mark.parametrize("role", ["maintainer:retail", "admin"])
+def test_runs_of_unregistered_contracts_are_refused(client: TestClient, world: World, role: str) -> None:
+    long_unicode = "ü" * 200
+    for contract in ("lab.experiment.data", long_unicode):
+        refused = publish(client, world, role, run_document(contract, "0.1.0"))
+        assert refused.status_code == 404, refused.text
+        detail = refused.json()["detail"]
+        assert "not registered" in detail and contract[:100] in detail and len(detail) < 400
+    mixed = publish(client, world, role, run_document(), run_document("lab.experiment.data", "0.1.0"))
+    assert mixed.status_code == 404 and "lab.experiment.data" in mixed.json()["detail"]
+    assert client.get("/api/v1/test-runs", headers=world.headers("reader")).json()["total"] == 0
 
 
 def test_one_foreign_run_refuses_the_whole_request(client: TestClient, world: World) -> None:
@@ -143,8 +146,8 @@ def test_meshplane_test_publish(app: FastAPI, world: World, tmp_path, monkeypatc
     contract = {
         "apiVersion": "v3.1.0",
         "kind": "DataContract",
-        "id": "lab.orders",
-        "version": "1.0.0",
+        "id": "retail.sales.orders",  # registered (a run of an unregistered contract is refused)
+        "version": "9.0.0",
         "status": "active",
         "servers": [{"server": "lake", "type": "local", "path": "orders.parquet", "format": "parquet"}],
         "schema": [{"name": "orders", "properties": [{"name": "id", "logicalType": "integer", "unique": True}]}],
@@ -159,7 +162,7 @@ def test_meshplane_test_publish(app: FastAPI, world: World, tmp_path, monkeypatc
         assert result.exit_code == 0, result.output
         assert "published 1 run(s)" in result.stderr
         with ApiClient(server.url, world.tokens["reader"]) as reader:
-            runs = reader.call("GET", "/test-runs", params={"contract": "lab.orders"})
+            runs = reader.call("GET", "/test-runs", params={"contract": "retail.sales.orders"})
     assert runs["total"] == 1 and runs["items"][0]["result"] == "passed" and runs["items"][0]["checkCount"] >= 1
     assert world.tokens["admin"] not in result.output
 

@@ -18,6 +18,7 @@ from meshplane.service.testruns import list_runs, pass_rates, record_runs
 
 REPO = Path(__file__).resolve().parents[2]
 RETAIL = Principal("ci-retail", Role.MAINTAINER, "retail", "aaaaaaaa")
+ADMIN = Principal("ci-admin", Role.ADMIN, None, "dddddddd")
 FINANCE = Principal("ci-finance", Role.MAINTAINER, "finance", "cccccccc")
 
 
@@ -59,7 +60,8 @@ def test_runs_history_and_rates(mesh_registry: tuple[Path, Registry]) -> None:
     assert since["retail.sales.orders"]["runs"] == 1 and since["retail.sales.orders"]["passRate"] == 0.0
     with pytest.raises(AccessDenied):
         record_runs(registry, FINANCE, [_run("retail.sales.orders", "1.2.0", "passed", "2026-05-01T00:00:00Z")])
-    with pytest.raises(NotFound):
-        record_runs(registry, RETAIL, [_run("nobody.knows", "1.0.0", "passed", "2026-05-01T00:00:00Z")])
+    for caller in (RETAIL, ADMIN):
+        with pytest.raises(NotFound, match=r"'nobody\.knows' are not registered"):
+            record_runs(registry, caller, [_run("nobody.knows", "1.0.0", "passed", "2026-05-01T00:00:00Z")])
     with pytest.raises(MeshplaneError, match="contract"):
         record_runs(registry, RETAIL, [{"result": "passed"}])

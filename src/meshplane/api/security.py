@@ -139,7 +139,9 @@ PRODUCT_DOMAIN = Ownership("product", "The domain of the product in the path.")
 CONSUMER_DOMAIN = Ownership("consumer-product", "The domain of the consumer product in the body.")
 PROVIDER_DOMAIN = Ownership("provider-product", "The domain of the agreement's provider product (the port's owner).")
 EITHER_SIDE = Ownership("agreement-parties", "The domain of the agreement's consumer or of its provider.")
-CONTRACT_DOMAIN = Ownership("contract", "The domain each run's contract is registered in (unregistered: admins).")
+CONTRACT_DOMAIN = Ownership(
+    "contract", "The domain each run's contract is registered in (an unregistered contract: 404 for everyone)."
+)
 PLAN_DOMAINS = Ownership(
     "plan", "Every domain the bundle's plan touches: created, updated, retired or restored entities and versions."
 )
