@@ -1,6 +1,8 @@
 """What CI publishes to a meshplane server: mesh bundles to plan and apply (test runs: `service.testruns`).
 
-A bundle is a mesh repository sent as JSON, ``{"relative/path.yaml": "yaml text"}``.
+A bundle is a mesh repository sent as JSON, ``{"relative/path.yaml": "yaml text"}``. Its files are
+read as the CLI reads them (`meshplane.spec.yamlsource`): a file beyond the YAML limits (size,
+nesting, aliases) is refused with a diagnostic naming the file and the limit, before any plan.
 `apply_bundle` writes it to a private temporary folder and runs the GitOps use cases on it
 (`service.gitops`): the same lint gate, plan rules, semver enforcement and all-or-nothing apply as
 `meshplane apply`, against the server's registry. Domain ownership is enforced on the plan: every
@@ -29,6 +31,7 @@ from meshplane.registry import Registry
 from meshplane.registry.state import load_registry_state
 from meshplane.registry.versions import canonical_json
 from meshplane.service.gitops import EXIT_REFUSED, Plan, PlanRefused, apply_mesh, load_for_gitops, plan_mesh
+from meshplane.spec.yamlsource import MAX_YAML_BYTES
 
 MAX_BUNDLE_FILES = 50_000
 _SEGMENT = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f]{1,255}$")
@@ -64,6 +67,8 @@ def _bundle_problems(files: Mapping[str, str]) -> list[Diagnostic]:
         reason = bundle_path_problem(path)
         if reason is None and "\x00" in text:
             reason = "the file contains a NUL character"
+        if reason is None and len(text) > MAX_YAML_BYTES:  # characters: at least as many bytes
+            reason = f"the file has more than {MAX_YAML_BYTES:,} bytes, the limit of a mesh file"
         if reason is None and path.lower() in folded:
             reason = f"the path clashes with {folded[path.lower()]} on case-insensitive file systems"
         folded.setdefault(path.lower(), path)

@@ -7,6 +7,14 @@ and keep a map from JSON path to position. Two deliberate departures from plain 
 * timestamps stay strings: ODCS/ODPS declare dates as strings (`format: date`), and a YAML
   `2024-01-31` turned into a `datetime.date` would fail the official schema for no user error;
 * duplicate keys are reported, not silently resolved to the last one.
+
+Parsing is bounded, whoever wrote the file (a bundle posted to the API, a repository under
+review): before a node is composed, the parser's events are scanned once, in linear time, and a
+file is refused with a diagnostic naming the limit when it is larger than `MAX_YAML_BYTES`, nests
+deeper than `MAX_YAML_DEPTH`, holds more than `MAX_YAML_ALIASES` aliases, or whose aliases would
+repeat more than `MAX_YAML_ALIAS_NODES` nodes (a "billion laughs" document), or holds an alias
+inside the node it names (a recursive alias). Aliases themselves stay allowed (``<<: *defaults``
+is common in hand-written contracts); only their expansion is budgeted.
 """
 
 from __future__ import annotations
@@ -18,6 +26,15 @@ from typing import Any
 import yaml
 
 from meshplane.diagnostics import Diagnostic, JsonPath, Position, Severity, render_json_path
+
+MAX_YAML_BYTES = 8 * 1024 * 1024
+"""The largest mesh file read (UTF-8 bytes); the largest real contracts are a few hundred KB."""
+MAX_YAML_DEPTH = 100
+"""The deepest nesting of mappings and sequences in a mesh file (ODCS contracts nest about 10 deep)."""
+MAX_YAML_ALIASES = 10_000
+"""The most aliases (``*name``) in one mesh file."""
+MAX_YAML_ALIAS_NODES = 100_000
+"""The most nodes all aliases of a file may repeat, counted as if every alias were written out."""
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -136,8 +153,83 @@ def _index_nodes(doc: YamlDocument, node: yaml.Node, path: JsonPath, problems: l
             _index_nodes(doc, item, (*path, index), problems)
 
 
+def _limit(file: str, code: str, message: str, mark: Any = None) -> Diagnostic:
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+    return Diagnostic(Severity.ERROR, code, message, file, line, column, None)
+
+
+def _too_large(size: int, file: str) -> Diagnostic:
+    return _limit(file, "yaml-too-large", f"the file has {size:,} bytes, more than the limit of {MAX_YAML_BYTES:,}")
+
+
+def _scan(text: str, file: str) -> Diagnostic | None:
+    """The first limit the YAML `text` passes (its parser events read once, nothing composed), else None.
+
+    Each open collection keeps the number of nodes it holds as if its aliases were written out,
+    so that an alias adds the size of the node it names; an alias to a node still open is
+    recursive. Syntax errors are left to the composer, which reports them with their position.
+    """
+    loader = _BaseLoader(text)
+    open_nodes: list[list[Any]] = []  # [anchor, expanded size] of each open collection
+    sizes: dict[str, int] = {}  # anchor -> expanded size of the node it names (once closed)
+    aliases = repeated = 0
+    try:
+        while (event := loader.get_event()) is not None:  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(open_nodes) >= MAX_YAML_DEPTH:
+                    message = f"the file nests mappings and lists deeper than {MAX_YAML_DEPTH} levels (the limit)"
+                    return _limit(file, "yaml-too-deep", message, event.start_mark)
+                sizes.pop(event.anchor or "", None)  # an alias inside names this node, not an earlier one
+                open_nodes.append([event.anchor, 1])
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, size = open_nodes.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+            elif isinstance(event, yaml.ScalarEvent):
+                size = 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if any(node[0] == event.anchor for node in open_nodes) and event.anchor not in sizes:
+                    message = f"the alias *{event.anchor} is inside the node it names (a recursive alias)"
+                    return _limit(file, "yaml-recursive-alias", message, event.start_mark)
+                if aliases > MAX_YAML_ALIASES:
+                    message = f"the file has more than {MAX_YAML_ALIASES:,} aliases (the limit)"
+                    return _limit(file, "yaml-alias-limit", message, event.start_mark)
+                size = sizes.get(event.anchor or "", 1)
+                repeated += size
+                if repeated > MAX_YAML_ALIAS_NODES:
+                    message = (
+                        f"the file's aliases repeat more than {MAX_YAML_ALIAS_NODES:,} nodes (the limit;"
+                        f" *{event.anchor} alone repeats {size:,})"
+                    )
+                    return _limit(file, "yaml-alias-limit", message, event.start_mark)
+            else:
+                continue
+            if open_nodes:
+                open_nodes[-1][1] += size
+    except yaml.YAMLError:
+        return None  # the composer reports it, with its position
+    finally:
+        loader.dispose()
+    return None
+
+
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
-    """Parse one YAML document. Returns the document (None if unusable) and problems found."""
+    """Parse one YAML document. Returns the document (None if unusable) and problems found.
+
+    A document beyond the limits (`MAX_YAML_BYTES`, `MAX_YAML_DEPTH`, `MAX_YAML_ALIASES`,
+    `MAX_YAML_ALIAS_NODES`, a recursive alias) is refused before it is composed: one diagnostic
+    naming the limit and, where known, the line.
+    """
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_YAML_BYTES:
+        return None, [_too_large(size, file)]
+    refused = _scan(text, file)
+    if refused is not None:
+        return None, [refused]
     problems: list[Diagnostic] = []
     loader = _MeshLoader(text)
     try:
@@ -183,6 +275,8 @@ def read_yaml_file(path: Path, display: str | None = None) -> tuple[YamlDocument
     """Read and parse a YAML file; unreadable or non-UTF-8 files become diagnostics."""
     name = display or str(path)
     try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            return None, [_too_large(path.stat().st_size, name)]
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Diagnostic(Severity.ERROR, "file-unreadable", f"cannot read file: {exc.strerror or exc}", name)]
