@@ -29,4 +29,13 @@ class Conflict(MeshplaneError):
         super().__init__(message, exit_code=1)
 
 
-__all__ = ["AccessDenied", "Conflict", "MeshplaneError", "NotFound"]
+class RegistryUnavailable(MeshplaneError):
+    """The registry cannot do what was asked (read-only, full): 503 in the API, exit 1 in the CLI."""
+
+    def __init__(self, message: str, *, public: str = "the registry is unavailable") -> None:
+        super().__init__(message, exit_code=1)
+        self.public = public
+        """What an API caller is told (`message` names the registry's location: for the CLI and the log)."""
+
+
+__all__ = ["AccessDenied", "Conflict", "MeshplaneError", "NotFound", "RegistryUnavailable"]

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from meshplane.diagnostics import MeshplaneError
-from meshplane.errors import AccessDenied, Conflict, NotFound
+from meshplane.errors import AccessDenied, Conflict, NotFound, RegistryUnavailable
 from meshplane.service.publishing import BundleRefused
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,9 @@ def _user_error(request: Request, exc: MeshplaneError) -> JSONResponse:
         return problem(404, exc.message, kind="not-found", instance=path)
     if isinstance(exc, Conflict):
         return problem(409, exc.message, kind="conflict", instance=path)
+    if isinstance(exc, RegistryUnavailable):  # read-only or full: the log names the registry, the caller not
+        log.error("%s", exc.message)
+        return problem(503, exc.public, kind="registry-unavailable", instance=path)
     if isinstance(exc, BundleRefused):
         outcome = exc.outcome.to_dict()
         return problem(422, exc.message, kind="plan-refused", instance=path, diagnostics=diagnostics, plan=outcome)
@@ -206,6 +209,15 @@ async def _database(request: Request, exc: sa.exc.SQLAlchemyError) -> JSONRespon
     return problem(500, "internal error (logged on the server)", kind="internal")
 
 
+async def error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The problem+json answer of `exc` as the exception handlers give it (for middleware, outside them)."""
+    if isinstance(exc, MeshplaneError):
+        return _user_error(request, exc)
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        return await _database(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "internal error (logged on the server)", kind="internal")
@@ -227,6 +239,7 @@ __all__ = [
     "WRITE_PROBLEMS",
     "FieldError",
     "Problem",
+    "error_response",
     "install_problem_handlers",
     "problem",
 ]

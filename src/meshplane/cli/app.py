@@ -4,7 +4,9 @@
 `cli/commands/test.py` (start-up time matters in CI loops and in the contract-test benchmark);
 `meshplane --help` and unknown commands load every module. A test holds the map to the modules'
 `register` functions, so a new command module that is not listed fails the suite. User errors
-(`MeshplaneError`) become messages and exit codes; a traceback is only ever a bug.
+(`MeshplaneError`) become messages and exit codes, and so do registry errors (a read-only or full
+registry: `registry.unavailable`; a database still locked or unreachable: here); a traceback is only
+ever a bug.
 """
 
 from __future__ import annotations
@@ -72,8 +74,23 @@ def _user_errors_as_messages(callback: Callable[..., Any]) -> Callable[..., Any]
             return callback(*args, **kwargs)
         except MeshplaneError as exc:
             raise typer.Exit(report_error(exc)) from None
+        except Exception as exc:
+            unavailable = _registry_unavailable(exc)
+            if unavailable is None:
+                raise
+            raise typer.Exit(report_error(unavailable)) from None
 
     return wrapper
+
+
+def _registry_unavailable(exc: Exception) -> MeshplaneError | None:
+    """A database error the store did not translate (locked past the busy timeout, unreachable) as one line."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # loaded if a registry was used: no import cost otherwise
+    if sa_exc is None or not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return None
+    orig = getattr(exc, "orig", None)
+    reason = (str(orig).strip().splitlines() or [""])[0][:200] if orig is not None else type(exc).__name__
+    return MeshplaneError(f"the registry is not available: {reason}", exit_code=1)
 
 
 def _wrap_commands(application: typer.Typer) -> None:

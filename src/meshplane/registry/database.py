@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import migrate
+from meshplane.registry.unavailable import cannot_open, unwritable
 from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url
 
 if TYPE_CHECKING:
@@ -399,7 +400,7 @@ class Registry:
         try:
             connection = self.engine.connect()
         except sa.exc.OperationalError as exc:
-            raise MeshplaneError(f"cannot open the registry at {self.url.display}: {exc.orig}") from exc
+            raise cannot_open(self.url, exc) from exc
         with connection:
             yield connection
 
@@ -432,7 +433,7 @@ class Registry:
         try:
             connection = self.engine.connect()
         except sa.exc.OperationalError as exc:
-            raise MeshplaneError(f"cannot open the registry at {self.url.display}: {exc.orig}") from exc
+            raise cannot_open(self.url, exc) from exc
         return connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
     def _sqlite_writer(self) -> SqliteWriter:
@@ -471,13 +472,23 @@ class Registry:
         `exclusive`: a write that must not interleave with another exclusive one (apply, agreement
         transitions, token changes, test runs); on SQLite every write is.
         """
-        return self.submit(work, exclusive=exclusive).result()
+        try:
+            return self.submit(work, exclusive=exclusive).result()
+        except sa.exc.DBAPIError as exc:  # read-only or full: one clear line (`registry.unavailable`)
+            if (refusal := unwritable(self.url, exc)) is None:
+                raise
+            raise refusal from exc
 
     async def write_async(self, work: Callable[[Session], T], *, exclusive: bool = False) -> T:
         """`write` for an event loop: the loop waits without blocking (SQLite: on the writer's future)."""
         if self.dialect == "sqlite":
             self.ensure_schema()
-            return await asyncio.wrap_future(self.submit(work))
+            try:
+                return await asyncio.wrap_future(self.submit(work))
+            except sa.exc.DBAPIError as exc:
+                if (refusal := unwritable(self.url, exc)) is None:
+                    raise
+                raise refusal from exc
         return await asyncio.to_thread(self.write, work, exclusive=exclusive)
 
     @property

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from meshplane.access import TOKEN_ID_LENGTH, TOKEN_PREFIX, Principal, Role
 from meshplane.diagnostics import MeshplaneError
-from meshplane.errors import AccessDenied, NotFound
+from meshplane.errors import AccessDenied, NotFound, RegistryUnavailable
 from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.registry.access import ApiToken
@@ -316,7 +316,7 @@ class TokenAuthenticator:
         note = sa.update(ApiToken).where(ApiToken.token_id == token_id).values(last_used_at=m.utcnow())
         try:
             self.registry.write(lambda session: session.execute(note))
-        except sa.exc.SQLAlchemyError as exc:  # pragma: no cover - depends on database load
+        except (sa.exc.SQLAlchemyError, RegistryUnavailable) as exc:  # busy, read-only or full registry
             log.warning("could not note the use of token %s%s: %s", TOKEN_PREFIX, token_id, type(exc).__name__)
             with self._lock:
                 self._last_written.pop(token_id, None)
