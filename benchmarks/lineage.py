@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/lineage.py --postgres URL --scale   # PostgreSQL: 1 server + 1 worker vs 2 + 2
     .venv/bin/python benchmarks/lineage.py --baseline REV       # this checkout and commit REV, same run
     .venv/bin/python benchmarks/lineage.py --json               # the figures as JSON as well
+    .venv/bin/python benchmarks/lineage.py --symlinks 20000     # only: parse + derive one event with N symlinks
 
 The server is `meshplane serve` in its own process (on SQLite one process, its worker a thread of
 it; on PostgreSQL --workers server processes and as many `meshplane worker` processes beside
@@ -31,6 +32,10 @@ References measured in the same run, so that the ratios say what the receiver it
   resolution, no dedup) with plain SQL executemany: one transaction per event, and one per batch.
 
 Targets (issue 7): >= 1,000 events/s single, >= 10,000 events/s batched, on SQLite.
+
+``--symlinks N`` measures one large event instead (issue 19): a COMPLETE reading a Hive table with N
+``symlinks`` identifiers (the last one the retail orders port), stored, then parsed and derived on
+SQLite; target: 20,000 symlinks derived in <= 1 s (was 53 s: quadratic).
 """
 
 from __future__ import annotations
@@ -388,6 +393,43 @@ def baseline(revision: str, options: argparse.Namespace) -> list[dict[str, Any]]
     return figures
 
 
+def symlinks_figure(folder: Path, links: int) -> dict[str, Any]:
+    """Seconds to check, parse and derive one event with `links` symlinks (SQLite, the example mesh applied)."""
+    from meshplane.service import lineage as service
+
+    url = f"sqlite:///{folder / 'symlinks.db'}"
+    _token, lake = world(url, folder)
+    identifiers = [{"namespace": "file", "name": f"/elsewhere/t/part-{i}", "type": "TABLE"} for i in range(links - 1)]
+    identifiers.append({"namespace": "file", "name": f"{lake}/retail/sales/orders", "type": "TABLE"})
+    event = {
+        "eventType": "COMPLETE", "eventTime": "2026-11-20T05:00:00Z", "producer": "https://example.org/bench",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "airflow-finance", "name": "ledger.post_entries"},
+        "inputs": [{"namespace": "hive://metastore:9083", "name": "sales.orders",
+                    "facets": {"symlinks": {"identifiers": identifiers}}}],
+    }  # fmt: skip
+    body = json.dumps(event).encode()
+    started = time.perf_counter()
+    check_event(body)
+    checked = time.perf_counter() - started
+    started = time.perf_counter()
+    parse_event(body)
+    parsed = time.perf_counter() - started
+    with Registry(url) as registry:
+        service.receive_event(registry, body, Principal.local_admin("bench"))
+        started = time.perf_counter()
+        outcome = service.derive_pending(registry)
+        derived = time.perf_counter() - started
+    return {"symlinks": links, "check_s": checked, "parse_s": parsed, "derive_s": derived, "outcome": str(outcome)}
+
+
+def report_symlinks(figure: dict[str, Any]) -> None:
+    print(f"\none event with {figure['symlinks']:,} symlinks (SQLite, one core):")
+    print(f"  {'check_event (the receiver)':<44} {figure['check_s']:>10.3f} s")
+    print(f"  {'parse_event':<44} {figure['parse_s']:>10.3f} s")
+    print(f"  {'derive (parse, resolve, store)':<44} {figure['derive_s']:>10.3f} s   target <= 1 s at 20,000")
+
+
 def report(figures: dict[str, Any]) -> None:
     print(f"\n{figures['database']}: {figures['clients']} client processes, batches of {figures['batch']}")
     rows = [
@@ -430,7 +472,15 @@ def main() -> int:
     parser.add_argument("--postgres", help="also measure on this PostgreSQL server (a database is created)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--symlinks", type=int, metavar="N", help="only: one event with N symlinks, parsed and derived")
     options = parser.parse_args()
+    if options.symlinks:
+        with tempfile.TemporaryDirectory(prefix="meshplane-bench-symlinks-") as tmp:
+            figure = symlinks_figure(Path(tmp), options.symlinks)
+        report_symlinks(figure)
+        if options.json:
+            print(json.dumps(figure, indent=2))
+        return 0
     if options.quick:
         options.single, options.batched, options.batch, options.runs = 400, 2000, 100, 1
     results = []
