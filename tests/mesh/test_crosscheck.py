@@ -132,3 +132,11 @@ def test_every_cross_file_problem_is_reported_in_one_pass(mesh: Path) -> None:
         "product-domain-mismatch",
         "unresolved-input-port",
     ]
+
+
+def test_a_contract_id_under_another_product_of_the_same_domain_is_an_error(mesh: Path) -> None:
+    edit(mesh, CRM_CONTRACT, "id: crm.customers.customers\n", "id: crm.accounts.customers\n")
+    edit(mesh, CRM_PRODUCT, "contractId: crm.customers.customers\n", "contractId: crm.accounts.customers\n")
+    diags = found(mesh)
+    assert summary(diags) == {("id-prefix", "error", f"m/{CRM_CONTRACT}", 3)}
+    assert "'crm.customers.'" in diags[0].message and "belongs to" not in diags[0].message

@@ -2,7 +2,8 @@
 
 A product's domain matches its folder; each output port's contract is a contract of that product;
 contract and product ids are unique; every input port resolves to another product's output-port
-contract with a compatible major version; each team has an owner; contract domains match.
+contract with a compatible major version; each team has an owner; contract domains match; product
+ids start with ``<domain>.`` and contract ids with ``<product id>.`` (`meshplane.mesh.ownership`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from meshplane.diagnostics import Diagnostic, JsonPath, Severity
+from meshplane.mesh.ownership import contract_prefix, is_under, owning_domain, product_prefix
 from meshplane.mesh.references import check_references
 from meshplane.mesh.repository import ContractEntry, MeshRepository, ProductEntry
 from meshplane.spec.versions import PARTIAL, major_of
@@ -282,6 +284,52 @@ def _check_ports(repo: MeshRepository) -> list[Diagnostic]:
     return out
 
 
+def _prefix_problem(identifier: str, prefix: str, own_domain: str, domains: set[str]) -> str | None:
+    """Why `identifier` is not an id of its declarer (None when it is): outside `prefix`, or another domain's."""
+    owner = owning_domain(identifier, domains)
+    if is_under(identifier, prefix) and owner == own_domain:
+        return None
+    where = f" (the prefix '{owner}.' belongs to domain {owner})" if owner and owner != own_domain else ""
+    return f"'{prefix}'{where}: ids belong to the domain and product that declare them"
+
+
+def _check_id_prefixes(repo: MeshRepository) -> list[Diagnostic]:
+    """Product ids start with ``<domain>.``, contract ids with ``<product id>.`` (docs/concepts.md)."""
+    out: list[Diagnostic] = []
+    domains = {d.id for d in repo.domains} | {p.domain for p in repo.products}
+    for entry in repo.products:
+        product = entry.product
+        expected, owner = product_prefix(entry.domain), "domain"
+        if product is not None:
+            problem = _prefix_problem(product.id, expected, entry.domain, domains)
+            if problem is None:
+                expected, owner = contract_prefix(product.id), "product"
+            else:
+                out.append(
+                    _product_site(entry).error(
+                        ("id",), f"product id '{product.id}' is not under its domain's prefix {problem}", "id-prefix"
+                    )
+                )
+        for contract_entry in entry.contracts:
+            contract = contract_entry.contract
+            if contract is None:
+                continue
+            problem = _prefix_problem(contract.id, expected, entry.domain, domains)
+            if problem is not None:
+                out.append(
+                    _contract_site(contract_entry).error(
+                        ("id",), f"contract id '{contract.id}' is not under its {owner}'s prefix {problem}", "id-prefix"
+                    )
+                )
+    return out
+
+
 def check_mesh(repo: MeshRepository) -> list[Diagnostic]:
     """All cross-file diagnostics of a loaded mesh (file-level ones are in `repo.file_diagnostics()`)."""
-    return _check_domains(repo) + _check_products(repo) + _check_contracts(repo) + _check_ports(repo)
+    return (
+        _check_domains(repo)
+        + _check_products(repo)
+        + _check_contracts(repo)
+        + _check_id_prefixes(repo)
+        + _check_ports(repo)
+    )
