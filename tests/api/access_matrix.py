@@ -15,6 +15,9 @@ To add a route (the OpenLineage receiver, for instance), add a row to `EXPECTATI
 ``owner`` is the domain whose maintainer plays "owner" (for admin-only routes: any domain; its
 maintainer must be refused), ``other`` a domain that owns nothing the call touches; ``prepare``
 creates what the call needs in the world's registry and returns the URL and JSON body.
+
+`APPLY_SCENARIOS` are bundles the apply route must refuse for what they declare, not for the domain
+they touch: ids squatting another domain's prefix, and a domain created by a maintainer.
 """
 
 from __future__ import annotations
@@ -146,4 +149,65 @@ EXPECTATIONS: dict[tuple[str, str], Expectation] = {
     ),
     ("POST", "/api/v1/lineage"): Expectation("retail", "finance", _lineage_event, _any_writer(201)),
     ("POST", "/api/v1/lineage/batch"): Expectation("retail", "finance", _lineage_batch, _any_writer(200)),
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A bundle applied by every kind of caller: the status each gets, and what the owner's refusal names."""
+
+    owner: str
+    other: str
+    prepare: Callable[[Registry, World], Prepared]
+    statuses: dict[str, int]
+    names: tuple[str, ...]
+
+
+SQUATTED_CONTRACT = "retail.sales.returns"
+NEW_DOMAIN = "returns"
+
+
+def _squatting(registry: Registry, world: World) -> Prepared:
+    """Finance's bundle adds contract `retail.sales.returns` (retail's prefix) to its ledger product."""
+    ledger = "domains/finance/products/ledger/contracts/ledger_entries.odcs.yaml"
+    files = bundle(world.mesh)
+    files[ledger.replace("ledger_entries", "returns")] = files[ledger].replace(
+        "id: finance.ledger.ledger_entries", f"id: {SQUATTED_CONTRACT}"
+    )
+    return "/api/v1/apply", {"files": files}
+
+
+def _new_domain(registry: Registry, world: World) -> Prepared:
+    """A bundle adding domain `returns`, applied (as "owner") with a maintainer token of that domain."""
+    key = f"maintainer:{NEW_DOMAIN}"
+    if key not in world.tokens:
+        world.tokens[key] = create_token(
+            registry, OPERATOR, role="maintainer", domain=NEW_DOMAIN, name=f"ci-{NEW_DOMAIN}"
+        ).token
+    files = bundle(world.mesh)
+    files[f"domains/{NEW_DOMAIN}/domain.yaml"] = files["domains/logistics/domain.yaml"].replace(
+        "id: logistics", f"id: {NEW_DOMAIN}"
+    )
+    return "/api/v1/apply", {"files": files}
+
+
+APPLY_SCENARIOS: dict[str, Scenario] = {
+    # Refused for everyone: 403 for finance's maintainer (naming the id and retail) and customer's;
+    # 422 for an admin (lint: the id is not under finance.ledger.) and for retail's maintainer, who
+    # owns the prefix but not the bundle's finance folder.
+    "id squatting": Scenario(
+        "finance",
+        "customer",
+        _squatting,
+        {"anonymous": 401, "reader": 403, "other": 403, "owner": 403, "admin": 422},
+        (SQUATTED_CONTRACT, "belongs to domain retail"),
+    ),
+    # Only admins create domains, even for a maintainer whose token names the new domain.
+    "domain creation by a maintainer": Scenario(
+        NEW_DOMAIN,
+        "finance",
+        _new_domain,
+        {"anonymous": 401, "reader": 403, "other": 403, "owner": 403, "admin": 200},
+        (f"domain(s) {NEW_DOMAIN}", "only an admin"),
+    ),
 }

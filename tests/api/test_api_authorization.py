@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from access_matrix import EXPECTATIONS, Expectation
-from api_support import IDENTITIES, LiveServer, World, bundle
+from access_matrix import APPLY_SCENARIOS, EXPECTATIONS, SQUATTED_CONTRACT, Expectation, Scenario
+from api_support import IDENTITIES, LiveServer, World, build_world, bundle, copy_world
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
@@ -62,7 +62,7 @@ def _fill(path: str) -> str:
     return f"{url}?from=1.2.0&to=1.2.0" if url.endswith("/diff") else url
 
 
-def _caller(identity: str, expectation: Expectation) -> str:
+def _caller(identity: str, expectation: Expectation | Scenario) -> str:
     if identity == "other":
         return f"maintainer:{expectation.other}"
     if identity == "owner":
@@ -129,6 +129,45 @@ def test_reads_need_a_token_unless_anonymous_read_is_on(method: str, path: str, 
             assert response.status_code == 401, response.text
         else:
             assert response.status_code in (200, 404), response.text
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_world(request: pytest.FixtureRequest, world_template: World, tmp_path: Path) -> World:
+    """A fresh example world on SQLite (a copy of the template) or on a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return copy_world(world_template, tmp_path)
+    return build_world(request.getfixturevalue("postgres_url"), tmp_path)
+
+
+def _stored_ids(registry: Registry) -> set[str]:
+    """Every domain, product and contract id of the registry."""
+    with registry.engine.connect() as conn:
+        return {
+            f"{table}:{row}"
+            for table in ("domains", "products", "contracts")
+            for row in conn.execute(sa.text(f"SELECT id FROM {table}")).scalars()
+        }
+
+
+@pytest.mark.parametrize("name", sorted(APPLY_SCENARIOS))
+def test_apply_scenarios_of_the_matrix(name: str, backend_world: World) -> None:
+    """Each caller applies the scenario's bundle (admin last: it may write); refusals change nothing."""
+    scenario = APPLY_SCENARIOS[name]
+    with Registry(backend_world.registry_url) as registry:
+        before = _stored_ids(registry)
+        with TestClient(create_app(registry, settings=Settings()), raise_server_exceptions=False) as client:
+            for identity in IDENTITIES:
+                url, body = scenario.prepare(registry, backend_world)
+                headers = backend_world.headers(_caller(identity, scenario))
+                response = client.post(url, json=body, headers=headers)
+                expected = scenario.statuses[identity]
+                assert response.status_code == expected, f"{name} as {identity}: {response.text[:400]}"
+                if identity == "owner":
+                    detail = response.json()["detail"]
+                    assert all(part in detail for part in scenario.names), detail
+                if identity != "admin":
+                    assert _stored_ids(registry) == before, f"{name} as {identity} changed the registry"
+    assert f"contracts:{SQUATTED_CONTRACT}" not in before
 
 
 def test_a_maintainer_may_revoke_from_the_consumer_side(world: World) -> None:

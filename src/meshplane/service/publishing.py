@@ -8,9 +8,10 @@ nesting, aliases) is refused with a diagnostic naming the file and the limit, be
 `meshplane apply`, against the server's registry. Domain ownership is enforced on the plan: every
 domain the plan would touch (the domain of each created, updated, retired or restored entity and
 new contract version, and the domain an entity is registered under today) must be maintained by
-the caller. The apply then re-plans under the registry's write lock and writes only if the plan
-is still the one that was authorized (else `Conflict`); an identical concurrent apply that already
-recorded the same changes makes this one a no-op.
+the caller; ids under another domain's prefix, and new domains unless the caller is an admin, are
+refused too (`service.ownership`). The apply then re-plans under the registry's write lock and
+writes only if the plan is still the one that was authorized (else `Conflict`); an identical
+concurrent apply that already recorded the same changes makes this one a no-op.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from typing import Any
 
 from meshplane.access import Principal
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity
-from meshplane.errors import Conflict
-from meshplane.mesh.repository import MESH_FILE, display_path
+from meshplane.errors import AccessDenied, Conflict
+from meshplane.mesh.repository import MESH_FILE, display_path, load_mesh
 from meshplane.registry import Registry
 from meshplane.registry.state import load_registry_state
 from meshplane.registry.versions import canonical_json
-from meshplane.service.gitops import EXIT_REFUSED, Plan, PlanRefused, apply_mesh, load_for_gitops, plan_mesh
+from meshplane.service.gitops import EXIT_REFUSED, Plan, PlanRefused, apply_mesh, plan_mesh
+from meshplane.service.ownership import registered_domains, require_admin_for_new_domains, require_own_ids
 from meshplane.spec.yamlsource import MAX_YAML_BYTES
 
 MAX_BUNDLE_FILES = 50_000
@@ -203,8 +205,11 @@ def apply_bundle(
         except OSError as exc:
             raise MeshplaneError(f"the bundle cannot be written as files: {exc.strerror}") from exc
         try:
-            repo = load_for_gitops(root, lake_base=lake_base or Path.cwd())
-            plan = plan_mesh(repo, prune=prune, registry=registry)
+            repo = load_mesh(root, lake_base=lake_base or Path.cwd())
+            require_own_ids(actor, repo, registered_domains(registry))  # 403 names the owner, before lint
+            plan = plan_mesh(repo, prune=prune, registry=registry)  # lints the repository first
+        except AccessDenied:
+            raise
         except MeshplaneError as exc:
             raise MeshplaneError(
                 _relative(exc.message, prefixes),
@@ -218,6 +223,7 @@ def apply_bundle(
             "contract": {c.id: c.domain for c in state.contracts.values()},
         }
         domains = sorted(touched_domains(plan, registered))
+        require_admin_for_new_domains(actor, plan)
         actor.require_maintainer(domains, "apply this bundle")
         shown = _relative(plan.to_dict(), prefixes)
         outcome = BundleOutcome(
