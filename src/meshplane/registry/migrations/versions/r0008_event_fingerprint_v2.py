@@ -28,11 +28,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from alembic import op
 
-from meshplane.canonical import CanonicalJSONError, canonical_bytes_of_decoded
+from meshplane.canonical import CanonicalJSONError, canonical_bytes
 
 revision = "0008"
 down_revision = "0007"
@@ -55,12 +54,28 @@ def _event_v1(body: str) -> str:
 
 
 def _event_v2(body: str) -> str | None:
-    """The version 2 fingerprint of a stored event (what the receiver computes for it, frozen here); None
-    when it has none (nesting too deep: the receiver refuses such an event now)."""
+    """The version 2 fingerprint of a stored event, as the receiver computes it (the rule frozen here);
+    None when the receiver refuses such an event now (an integer beyond 64 bits, nesting too deep)."""
     try:
-        return hashlib.sha256(canonical_bytes_of_decoded(orjson.loads(body))).hexdigest()
-    except (orjson.JSONDecodeError, CanonicalJSONError):
+        value = json.loads(body)
+        if _beyond_int64(value):
+            return None
+        return hashlib.sha256(canonical_bytes(value)).hexdigest()
+    except (ValueError, RecursionError, CanonicalJSONError):
         return None
+
+
+def _beyond_int64(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, int) and not isinstance(node, bool) and not -(2**63) <= node < 2**64:
+            return True
+    return False
 
 
 def _document_v1(document: str) -> str:
