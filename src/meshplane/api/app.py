@@ -4,11 +4,11 @@
 opens the registry the settings and the mesh resolve to (`MESHPLANE_DATABASE_URL`, else the
 `registry` of the mesh's mesh.yaml, else its SQLite file) and closes it at shutdown. Every module
 of `meshplane.api.routes` is included, its plain routes (the OpenLineage receiver) ahead of the
-FastAPI ones, all inside one middleware stack; errors are problem+json (`api.problems`); request
-bodies pass `api.guard.RequestGuard` first. On SQLite the background worker
-(`meshplane.registry.worker`, lineage derivation) runs as a thread of the server while it is up
-(the `worker_in_server` setting). The OpenAPI document is at ``/openapi.json``, interactive docs
-at ``/docs``.
+FastAPI ones, all inside one middleware stack; errors are problem+json (`api.problems`); requests
+pass `api.guard.RequestGuard` first (the token before the body, size and inflation limits). On
+SQLite the background worker (`meshplane.registry.worker`, lineage derivation) runs as a thread of
+the server while it is up (the `worker_in_server` setting). The OpenAPI document is at
+``/openapi.json``, interactive docs at ``/docs``.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def create_app(
     for router in routes.routers:
         app.include_router(router)
     app.router.routes[0:0] = routes.plain  # ahead of the FastAPI routes, inside the middleware stack
-    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes, context=context)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -1,10 +1,23 @@
-"""An ASGI middleware guarding every request before a route sees it.
+"""An ASGI middleware guarding every request before a route sees it: who calls first, then the body.
 
-* Request bodies are read up to the `max_request_bytes` setting (413 beyond).
-* ``Content-Encoding: gzip`` (or ``deflate``) bodies are decompressed, with the same limit on the
-  decompressed size (a small bomb cannot fill the memory). The OpenLineage clients send gzip.
-* NUL characters are refused (400) in the path, the query and JSON bodies: PostgreSQL cannot store
-  them, and they are never meaningful in this API.
+In this order, each step before any work of the next:
+
+1. NUL characters are refused (400) in the path and the query: PostgreSQL cannot store them, and
+   they are never meaningful in this API.
+2. **The caller**, on every ``/api/`` path (``/health``, ``/openapi.json`` and ``/docs`` stay
+   public): a bad, unknown or revoked bearer token is 401, and so is a request without a token
+   that is not a read (a write, or any request while anonymous read is off) — **before its body is
+   read**, so an anonymous client cannot make the server receive, inflate or parse anything. The
+   principal is kept in the scope (`PRINCIPAL_KEY`): the routes do not verify the token again.
+3. Reads (GET, HEAD, OPTIONS) pass on without their body being read: no route reads one.
+4. The body of a write is read up to the `max_request_bytes` setting (413 beyond; a larger
+   ``Content-Length`` is refused before reading). ``Content-Encoding: gzip`` (or ``deflate``)
+   bodies are inflated as a stream, with the same limit on the inflated size and a ratio limit
+   (`MAX_INFLATION_RATIO`: a small bomb is stopped after a few megabytes, not at the size limit).
+   Compressed bodies above `LOOP_COMPRESSED_BYTES` (plain ones above `LOOP_BYTES`) are inflated and
+   scanned in a worker thread, so the event loop keeps answering other requests (``/health``
+   among them) meanwhile. The OpenLineage clients send gzip.
+5. NUL characters are refused (400) in JSON bodies.
 
 Answers are problem+json like every other error (`api.problems`).
 """
@@ -13,13 +26,36 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from meshplane.api.problems import problem
+from meshplane.api.problems import error_response, problem
+from meshplane.api.security import PRINCIPAL_KEY, require_read, resolve_principal
+from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import AccessDenied
+
+if TYPE_CHECKING:
+    from meshplane.access import Principal
+    from meshplane.api.context import ApiContext
 
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods whose body no route reads: it is never read, inflated or parsed."""
+MAX_INFLATION_RATIO = 100
+"""Most a compressed body may grow (inflated / compressed bytes), once it is past `RATIO_FLOOR`."""
+RATIO_FLOOR = 256 * 1024
+"""Inflated bytes always allowed whatever the ratio (a small, very repetitive body is fine)."""
+LOOP_BYTES = 1024 * 1024
+"""Plain bodies larger than this are scanned in a worker thread, not on the event loop."""
+LOOP_COMPRESSED_BYTES = 8 * 1024
+"""Compressed bodies larger than this are inflated in a worker thread (a smaller one inflates to 1 MiB at most)."""
+_STEP = 64 * 1024
 
 
 class Refused(Exception):
@@ -34,30 +70,102 @@ class Refused(Exception):
         return problem(self.status, self.detail, kind=self.kind, instance=scope.get("path"))
 
 
-async def guard_request(scope: Scope, receive: Receive, max_bytes: int) -> tuple[Scope, bytes]:
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+async def authenticate(scope: Scope, context: ApiContext) -> Principal | None:
+    """The caller of an ``/api/`` request (None elsewhere); `AccessDenied` (401) before any body is read.
+
+    A bad token is refused on every path; no token is refused for writes, and for reads while
+    anonymous read is off. Remembered tokens are answered on the loop, others in a worker thread.
+    """
+    if not scope.get("path", "").startswith("/api/"):
+        return None
+    header = _header(scope, b"authorization")
+    principal = await resolve_principal(header.decode("latin-1") if header is not None else None, context)
+    if not principal.authenticated:
+        if scope.get("method", "GET") not in READS:
+            raise AccessDenied(
+                "authentication required: send `Authorization: Bearer <token>` (writes need a token)",
+                authenticated=False,
+            )
+        require_read(principal, context)
+    return principal
+
+
+async def guard_request(
+    scope: Scope, receive: Receive, max_bytes: int, *, max_ratio: int = MAX_INFLATION_RATIO
+) -> tuple[Scope, bytes]:
     """The scope and the whole (inflated) body an HTTP request hands on; `Refused` when it is not acceptable."""
-    query = scope.get("query_string", b"")
-    if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
-        raise Refused(400, "NUL characters are not accepted in URLs", "nul-character")
     headers = {k.lower(): v for k, v in scope.get("headers", [])}
     encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
     if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
         raise Refused(415, f"content encoding '{encoding[:50]}' is not supported", "unsupported-encoding")
+    declared = headers.get(b"content-length", b"").strip()
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise Refused(413, _too_large(max_bytes, "request body"), "too-large")
     body = await _read(receive, max_bytes)
-    if encoding in ("gzip", "x-gzip", "deflate") and body:
-        try:
-            body = _decompress(body, max_bytes, gzip=encoding != "deflate")
-        except zlib.error as exc:
-            raise Refused(400, f"the body is not valid {encoding}: {exc}", "bad-encoding") from None
+    compressed = encoding in ("gzip", "x-gzip", "deflate") and bool(body)
+    is_json = b"json" in headers.get(b"content-type", b"").lower()
+    if len(body) > (LOOP_COMPRESSED_BYTES if compressed else LOOP_BYTES):
+        body = await run_in_threadpool(
+            _checked_body, body, encoding if compressed else "", is_json, max_bytes, max_ratio
+        )
+    else:
+        body = _checked_body(body, encoding if compressed else "", is_json, max_bytes, max_ratio)
+    if compressed:
         scope = dict(scope)
         kept = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"content-encoding", b"content-length")]
         scope["headers"] = [*kept, (b"content-length", str(len(body)).encode())]
-    if (
-        b"json" in headers.get(b"content-type", b"").lower()
-        and (b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)))  # the regex only when needed
-    ):
-        raise Refused(400, "NUL characters are not accepted in request bodies", "nul-character")
     return scope, body
+
+
+def _checked_body(body: bytes, encoding: str, is_json: bool, max_bytes: int, max_ratio: int) -> bytes:
+    if encoding:
+        try:
+            body = inflate(body, max_bytes, max_ratio, gzip=encoding != "deflate")
+        except zlib.error as exc:
+            raise Refused(400, f"the body is not valid {encoding}: {exc}", "bad-encoding") from None
+    if is_json and (b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body))):  # the regex only if needed
+        raise Refused(400, "NUL characters are not accepted in request bodies", "nul-character")
+    return body
+
+
+def _too_large(max_bytes: int, what: str) -> str:
+    return f"the {what} exceeds {max_bytes} bytes (the max_request_bytes setting, MESHPLANE_MAX_REQUEST_BYTES)"
+
+
+def inflate(body: bytes, max_bytes: int, max_ratio: int = MAX_INFLATION_RATIO, *, gzip: bool = True) -> bytes:
+    """`body` inflated as a stream, stopped (413) beyond `max_bytes` or `max_ratio` times its compressed size."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+    chunks: list[bytes] = []
+    size = 0
+    pending = body
+    while True:
+        piece = inflater.decompress(pending, _STEP)
+        pending = inflater.unconsumed_tail
+        size += len(piece)
+        chunks.append(piece)
+        if size > max_bytes:
+            raise Refused(413, _too_large(max_bytes, "decompressed request body"), "too-large")
+        consumed = len(body) - len(pending)
+        if size > RATIO_FLOOR and size > max_ratio * consumed:
+            raise Refused(
+                413,
+                f"the request body inflates more than {max_ratio} times its compressed size "
+                f"(the inflation ratio limit; {len(body)} compressed bytes)",
+                "too-large",
+            )
+        if inflater.eof or (not pending and len(piece) < _STEP):
+            break
+    rest = inflater.flush()
+    if size + len(rest) > max_bytes:
+        raise Refused(413, _too_large(max_bytes, "decompressed request body"), "too-large")
+    return b"".join([*chunks, rest])
 
 
 def replay(body: bytes, original: Receive) -> Receive:
@@ -84,38 +192,58 @@ async def _read(receive: Receive, max_bytes: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
-            raise Refused(413, f"the request body exceeds {max_bytes} bytes", "too-large")
+            raise Refused(413, _too_large(max_bytes, "request body"), "too-large")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
 
 
-def _decompress(body: bytes, max_bytes: int, *, gzip: bool) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-    out = inflater.decompress(body, max_bytes + 1)
-    if len(out) > max_bytes or inflater.unconsumed_tail:
-        raise Refused(413, f"the decompressed request body exceeds {max_bytes} bytes", "too-large")
-    return out + inflater.flush()
-
-
 class RequestGuard:
-    """Size limit, request decompression and NUL refusal for HTTP requests (`guard_request`)."""
+    """Authentication before work, size and inflation limits, NUL refusal for HTTP requests (module doc)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, context: ApiContext | None = None, max_ratio: int = MAX_INFLATION_RATIO
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.context = context
+        self.max_ratio = max_ratio
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        query = scope.get("query_string", b"")
         try:
-            scope, body = await guard_request(scope, receive, self.max_bytes)
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                raise Refused(400, "NUL characters are not accepted in URLs", "nul-character")
+            if self.context is not None:
+                principal = await authenticate(scope, self.context)
+                if principal is not None:
+                    scope = {**scope, PRINCIPAL_KEY: principal}
+            if scope.get("method", "GET") not in READS:
+                scope, body = await guard_request(scope, receive, self.max_bytes, max_ratio=self.max_ratio)
+                receive = replay(body, receive)
         except Refused as refused:
             await refused.response(scope)(scope, receive, send)
             return
-        await self.app(scope, replay(body, receive), send)
+        except (MeshplaneError, sa.exc.SQLAlchemyError) as exc:  # a bad token (401), a registry that is down (503)
+            await (await error_response(Request(scope), exc))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
-__all__ = ["Refused", "RequestGuard", "guard_request", "replay"]
+__all__ = [
+    "LOOP_BYTES",
+    "LOOP_COMPRESSED_BYTES",
+    "MAX_INFLATION_RATIO",
+    "RATIO_FLOOR",
+    "READS",
+    "Refused",
+    "RequestGuard",
+    "authenticate",
+    "guard_request",
+    "inflate",
+    "replay",
+]

@@ -33,6 +33,8 @@ from meshplane.api.problems import WRITE_PROBLEMS
 from meshplane.errors import AccessDenied
 
 OWNER_EXTENSION = "x-meshplane-owner"
+PRINCIPAL_KEY = "meshplane.principal"
+"""Where `api.guard` keeps the request's principal in the ASGI scope (verified once per request)."""
 
 BEARER_SCHEME = {
     "type": "http",
@@ -98,7 +100,9 @@ async def current_principal(request: Request, background: BackgroundTasks) -> Pr
     dependency costs more than the check itself.
     """
     context = await get_context(request)
-    principal = await resolve_principal(request.headers.get("authorization"), context)
+    principal: Principal | None = request.scope.get(PRINCIPAL_KEY)  # the guard verified it already
+    if principal is None:
+        principal = await resolve_principal(request.headers.get("authorization"), context)
     if token_id := last_use_due(principal, context):
         background.add_task(context.authenticator.record_use, token_id)
     return principal
@@ -164,6 +168,7 @@ __all__ = [
     "EITHER_SIDE",
     "OWNER_EXTENSION",
     "PLAN_DOMAINS",
+    "PRINCIPAL_KEY",
     "PRODUCT_DOMAIN",
     "PROVIDER_DOMAIN",
     "Caller",
