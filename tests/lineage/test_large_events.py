@@ -1,7 +1,9 @@
-"""Large events are read and derived in time linear in their size (issue 19: 20,000 symlinks took 53 s).
+"""Large events are read and derived without the quadratic step (issue 19: 20,000 symlinks took 53 s).
 
-Bounded on a slow shared machine: 20,000 symlinks derive in at most 5 s (the benchmark's target,
-`benchmarks/lineage.py --symlinks`, is 1 s), and twice as many take less than three times as long.
+Speed itself is the benchmark's (`benchmarks/lineage.py --symlinks`, target 1 s for 20,000). These
+tests only guard against the quadratic step coming back, with bounds far above the linear time and
+far below the quadratic one (a loaded CI machine runs them beside other tests): 40,000 symlinks
+derived in at most 15 s (quadratic: minutes), 40,000 identities read and resolved in at most 5 s.
 """
 
 from __future__ import annotations
@@ -55,8 +57,7 @@ def test_an_event_with_20000_symlinks_derives_in_linear_time(template: World, tm
     world = copy_world(template, tmp_path)
     small = derive_seconds(world, symlinked_event(world, 20_000))
     large = derive_seconds(world, symlinked_event(world, 40_000))
-    assert small <= 5.0, f"20,000 symlinks took {small:.1f} s to derive"
-    assert large < 3 * max(small, 0.2), f"40,000 symlinks took {large:.1f} s, 20,000 {small:.1f} s"
+    assert large <= 15.0, f"40,000 symlinks took {large:.1f} s to derive (20,000: {small:.1f} s)"
     assert counts(world)["datasets"] == 2
     with world.registry() as registry, registry.read() as session:
         products = session.execute(sa.select(store.RunDataset.product)).scalars().all()
@@ -81,6 +82,4 @@ def test_identities_and_resolution_are_linear_in_symlinks() -> None:
         assert PortIndex([]).resolve_dataset(dataset) is None
         return time.perf_counter() - started
 
-    small, large = seconds(10_000), seconds(20_000)
-    assert small <= 2.0
-    assert large < 3 * max(small, 0.1)
+    assert seconds(40_000) <= 5.0
