@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,34 +11,10 @@ from typer.testing import CliRunner
 
 from meshplane.cli.app import app
 from meshplane.settings import get_settings
+from read_only_support import read_only
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
-
-
-@contextlib.contextmanager
-def read_only(file: Path, *, folder: bool) -> Iterator[None]:
-    """chmod 0444 the registry file (and 0555 its folder); as root, whom modes do not stop, `chattr +i` too."""
-    paths = [file, *([file.parent] if folder else [])]
-    modes = {path: path.stat().st_mode for path in paths}
-    immutable: list[Path] = []
-    try:
-        for path in paths:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-        if os.geteuid() == 0:
-            for path in paths:
-                if (
-                    shutil.which("chattr") is None
-                    or subprocess.run(["chattr", "+i", str(path)], check=False).returncode
-                ):
-                    pytest.skip("running as root, where only `chattr +i` makes a file read-only, and it failed")
-                immutable.append(path)
-        yield
-    finally:
-        for path in immutable:
-            subprocess.run(["chattr", "-i", str(path)], check=False)
-        for path, mode in modes.items():
-            path.chmod(mode)
 
 
 @pytest.fixture
@@ -75,7 +48,7 @@ def _assert_one_line_refusal(result, where: str) -> None:  # type: ignore[no-unt
 def test_a_read_only_sqlite_registry_is_one_line(mesh: Path, folder: bool) -> None:
     file = mesh / ".meshplane/registry.db"
     _change_a_description(mesh)
-    with read_only(file, folder=folder):
+    with read_only(file, *([file.parent] if folder else [])):
         created = runner.invoke(app, ["token", "create", "--role", "admin", "--name", "x", "--mesh", str(mesh)])
         _assert_one_line_refusal(created, "sqlite:///")
         applied = runner.invoke(app, ["apply", str(mesh), "--yes"])
