@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import AccessDenied
 from meshplane.mesh import load_mesh
 from meshplane.registry import Registry
-from meshplane.service.gitops import apply_mesh, plan_mesh
+from meshplane.service.gitops import plan_mesh
 from meshplane.service.ownership import created_domains, foreign_ids, registered_domains
 from meshplane.service.publishing import BundleRefused, apply_bundle
 
@@ -23,19 +21,6 @@ RETAIL = Principal("ci-retail", Role.MAINTAINER, "retail", "aaaaaaaa")
 FINANCE = Principal("ci-finance", Role.MAINTAINER, "finance", "cccccccc")
 NEWCOMER = Principal("ci-returns", Role.MAINTAINER, "returns", "dddddddd")
 LEDGER = "domains/finance/products/ledger"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def mesh_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, Registry]]:
-    url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    mesh = Path(
-        shutil.copytree(
-            REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane")
-        )
-    )
-    with Registry(url) as reg:
-        apply_mesh(mesh, registry=reg, actor="test")
-        yield mesh, reg
 
 
 def files_of(mesh: Path) -> dict[str, str]:

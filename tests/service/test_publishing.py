@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from meshplane.mesh import load_mesh
 from meshplane.registry import Registry
 from meshplane.registry.state import load_registry_state
 from meshplane.service import publishing
-from meshplane.service.gitops import apply_mesh, build_plan, desired_state
+from meshplane.service.gitops import build_plan, desired_state
 from meshplane.service.publishing import (
     BundleRefused,
     apply_bundle,
@@ -24,23 +23,9 @@ from meshplane.service.publishing import (
     touched_domains,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 ADMIN = Principal.local_admin("operator")
 RETAIL = Principal("ci-retail", Role.MAINTAINER, "retail", "aaaaaaaa")
 FINANCE = Principal("ci-finance", Role.MAINTAINER, "finance", "cccccccc")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def mesh_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, Registry]]:
-    url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    mesh = Path(
-        shutil.copytree(
-            REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane")
-        )
-    )
-    with Registry(url) as reg:
-        apply_mesh(mesh, registry=reg, actor="test")
-        yield mesh, reg
 
 
 def files_of(mesh: Path) -> dict[str, str]:

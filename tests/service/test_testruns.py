@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,26 +11,11 @@ from meshplane.access import Principal, Role
 from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import AccessDenied, NotFound
 from meshplane.registry import Registry, list_test_runs
-from meshplane.service.gitops import apply_mesh
 from meshplane.service.testruns import list_runs, pass_rates, record_runs
 
-REPO = Path(__file__).resolve().parents[2]
 RETAIL = Principal("ci-retail", Role.MAINTAINER, "retail", "aaaaaaaa")
 ADMIN = Principal("ci-admin", Role.ADMIN, None, "dddddddd")
 FINANCE = Principal("ci-finance", Role.MAINTAINER, "finance", "cccccccc")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def mesh_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, Registry]]:
-    url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    mesh = Path(
-        shutil.copytree(
-            REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane")
-        )
-    )
-    with Registry(url) as reg:
-        apply_mesh(mesh, registry=reg, actor="test")
-        yield mesh, reg
 
 
 def _run(contract: str, version: str, result: str, started: str) -> dict[str, object]:
