@@ -8,39 +8,18 @@ failing their derivation, never a 500.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_receiver_support import OPERATOR, World, build_world, copy_world, counts, ds, run_event
+from test_receiver_support import OPERATOR, World, counts, ds, run_event
 
-from meshplane.api import create_app
 from meshplane.lineage import InvalidEventError, check_event, parse_event
 from meshplane.lineage.facets import MAX_STATISTIC
 from meshplane.service import lineage as service
-from meshplane.settings import Settings
 
 PROBLEM = "application/problem+json"
 TIME_LIMIT = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> World:
-    folder = tmp_path_factory.mktemp("limits")
-    return build_world(folder, f"sqlite:///{folder / 'template.db'}")
-
-
-@pytest.fixture
-def world(template: World, tmp_path: Path) -> World:
-    return copy_world(template, tmp_path)
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with world.registry() as registry, TestClient(create_app(registry, settings=Settings())) as test_client:
-        yield test_client
 
 
 def refusal(body: Any) -> tuple[str, str]:

@@ -7,40 +7,19 @@ import gzip
 import json
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from lineage_support import example_events, require_standards
-from test_receiver_support import PRODUCER, World, build_world, copy_world, counts, ds, run_event
+from test_receiver_support import PRODUCER, World, counts, ds, run_event
 
-from meshplane.api import create_app
 from meshplane.api.security import OWNER_EXTENSION
 from meshplane.registry import lineage as store
 from meshplane.service import lineage as service
-from meshplane.settings import Settings
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> World:
-    folder = tmp_path_factory.mktemp("receiver")
-    return build_world(folder, f"sqlite:///{folder / 'template.db'}")
-
-
-@pytest.fixture
-def world(template: World, tmp_path: Path) -> World:
-    return copy_world(template, tmp_path)
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with world.registry() as registry, TestClient(create_app(registry, settings=Settings())) as test_client:
-        yield test_client
 
 
 def stored_bodies(world: World) -> list[dict[str, Any]]:
