@@ -177,8 +177,6 @@ class SqliteWriter:
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="meshplane-writer", daemon=True)
         self._thread.start()
-        self.groups = 0
-        """Transactions committed so far (a group of one or more tasks each)."""
 
     @property
     def thread(self) -> threading.Thread:
@@ -291,7 +289,6 @@ class SqliteWriter:
         finally:
             if self._session is not None:
                 self._session.close()  # its objects are the callers' now (detached); the connection stays
-        self.groups += 1
         return results
 
     def _reset(self) -> None:
@@ -490,11 +487,6 @@ class Registry:
                     raise
                 raise refusal from exc
         return await asyncio.to_thread(self.write, work, exclusive=exclusive)
-
-    @property
-    def write_groups(self) -> int:
-        """Transactions the SQLite writer committed so far (0 on PostgreSQL): group commit made visible."""
-        return self._writer.groups if self._writer is not None else 0
 
 
 __all__ = [
