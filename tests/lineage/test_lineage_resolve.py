@@ -165,8 +165,8 @@ LOCATIONS: list[tuple[dict[str, Any], str, str, MatchKind]] = [
     ({"type": "postgresql", "host": "db", "port": 6543, "database": "shop", "schema": "sales"}, "postgres://db:6543", "shop.sales.orders", MatchKind.EXACT),
     ({"type": "mysql", "host": "my", "port": 3306, "database": "shop"}, "mysql://my", "shop.orders", MatchKind.EXACT),
     ({"type": "sqlserver", "host": "sql", "database": "Shop", "schema": "dbo"}, "sqlserver://sql", "shop.dbo.orders", MatchKind.EXACT),
-    ({"type": "duckdb", "database": "/data/wh.duckdb"}, "duckdb:///data/wh.duckdb", "main.orders", MatchKind.EXACT),
-    ({"type": "duckdb", "database": "wh.duckdb", "schema": "sales"}, "duckdb:///lake/wh.duckdb", "sales.orders", MatchKind.EXACT),
+    ({"type": "duckdb", "database": "/data/wh.duckdb"}, "duckdb:///data/wh.duckdb", "wh.main.orders", MatchKind.EXACT),
+    ({"type": "duckdb", "database": "wh.duckdb", "schema": "sales"}, "duckdb:///lake/wh.duckdb", "wh.sales.orders", MatchKind.EXACT),
     ({"type": "s3", "location": "s3a://Bucket/retail/{model}/*.parquet"}, "s3://bucket", "retail/orders", MatchKind.PREFIX),
     ({"type": "azure", "location": "abfss://c@acct.dfs.core.windows.net/retail/orders/", "format": "delta"}, "abfss://c@acct.dfs.core.windows.net", "retail/orders", MatchKind.PREFIX),
     ({"type": "local", "path": "retail/{model}/*.csv", "format": "csv"}, "file", "/lake/retail/orders", MatchKind.PREFIX),
@@ -176,7 +176,7 @@ LOCATIONS: list[tuple[dict[str, Any], str, str, MatchKind]] = [
     ({"type": "bigquery", "project": "acme", "dataset": "sales"}, "bigquery", "acme.sales.orders", MatchKind.EXACT),
     ({"type": "snowflake", "account": "ACME-PROD", "database": "SHOP", "schema": "PUBLIC"}, "snowflake://acme-prod", "shop.public.orders", MatchKind.EXACT),
     ({"type": "redshift", "host": "wh.abc123.eu-west-1.redshift.amazonaws.com", "database": "dev", "schema": "public"}, "redshift://wh.eu-west-1", "dev.public.orders", MatchKind.EXACT),
-    ({"type": "trino", "host": "trino", "port": 8080, "catalog": "hive", "schema": "sales"}, "trino://trino:8080", "hive.sales.orders", MatchKind.EXACT),
+    ({"type": "trino", "host": "trino", "port": 8080, "catalog": "hive", "schema": "sales"}, "trino://trino", "hive.sales.orders", MatchKind.EXACT),
     ({"type": "athena", "stagingDir": "s3://q/", "schema": "sales", "regionName": "eu-west-1"}, "awsathena://athena.eu-west-1.amazonaws.com", "awsdatacatalog.sales.orders", MatchKind.EXACT),
     ({"type": "kafka", "host": "broker1:9092,broker2:9092"}, "kafka://broker1", "orders", MatchKind.EXACT),
     ({"type": "pubsub", "project": "acme"}, "pubsub", "topic:acme:orders", MatchKind.EXACT),
@@ -194,8 +194,9 @@ def test_server_locations(settings: dict[str, Any], namespace: str, name: str, m
 def test_a_qualified_physical_name_keeps_its_schema() -> None:
     obj = SchemaObject.model_validate({"name": "orders", "physicalName": "sales.orders"})
     server = _server(type="postgres", host="db", port=5432, database="shop", schema="public")
-    ((identity, _),) = locate(server, obj, lake_root=Path("/lake"))
+    ((identity, _), (short, how)) = locate(server, obj, lake_root=Path("/lake"))
     assert identity == DatasetIdentity("postgres://db", "shop.sales.orders")
+    assert (short, how) == (DatasetIdentity("postgres://db", "sales.orders"), MatchKind.DEFAULT)  # never orders
 
 
 @pytest.mark.parametrize(

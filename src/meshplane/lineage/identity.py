@@ -41,21 +41,45 @@ PATH_KINDS = frozenset({SchemeKind.FILE, SchemeKind.OBJECT_STORE, SchemeKind.FIL
 """Kinds whose names are paths: normalised, partition-trimmed and matched by folder prefix."""
 
 
+class TableCase(enum.StrEnum):
+    """How a database platform compares identifiers (docs/lineage.md, "Warehouse tables").
+
+    Canonical table names are lower-cased wherever the platform folds case; a quoted part the
+    platform keeps as written (``"Orders"`` on PostgreSQL) keeps its quotes, so it never meets the
+    unquoted ``orders``.
+    """
+
+    SENSITIVE = "sensitive"
+    """Names compare as written (BigQuery, MySQL on Linux, ClickHouse)."""
+    LOWER = "lower"
+    """Unquoted parts fold to lower case, quoted parts are kept (PostgreSQL)."""
+    UPPER = "upper"
+    """Unquoted parts fold to upper case, quoted parts are kept (Snowflake, Oracle, DB2)."""
+    INSENSITIVE = "insensitive"
+    """Case never matters, quoted or not (DuckDB, SQL Server, Spark/Databricks, Trino, Redshift, Hive)."""
+
+
 @dataclass(frozen=True)
 class SchemeRule:
     """How one namespace scheme is canonicalised.
 
-    ``fold_case``: the system treats unquoted identifiers case-insensitively, so names are
-    lower-cased (PostgreSQL folds to lower, Snowflake and Oracle to upper: any one fold will do as
-    long as both sides use it).
+    ``case``: how the platform compares identifiers (`TableCase`); ``fold_case`` is True for every
+    platform that folds case at all.
     """
 
     scheme: str
     kind: SchemeKind
     aliases: tuple[str, ...] = ()
     default_port: int | None = None
-    fold_case: bool = False
+    case: TableCase = TableCase.SENSITIVE
 
+    @property
+    def fold_case(self) -> bool:
+        """True when unquoted identifiers are compared without case."""
+        return self.case is not TableCase.SENSITIVE
+
+
+_LOWER, _UPPER, _ANY = TableCase.LOWER, TableCase.UPPER, TableCase.INSENSITIVE
 
 SCHEME_RULES: tuple[SchemeRule, ...] = (
     SchemeRule("file", SchemeKind.FILE),
@@ -66,22 +90,23 @@ SCHEME_RULES: tuple[SchemeRule, ...] = (
     SchemeRule("hdfs", SchemeKind.FILESYSTEM),
     SchemeRule("dbfs", SchemeKind.FILESYSTEM),
     SchemeRule("sftp", SchemeKind.FILESYSTEM, (), 22),
-    SchemeRule("postgres", SchemeKind.DATABASE, ("postgresql", "pgsql"), 5432, True),
+    SchemeRule("postgres", SchemeKind.DATABASE, ("postgresql", "pgsql"), 5432, _LOWER),
     SchemeRule("mysql", SchemeKind.DATABASE, (), 3306),
-    SchemeRule("sqlserver", SchemeKind.DATABASE, ("mssql",), 1433, True),
-    SchemeRule("oracle", SchemeKind.DATABASE, (), 1521, True),
-    SchemeRule("redshift", SchemeKind.DATABASE, (), 5439, True),
-    SchemeRule("snowflake", SchemeKind.DATABASE, (), 443, True),
-    SchemeRule("db2", SchemeKind.DATABASE, (), 50000, True),
-    SchemeRule("teradata", SchemeKind.DATABASE, (), 1025, True),
-    SchemeRule("vertica", SchemeKind.DATABASE, (), 5433, True),
-    SchemeRule("trino", SchemeKind.DATABASE, (), None, True),
-    SchemeRule("presto", SchemeKind.DATABASE, (), None, True),
-    SchemeRule("hive", SchemeKind.DATABASE, (), None, True),
-    SchemeRule("impala", SchemeKind.DATABASE, (), None, True),
-    SchemeRule("databricks", SchemeKind.DATABASE, (), None, True),
-    SchemeRule("duckdb", SchemeKind.DATABASE, (), None, True),
-    SchemeRule("awsathena", SchemeKind.DATABASE, (), None, True),
+    SchemeRule("sqlserver", SchemeKind.DATABASE, ("mssql",), 1433, _ANY),
+    SchemeRule("oracle", SchemeKind.DATABASE, (), 1521, _UPPER),
+    SchemeRule("redshift", SchemeKind.DATABASE, (), 5439, _ANY),
+    SchemeRule("snowflake", SchemeKind.DATABASE, (), 443, _UPPER),
+    SchemeRule("db2", SchemeKind.DATABASE, (), 50000, _UPPER),
+    SchemeRule("teradata", SchemeKind.DATABASE, (), 1025, _ANY),
+    SchemeRule("vertica", SchemeKind.DATABASE, (), 5433, _ANY),
+    SchemeRule("trino", SchemeKind.DATABASE, (), 8080, _ANY),
+    SchemeRule("presto", SchemeKind.DATABASE, (), 8080, _ANY),
+    SchemeRule("hive", SchemeKind.DATABASE, (), None, _ANY),
+    SchemeRule("impala", SchemeKind.DATABASE, (), None, _ANY),
+    SchemeRule("databricks", SchemeKind.DATABASE, (), None, _ANY),
+    SchemeRule("spark", SchemeKind.DATABASE, (), None, _ANY),
+    SchemeRule("duckdb", SchemeKind.DATABASE, (), None, _ANY),
+    SchemeRule("awsathena", SchemeKind.DATABASE, (), None, _ANY),
     SchemeRule("bigquery", SchemeKind.DATABASE),
     SchemeRule("clickhouse", SchemeKind.DATABASE),
     SchemeRule("cassandra", SchemeKind.DATABASE, (), 9042),
@@ -270,19 +295,39 @@ def _is_path_uri(text: str) -> bool:
 _IDENTIFIER_PART = re.compile(r'(?:"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[^.])+')
 
 
-def normalise_table_name(name: str, *, fold_case: bool = False) -> str:
-    """``"Shop" . public.[Orders]`` → ``Shop.public.Orders`` (lower-cased when ``fold_case``).
-
-    Parts are trimmed and unquoted; the dots between them are kept.
-    """
+def split_table_name(name: str) -> list[tuple[str, bool]]:
+    """The parts of a table name, each unquoted, with whether it was quoted: ``"a"."B".c``."""
     parts = []
     for raw in _IDENTIFIER_PART.findall(name.strip()):
         part = raw.strip()
-        if len(part) >= 2 and (part[0], part[-1]) in (('"', '"'), ("`", "`"), ("[", "]")):
+        quoted = len(part) >= 2 and (part[0], part[-1]) in (('"', '"'), ("`", "`"), ("[", "]"))
+        if quoted:
             part = part[1:-1].replace('""', '"')
-        parts.append(part)
-    out = ".".join(parts)
-    return out.lower() if fold_case else out
+        parts.append((part, quoted))
+    return parts
+
+
+def _canonical_part(part: str, quoted: bool, case: TableCase) -> str:
+    if case is TableCase.SENSITIVE:
+        return part
+    if case is TableCase.INSENSITIVE or not quoted:
+        return part.lower()
+    folded = part.lower() if case is TableCase.LOWER else part.upper()
+    if part == folded:  # a quoted name the platform would have folded to anyway: the same table
+        return part.lower()
+    return '"' + part.replace('"', '""') + '"'
+
+
+def normalise_table_name(name: str, *, fold_case: bool = False, case: TableCase | None = None) -> str:
+    """``"Shop" . public.[Orders]`` → ``Shop.public.Orders``, by the platform's `TableCase`.
+
+    Parts are trimmed and unquoted; the dots between them are kept. With ``case`` (or
+    ``fold_case``, meaning `TableCase.INSENSITIVE`), parts the platform compares without case are
+    lower-cased; a quoted part it keeps as written keeps its double quotes (PostgreSQL's
+    ``"Orders"`` is not ``orders``).
+    """
+    rule = case if case is not None else TableCase.INSENSITIVE if fold_case else TableCase.SENSITIVE
+    return ".".join(_canonical_part(part, quoted, rule) for part, quoted in split_table_name(name))
 
 
 # --- partition trimming -------------------------------------------------------------------------
@@ -380,7 +425,7 @@ def _canonical_identity(namespace: str, name: str, trim: bool) -> DatasetIdentit
     if rule is None or rule.kind in (SchemeKind.STREAM, SchemeKind.OTHER):
         return DatasetIdentity(ns, text)
     if rule.kind is SchemeKind.DATABASE:
-        return DatasetIdentity(ns, normalise_table_name(text, fold_case=rule.fold_case))
+        return DatasetIdentity(ns, normalise_table_name(text, case=rule.case))
     path = normalise_path(text, leading_slash=False if rule.kind is SchemeKind.OBJECT_STORE else None)
     if trim and "/" in path.strip("/"):
         path = trim_partitions(path)

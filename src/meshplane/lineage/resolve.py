@@ -42,6 +42,9 @@ class MatchKind(enum.StrEnum):
 
     EXACT = "exact"
     PREFIX = "prefix"
+    DEFAULT = "default"
+    """A table's shorter name: leading parts left out are the server's own (``public.orders`` for
+    ``shop.public.orders`` on a server of database ``shop``)."""
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -88,6 +91,10 @@ class MatchHow(enum.StrEnum):
     """At the port's identity."""
     BELOW = "below"
     """In a folder or under a key prefix below the port's location (a partition, a file)."""
+    DEFAULT = "default"
+    """By a shorter table name whose missing parts are the server's database or schema."""
+    LINKED = "linked"
+    """Through a link of a consumer's tool (`DatasetLink`, ``meshplane dbt link``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,20 +150,63 @@ class IndexNote:
         return f"{self.contract_id} (server {self.server or '-'}): {self.message}"
 
 
-class PortIndex:
-    """Canonical identities → output ports. Build with `build_port_index` or `PortIndex.from_rows`."""
+@dataclass(frozen=True, slots=True)
+class DatasetLink:
+    """A warehouse relation a consumer's tool names, standing for data at another identity.
 
-    def __init__(self, rows: Iterable[PortIndexRow], notes: Iterable[IndexNote] = ()) -> None:
+    Recorded by ``meshplane dbt link`` (`meshplane.lineage.dbt`): the dbt relation
+    ``finance.sales.orders`` of a ``duckdb`` warehouse is the lake folder its source's
+    ``external_location`` reads. Relations are matched by scheme and canonical name (the
+    manifest does not say where the warehouse file is); ``function`` is the table function that
+    reads the data (``read_parquet``), which column lineage names instead of the relation.
+    """
+
+    scheme: str
+    name: str
+    target: DatasetIdentity
+    product: str
+    node: str
+    function: str | None = None
+
+
+class PortIndex:
+    """Canonical identities → output ports. Build with `build_port_index` or `PortIndex.from_rows`.
+
+    ``links`` (`DatasetLink`) let relations of a consumer's warehouse stand for what they read or
+    write: a dataset found nowhere else is looked up at its link's target.
+    """
+
+    def __init__(
+        self, rows: Iterable[PortIndexRow], notes: Iterable[IndexNote] = (), links: Iterable[DatasetLink] = ()
+    ) -> None:
         self._rows = tuple(sorted(set(rows)))
         self.notes: tuple[IndexNote, ...] = tuple(notes)
         self._at: dict[DatasetIdentity, list[PortIndexRow]] = {}
         for row in self._rows:
             self._at.setdefault(row.identity, []).append(row)
+        for claimed in self._at.values():
+            claimed.sort(key=lambda r: r.match is MatchKind.DEFAULT)  # a full name wins over a short one
+        self._links: dict[tuple[str, str], DatasetLink] = {}
+        for link in links:
+            self._links.setdefault((link.scheme, link.name), link)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[PortIndexRow | Mapping[str, Any]]) -> PortIndex:
-        """An index from stored rows (`PortIndexRow` or their `to_dict` form)."""
-        return cls(r if isinstance(r, PortIndexRow) else PortIndexRow.from_dict(r) for r in rows)
+    def from_rows(
+        cls, rows: Iterable[PortIndexRow | Mapping[str, Any]], links: Iterable[DatasetLink] = ()
+    ) -> PortIndex:
+        """An index from stored rows (`PortIndexRow` or their `to_dict` form) and links."""
+        return cls((r if isinstance(r, PortIndexRow) else PortIndexRow.from_dict(r) for r in rows), links=links)
+
+    @property
+    def links(self) -> tuple[DatasetLink, ...]:
+        """Every link, in the order given."""
+        return tuple(self._links.values())
+
+    def linked(self, identity: DatasetIdentity) -> DatasetLink | None:
+        """The link of a (canonical) table identity, if a consumer recorded one."""
+        if not self._links or identity.is_path:
+            return None
+        return self._links.get((identity.scheme, identity.name))
 
     @property
     def rows(self) -> tuple[PortIndexRow, ...]:
@@ -174,17 +224,44 @@ class PortIndex:
         """Every row at exactly this (canonical) identity; more than one means a location is claimed twice."""
         return tuple(self._at.get(identity, ()))
 
-    def _lookup(self, identity: DatasetIdentity, via_symlink: bool) -> PortMatch | None:
+    def _lookup(self, identity: DatasetIdentity, via_symlink: bool, *, follow: bool = True) -> PortMatch | None:
         rows = self._at.get(identity)
         if rows:
-            return PortMatch(rows[0], identity, MatchHow.EXACT, via_symlink)
+            how = MatchHow.DEFAULT if rows[0].match is MatchKind.DEFAULT else MatchHow.EXACT
+            return PortMatch(rows[0], identity, how, via_symlink)
         parent = identity.parent()
         while parent is not None:
             for row in self._at.get(parent, ()):
                 if row.match is MatchKind.PREFIX:
                     return PortMatch(row, parent, MatchHow.BELOW, via_symlink)
             parent = parent.parent()
+        link = self.linked(identity) if follow else None
+        if link is not None:
+            found = self._lookup(link.target, via_symlink, follow=False)
+            if found is not None:
+                return PortMatch(found.row, found.identity, MatchHow.LINKED, via_symlink)
         return None
+
+    def resolve_table_function(self, identity: DatasetIdentity, inputs: Iterable[EventDataset]) -> PortMatch | None:
+        """The port a column-lineage field naming a table function (``read_parquet``) reads.
+
+        dbt-duckdb's column lineage names the function that read a source, not the source: among
+        the event's `inputs` linked through that function, the one port they resolve to (None when
+        none or several do).
+        """
+        if "." in identity.name or not self._links:
+            return None
+        function = identity.name.lower()
+        found: dict[tuple[str, str], PortMatch] = {}
+        for dataset in inputs:
+            for own in dataset.identities:
+                link = self.linked(own)
+                if link is None or link.function != function or own.scheme != identity.scheme:
+                    continue
+                match = self._lookup(link.target, False, follow=False)
+                if match is not None:
+                    found.setdefault((match.product, match.port), PortMatch(match.row, own, MatchHow.LINKED))
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def resolve(self, identity: DatasetIdentity, *, symlinks: Iterable[DatasetIdentity] = ()) -> PortMatch | None:
         """The port a dataset belongs to, or None.
@@ -257,6 +334,22 @@ def _qualified(parts: Sequence[str], table: str) -> str:
     return ".".join([*parts[:keep], *table_parts])
 
 
+def _table_locations(namespace: str, parts: Sequence[str], table: str) -> list[Location]:
+    """A table's identity (``parts`` from the server's settings + the table) and its shorter names.
+
+    The leading parts that come from the server's settings (its database, catalog, project,
+    schema) are what a connection to that server assumes: ``schema.table`` and ``table`` name the
+    same table there (`MatchKind.DEFAULT` rows; `build_port_index` drops the ambiguous ones).
+    """
+    full = _qualified(parts, table)
+    kept = max(0, len(parts) + 1 - len(table.split(".")))
+    qualified = full.split(".") if kept else []
+    out: list[Location] = [(canonical_identity(namespace, full), MatchKind.EXACT)]
+    for drop in range(1, kept + 1):
+        out.append((canonical_identity(namespace, ".".join(qualified[drop:])), MatchKind.DEFAULT))
+    return out
+
+
 def _host_namespace(scheme: str, server: Server) -> str:
     host = _setting(server, "host").split(",")[0].strip()
     if "://" in host:  # a full URL in `host`
@@ -271,7 +364,7 @@ def _table_locator(scheme: str, *settings: str, defaults: Mapping[str, str] | No
 
     def locate(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
         parts = [_setting(server, s, fallback.get(s)) for s in settings]
-        return [(canonical_identity(_host_namespace(scheme, server), _qualified(parts, obj.table)), MatchKind.EXACT)]
+        return _table_locations(_host_namespace(scheme, server), parts, obj.table)
 
     return locate
 
@@ -301,22 +394,22 @@ def _locate_uri(setting: str) -> Locator:
 
 
 def _locate_duckdb(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
+    """``duckdb://<file>`` + ``<catalog>.<schema>.<table>``: the catalog of a file is its stem."""
     database = _setting(server, "database")
-    path = "memory" if database == ":memory:" else os.path.normpath(ctx.lake_root / database)
+    memory = database == ":memory:"
+    path = "memory" if memory else os.path.normpath(ctx.lake_root / database)
     namespace = canonical_namespace(f"duckdb://{path}")
-    name = _qualified([_setting(server, "schema", "main")], obj.table)
-    return [(canonical_identity(namespace, name), MatchKind.EXACT)]
+    catalog = "memory" if memory else Path(path).stem
+    return _table_locations(namespace, [catalog, _setting(server, "schema", "main")], obj.table)
 
 
 def _locate_bigquery(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
-    name = _qualified([_setting(server, "project"), _setting(server, "dataset")], obj.table)
-    return [(canonical_identity("bigquery", name), MatchKind.EXACT)]
+    return _table_locations("bigquery", [_setting(server, "project"), _setting(server, "dataset")], obj.table)
 
 
 def _locate_snowflake(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
     namespace = f"snowflake://{_setting(server, 'account')}"
-    name = _qualified([_setting(server, "database"), _setting(server, "schema")], obj.table)
-    return [(canonical_identity(namespace, name), MatchKind.EXACT)]
+    return _table_locations(namespace, [_setting(server, "database"), _setting(server, "schema")], obj.table)
 
 
 def _locate_redshift(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
@@ -324,21 +417,20 @@ def _locate_redshift(server: Server, obj: SchemaObject, ctx: LocateContext) -> l
     labels = host.lower().split(".")
     if host.lower().endswith(".redshift.amazonaws.com") and len(labels) >= 6:
         host = f"{labels[0]}.{labels[2]}"  # cluster.region, as the OpenLineage Redshift naming
-    name = _qualified([_setting(server, "database"), _setting(server, "schema")], obj.table)
-    return [(canonical_identity(f"redshift://{host}", name), MatchKind.EXACT)]
+    parts = [_setting(server, "database"), _setting(server, "schema")]
+    return _table_locations(f"redshift://{host}", parts, obj.table)
 
 
 def _locate_databricks(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
     host = server.setting("host")
     namespace = canonical_namespace(f"databricks://{host}") if host else "databricks"
-    name = _qualified([_setting(server, "catalog"), _setting(server, "schema")], obj.table)
-    return [(canonical_identity(namespace, name), MatchKind.EXACT)]
+    return _table_locations(namespace, [_setting(server, "catalog"), _setting(server, "schema")], obj.table)
 
 
 def _locate_athena(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
     namespace = f"awsathena://athena.{_setting(server, 'regionName')}.amazonaws.com"
-    name = _qualified([_setting(server, "catalog", "AwsDataCatalog"), _setting(server, "schema")], obj.table)
-    return [(canonical_identity(namespace, name), MatchKind.EXACT)]
+    parts = [_setting(server, "catalog", "AwsDataCatalog"), _setting(server, "schema")]
+    return _table_locations(namespace, parts, obj.table)
 
 
 def _locate_kafka(server: Server, obj: SchemaObject, ctx: LocateContext) -> list[Location]:
@@ -458,13 +550,25 @@ def build_port_index(mesh: MeshRepository) -> PortIndex:
                                 match,
                             )
                         )
-    index = PortIndex(rows, notes)
+    index = PortIndex(_unambiguous(rows), notes)
     for identity, claimed in index._at.items():
-        ports = {(r.product, r.port, r.object) for r in claimed}
+        ports = {(r.product, r.port, r.object) for r in claimed if r.match is not MatchKind.DEFAULT}
         if len(ports) > 1:
             names = ", ".join(f"{p}/{port} ({o})" for p, port, o in sorted(ports))
             index.notes += (IndexNote(claimed[0].contract_id, claimed[0].server, f"{identity} is claimed by {names}"),)
     return index
+
+
+def _unambiguous(rows: Sequence[PortIndexRow]) -> list[PortIndexRow]:
+    """The rows without the short names (`MatchKind.DEFAULT`) that a full name or another port also has."""
+    full = {r.identity for r in rows if r.match is not MatchKind.DEFAULT}
+    owners: dict[DatasetIdentity, set[tuple[str, str, str]]] = {}
+    for r in rows:
+        if r.match is MatchKind.DEFAULT:
+            owners.setdefault(r.identity, set()).add((r.product, r.port, r.object))
+    return [
+        r for r in rows if r.match is not MatchKind.DEFAULT or (r.identity not in full and len(owners[r.identity]) == 1)
+    ]
 
 
 # --- attribution --------------------------------------------------------------------------------
