@@ -57,6 +57,7 @@ _DIRECTORY_GLOBS: dict[str, str] = {
 _INFERRED_FORMATS = frozenset({"csv", "json", "ndjson"})
 _TABLE_FORMATS = frozenset({"delta", "iceberg"})
 _PLACEHOLDER = re.compile(r"\{(model|object)\}")
+_NULL_TYPE = re.compile(r'"NULL"(?! )')
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -212,7 +213,8 @@ class DuckDBSession(Session):
 
     def _describe(self, ref: exp.Table) -> list[Column]:
         rows = self._run(f"DESCRIBE SELECT * FROM {ref.sql(dialect='duckdb')}").fetchall()
-        return [Column(str(r[0]), self.engine.parse_type(str(r[1])), str(r[1])) for r in rows]
+        # the JSON reader types values that were all null as `"NULL"` (`"NULL"[]` for arrays of them)
+        return [Column(str(r[0]), self.engine.parse_type(_NULL_TYPE.sub("NULL", str(r[1]))), str(r[1])) for r in rows]
 
     # -- queries -------------------------------------------------------------------------------
 

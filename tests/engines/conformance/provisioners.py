@@ -11,6 +11,7 @@ is missing, failed in CI) and hands its value to the provisioner through `use_se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 Provisioner = Callable[[Path, dict[str, pa.Table]], dict[str, Any]]
+JsonProvisioner = Callable[[Path, dict[str, list[Any]]], dict[str, Any]]
 SERVER_ID = "conformance"
 
 SERVICE_FIXTURES: dict[str, str] = {"spark": "spark_engine", "postgres": "postgres_url"}
@@ -38,6 +40,14 @@ def parquet_files(folder: Path, tables: dict[str, pa.Table]) -> dict[str, Any]:
     for name, table in tables.items():
         pq.write_table(table, folder / f"{name}.parquet")
     return {"server": SERVER_ID, "type": "local", "path": "{model}.parquet", "format": "parquet"}
+
+
+def ndjson_files(folder: Path, rows: dict[str, list[Any]]) -> dict[str, Any]:
+    """One newline-delimited JSON file per object (a row per line, as the case writes it)."""
+    for name, records in rows.items():
+        lines = [json.dumps(record, ensure_ascii=False) for record in records]
+        (folder / f"{name}.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"server": SERVER_ID, "type": "local", "path": "{model}.ndjson", "format": "ndjson"}
 
 
 def postgres_type(kind: pa.DataType) -> str:
@@ -110,3 +120,9 @@ PROVISIONERS: dict[str, Provisioner] = {
     "spark": parquet_files,
     "postgres": postgres_tables,
 }
+
+JSON_PROVISIONERS: dict[str, JsonProvisioner] = {
+    "duckdb": ndjson_files,
+    "spark": ndjson_files,
+}
+"""Engines that read JSON files, for the cases whose data is `json` (the readers infer the types)."""

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import yaml
-from provisioners import PROVISIONERS
+from provisioners import JSON_PROVISIONERS, PROVISIONERS
 
 from meshplane.engines import engine_names
 from meshplane.service.testing import run_contract
@@ -66,6 +66,17 @@ def _load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def _runs() -> list[Any]:
+    """(case, engine) pairs: a case with `json` data runs on the engines that read JSON files."""
+    runs = []
+    for case_file in CASES:
+        json_case = "json" in _load(case_file)
+        for engine in engine_names():
+            if not json_case or engine in JSON_PROVISIONERS:
+                runs.append(pytest.param(case_file, engine, id=f"{case_file.stem}-{engine}"))
+    return runs
+
+
 def test_every_registered_engine_has_a_provisioner() -> None:
     missing = [name for name in engine_names() if name not in PROVISIONERS]
     assert not missing, f"add a conformance provisioner for: {missing}"
@@ -75,11 +86,19 @@ def test_there_are_cases() -> None:
     assert len(CASES) >= 5
 
 
-@pytest.mark.parametrize("engine", engine_names())
-@pytest.mark.parametrize("case_file", CASES, ids=[p.stem for p in CASES])
+def test_json_cases_run_on_the_file_engines() -> None:
+    json_cases = [p.stem for p in CASES if "json" in _load(p)]
+    assert json_cases
+    assert {"duckdb", "spark"} <= set(JSON_PROVISIONERS)
+
+
+@pytest.mark.parametrize(("case_file", "engine"), _runs())
 def test_conformance(tmp_path, engine, case_file) -> None:
     case = _load(case_file)
-    server = PROVISIONERS[engine](tmp_path, tables_of(case))
+    if "json" in case:
+        server = JSON_PROVISIONERS[engine](tmp_path, case["json"])
+    else:
+        server = PROVISIONERS[engine](tmp_path, tables_of(case))
     doc = {"apiVersion": "v3.1.0", "kind": "DataContract", "id": f"conformance-{case_file.stem}",
            "version": "1.0.0", "status": "active", "servers": [server], **case["contract"]}  # fmt: skip
     path = tmp_path / "case.odcs.yaml"

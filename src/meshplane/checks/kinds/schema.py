@@ -5,7 +5,12 @@
 - ``schema.type``: the column's physical type conforms to ``logicalType`` and to ``physicalType``
   when given. For formats whose types are inferred by the reader (CSV, JSON), a column whose
   inferred type does not conform is checked value by value: the values that cannot be cast to the
-  logical type are counted (and sampled), so one bad value fails this check only.
+  logical type are counted (and sampled), so one bad value fails this check only. Inside arrays
+  (``tags[]``, ``lines[].day``) the items are counted the same way, through the engine's list
+  functions: a date-like text DuckDB reads as DATE is a string, an array empty in every row (JSON
+  items) or holding only nulls has no item to fail. A declared ``array``/``object`` read as
+  another type counts its non-null values (none when the reader saw only nulls); the fields
+  below such a value are `skipped`, pointing to it.
 - ``schema.undeclared``: columns the contract does not declare (severity warning).
 """
 
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
+from sqlglot.expressions import DType
 
 from meshplane.checks.model import CheckSpec, Outcome, PropertySpec
 from meshplane.checks.plan import ITEMS, Aggregates, Immediate, ObjectTarget, Plan, count_where, is_null, not_null
@@ -83,6 +89,11 @@ class SchemaChecks(CheckType):
         if isinstance(spec, PropertyExistsSpec):
             dtype = target.column_type(spec.column)
             if dtype is None:
+                untyped = _untyped_ancestor(target, spec.column)
+                if untyped is not None:
+                    return Immediate(
+                        Outcome.skipped(f"not run: {untyped} has no fields (its type check counts its values)")
+                    )
                 return Immediate(Outcome.failed(f"column {'.'.join(spec.column)} is missing", observed=None))
             shown = target.shown_type(spec.column)
             return Immediate(Outcome.passed(f"column present ({shown})", shown))
@@ -106,6 +117,9 @@ class SchemaChecks(CheckType):
 def _plan_type(spec: TypeSpec, target: ObjectTarget) -> Plan:
     dtype = target.column_type(spec.column)
     if dtype is None:
+        untyped = _untyped_ancestor(target, spec.column)
+        if untyped is not None:
+            return Immediate(Outcome.skipped(f"not run: {untyped} has no fields (its type check counts its values)"))
         return Immediate(Outcome.skipped(f"not run: column {'.'.join(spec.column)} is missing (see schema.property)"))
     engine = target.engine
     shown = target.shown_type(spec.column)
@@ -114,9 +128,8 @@ def _plan_type(spec: TypeSpec, target: ObjectTarget) -> Plan:
     inferred = target.dataset.types_inferred
     problems: list[str] = []
     if logical and not engine.conforms(logical, dtype):
-        cast_to = engine.cast_target(logical)
-        if inferred and cast_to is not None and ITEMS not in spec.column:
-            return _plan_value_type(spec, target, cast_to, shown)
+        if inferred:
+            return _plan_value_type(spec, target, engine.cast_target(logical), shown)
         problems.append(f"{shown} does not conform to logicalType {logical}")
     notes: list[str] = []
     if spec.physical_type:
@@ -137,23 +150,88 @@ def _plan_type(spec: TypeSpec, target: ObjectTarget) -> Plan:
     return Immediate(Outcome.passed(message, shown, wanted))
 
 
-def _plan_value_type(spec: TypeSpec, target: ObjectTarget, cast_to: exp.DataType, shown: str) -> Plan:
-    column = target.column(spec.column)
-    bad = exp.and_(not_null(column), is_null(target.engine.safe_cast(column, cast_to)))
+def _plan_value_type(spec: TypeSpec, target: ObjectTarget, cast_to: exp.DataType | None, shown: str) -> Plan:
+    """Count the values (array items at any depth too) that cannot be read as the logical type.
+
+    Without a cast target (``array``, ``object``) every non-null value of a non-conforming type
+    counts: a column the reader saw only nulls in (or arrays empty in every row) has none.
+    """
+    engine = target.engine
+
+    def bad(value: exp.Expr) -> exp.Expr:
+        if cast_to is None:
+            return not_null(value)
+        return exp.and_(not_null(value), is_null(engine.safe_cast(value, cast_to)))
+
+    if ITEMS in spec.column:
+        item = exp.to_identifier("item")
+        values = item_values(target, spec.column)
+        bad_items = exp.ArrayFilter(this=values, expression=exp.Lambda(this=bad(exp.column(item)), expressions=[item]))
+        # an absent array has no bad item (Spark's SIZE(NULL) is -1 without ANSI mode)
+        per_row = exp.Case(
+            ifs=[exp.If(this=is_null(values.copy()), true=exp.Literal.number(0))],
+            default=engine.array_length(bad_items),
+        )
+        count: exp.Expr = exp.Sum(this=per_row)
+        violations: exp.Expr = exp.GT(this=per_row.copy(), expression=exp.Literal.number(0))
+        what = "item"
+    else:
+        violations = bad(target.column(spec.column))
+        count = count_where(violations)
+        what = "value"
     logical = str(spec.logical_type)
     fmt = target.dataset.format
 
     def judge(values: Mapping[str, Any]) -> Outcome:
-        count = int(values["bad"] or 0)
+        found = int(values["bad"] or 0)
         return Outcome.judged(
-            count == 0,
-            count,
+            found == 0,
+            found,
             logical,
-            f"every value of the {fmt} column reads as {logical} (read as {shown})",
-            f"{count} value(s) cannot be read as {logical}",
+            f"every {what} of the {fmt} data reads as {logical} (read as {shown})",
+            f"{found} {what}(s) cannot be read as {logical} (read as {shown})",
         )
 
-    return Aggregates({"bad": count_where(bad)}, judge, violations=bad)
+    return Aggregates({"bad": count}, judge, violations=violations)
+
+
+def _untyped_ancestor(target: ObjectTarget, path: tuple[str, ...]) -> str | None:
+    """For a path the inferred data lacks: the enclosing value the reader typed without fields
+    (only nulls, empty arrays or mixed values: DuckDB's ``JSON``, Spark's ``string``), if any."""
+    if not target.dataset.types_inferred:
+        return None
+    for end in range(len(path) - 1, 0, -1):
+        dtype = target.column_type(path[:end])
+        if dtype is not None:
+            if dtype.this in _CONTAINERS:
+                return None
+            return f"{'.'.join(path[:end])} (read as {target.shown_type(path[:end])})"
+    return None
+
+
+_CONTAINERS = frozenset({DType.STRUCT, DType.ARRAY, DType.LIST, DType.MAP})
+
+
+def item_values(target: ObjectTarget, path: tuple[str, ...]) -> exp.Expr:
+    """An array of every value at a path through arrays: ``lines[].day`` -> each row's days.
+
+    Struct fields are read inside a lambda over the items; an array inside an array is flattened.
+    """
+    first = path.index(ITEMS)
+    head = target.column(path[:first])
+    rest = path[first + 1 :]
+    while rest:
+        cut = rest.index(ITEMS) if ITEMS in rest else len(rest)
+        fields, nested, rest = rest[:cut], cut < len(rest), rest[cut + 1 :]
+        if fields:
+            item = exp.to_identifier("item")
+            reached: exp.Expr = exp.column(item)
+            for name in fields:
+                reached = exp.Dot(this=reached, expression=exp.to_identifier(name, quoted=True))
+            head = exp.Transform(this=head, expression=exp.Lambda(this=reached, expressions=[item]))
+        if nested:
+            head = exp.Flatten(this=head)
+    return head
 
 
 CHECK_TYPE = SchemaChecks()
