@@ -17,7 +17,8 @@ maintainer must be refused), ``other`` a domain that owns nothing the call touch
 creates what the call needs in the world's registry and returns the URL and JSON body.
 
 `APPLY_SCENARIOS` are bundles the apply route must refuse for what they declare, not for the domain
-they touch: ids squatting another domain's prefix, and a domain created by a maintainer.
+they touch: ids squatting another domain's prefix, a domain created by a maintainer, and a change
+of mesh.yaml (job namespaces, lake root) by a maintainer.
 """
 
 from __future__ import annotations
@@ -191,6 +192,23 @@ def _new_domain(registry: Registry, world: World) -> Prepared:
     return "/api/v1/apply", {"files": files}
 
 
+def _mesh_yaml(change: Callable[[str], str]) -> Callable[[Registry, World], Prepared]:
+    """Retail's bundle (a new description of its domain) that also changes mesh.yaml with `change`."""
+
+    def prepare(registry: Registry, world: World) -> Prepared:
+        marker = f"(change {next(_serial)})"
+        files = bundle(
+            world.mesh,
+            {
+                "domains/retail/domain.yaml": lambda t: t.replace("Runs the group", f"Runs {marker}"),
+                "mesh.yaml": change,
+            },
+        )
+        return "/api/v1/apply", {"files": files}
+
+    return prepare
+
+
 APPLY_SCENARIOS: dict[str, Scenario] = {
     # Refused for everyone: 403 for finance's maintainer (naming the id and retail) and customer's;
     # 422 for an admin (lint: the id is not under finance.ledger.) and for retail's maintainer, who
@@ -209,5 +227,21 @@ APPLY_SCENARIOS: dict[str, Scenario] = {
         _new_domain,
         {"anonymous": 401, "reader": 403, "other": 403, "owner": 403, "admin": 200},
         (f"domain(s) {NEW_DOMAIN}", "only an admin"),
+    ),
+    # Mesh-wide settings belong to the lake owner: retail's maintainer may change retail's domain, not
+    # re-attribute finance's jobs to retail nor move the lake, even in a bundle that is otherwise its own.
+    "job namespaces re-attributed by a maintainer": Scenario(
+        "retail",
+        "finance",
+        _mesh_yaml(lambda t: t.replace("airflow-finance: finance", "airflow-finance: retail")),
+        {"anonymous": 401, "reader": 403, "other": 403, "owner": 403, "admin": 200},
+        ("mesh.yaml", "lineage.jobNamespaces", "only an admin"),
+    ),
+    "lake root moved by a maintainer": Scenario(
+        "retail",
+        "finance",
+        _mesh_yaml(lambda t: t.replace("root: lake", "root: elsewhere")),
+        {"anonymous": 401, "reader": 403, "other": 403, "owner": 403, "admin": 200},
+        ("mesh.yaml", "lake.root", "only an admin"),
     ),
 }

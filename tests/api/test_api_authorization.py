@@ -6,6 +6,7 @@ tokens stop working; tokens are stored only as hashes and never appear in the se
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -23,6 +24,7 @@ from meshplane.api import create_app
 from meshplane.api.security import OWNER_EXTENSION
 from meshplane.registry import Registry
 from meshplane.registry.access import ApiToken
+from meshplane.registry.lineage import stored_mesh_settings
 from meshplane.settings import Settings
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -140,13 +142,15 @@ def backend_world(request: pytest.FixtureRequest, world_template: World, tmp_pat
 
 
 def _stored_ids(registry: Registry) -> set[str]:
-    """Every domain, product and contract id of the registry."""
+    """Every domain, product and contract id of the registry, and the mesh.yaml settings last applied."""
     with registry.engine.connect() as conn:
-        return {
+        ids = {
             f"{table}:{row}"
             for table in ("domains", "products", "contracts")
             for row in conn.execute(sa.text(f"SELECT id FROM {table}")).scalars()
         }
+    with registry.read() as session:
+        return ids | {f"mesh.yaml:{json.dumps(stored_mesh_settings(session), sort_keys=True)}"}
 
 
 @pytest.mark.parametrize("name", sorted(APPLY_SCENARIOS))

@@ -29,6 +29,7 @@ observations of queued events (``lineage_pending``, `meshplane.registry.lineage_
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -46,7 +47,9 @@ log = logging.getLogger(__name__)
 RANKS = {"job-namespace": 0, "ownership": 1, "parent-run": 2, "output-port": 3}
 """Attribution rules, strongest first: a run keeps the domain of the strongest rule that decided it."""
 
-DIRECTORY_KINDS = ("job-namespace", "owner", "lake")
+DIRECTORY_KINDS = ("job-namespace", "owner", "lake", "mesh")
+MESH_SETTINGS_ENTRY = "mesh.yaml"
+"""Name of the directory entry (kind ``mesh``) holding the applied mesh.yaml's settings as canonical JSON."""
 RUN_ID_LENGTH = 64
 """Longest run id kept (a parent run facet naming a longer one names no run meshplane can know)."""
 _CHUNK = 500
@@ -199,6 +202,8 @@ class StoredIndex:
     owners: Mapping[str, str]
     lake_roots: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    mesh_settings: Mapping[str, Any] | None = None
+    """The settings of the applied mesh.yaml (every field, defaults included); None: none recorded yet."""
 
 
 _INDEX_VERSION = sa.select(sa.func.max(IndexBuild.id))
@@ -224,6 +229,7 @@ def load_index(session: Session) -> StoredIndex:
     notes: list[Any] = []
     if version is not None:
         notes = session.execute(sa.select(IndexBuild.notes).where(IndexBuild.id == version)).scalar_one()
+    settings = directory["mesh"].get(MESH_SETTINGS_ENTRY)
     return StoredIndex(
         version,
         rows,
@@ -231,7 +237,18 @@ def load_index(session: Session) -> StoredIndex:
         directory["owner"],
         tuple(sorted(directory["lake"])),
         tuple(str(n) for n in notes),
+        json.loads(settings) if settings else None,
     )
+
+
+def stored_mesh_settings(session: Session) -> dict[str, Any] | None:
+    """The settings of the mesh.yaml last applied (None: none recorded), without reading the index."""
+    query = sa.select(DirectoryEntry.value).where(
+        DirectoryEntry.kind == "mesh", DirectoryEntry.name == MESH_SETTINGS_ENTRY
+    )
+    value = session.execute(query).scalar_one_or_none()
+    settings: dict[str, Any] | None = json.loads(value) if value else None
+    return settings
 
 
 def replace_index(
@@ -245,6 +262,7 @@ def replace_index(
     now: datetime,
     audit_id: int | None = None,
     mesh_root: str | None = None,
+    mesh_settings: Mapping[str, Any] | None = None,
 ) -> int:
     """Replace the port index and directory (inside the caller's transaction); returns the new version."""
     session.execute(sa.delete(PortIndexEntry))
@@ -256,6 +274,9 @@ def replace_index(
         *({"kind": "owner", "name": k, "value": v} for k, v in owners.items()),
         *({"kind": "lake", "name": root, "value": ""} for root in dict.fromkeys(lake_roots)),
     ]
+    if mesh_settings is not None:
+        value = json.dumps(mesh_settings, sort_keys=True, separators=(",", ":"))
+        entries.append({"kind": "mesh", "name": MESH_SETTINGS_ENTRY, "value": value})
     if entries:
         session.execute(sa.insert(DirectoryEntry), entries)
     build = IndexBuild(
@@ -651,6 +672,7 @@ def lineage_counts(session: Session) -> dict[str, int]:
 
 __all__ = [
     "DIRECTORY_KINDS",
+    "MESH_SETTINGS_ENTRY",
     "RANKS",
     "STATIC_RUN_KEY",
     "ColumnUsage",
@@ -679,4 +701,5 @@ __all__ = [
     "run_dataset_rows",
     "run_key_of_job",
     "store_ingest",
+    "stored_mesh_settings",
 ]

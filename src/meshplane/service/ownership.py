@@ -1,6 +1,6 @@
-"""What a bundle may declare besides the domains its plan touches: its ids, and new domains.
+"""What a bundle may declare besides the domains its plan touches: its ids, new domains, mesh.yaml.
 
-Two rules of ``POST /api/v1/apply`` (docs/auth.md), checked before the bundle is linted and planned
+Three rules of ``POST /api/v1/apply`` (docs/auth.md), checked before the bundle is linted and planned
 so that the caller learns who owns what it asked for:
 
 * **Ids are owned by their domain** (`meshplane.mesh.ownership`): a bundle applied by a maintainer
@@ -9,9 +9,17 @@ so that the caller learns who owns what it asked for:
   check names the owner even when the bundle holds only D.
 * **Only admins create domains**: a plan that creates (or restores) a domain is refused for every
   maintainer, also one whose token names that not-yet-existing domain (403 naming the domain).
+* **Mesh-wide settings belong to the lake owner**: a bundle whose ``mesh.yaml`` differs from the
+  one last applied (the lake root, ``lineage.jobNamespaces``, any field but the ignored
+  ``registry``, defaults included) is refused for every maintainer (403 naming ``mesh.yaml`` and
+  the changed fields): those settings move every domain's port locations and re-attribute every
+  domain's jobs. A registry with no record of its mesh.yaml yet (applied before meshplane recorded
+  it) takes an admin's apply first.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,9 +28,11 @@ from meshplane.errors import AccessDenied
 from meshplane.mesh.ownership import owning_domain
 from meshplane.mesh.repository import MeshRepository
 from meshplane.registry import Registry
+from meshplane.registry import lineage as lineage_store
 from meshplane.registry import models as m
 from meshplane.registry.changes import Action, Kind
 from meshplane.service.gitops import Plan
+from meshplane.service.portindex import mesh_settings
 
 
 def _caller(actor: Principal) -> str:
@@ -88,4 +98,54 @@ def require_admin_for_new_domains(actor: Principal, plan: Plan) -> None:
         )
 
 
-__all__ = ["created_domains", "foreign_ids", "registered_domains", "require_admin_for_new_domains", "require_own_ids"]
+IGNORED_MESH_SETTINGS = ("registry",)
+"""Fields of mesh.yaml a server ignores (its own registry counts), so anyone's bundle may differ there."""
+
+
+def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the settings that differ (a whole mapping of job namespaces counts as one)."""
+    if isinstance(old, dict) and isinstance(new, dict) and prefix != "lineage.jobNamespaces.":
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            out += _changed_paths(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def mesh_settings_changes(registry: Registry, repo: MeshRepository) -> list[str] | None:
+    """The fields of `repo`'s mesh.yaml that differ from the applied one (None: none recorded yet)."""
+    with registry.read() as session:
+        applied = lineage_store.stored_mesh_settings(session)
+    if applied is None:
+        return None
+    ignored = dict.fromkeys(IGNORED_MESH_SETTINGS)  # compared as absent on both sides
+    return _changed_paths(applied | ignored, (mesh_settings(repo) or {}) | ignored)
+
+
+def require_admin_for_mesh_settings(actor: Principal, registry: Registry, repo: MeshRepository) -> None:
+    """Refuse (403, naming mesh.yaml) a bundle changing the mesh-wide settings unless `actor` is an admin."""
+    if actor.is_admin or repo.config is None:  # an unreadable mesh.yaml is lint's to refuse
+        return
+    changed = mesh_settings_changes(registry, repo)
+    if changed is None:
+        raise AccessDenied(
+            f"{_caller(actor)} may not apply this bundle: the registry has no record of the mesh.yaml last applied, "
+            "and only an admin may change mesh.yaml: an admin applies it once first"
+        )
+    if changed:
+        raise AccessDenied(
+            f"{_caller(actor)} may not change mesh.yaml ({', '.join(changed[:8])}): "
+            "mesh-wide settings belong to the lake owner, only an admin may change them"
+        )
+
+
+__all__ = [
+    "IGNORED_MESH_SETTINGS",
+    "created_domains",
+    "foreign_ids",
+    "mesh_settings_changes",
+    "registered_domains",
+    "require_admin_for_mesh_settings",
+    "require_admin_for_new_domains",
+    "require_own_ids",
+]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,8 @@ class PortIndexBuild:
     lake_roots: list[str]
     notes: list[str]
     mesh_root: str
+    mesh_settings: dict[str, Any] | None = None
+    """mesh.yaml's settings as applied (`mesh_settings`): who may change them is decided against these."""
 
     @classmethod
     def prepare(cls, repo: MeshRepository) -> PortIndexBuild:
@@ -43,7 +46,8 @@ class PortIndexBuild:
             roots.append(str(identity_from_uri(str(lake.resolve()))))
         namespaces = repo.config.lineage.job_namespaces if repo.config else {}
         notes = [str(n) for n in index.notes]
-        return cls(index.to_rows(), namespaces, owner_directory(repo), roots, notes, str(repo.root))
+        rows, owners = index.to_rows(), owner_directory(repo)
+        return cls(rows, namespaces, owners, roots, notes, str(repo.root), mesh_settings(repo))
 
     def store(self, session: Session, *, audit_id: int | None, now: datetime) -> int:
         """Replace the stored index with this one (in the caller's transaction); the new index version."""
@@ -57,7 +61,13 @@ class PortIndexBuild:
             now=now,
             audit_id=audit_id,
             mesh_root=self.mesh_root,
+            mesh_settings=self.mesh_settings,
         )
 
 
-__all__ = ["PortIndexBuild"]
+def mesh_settings(repo: MeshRepository) -> dict[str, Any] | None:
+    """Every setting of the repository's mesh.yaml, defaults included (None: no valid mesh.yaml)."""
+    return repo.config.model_dump(by_alias=True, mode="json") if repo.config is not None else None
+
+
+__all__ = ["PortIndexBuild", "mesh_settings"]

@@ -8,10 +8,11 @@ nesting, aliases) is refused with a diagnostic naming the file and the limit, be
 `meshplane apply`, against the server's registry. Domain ownership is enforced on the plan: every
 domain the plan would touch (the domain of each created, updated, retired or restored entity and
 new contract version, and the domain an entity is registered under today) must be maintained by
-the caller; ids under another domain's prefix, and new domains unless the caller is an admin, are
-refused too (`service.ownership`). The apply then re-plans under the registry's write lock and
-writes only if the plan is still the one that was authorized (else `Conflict`); an identical
-concurrent apply that already recorded the same changes makes this one a no-op.
+the caller; ids under another domain's prefix, new domains and any change of ``mesh.yaml``
+(mesh-wide settings) unless the caller is an admin, are refused too (`service.ownership`). The
+apply then re-plans under the registry's write lock and writes only if the plan is still the one
+that was authorized (else `Conflict`); an identical concurrent apply that already recorded the same
+changes makes this one a no-op.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from meshplane.registry import Registry
 from meshplane.registry.state import load_registry_state
 from meshplane.registry.versions import canonical_json
 from meshplane.service.gitops import EXIT_REFUSED, Plan, PlanRefused, apply_mesh, plan_mesh
-from meshplane.service.ownership import registered_domains, require_admin_for_new_domains, require_own_ids
+from meshplane.service.ownership import (
+    registered_domains,
+    require_admin_for_mesh_settings,
+    require_admin_for_new_domains,
+    require_own_ids,
+)
 from meshplane.spec.yamlsource import MAX_YAML_BYTES
 
 MAX_BUNDLE_FILES = 50_000
@@ -207,6 +213,7 @@ def apply_bundle(
         try:
             repo = load_mesh(root, lake_base=lake_base or Path.cwd())
             require_own_ids(actor, repo, registered_domains(registry))  # 403 names the owner, before lint
+            require_admin_for_mesh_settings(actor, registry, repo)  # 403 names mesh.yaml
             plan = plan_mesh(repo, prune=prune, registry=registry)  # lints the repository first
         except AccessDenied:
             raise
