@@ -7,7 +7,16 @@ import sys
 
 import pytest
 
-from meshplane.engines.types import ALIASES, base_name, engine_family, type_family
+from meshplane.engines.registry import engine_named
+from meshplane.engines.types import (
+    PHYSICAL_ALIASES,
+    base_name,
+    engine_family,
+    physical_names,
+    physical_type,
+    same_physical_type,
+    type_family,
+)
 
 # The table lineage derivation used to carry (`service/derivation.py`, TYPE_FAMILIES): every name in
 # it keeps its answer.
@@ -70,10 +79,51 @@ def test_type_family(physical: str | None, family: str | None) -> None:
     assert type_family(physical) == family
 
 
-@pytest.mark.parametrize(("name", "family"), sorted(ALIASES.items()))
-def test_aliases_only_add_names_no_engine_reads(name: str, family: str) -> None:
-    assert engine_family(name) in (None, family)
+@pytest.mark.parametrize("name", sorted(PHYSICAL_ALIASES))
+def test_aliases_only_add_names_no_engine_reads(name: str) -> None:
+    assert engine_family(name) in (None, type_family(name))
     assert base_name(name) == name
+
+
+# declared physicalType, the engine, the column type as that engine reports it -> same type?
+SAME_PHYSICAL: list[tuple[str, str, str, bool | None]] = [
+    ("timestamp_tz", "duckdb", "TIMESTAMP WITH TIME ZONE", True),
+    ("timestamptz", "duckdb", "TIMESTAMP WITH TIME ZONE", True),
+    ("TIMESTAMP_TZ(6)", "spark", "timestamp", True),
+    ("timestamp_ntz", "spark", "timestamp", False),
+    ("bytes", "duckdb", "BLOB", True),
+    ("binary", "duckdb", "BLOB", True),
+    ("varbinary", "duckdb", "BLOB", True),
+    ("bytes", "spark", "binary", True),
+    ("binary", "postgres", "bytea", True),
+    ("string", "duckdb", "VARCHAR", True),
+    ("text", "spark", "string", True),
+    ("int64", "duckdb", "BIGINT", True),
+    ("int64", "spark", "bigint", True),
+    ("float64", "duckdb", "DOUBLE", True),
+    ("float64", "postgres", "double precision", True),
+    ("float32", "duckdb", "FLOAT", True),
+    ("int8", "postgres", "bigint", True),  # the dialect first: int8 is 8 bytes on PostgreSQL
+    ("int8", "spark", "tinyint", True),
+    ("decimal(10,2)", "duckdb", "DECIMAL(10,2)", True),
+    ("decimal(12,2)", "duckdb", "DECIMAL(10,2)", False),
+    ("bytes", "duckdb", "VARCHAR", False),
+    ("no such type", "duckdb", "VARCHAR", None),
+    ("frobnicator", "postgres", "text", None),
+]
+
+
+@pytest.mark.parametrize(("declared", "engine", "stored", "same"), SAME_PHYSICAL)
+def test_same_physical_type(declared: str, engine: str, stored: str, same: bool | None) -> None:
+    reader = engine_named(engine)
+    assert same_physical_type(reader, declared, reader.parse_type(stored)) is same
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark", "postgres"])
+def test_every_alias_is_a_type_on_every_engine(engine: str) -> None:
+    table = physical_names(engine_named(engine), ["timestamptz", "int64", "string"])
+    assert all(table.values()), {name: read for name, read in table.items() if not read}
+    assert physical_type(engine_named(engine), "   ") is None
 
 
 def test_importing_the_module_loads_no_engine() -> None:

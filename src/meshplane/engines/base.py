@@ -279,16 +279,14 @@ class Engine(abc.ABC):
             return scale is not None and scale.name == "0"
         return False
 
-    def same_physical_type(self, declared: str, dtype: exp.DataType) -> bool:
-        """Whether a declared `physicalType` names the column's type (parameters compared when given)."""
-        wanted = self.parse_type(declared)
-        if wanted.this in (DType.UNKNOWN, DType.USERDEFINED):
-            return declared.strip().lower() == dtype.sql(self.dialect).lower()
-        if wanted.this != dtype.this:
-            return False
-        if wanted.expressions and dtype.expressions:
-            return [e.sql() for e in wanted.expressions] == [e.sql() for e in dtype.expressions]
-        return True
+    def same_physical_type(self, declared: str, dtype: exp.DataType) -> bool | None:
+        """Whether a declared `physicalType` names the column's type (None: a name no table knows).
+
+        The physical type table of `engines.types` (the dialect, then the aliases): one place.
+        """
+        from meshplane.engines.types import same_physical_type
+
+        return same_physical_type(self, declared, dtype)
 
     def cast_target(self, logical: str) -> exp.DataType | None:
         """The physical type values are safely cast to for a logical type (None: no cast possible)."""

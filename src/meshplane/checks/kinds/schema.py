@@ -3,8 +3,10 @@
 - ``schema.object``: the dataset of each schema object exists.
 - ``schema.property``: each declared property (nested ones too) exists; reported when it passes.
 - ``schema.type``: the column's physical type conforms to ``logicalType`` and to ``physicalType``
-  when given. For formats whose types are inferred by the reader (CSV, JSON), a column whose
-  inferred type does not conform is checked value by value: the values that cannot be cast to the
+  when given (read through the physical type table of `engines.types`: ``timestamp_tz``, ``bytes``,
+  ``int64``...; a name the table does not know is a `warning` naming it, never compared as text).
+  For formats whose types are inferred by the reader (CSV, JSON), a column whose inferred type
+  does not conform is checked value by value: the values that cannot be cast to the
   logical type are counted (and sampled), so one bad value fails this check only. Inside arrays
   (``tags[]``, ``lines[].day``) the items are counted the same way, through the engine's list
   functions: a date-like text DuckDB reads as DATE is a string, an array empty in every row (JSON
@@ -23,9 +25,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 from sqlglot.expressions import DType
 
-from meshplane.checks.model import CheckSpec, Outcome, PropertySpec
+from meshplane.checks.model import CheckSpec, Outcome, PropertySpec, Status
 from meshplane.checks.plan import ITEMS, Aggregates, Immediate, ObjectTarget, Plan, count_where, is_null, not_null
 from meshplane.checks.registry import CheckType
+from meshplane.engines.types import physical_type
 
 if TYPE_CHECKING:
     from meshplane.checks.compiler import ObjectScope, PropertyScope
@@ -126,18 +129,26 @@ def _plan_type(spec: TypeSpec, target: ObjectTarget) -> Plan:
     logical = spec.logical_type
     wanted = " / ".join(x for x in (logical, spec.physical_type) if x)
     inferred = target.dataset.types_inferred
+    text = target.text(spec.column) if logical else None
+    if logical and text is not None and engine.conforms(logical, dtype):
+        return _plan_rejected(spec, target, text, shown)
     problems: list[str] = []
     if logical and not engine.conforms(logical, dtype):
         if inferred:
             return _plan_value_type(spec, target, engine.cast_target(logical), shown)
         problems.append(f"{shown} does not conform to logicalType {logical}")
     notes: list[str] = []
+    unknown = False
     if spec.physical_type:
+        same = engine.same_physical_type(spec.physical_type, dtype)
         if inferred:
             notes.append(f"physicalType {spec.physical_type} not compared: {target.dataset.format} types are inferred")
-        elif not engine.same_physical_type(spec.physical_type, dtype):
-            declared = engine.parse_type(spec.physical_type)
-            same_family = any(
+        elif same is None:
+            unknown = True
+            notes.append(f"physicalType '{spec.physical_type}' is not a type name known on {engine.name}; not compared")
+        elif not same:
+            declared = physical_type(engine, spec.physical_type)
+            same_family = declared is not None and any(
                 declared.this in family and dtype.this in family for family in engine.logical_types.values()
             )
             if same_family:
@@ -145,8 +156,10 @@ def _plan_type(spec: TypeSpec, target: ObjectTarget) -> Plan:
             else:
                 problems.append(f"physicalType {spec.physical_type} declared, stored as {shown}")
     if problems:
-        return Immediate(Outcome.failed("; ".join(problems), shown, wanted))
+        return Immediate(Outcome.failed("; ".join(problems + notes), shown, wanted))
     message = f"{shown} conforms to {wanted}" + (f" ({'; '.join(notes)})" if notes else "")
+    if unknown:
+        return Immediate(Outcome(Status.WARNING, shown, wanted, message))
     return Immediate(Outcome.passed(message, shown, wanted))
 
 
@@ -232,6 +245,24 @@ def item_values(target: ObjectTarget, path: tuple[str, ...]) -> exp.Expr:
         if nested:
             head = exp.Flatten(this=head)
     return head
+
+
+def _plan_rejected(spec: TypeSpec, target: ObjectTarget, text: exp.Expr, shown: str) -> Plan:
+    """A column typed by the reader (CSV): count the values present as text that did not read."""
+    rejected = exp.and_(not_null(text), is_null(target.column(spec.column)))
+    logical = str(spec.logical_type)
+
+    def judge(values: Mapping[str, Any]) -> Outcome:
+        found = int(values["bad"] or 0)
+        return Outcome.judged(
+            found == 0,
+            found,
+            logical,
+            f"every value of the {target.dataset.format} data reads as {logical} (read as {shown})",
+            f"{found} value(s) cannot be read as {logical} (read as {shown}); they read as NULL in other checks",
+        )
+
+    return Aggregates({"bad": count_where(rejected)}, judge, violations=rejected)
 
 
 CHECK_TYPE = SchemaChecks()
