@@ -386,3 +386,22 @@ def test_empty_table(tmp_path) -> None:
     assert check(run, "t.rowCount").status.value == "failed"
     freshness = check(run, "sla.freshness")
     assert freshness.status.value == "failed" and "no newest value" in freshness.message
+
+
+@pytest.mark.parametrize(
+    ("column", "status", "reason"),
+    [
+        (pa.array([1, 2], pa.int64()), "error", "is a BIGINT column, not a date or timestamp"),
+        (pa.array([True, None], pa.bool_()), "error", "not a date or timestamp"),
+        (pa.array(["soon", "later"], S), "error", "none of the 2 value(s) of t.ts reads as a timestamp"),
+        (pa.array(["soon", "2026-03-02T11:00:00Z"], S), "passed", "newest t.ts"),
+        (pa.array([None, None], S), "failed", "has no timestamps"),
+    ],
+)
+def test_sla_on_a_column_that_is_not_time_is_an_error(tmp_path, column, status, reason) -> None:
+    doc = contract_doc(
+        [{"name": "t", "properties": [{"name": "ts"}]}],
+        slaProperties=[{"property": "freshness", "value": 1, "unit": "d", "element": "t.ts"}],
+    )
+    result = check(run_doc(tmp_path, doc, {"t": pa.table({"ts": column})}), "sla.freshness")
+    assert result.status.value == status and reason in result.message, result.message

@@ -7,7 +7,9 @@
 `element` is ``object.column`` (or ``column`` when the contract has one object), falling back to
 ``slaDefaultElement``. Durations are read by `meshplane.spec.durations` (ms/s/m/h/d/w/mo/y, long
 and plural forms, or ISO 8601), as the diff reads them. Values without a zone are read as UTC;
-dates as midnight UTC. Other SLA properties (availability, frequency, support dates, ...) are
+dates as midnight UTC; text through a safe cast. An element that cannot be measured (a column of
+another type, or text none of whose values reads as a timestamp) is an `error`, not a failure;
+an element without any value (empty data) fails. Other SLA properties (availability, frequency, support dates, ...) are
 reported as skipped: they are not observable in the data.
 """
 
@@ -129,11 +131,20 @@ class SlaCheck(CheckType):
         dtype = target.column_type(spec.column)
         engine = target.engine
         temporal = dtype is not None and (engine.conforms("timestamp", dtype) or engine.conforms("date", dtype))
-        if not temporal:
+        textual = dtype is not None and engine.conforms("string", dtype)
+        if not temporal and not textual:
+            shown = target.shown_type(spec.column)
+            return Immediate(
+                Outcome.error(f"element {spec.element} is a {shown} column, not a date or timestamp: not measurable")
+            )
+        expressions: dict[str, exp.Expr] = {}
+        if textual:
+            # text is read through a safe cast; values that all fail it leave nothing to measure
+            expressions["present"] = exp.Count(this=value.copy())
             cast_to = engine.cast_target("timestamp")
             value = engine.safe_cast(value, cast_to) if cast_to is not None else value
         end = CHECKED[spec.sla_property.lower()]
-        aggregate = exp.Max(this=value) if end == "newest" else exp.Min(this=value)
+        expressions["edge"] = exp.Max(this=value) if end == "newest" else exp.Min(this=value)
         unit = spec.unit or "s"
         threshold = f"<= {spec.value} {spec.unit}" if spec.unit else f"<= {spec.value}"
         now = target.now
@@ -141,6 +152,13 @@ class SlaCheck(CheckType):
         def judge(values: Mapping[str, Any]) -> Outcome:
             moment = _as_utc(values["edge"])
             if moment is None:
+                present = int(values.get("present") or 0)
+                if present:
+                    return Outcome.error(
+                        f"none of the {present} value(s) of {spec.element} reads as a timestamp: not measurable",
+                        None,
+                        threshold,
+                    )
                 return Outcome.failed(f"no {end} value: {spec.element} has no timestamps", None, threshold)
             age = now - moment
             shown = in_unit(age, unit)
@@ -148,7 +166,7 @@ class SlaCheck(CheckType):
             text = f"{end} {spec.element} is {moment.isoformat()}, {shown} {unit} old"
             return Outcome.judged(ok, shown, threshold, f"{text}, within {threshold}", f"{text}, beyond {threshold}")
 
-        return Aggregates({"edge": aggregate}, judge)
+        return Aggregates(expressions, judge)
 
 
 CHECK_TYPE = SlaCheck()
