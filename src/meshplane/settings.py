@@ -76,6 +76,13 @@ class Settings(BaseModel):
         description="Seconds a server remembers a verified API token (no registry read per request). A revocation "
         "through the same server applies at once, one made elsewhere within this time. 0: verify every request.",
     )
+    token_default_expiry_days: int = Field(
+        default=90,
+        ge=1,
+        le=366,
+        description="Days a new API token is valid when `meshplane token create --expires` (or `expires` in "
+        "POST /api/v1/tokens) does not say; every token expires, at most 366 days ahead.",
+    )
     worker_in_server: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="Whether a server process (`meshplane serve`, `create_app`) runs the background worker (lineage "

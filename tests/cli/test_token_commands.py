@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,15 @@ def mesh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
     if request.param == "postgresql":
         monkeypatch.setenv("MESHPLANE_DATABASE_URL", request.getfixturevalue("postgres_url"))
     get_settings.cache_clear()
-    yield Path(
+    copy = Path(
         shutil.copytree(
             REPO / "examples/holding", tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")
         )
     )
+    (copy / ".meshplane").mkdir()
+    with registry_of(copy):  # the registry exists (created and migrated), as after `meshplane db init`
+        pass
+    yield copy
     get_settings.cache_clear()
 
 
@@ -103,3 +108,31 @@ def test_a_folder_without_a_mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
     result = token("list", "--mesh", str(tmp_path))
     assert result.exit_code == 2 and "not a mesh" in result.stderr
+
+
+def test_create_with_an_expiry_and_list_shows_it(mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dated = json.loads(
+        token("create", "--role", "reader", "--expires", "2d", "--mesh", str(mesh), "--format", "json").stdout
+    )
+    created_at, expires_at = (datetime.fromisoformat(dated[key]) for key in ("createdAt", "expiresAt"))
+    assert timedelta(days=2) - timedelta(seconds=1) <= expires_at - created_at <= timedelta(days=2)
+    monkeypatch.setenv("MESHPLANE_TOKEN_DEFAULT_EXPIRY_DAYS", "10")
+    get_settings.cache_clear()
+    default = token("create", "--role", "reader", "--name", "ten-days", "--mesh", str(mesh))
+    assert default.exit_code == 0 and "expires" in default.stderr
+    listed = {t["name"]: t for t in json.loads(token("list", "--mesh", str(mesh), "--format", "json").stdout)}
+    ten = listed["ten-days"]
+    assert datetime.fromisoformat(ten["expiresAt"]) - datetime.fromisoformat(ten["createdAt"]) == timedelta(days=10)
+    monkeypatch.setenv("COLUMNS", "200")  # every column at its width
+    table = token("list", "--mesh", str(mesh)).stdout
+    assert "expires" in table and f"{datetime.fromisoformat(ten['expiresAt']):%Y-%m-%d %H:%M}" in table
+
+
+@pytest.mark.parametrize(
+    ("expires", "message"),
+    [("never", "every token expires"), ("yesterday", "is not a duration such as 30d"), ("400d", "at most 366 days")],
+)
+def test_a_bad_expiry_is_one_line_with_exit_2(mesh: Path, expires: str, message: str) -> None:
+    result = token("create", "--role", "reader", "--expires", expires, "--mesh", str(mesh))
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+    assert json.loads(token("list", "--all", "--mesh", str(mesh), "--format", "json").stdout) == []

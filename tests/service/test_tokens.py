@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from meshplane.service.tokens import (
     describe_token,
     hash_token,
     list_tokens,
+    parse_expiry,
     revoke_token,
     token_id_of,
     validate_scope,
@@ -165,3 +167,96 @@ def test_a_revocation_in_this_process_applies_at_once_elsewhere_within_the_cache
     time.sleep(0.6)
     with pytest.raises(AccessDenied, match="revoked"):  # ... for at most the cache time
         cached.authenticate(second.token)
+
+
+# --- expiry -----------------------------------------------------------------------------------------
+
+EXPIRY_NOW = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30d", EXPIRY_NOW + timedelta(days=30)),
+        ("12h", EXPIRY_NOW + timedelta(hours=12)),
+        ("P90D", EXPIRY_NOW + timedelta(days=90)),
+        ("1y", EXPIRY_NOW + timedelta(days=365)),
+        ("2027-01-31", datetime(2027, 1, 31, tzinfo=UTC)),
+        ("2027-01-31T18:00:00+01:00", datetime(2027, 1, 31, 17, tzinfo=UTC)),
+        ("2027-01-31T18:00:00Z", datetime(2027, 1, 31, 18, tzinfo=UTC)),
+    ],
+)
+def test_an_expiry_is_a_duration_a_date_or_a_time_with_offset(text: str, expected: datetime) -> None:
+    assert parse_expiry(text, now=EXPIRY_NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("never", "every token expires, at most 366 days ahead"),
+        ("0d", "is not in the future"),
+        ("2026-12-01", "is not in the future"),
+        ("2y", "at most 366 days ahead"),
+        ("2028-01-01", "at most 366 days ahead"),
+        ("2027-01-31T18:00:00", "give the time's offset"),
+        ("soon", "is not a duration such as 30d"),
+        ("30", "is not a duration such as 30d"),
+    ],
+)
+def test_a_bad_expiry_is_one_line_naming_it(text: str, message: str) -> None:
+    with pytest.raises(MeshplaneError) as refused:
+        parse_expiry(text, now=EXPIRY_NOW)
+    assert message in refused.value.message and "\n" not in refused.value.message
+
+
+def test_a_token_expires_after_the_default_days_unless_told(registry: Registry) -> None:
+    before = datetime.now(UTC)
+    default = create_token(registry, ADMIN, role="reader")
+    assert before + timedelta(days=90) <= default.info.expires_at <= datetime.now(UTC) + timedelta(days=90)
+    shorter = create_token(registry, ADMIN, role="reader", default_days=7)
+    assert shorter.info.expires_at - shorter.info.created_at == timedelta(days=7)
+    told = create_token(registry, ADMIN, role="reader", expires="2d", default_days=7)
+    assert timedelta(days=2) - timedelta(seconds=1) <= told.info.expires_at - told.info.created_at <= timedelta(days=2)
+    assert told.to_dict()["expiresAt"] == told.info.expires_at.isoformat() and told.info.active
+    with pytest.raises(MeshplaneError, match="every token expires"):
+        create_token(registry, ADMIN, role="reader", expires="never")
+    with registry.read() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(ApiToken)).scalar_one() == 3
+
+
+def _expire(registry: Registry, token_id: str, at: datetime) -> None:
+    note = sa.update(ApiToken).where(ApiToken.token_id == token_id).values(expires_at=at)
+    registry.write(lambda session: session.execute(note))
+
+
+def test_an_expired_token_is_refused_naming_the_date_and_listed_only_with_all(registry: Registry) -> None:
+    created = create_token(registry, ADMIN, role="reader", name="ci")
+    kept = create_token(registry, ADMIN, role="reader", name="kept")
+    auth = TokenAuthenticator(registry, cache_s=60)
+    assert auth.authenticate(created.token).token_id == created.info.id
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    _expire(registry, created.info.id, at)
+    registry.cache.clear()  # another process would see it within the cache time
+    with pytest.raises(AccessDenied) as refused:
+        auth.authenticate(created.token)
+    assert refused.value.authenticated is False
+    assert refused.value.message == (
+        f"the bearer token mp_{created.info.id}_… expired on 2026-12-01T08:00:00+00:00; ask an admin for a new one"
+    )
+    assert created.token.split("_")[-1] not in refused.value.message
+    assert [t.id for t in list_tokens(registry, ADMIN)] == [kept.info.id]
+    listed = {t.id: t for t in list_tokens(registry, ADMIN, include_revoked=True)}
+    assert listed[created.info.id].expired and not listed[created.info.id].active
+    assert listed[created.info.id].to_dict()["expiresAt"] == "2026-12-01T08:00:00+00:00"
+
+
+def test_a_remembered_token_is_not_accepted_past_its_expiry(registry: Registry) -> None:
+    created = create_token(registry, ADMIN, role="reader")
+    _expire(registry, created.info.id, datetime.now(UTC) + timedelta(seconds=1.5))
+    auth = TokenAuthenticator(registry, cache_s=300)
+    assert auth.authenticate(created.token).token_id == created.info.id
+    assert auth.remembered(created.token) is not None
+    time.sleep(1.6)
+    assert auth.remembered(created.token) is None  # no longer answered from memory
+    with pytest.raises(AccessDenied, match="expired on"):
+        auth.authenticate(created.token)

@@ -4,8 +4,9 @@ Tables (created by migration ``0002``):
 
 * ``api_tokens``: one row per token. The token itself is never stored: only the SHA-256 of the
   whole token, and its public id (the 8 characters after ``mp_``), which is how a token is found,
-  listed and revoked. Tokens are high-entropy random strings, so a plain SHA-256 is enough (a slow
-  password hash protects low-entropy secrets, which these are not).
+  listed and revoked; it is refused from ``expires_at`` on (migration ``0009``). Tokens are
+  high-entropy random strings, so a plain SHA-256 is enough (a slow password hash protects
+  low-entropy secrets, which these are not).
 * ``usage_agreements``: a consumer product's access to a provider product's output port (by port
   name, so a new port version keeps its agreements), with a purpose and an optional end date.
   ``open_key`` is set while an agreement is open (requested, approved or active) and NULL once it is
@@ -44,6 +45,8 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(NAME)
+    expires_at: Mapped[datetime]
+    """From this instant on the token is refused (migration ``0009``)."""
 
 
 class UsageAgreement(Base):

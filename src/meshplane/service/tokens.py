@@ -5,6 +5,10 @@ A token looks like ``mp_<id>_<secret>``: ``mp_`` says what it is (secret scanner
 rows), ``<secret>`` is 32 random bytes. The registry stores only the SHA-256 of the whole token;
 checking a token is one indexed lookup by id and a constant-time comparison of hashes.
 
+Every token expires (`parse_expiry`): 90 days after its creation unless `--expires` (``expires`` in
+the API) says otherwise, at most `MAX_EXPIRY_DAYS` ahead; there is no token that never expires. From
+its expiry on a token is refused (401 naming the date), like a revoked one.
+
 Only admins manage tokens: through the API with an admin token, or with `meshplane token` on a
 machine that can open the registry (whoever can open the database is its admin).
 """
@@ -19,7 +23,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +35,7 @@ from meshplane.errors import AccessDenied, NotFound, RegistryUnavailable
 from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.registry.access import ApiToken
+from meshplane.spec.durations import DurationError, parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,52 @@ _TOKEN_SHAPE = re.compile(rf"^{TOKEN_PREFIX}([a-z2-7]{{{TOKEN_ID_LENGTH}}})_[A-Z
 _DOMAIN_ID = re.compile(r"^[a-z][a-z0-9-]{0,199}$")  # the domain.yaml id pattern
 LAST_USED_RESOLUTION_S = 60.0
 """`last_used_at` is written at most once a minute per token (a write per request would serialize readers)."""
+DEFAULT_EXPIRY_DAYS = 90
+"""Days a new token is valid when neither `--expires` nor the `token_default_expiry_days` setting says otherwise."""
+MAX_EXPIRY_DAYS = 366
+"""The furthest a token's expiry may be (a year, leap day included)."""
+_EXPIRY_HINT = "a duration such as 30d, 12h or P90D, a date such as 2027-01-31, or a time with its offset"
+
+
+def parse_expiry(text: str, *, now: datetime | None = None) -> datetime:
+    """When a token given ``--expires TEXT`` expires (UTC); `MeshplaneError` saying why when it cannot.
+
+    TEXT is a duration from now (``30d``, ``12h``, ``P90D``: `meshplane.spec.durations`), a date
+    (the token expires at 00:00 UTC of that day) or a time with its offset (``2027-01-31T18:00:00+01:00``).
+    The expiry must lie ahead, at most `MAX_EXPIRY_DAYS` days; ``never`` is refused: every token expires.
+    """
+    now = now or datetime.now(UTC)
+    value = text.strip()
+    if value.lower() in ("never", "none", "0", "off"):
+        raise MeshplaneError(
+            f"expiry {value!r}: every token expires, at most {MAX_EXPIRY_DAYS} days ahead; "
+            "create a new one before the old one expires"
+        )
+    expires_at: datetime | None = None
+    try:
+        expires_at = now + parse_duration(value)
+    except (DurationError, OverflowError):
+        expires_at = _expiry_instant(value)
+    if expires_at is None:
+        raise MeshplaneError(f"expiry {value[:80]!r} is not {_EXPIRY_HINT}")
+    if expires_at <= now:
+        raise MeshplaneError(f"expiry {value[:80]!r}: {expires_at.isoformat()} is not in the future")
+    if expires_at > now + timedelta(days=MAX_EXPIRY_DAYS):
+        raise MeshplaneError(f"expiry {value[:80]!r}: a token expires at most {MAX_EXPIRY_DAYS} days ahead")
+    return expires_at
+
+
+def _expiry_instant(value: str) -> datetime | None:
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if instant.tzinfo is None:
+        raise MeshplaneError(f"expiry {value[:80]!r}: give the time's offset (Z or +01:00), or a date")
+    return instant.astimezone(UTC)
 
 
 def hash_token(token: str) -> str:
@@ -71,11 +122,17 @@ class TokenInfo:
     last_used_at: datetime | None
     revoked_at: datetime | None
     revoked_by: str | None
+    expires_at: datetime
+
+    @property
+    def expired(self) -> bool:
+        """True from the token's expiry on."""
+        return datetime.now(UTC) >= self.expires_at
 
     @property
     def active(self) -> bool:
-        """True until revoked."""
-        return self.revoked_at is None
+        """True until revoked or expired."""
+        return self.revoked_at is None and not self.expired
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of the API and of `token list --format json`."""
@@ -89,6 +146,7 @@ class TokenInfo:
             "lastUsedAt": self.last_used_at.isoformat() if self.last_used_at else None,
             "revokedAt": self.revoked_at.isoformat() if self.revoked_at else None,
             "revokedBy": self.revoked_by,
+            "expiresAt": self.expires_at.isoformat(),
             "active": self.active,
         }
 
@@ -116,6 +174,7 @@ def _info(row: ApiToken) -> TokenInfo:
         row.last_used_at,
         row.revoked_at,
         row.revoked_by,
+        row.expires_at,
     )
 
 
@@ -145,14 +204,26 @@ def validate_scope(role: Role | str, domain: str | None) -> tuple[Role, str | No
 
 
 def create_token(
-    registry: Registry, actor: Principal, *, role: Role | str, domain: str | None = None, name: str | None = None
+    registry: Registry,
+    actor: Principal,
+    *,
+    role: Role | str,
+    domain: str | None = None,
+    name: str | None = None,
+    expires: str | None = None,
+    default_days: int = DEFAULT_EXPIRY_DAYS,
 ) -> CreatedToken:
-    """Create a token (admins only); the returned secret is not stored and cannot be shown again."""
+    """Create a token (admins only); the returned secret is not stored and cannot be shown again.
+
+    It expires as `expires` says (`parse_expiry`), else `default_days` after now.
+    """
     actor.require_admin("create tokens")
     parsed, scope = validate_scope(role, domain)
     label = (name or "").strip()
     if len(label) > 300 or "\x00" in label:
         raise MeshplaneError("a token name has at most 300 characters")
+    now = m.utcnow()
+    expires_at = parse_expiry(expires, now=now) if expires is not None else now + timedelta(days=default_days)
 
     def _in_transaction(session: Session) -> CreatedToken:
         for _ in range(8):  # a clash of 40 random bits is rare; retry rather than fail
@@ -169,11 +240,18 @@ def create_token(
             role=parsed.value,
             domain_id=scope,
             sha256=hash_token(token),
-            created_at=m.utcnow(),
+            created_at=now,
             created_by=actor.actor,
+            expires_at=expires_at,
         )
         session.add(row)
-        details = {"token": token_id, "role": parsed.value, "domain": scope, "name": row.name}
+        details = {
+            "token": token_id,
+            "role": parsed.value,
+            "domain": scope,
+            "name": row.name,
+            "expiresAt": expires_at.isoformat(),
+        }
         _audit(
             session,
             actor,
@@ -189,11 +267,11 @@ def create_token(
 
 
 def list_tokens(registry: Registry, actor: Principal, *, include_revoked: bool = False) -> list[TokenInfo]:
-    """Every token, newest first (admins only); revoked ones only when asked."""
+    """Every token, newest first (admins only); revoked and expired ones only when asked."""
     actor.require_admin("list tokens")
     query = sa.select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     if not include_revoked:
-        query = query.where(ApiToken.revoked_at.is_(None))
+        query = query.where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > m.utcnow())
     with registry.read() as session:
         return [_info(row) for row in session.execute(query).scalars()]
 
@@ -234,7 +312,7 @@ class TokenAuthenticator:
     so that the write happens at most once per `LAST_USED_RESOLUTION_S`.
 
     A verified token is remembered for `cache_s` seconds (the `token_cache_seconds` setting), keyed
-    by its public id with its SHA-256: a request then costs no registry read. A revocation made
+    by its public id with its SHA-256, never past its expiry: a request then costs no registry read. A revocation made
     through this process (API or service) takes effect at once (it clears the registry's cache); one
     made elsewhere (another server process, `meshplane token revoke` on the registry) within
     `cache_s`. 0 turns the cache off.
@@ -247,7 +325,7 @@ class TokenAuthenticator:
         self.resolution_s = resolution_s
         self.cache_s = cache_s
         self._last_written: dict[str, float] = {}
-        self._verified: dict[str, tuple[str, Principal, float, int]] = {}
+        self._verified: dict[str, tuple[str, Principal, float, int, float]] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, token: str) -> Principal:
@@ -260,12 +338,13 @@ class TokenAuthenticator:
         if known is not None:
             return known
         generation = self.registry.cache.generation  # before the read: a revocation during it invalidates the entry
-        principal = self._verify(token, token_id, digest)
+        principal, expires_at = self._verify(token, token_id, digest)
         if self.cache_s > 0:
             with self._lock:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
-                self._verified[token_id] = (digest, principal, time.monotonic() + self.cache_s, generation)
+                entry = (digest, principal, time.monotonic() + self.cache_s, generation, expires_at.timestamp())
+                self._verified[token_id] = entry
         return principal
 
     def remembered(self, token: str) -> Principal | None:
@@ -281,25 +360,30 @@ class TokenAuthenticator:
             known is not None
             and known[3] == self.registry.cache.generation
             and time.monotonic() < known[2]
+            and time.time() < known[4]
             and hmac.compare_digest(known[0], digest)
         ):
             return known[1]
         return None
 
-    def _verify(self, token: str, token_id: str, digest: str) -> Principal:
+    def _verify(self, token: str, token_id: str, digest: str) -> tuple[Principal, datetime]:
+        columns = (ApiToken.name, ApiToken.role, ApiToken.domain_id, ApiToken.sha256, ApiToken.revoked_at)
         with self.registry.read() as session:
-            row = session.execute(
-                sa.select(ApiToken.name, ApiToken.role, ApiToken.domain_id, ApiToken.sha256, ApiToken.revoked_at).where(
-                    ApiToken.token_id == token_id
-                )
-            ).first()
+            row = session.execute(sa.select(*columns, ApiToken.expires_at).where(ApiToken.token_id == token_id)).first()
         if row is None or not hmac.compare_digest(row.sha256, digest):
             log.info("rejected token %s: unknown token", describe_token(token))
             raise AccessDenied("the bearer token is not valid", authenticated=False)
         if row.revoked_at is not None:
             log.info("rejected token %s: revoked", describe_token(token))
             raise AccessDenied("the bearer token was revoked", authenticated=False)
-        return Principal(row.name, Role(row.role), row.domain_id, token_id)
+        if datetime.now(UTC) >= row.expires_at:
+            log.info("rejected token %s: expired", describe_token(token))
+            raise AccessDenied(
+                f"the bearer token {describe_token(token)} expired on {row.expires_at.isoformat(timespec='seconds')}; "
+                "ask an admin for a new one",
+                authenticated=False,
+            )
+        return Principal(row.name, Role(row.role), row.domain_id, token_id), row.expires_at
 
     def due_for_last_used(self, token_id: str) -> bool:
         """True when `last_used_at` of this token should be written now (and reserves the write)."""
@@ -323,7 +407,9 @@ class TokenAuthenticator:
 
 
 __all__ = [
+    "DEFAULT_EXPIRY_DAYS",
     "LAST_USED_RESOLUTION_S",
+    "MAX_EXPIRY_DAYS",
     "CreatedToken",
     "TokenAuthenticator",
     "TokenInfo",
@@ -331,6 +417,7 @@ __all__ = [
     "describe_token",
     "hash_token",
     "list_tokens",
+    "parse_expiry",
     "revoke_token",
     "token_id_of",
     "validate_scope",

@@ -27,6 +27,13 @@ class TokenRequest(ApiModel):
     role: Role
     domain: str | None = Field(default=None, max_length=200, description="The domain of a maintainer token.")
     name: str | None = Field(default=None, max_length=300, description="Who or what uses it (e.g. ci-retail).")
+    expires: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="When it expires: a duration (30d, 12h, P90D), a date (2027-01-31: 00:00 UTC) or a time with "
+        "its offset, at most 366 days ahead. Default: the token_default_expiry_days setting (90 days).",
+    )
 
 
 class TokenOut(OpenModel):
@@ -36,7 +43,8 @@ class TokenOut(OpenModel):
     name: str
     role: Role
     domain: str | None
-    active: bool
+    expires_at: str = Field(description="From this instant on the token is refused (401).")
+    active: bool = Field(description="Neither revoked nor expired.")
 
 
 class CreatedTokenOut(TokenOut):
@@ -51,14 +59,22 @@ def list_tokens(
     caller: Caller,
     include_revoked: Annotated[bool, Query(alias="includeRevoked")] = False,
 ) -> list[dict[str, Any]]:
-    """Every token, newest first (admins only)."""
+    """Every token, newest first (admins only); revoked and expired ones with `includeRevoked`."""
     return [t.to_dict() for t in tokens.list_tokens(context.registry, caller, include_revoked=include_revoked)]
 
 
 @router.post("/tokens", status_code=201, response_model=CreatedTokenOut, summary="Create a token", **writes(ADMIN_ONLY))
 def create_token(context: Context, caller: Caller, body: TokenRequest) -> dict[str, Any]:
     """Create a token; the answer is the only place its secret ever appears."""
-    created = tokens.create_token(context.registry, caller, role=body.role, domain=body.domain, name=body.name)
+    created = tokens.create_token(
+        context.registry,
+        caller,
+        role=body.role,
+        domain=body.domain,
+        name=body.name,
+        expires=body.expires,
+        default_days=context.settings.token_default_expiry_days,
+    )
     return created.to_dict()
 
 

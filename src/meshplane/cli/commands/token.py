@@ -54,15 +54,28 @@ def create(
     role: Annotated[str, typer.Option("--role", help="admin, maintainer (needs --domain) or reader.")],
     domain: Annotated[str | None, typer.Option("--domain", help="The domain a maintainer token may write.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Who or what uses the token (e.g. ci-retail).")] = None,
+    *,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            help="When it expires: a duration (30d, 12h, P90D), a date (2027-01-31: 00:00 UTC) or a time with its "
+            "offset; at most 366 days ahead. Default: the token_default_expiry_days setting (90).",
+        ),
+    ] = None,
     mesh: MeshOpt = None,
     output_format: FormatOpt = "table",
 ) -> None:
     """Create a token and print it once: only its hash is stored, it cannot be shown again."""
     _check_format(output_format)
     from meshplane.service.tokens import create_token
+    from meshplane.settings import get_settings
 
+    default_days = get_settings().token_default_expiry_days
     with _registry(mesh) as registry:
-        created = create_token(registry, _operator(), role=role, domain=domain, name=name)
+        created = create_token(
+            registry, _operator(), role=role, domain=domain, name=name, expires=expires, default_days=default_days
+        )
     if output_format == "json":
         print_json(created.to_dict())
     else:
@@ -70,7 +83,7 @@ def create(
         scope = f" of {info.domain}" if info.domain else ""
         err_console.print(
             f"created {info.role.value}{escape(scope)} token [bold]{escape(info.name)}[/bold] "
-            f"(id {info.id}); store it now, it is shown only this once:"
+            f"(id {info.id}, expires {info.expires_at:%Y-%m-%d %H:%M} UTC); store it now, it is shown only this once:"
         )
         typer.echo(created.token)
     raise typer.Exit(EXIT_OK)
@@ -78,11 +91,11 @@ def create(
 
 @token_app.command("list")
 def list_command(
-    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked and expired tokens.")] = False,
     mesh: MeshOpt = None,
     output_format: FormatOpt = "table",
 ) -> None:
-    """List tokens (ids, names, roles, domains, last use); never their secrets."""
+    """List tokens (ids, names, roles, domains, last use, expiry); never their secrets."""
     _check_format(output_format)
     from meshplane.service.tokens import list_tokens
 
@@ -95,8 +108,8 @@ def list_command(
         console.print("no tokens (create one with `meshplane token create --role admin`)")
         raise typer.Exit(EXIT_OK)
     table = Table()
-    for column in ("id", "name", "role", "domain", "created", "last used", "revoked"):
-        table.add_column(column)
+    for column in ("id", "name", "role", "domain", "created", "last used", "expires", "revoked"):
+        table.add_column(column, no_wrap=column in ("id", "name"))
     for t in tokens:
         table.add_row(
             t.id,
@@ -105,6 +118,7 @@ def list_command(
             escape(t.domain or ""),
             f"{t.created_at:%Y-%m-%d %H:%M}",
             f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "",
+            f"{t.expires_at:%Y-%m-%d %H:%M}" + (" (expired)" if t.expired else ""),
             f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
         )
     console.print(table)
