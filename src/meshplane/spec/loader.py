@@ -15,11 +15,17 @@ import yaml
 from pydantic import ValidationError
 
 from meshplane.diagnostics import Diagnostic, Severity, has_errors
-from meshplane.spec.base import SpecModel
+from meshplane.spec.base import UNKNOWN_FIELDS, SpecModel
 from meshplane.spec.meshfiles import Domain, MeshConfig
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
-from meshplane.spec.validation import validate_contract, validate_domain, validate_mesh, validate_product
+from meshplane.spec.validation import (
+    admits_unknown_fields,
+    validate_contract,
+    validate_domain,
+    validate_mesh,
+    validate_product,
+)
 from meshplane.spec.yamlsource import YamlDocument, parse_yaml, read_yaml_file
 
 M = TypeVar("M", bound=SpecModel)
@@ -83,21 +89,36 @@ _VALIDATORS: dict[FileKind, tuple[Callable[[YamlDocument], list[Diagnostic]], ty
 
 
 def _model_errors(doc: YamlDocument, exc: ValidationError) -> list[Diagnostic]:
+    """What the model refused, in the words of a file's author (never pydantic's own wording)."""
     out = []
     for err in exc.errors():
         loc = tuple(part for part in err["loc"] if isinstance(part, str | int))
-        out.append(doc.diagnostic(loc, err["msg"], code="model"))
+        kind = err["type"]
+        if kind == "unknown_field":
+            message = (
+                f"{err['msg']}: not a field of this document's standard version; remove it or use customProperties"
+            )
+        elif kind == "missing":
+            message = "missing required field"
+        else:
+            message = f"value not accepted ({err['msg'][:1].lower()}{err['msg'][1:]})"
+        out.append(doc.diagnostic(loc, message, code="model"))
     return out
 
 
 def load_document(doc: YamlDocument, kind: FileKind) -> LoadedFile[Any]:
-    """Validate a parsed document of a known kind and build its model."""
+    """Validate a parsed document of a known kind and build its model.
+
+    The model admits the fields the document's own version admits (ODCS v3.0.x leaves its objects
+    open; `spec.base.UNKNOWN_FIELDS`).
+    """
     validate, model_type = _VALIDATORS[kind]
     diagnostics = validate(doc)
     model = None
     if not has_errors(diagnostics):
+        context = {UNKNOWN_FIELDS: kind is FileKind.CONTRACT and admits_unknown_fields(doc)}
         try:
-            model = model_type.model_validate(doc.data, by_alias=True)
+            model = model_type.model_validate(doc.data, by_alias=True, context=context)
         except ValidationError as exc:
             diagnostics.extend(_model_errors(doc, exc))
     return LoadedFile(doc.file, kind, doc, model, diagnostics)

@@ -2,7 +2,9 @@
 
 The official JSON Schema is the judge of validity (see `validation.py`); these models give the
 rest of meshplane a typed view of a contract that has already passed it. They cover every field of
-ODCS v3.1.0 so that parse -> dump -> parse round-trips.
+ODCS v3.1.0 so that parse -> dump -> parse round-trips. A v3.0.x document is judged by its own
+version's schema, which leaves its objects open: the fields it admits that v3.1 does not name
+(``team[].comment``) are kept as each model's extra fields (see `spec.base`) and dumped back.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from meshplane.spec.base import AuthoritativeDefinition, CustomProperty, JsonScalar, SpecModel
 
@@ -54,7 +56,7 @@ class Role(SpecModel):
 class Server(SpecModel):
     """Where the data physically lives. Type-specific fields (path, host, ...) stay open, as in ODCS."""
 
-    model_config = ConfigDict(extra="allow")
+    OPEN = True
 
     id: str | None = None
     server: str

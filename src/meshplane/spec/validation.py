@@ -40,6 +40,12 @@ ODCS_SCHEMAS: dict[str, str] = {
 }
 """Supported ODCS apiVersions and their official schema files."""
 ODCS_LATEST = "v3.1.0"
+ODCS_OPEN_VERSIONS: frozenset[str] = frozenset({"v3.0.0", "v3.0.1", "v3.0.2"})
+"""ODCS versions whose schema leaves its objects open below the root (no `additionalProperties:
+false`): a field the standard does not name (``team[].comment``) is valid there, and the model of a
+document of that version keeps it (`spec.base.UNKNOWN_FIELDS`). v3.1 closes every object."""
+
+_ODCS_VERSIONS_BY_FILE = {filename: version for version, filename in ODCS_SCHEMAS.items()}
 
 ODPS_SCHEMAS: dict[str, str] = {
     "v1.0.0": "odps-json-schema-v1.0.0.json",
@@ -163,19 +169,17 @@ def _diagnostics_for(error: ValidationError, doc: YamlDocument, schema_file: str
         match = _UNEXPECTED.search(error.message)
         names = _QUOTED.findall(match.group(1)) if match else []
         out = []
+        standard = _ODCS_VERSIONS_BY_FILE.get(schema_file)
         for name in names or ["?"]:
             candidates = sorted(_field_names(schema_file) - {name})
             close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
             hint = f"did you mean '{close[0]}'?" if close else None
-            out.append(
-                doc.diagnostic(
-                    (*path, name),
-                    f"unknown field '{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
-                    code="schema-unknown-field",
-                    key=True,
-                    hint=hint,
-                )
-            )
+            message = f"unknown field '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+            if standard is not None:
+                # a field another tool writes (a `delimiter` on a `local` server): say how to keep it
+                message += f": not part of ODCS {standard}; remove it or use customProperties"
+                hint = hint or f"customProperties: [{{property: {name}, value: ...}}]"
+            out.append(doc.diagnostic((*path, name), message, code="schema-unknown-field", key=True, hint=hint))
         return out
     if kind == "required":
         found = _REQUIRED.match(error.message)
@@ -322,6 +326,11 @@ def validate_contract(doc: YamlDocument) -> list[Diagnostic]:
             )
         ]
     return latest_errors if len(latest_errors) < len(declared_errors) else declared_errors
+
+
+def admits_unknown_fields(doc: YamlDocument) -> bool:
+    """Whether a contract declares a version whose schema admits fields the standard does not name."""
+    return _api_version(doc) in ODCS_OPEN_VERSIONS
 
 
 def validate_product(doc: YamlDocument) -> list[Diagnostic]:
