@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from meshplane import __version__
 from meshplane.api.context import ApiContext
 from meshplane.api.guard import RequestGuard
-from meshplane.api.problems import install_problem_handlers
+from meshplane.api.problems import document_problems, install_problem_handlers
 from meshplane.api.routes import discover_routes
 from meshplane.api.security import document_bearer_auth
 from meshplane.mesh.repository import find_mesh_root
@@ -125,6 +125,7 @@ def create_app(
             document = generate()
             document["paths"] = dict(sorted({**document.get("paths", {}), **routes.openapi_paths}.items()))
             document_bearer_auth(document)
+            document_problems(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

@@ -13,6 +13,7 @@ refuses 422, a write that lost a race 409. A 500 means a bug; its detail says no
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "urn:meshplane:problem:"
 """Problem types are URNs (identifiers, not links); docs/api.md lists them."""
 
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
+
 _TITLES = {
     400: "Bad request",
     401: "Unauthorized",
@@ -43,6 +46,7 @@ _TITLES = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Registry unavailable",
 }
@@ -78,17 +82,43 @@ def _problem_doc(description: str) -> dict[str, Any]:
 
 READ_PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: _problem_doc("Malformed request (not JSON, NUL characters)."),
-    401: _problem_doc("No valid token (and anonymous read is off)."),
+    401: {
+        **_problem_doc("No valid token (and anonymous read is off)."),
+        "headers": {"WWW-Authenticate": {"description": "`Bearer`.", "schema": {"type": "string"}}},
+    },
     404: _problem_doc("Not found."),
     422: _problem_doc("Invalid parameters or body."),
+    429: {
+        **_problem_doc("Too many requests from this token or address (the rate limit)."),
+        "headers": {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
+    },
+    503: _problem_doc("The registry cannot be reached or cannot take the write (read-only, full)."),
 }
-"""The problems every route may answer; `security.writes` adds the write ones."""
+"""The problems every ``/api/`` route may answer; `security.writes` adds the write ones."""
 
 WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     403: _problem_doc("The token's role or domain does not allow this."),
     409: _problem_doc("The request conflicts with the current state."),
     413: _problem_doc("The request body is too large."),
+    415: _problem_doc("The body's Content-Encoding is not gzip or deflate."),
 }
+
+
+def document_problems(document: dict[str, Any]) -> None:
+    """Declare error answers as what they are: ``application/problem+json`` with the `Problem` schema, only.
+
+    FastAPI lists a response's model under ``application/json`` (the route's media type); no error
+    is ever sent as that.
+    """
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if str(status)[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
+                    schema = content.pop("application/json", {}).get("schema") or {
+                        "$ref": "#/components/schemas/Problem"
+                    }
+                    content[PROBLEM_MEDIA_TYPE] = {"schema": schema}
 
 
 def problem(
@@ -152,12 +182,32 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
     )
 
 
+def allowed_methods(request: Request) -> list[str] | None:
+    """The methods the OpenAPI document gives the request's path (the ``Allow`` header of a 405), or None.
+
+    The document is the list: every method of a documented path is served, and only those. (Starlette
+    would name the methods of the first route of the path only; FastAPI has one route per method.)
+    """
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    for template, operations in sorted(paths.items(), key=lambda item: item[0].count("{")):  # literal paths first
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}/]+\})", template)
+        )
+        if re.fullmatch(pattern, request.url.path):
+            return sorted(method.upper() for method in operations if method.upper() in _METHODS)
+    return None
+
+
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(status, "error")
+    headers = dict(exc.headers or {})
     if status == 404 and detail == "Not Found":
         detail = f"no such resource: {request.url.path}"
-    return problem(status, detail, instance=request.url.path, headers=exc.headers)
+    if status == 405 and (methods := allowed_methods(request)):
+        headers["Allow"] = ", ".join(methods)
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+    return problem(status, detail, instance=request.url.path, headers=headers)
 
 
 def _user_error(request: Request, exc: MeshplaneError) -> JSONResponse:
@@ -239,6 +289,8 @@ __all__ = [
     "WRITE_PROBLEMS",
     "FieldError",
     "Problem",
+    "allowed_methods",
+    "document_problems",
     "error_response",
     "install_problem_handlers",
     "problem",

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from meshplane.access import AgreementState
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import (
     ApiModel,
+    Day,
     IdFilter,
+    NonBlank,
     OpenModel,
     PageOf,
     PageParams,
@@ -50,8 +51,8 @@ class AgreementRequest(ApiModel):
     consumer: str = Field(min_length=1, max_length=200, description="The consumer product id.")
     provider: str = Field(min_length=1, max_length=200, description="The provider product id.")
     port: str = Field(min_length=1, max_length=300, description="The provider's output port name.")
-    purpose: str = Text
-    end_date: date | None = Field(default=None, description="Last day the agreement is active (optional).")
+    purpose: NonBlank = Text
+    end_date: Day | None = Field(default=None, description="Last day the agreement is active (optional).")
 
 
 class Decision(ApiModel):
@@ -67,7 +68,7 @@ class Reason(ApiModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Text
+    reason: NonBlank = Text
 
 
 class PortSettings(ApiModel):
@@ -75,7 +76,7 @@ class PortSettings(ApiModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    auto_approve: bool
+    auto_approve: StrictBool
 
 
 class AgreementOut(OpenModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import ApiModel, OpenModel
@@ -28,8 +28,8 @@ class BundleRequest(ApiModel):
         "domains/<d>/domain.yaml, domains/<d>/products/<p>/product.odps.yaml, .../contracts/<c>.odcs.yaml.",
         examples=[{"mesh.yaml": "apiVersion: meshplane/v1\nkind: Mesh\nname: holding\n"}],
     )
-    prune: bool = Field(default=False, description="Retire domains, products and contracts the bundle no longer has.")
-    dry_run: bool = Field(default=False, description="Only plan: nothing is written.")
+    prune: StrictBool = Field(default=False, description="Retire domains, products and contracts the bundle no longer has.")
+    dry_run: StrictBool = Field(default=False, description="Only plan: nothing is written.")
 
 
 class BundleResult(OpenModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import (
     DomainId,
+    Flag,
     IdFilter,
     OpenModel,
     PageOf,
@@ -103,7 +104,7 @@ class PortDetail(OpenModel):
 def list_domains(
     context: Context,
     paging: Paging,
-    include_retired: Annotated[bool, Query(alias="includeRetired")] = False,
+    include_retired: Annotated[Flag, Query(alias="includeRetired")] = False,
 ) -> dict[str, Any]:
     """Domains by id, with their team and number of active products."""
     page = catalog.list_domains(

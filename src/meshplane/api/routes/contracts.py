@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from meshplane.api.context import ApiContext, get_context
-from meshplane.api.params import ContractId, IdFilter, OpenModel, PageOf, PageParams, Version, page_params, paged
+from meshplane.api.params import ContractId, Flag, IdFilter, OpenModel, PageOf, PageParams, Version, page_params, paged
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import read_access
 from meshplane.service import catalog
@@ -67,7 +67,7 @@ def list_contracts(
     paging: Paging,
     domain: IdFilter = None,
     product: IdFilter = None,
-    include_retired: Annotated[bool, Query(alias="includeRetired")] = False,
+    include_retired: Annotated[Flag, Query(alias="includeRetired")] = False,
 ) -> dict[str, Any]:
     """Contracts by id with their latest version."""
     page = catalog.list_contracts(

@@ -12,7 +12,6 @@ parsing nor its dependency solving. Their OpenAPI operations are declared once, 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -24,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from meshplane.api.context import ApiContext, get_context
-from meshplane.api.params import DomainId, ProductId
+from meshplane.api.params import DIGITS, Day, DomainId, Flag, ProductId
 from meshplane.api.problems import PROBLEM_MEDIA_TYPE, READ_PROBLEMS, WRITE_PROBLEMS, problem
 from meshplane.api.security import (
     OWNER_EXTENSION,
@@ -115,7 +114,13 @@ plain_routes = [
 ]
 """The receiver's routes (`create_app` places them ahead of the FastAPI routes)."""
 
-_EVENT_SCHEMA = {"type": "object", "description": "An OpenLineage RunEvent, DatasetEvent or JobEvent (spec 1.x/2.x)."}
+_EVENT_SCHEMA = {
+    "type": "object",
+    "description": "An OpenLineage RunEvent, DatasetEvent or JobEvent (spec 1.x/2.x); the OpenLineage JSON Schema "
+    "judges the rest (400 `invalid-event` naming the field).",
+    "required": ["eventTime", "producer", "schemaURL"],
+    "properties": {name: {"type": "string"} for name in ("eventTime", "producer", "schemaURL")},
+}
 _PROBLEM = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _ANSWER = {"application/json": {"schema": {"type": "object"}}}
 
@@ -156,17 +161,17 @@ openapi_paths = {
 """The receiver's OpenAPI operations (`create_app` adds them to the document)."""
 
 
-Day = Annotated[date | None, Query(description="A day (YYYY-MM-DD), UTC.")]
+Since = Annotated[Day | None, Query(description="A day (YYYY-MM-DD), UTC.")]
 DirectionParam = Annotated[movements.Direction, Query(description="upstream, downstream or both.")]
-Depth = Annotated[int, Query(ge=0, le=50, description="Hops from the product or domain.")]
+Depth = Annotated[int, Query(ge=0, le=50, description="Hops from the product or domain."), DIGITS]
 
 
 @router.get("/lineage/movements", summary="Data movements between domains")
 def list_movements(
     context: Context,
-    since: Day = None,
-    until: Annotated[date | None, Query(description="First day not included (YYYY-MM-DD).")] = None,
-    by_day: Annotated[bool, Query(alias="byDay", description="One flow per day.")] = False,
+    since: Since = None,
+    until: Annotated[Day | None, Query(description="First day not included (YYYY-MM-DD).")] = None,
+    by_day: Annotated[Flag, Query(alias="byDay", description="One flow per day.")] = False,
 ) -> dict[str, Any]:
     """Flows between products and domains (runs, rows, bytes, agreement, flags) and the domain x domain matrix."""
     report = movements.movements(context.registry, since=since, until=until, by_day=by_day)
@@ -179,7 +184,7 @@ def list_movements(
 
 
 @router.get("/lineage/flags", summary="Governance flags of data movements")
-def list_flags(context: Context, since: Day = None) -> dict[str, Any]:
+def list_flags(context: Context, since: Since = None) -> dict[str, Any]:
     """Every governance flag raised by observed lineage, with its flow and what to look at."""
     findings = movements.governance_flags(context.registry, since=since)
     rules = [{"flag": flag.value, "description": text} for flag, text in movements.FLAG_RULES.items()]
