@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from meshplane.diagnostics import MeshplaneError
 
@@ -128,6 +128,26 @@ class Settings(BaseModel):
         ge=1024,
         description="Largest request body the server accepts, in bytes after gzip decompression (larger: 413).",
     )
+    rate_limit_token: str = Field(
+        default="60000/minute",
+        description="Requests one API token may make (429 with Retry-After beyond), in the `limits` notation: "
+        "600/minute, 10/second;1000/hour. Counted per server process. off: no limit.",
+    )
+    rate_limit_address: str = Field(
+        default="12000/minute",
+        description="Requests one client address may make without a valid token (anonymous reads, refused tokens, "
+        "/openapi.json), in the same notation; /health is never limited. Counted per server process. off: no limit.",
+    )
+
+    @field_validator("rate_limit_token", "rate_limit_address")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        """``off`` or limits the `limits` library reads (the server parses them again: `meshplane.api.ratelimits`)."""
+        if value.strip().lower() != "off":
+            from limits import parse_many
+
+            parse_many(value)  # ValueError: pydantic names the setting
+        return value.strip()
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,9 @@ In this order, each step before any work of the next:
    that is not a read (a write, or any request while anonymous read is off) — **before its body is
    read**, so an anonymous client cannot make the server receive, inflate or parse anything. The
    principal is kept in the scope (`PRINCIPAL_KEY`): the routes do not verify the token again.
+   **Rate limits** are counted here too (`api.ratelimits`): per token, and per client address for
+   requests without a token and for refused tokens (429 with ``Retry-After``; an address past its
+   limit of refused tokens cannot have tokens verified either). ``/health`` is never limited.
 3. Reads (GET, HEAD, OPTIONS) pass on without their body being read: no route reads one.
 4. The body of a write is read up to the `max_request_bytes` setting (413 beyond; a larger
    ``Content-Length`` is refused before reading). ``Content-Encoding: gzip`` (or ``deflate``)
@@ -35,6 +38,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshplane.api.problems import error_response, problem
+from meshplane.api.ratelimits import UNLIMITED_PATHS, RateLimits, TooManyRequests, client_address
 from meshplane.api.security import PRINCIPAL_KEY, require_read, resolve_principal
 from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import AccessDenied
@@ -61,13 +65,13 @@ _STEP = 64 * 1024
 class Refused(Exception):
     """A request the guard does not let through; `response()` is its problem+json answer."""
 
-    def __init__(self, status: int, detail: str, kind: str) -> None:
+    def __init__(self, status: int, detail: str, kind: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.status, self.detail, self.kind = status, detail, kind
+        self.status, self.detail, self.kind, self.headers = status, detail, kind, headers
 
     def response(self, scope: Scope) -> Response:
         """The problem+json answer."""
-        return problem(self.status, self.detail, kind=self.kind, instance=scope.get("path"))
+        return problem(self.status, self.detail, kind=self.kind, instance=scope.get("path"), headers=self.headers)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -77,16 +81,35 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def authenticate(scope: Scope, context: ApiContext) -> Principal | None:
+async def authenticate(scope: Scope, context: ApiContext, limits: RateLimits | None = None) -> Principal | None:
     """The caller of an ``/api/`` request (None elsewhere); `AccessDenied` (401) before any body is read.
 
     A bad token is refused on every path; no token is refused for writes, and for reads while
     anonymous read is off. Remembered tokens are answered on the loop, others in a worker thread.
+    With `limits`, the request is counted (`TooManyRequests` past a limit): against its token, or
+    against its address when it has no valid token.
     """
-    if not scope.get("path", "").startswith("/api/"):
+    path = scope.get("path", "")
+    address = client_address(scope.get("client"))
+    if not path.startswith("/api/"):
+        if limits is not None and path not in UNLIMITED_PATHS:
+            await limits.count_address(address)
         return None
     header = _header(scope, b"authorization")
-    principal = await resolve_principal(header.decode("latin-1") if header is not None else None, context)
+    if header is None:
+        if limits is not None:
+            await limits.count_address(address)
+        principal = await resolve_principal(None, context)
+    else:
+        before_lookup = (lambda: limits.require_verification_budget(address)) if limits is not None else None
+        try:
+            principal = await resolve_principal(header.decode("latin-1"), context, before_lookup=before_lookup)
+        except AccessDenied:
+            if limits is not None:
+                await limits.count_refused(address)
+            raise
+        if limits is not None and principal.token_id is not None:
+            await limits.count_token(principal.token_id)
     if not principal.authenticated:
         if scope.get("method", "GET") not in READS:
             raise AccessDenied(
@@ -209,6 +232,11 @@ class RequestGuard:
         self.max_bytes = max_bytes
         self.context = context
         self.max_ratio = max_ratio
+        self.limits: RateLimits | None = None
+        """The rate limits of the application (per token, per address), counted in this process."""
+        if context is not None:
+            settings = context.settings
+            self.limits = RateLimits.from_settings(settings.rate_limit_token, settings.rate_limit_address)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -219,7 +247,7 @@ class RequestGuard:
             if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
                 raise Refused(400, "NUL characters are not accepted in URLs", "nul-character")
             if self.context is not None:
-                principal = await authenticate(scope, self.context)
+                principal = await authenticate(scope, self.context, self.limits)
                 if principal is not None:
                     scope = {**scope, PRINCIPAL_KEY: principal}
             if scope.get("method", "GET") not in READS:
@@ -227,6 +255,10 @@ class RequestGuard:
                 receive = replay(body, receive)
         except Refused as refused:
             await refused.response(scope)(scope, receive, send)
+            return
+        except TooManyRequests as spent:
+            limited = Refused(429, spent.detail, "too-many-requests", {"Retry-After": str(spent.retry_after)})
+            await limited.response(scope)(scope, receive, send)
             return
         except (MeshplaneError, sa.exc.SQLAlchemyError) as exc:  # a bad token (401), a registry that is down (503)
             await (await error_response(Request(scope), exc))(scope, receive, send)

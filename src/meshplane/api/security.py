@@ -21,6 +21,7 @@ test refuses a mutating route without a declared ownership and without an expect
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -58,11 +59,13 @@ def document_bearer_auth(document: dict[str, Any]) -> None:
                 operation["security"] = [{"HTTPBearer": []}]
 
 
-async def resolve_principal(header: str | None, context: ApiContext) -> Principal:
+async def resolve_principal(
+    header: str | None, context: ApiContext, *, before_lookup: Callable[[], Awaitable[None]] | None = None
+) -> Principal:
     """The principal an ``Authorization`` header names (none: the anonymous one); `AccessDenied` (401) if bad.
 
-    A remembered token costs no I/O and is answered on the event loop; otherwise the registry is
-    read in a worker thread.
+    A remembered token costs no I/O and is answered on the event loop; otherwise `before_lookup` is
+    awaited (the guard's rate limit: it may refuse) and the registry is read in a worker thread.
     """
     if header is None:
         return Principal.anonymous()
@@ -73,6 +76,8 @@ async def resolve_principal(header: str | None, context: ApiContext) -> Principa
     authenticator = context.authenticator
     principal = authenticator.remembered(token)
     if principal is None:
+        if before_lookup is not None:
+            await before_lookup()
         principal = await run_in_threadpool(authenticator.authenticate, token)
     return principal
 
