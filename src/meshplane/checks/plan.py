@@ -102,6 +102,9 @@ class ObjectTarget:
     dataset: Dataset
     schema_object: SchemaObject
     now: datetime
+    reference: Callable[[str], Dataset] | None = None
+    """Another schema object of the contract, opened in the same session (relationships); raises
+    `DatasetNotFound` (or `QueryError`/`EngineError`) as `Session.open` does."""
 
     @property
     def table(self) -> exp.Table:

@@ -22,7 +22,15 @@ from meshplane.checks.model import CheckResult, CheckSpec, DatasetInfo, Outcome,
 from meshplane.checks.plan import Aggregates, ColumnMissing, Immediate, NotSupported, ObjectTarget, OwnQuery, Plan
 from meshplane.checks.registry import check_type_of
 from meshplane.checks.samples import fetch_samples
-from meshplane.engines.base import DatasetNotFound, DatasetRequest, Engine, EngineError, QueryError, Session
+from meshplane.engines.base import (
+    Dataset,
+    DatasetNotFound,
+    DatasetRequest,
+    Engine,
+    EngineError,
+    QueryError,
+    Session,
+)
 from meshplane.spec.odcs import Contract, SchemaObject
 
 
@@ -138,6 +146,35 @@ class ObjectRun:
         return _judged(plan.judge, {n: row[f"m{i}"] for i, n in enumerate(names)})
 
 
+def dataset_request(obj: SchemaObject) -> DatasetRequest:
+    """What a session opens for a schema object (declared strings for the readers)."""
+    text = tuple(p.column for p in obj.properties or [] if p.logical_type == "string")
+    return DatasetRequest(obj.name, obj.table, text)
+
+
+class OpenedObjects:
+    """The datasets of a contract's objects opened in one session, each once: a relationship check
+    reads the object it references, which may be opened before its own turn."""
+
+    def __init__(self, session: Session, contract: Contract) -> None:
+        self.session = session
+        self.contract = contract
+        self.datasets: dict[str, Dataset] = {}
+
+    def open(self, obj: SchemaObject) -> Dataset:
+        """The object's dataset (raises as `Session.open` does)."""
+        if obj.name not in self.datasets:
+            self.datasets[obj.name] = self.session.open(dataset_request(obj))
+        return self.datasets[obj.name]
+
+    def reference(self, name: str) -> Dataset:
+        """The dataset of the schema object named `name` (logical or physical name)."""
+        obj = self.contract.object_named(name)
+        if obj is None:
+            raise DatasetNotFound(f"the contract has no schema object {name}")
+        return self.open(obj)
+
+
 def run_checks(
     contract: Contract,
     specs: list[CheckSpec],
@@ -159,10 +196,11 @@ def run_checks(
             results[spec.id] = CheckResult.from_outcome(spec, check_type_of(spec).detached(spec))
     outcome = ChecksOutcome([])
     objects = contract.objects
+    opened = OpenedObjects(session, contract)
     for index, obj in enumerate(objects):
         object_specs = by_object.get(obj.name, [])
         object_results = _run_object(
-            session, engine, obj, object_specs, now=now, sample_rows=sample_rows, outcome=outcome
+            session, engine, obj, object_specs, now=now, sample_rows=sample_rows, outcome=outcome, opened=opened
         )
         results.update(object_results)
         if progress is not None:
@@ -181,11 +219,10 @@ def _run_object(
     now: datetime,
     sample_rows: int,
     outcome: ChecksOutcome,
+    opened: OpenedObjects,
 ) -> dict[str, CheckResult]:
-    text = tuple(p.column for p in obj.properties or [] if p.logical_type == "string")
-    request = DatasetRequest(obj.name, obj.table, text)
     try:
-        dataset = session.open(request)
+        dataset = opened.open(obj)
     except (DatasetNotFound, QueryError, EngineError) as exc:
         missing = isinstance(exc, DatasetNotFound)
         outcome.unavailable[obj.name] = str(exc)
@@ -199,5 +236,5 @@ def _run_object(
                 out[spec.id] = CheckResult.from_outcome(spec, Outcome.skipped(f"not run: {reason}"))
         return out
     outcome.datasets.append(DatasetInfo(obj.name, dataset.location, dataset.format, dataset.snapshot))
-    target = ObjectTarget(engine, dataset, obj, now)
+    target = ObjectTarget(engine, dataset, obj, now, reference=opened.reference)
     return ObjectRun(session, target, sample_rows).run(specs)
