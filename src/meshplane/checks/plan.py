@@ -151,6 +151,15 @@ class ObjectTarget:
             expr = exp.Dot(this=expr, expression=exp.to_identifier(part, quoted=True))
         return expr
 
+    def text(self, path: tuple[str, ...]) -> exp.Expr | None:
+        """The column's text as read from the file, when the reader typed it (CSV), else None.
+
+        A value present as text but NULL in the typed column is one the typed read rejected.
+        """
+        column = self.dataset.column(path[0]) if len(path) == 1 else None
+        name = self.dataset.text_columns.get(column.name) if column is not None else None
+        return exp.column(name, quoted=True) if name is not None else None
+
     def value(self, path: tuple[str, ...], logical: str | None) -> exp.Expr:
         """The value at `path` as the logical type: a safe cast when the stored type does not conform.
 

@@ -21,7 +21,7 @@ from meshplane.checks.kinds.schema import ObjectExistsSpec
 from meshplane.checks.model import CheckResult, CheckSpec, DatasetInfo, Outcome, Status
 from meshplane.checks.plan import Aggregates, ColumnMissing, Immediate, NotSupported, ObjectTarget, OwnQuery, Plan
 from meshplane.checks.registry import check_type_of
-from meshplane.checks.samples import fetch_samples
+from meshplane.checks.samples import fetch_all_samples
 from meshplane.engines.base import (
     Dataset,
     DatasetNotFound,
@@ -93,14 +93,17 @@ class ObjectRun:
                     outcomes[sid] = _judged(plan.judge, self.session.execute(plan.query))
                 except QueryError as exc:
                     outcomes[sid] = Outcome.error(f"query failed: {exc}")
-        results = {}
-        for spec in specs:
-            result = CheckResult.from_outcome(spec, outcomes[spec.id])
-            plan = plans[spec.id]
-            if result.status in (Status.FAILED, Status.WARNING) and isinstance(plan, Aggregates) and plan.violations:
-                samples = fetch_samples(self.session, self.target, plan.violations, self.sample_rows)
-                result = dataclasses.replace(result, samples=samples)
-            results[spec.id] = result
+        results = {spec.id: CheckResult.from_outcome(spec, outcomes[spec.id]) for spec in specs}
+        offending = {
+            sid: plan.violations
+            for sid, plan in plans.items()
+            if results[sid].status in (Status.FAILED, Status.WARNING)
+            and isinstance(plan, Aggregates)
+            and plan.violations is not None
+        }
+        # one pass over the data for the samples of every failed check
+        for sid, samples in fetch_all_samples(self.session, self.target, offending, self.sample_rows).items():
+            results[sid] = dataclasses.replace(results[sid], samples=samples)
         return results
 
     def _scan(self, plans: Mapping[str, Aggregates]) -> dict[str, Outcome]:
@@ -147,9 +150,10 @@ class ObjectRun:
 
 
 def dataset_request(obj: SchemaObject) -> DatasetRequest:
-    """What a session opens for a schema object (declared strings for the readers)."""
+    """What a session opens for a schema object (declared strings and logical types for the readers)."""
     text = tuple(p.column for p in obj.properties or [] if p.logical_type == "string")
-    return DatasetRequest(obj.name, obj.table, text)
+    logical = {p.column: p.logical_type for p in obj.properties or [] if p.logical_type}
+    return DatasetRequest(obj.name, obj.table, text, logical)
 
 
 class OpenedObjects:

@@ -163,6 +163,8 @@ class DatasetRequest:
     object_name: str
     table: str
     text_columns: tuple[str, ...] = ()
+    logical_types: Mapping[str, str] = field(default_factory=dict)
+    """Declared column -> ODCS logical type; readers of text (CSV) read each column as its type."""
 
 
 @dataclass
@@ -178,6 +180,11 @@ class Dataset:
     """True when the reader guessed the column types (CSV, JSON) instead of reading stored ones."""
     snapshot: str | None = None
     """Version of the data read (Delta version, Iceberg snapshot id), for provenance."""
+    query_ref: exp.Table | None = None
+    """What SQL rules read when it is not `ref` (CSV: the typed view, without the text columns)."""
+    text_columns: dict[str, str] = field(default_factory=dict)
+    """Column -> the column of `ref` holding its text as read from the file (CSV), for the type
+    check to count the values the typed read rejected (they read as NULL in the typed column)."""
 
     def column(self, name: str) -> Column | None:
         """The column with this name (exact match first, then case-insensitive)."""

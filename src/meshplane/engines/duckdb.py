@@ -5,8 +5,13 @@ Files are never copied: each schema object becomes a temporary view over DuckDB'
 streams with projection pushdown. Extensions are never downloaded (`autoinstall_known_extensions`
 is off; parquet and json are built in). A `duckdb` database is opened read-only.
 
-CSV is read with every column as text and checked through safe casts, so one bad value fails the
+CSV is sniffed once and read as text typed by safe casts (`csv_reading`): one bad value fails the
 type check of its column instead of aborting the scan; JSON types are inferred from the whole file.
+
+Every query runs sandboxed: once connected, file access is limited to the server's data (its
+file, folder or the folder before the first wildcard; the database file of a `duckdb` server),
+external access is off and the configuration locked, so a SQL rule reading another file
+(``read_text('/etc/passwd')``) fails with DuckDB's "Permission Error" naming the refused path.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
-from meshplane.engines import arrow_tables
+from meshplane.engines import arrow_tables, csv_reading
 from meshplane.engines.base import (
     Column,
     Dataset,
@@ -68,6 +73,21 @@ def _sql_string(value: str) -> str:
     return exp.Literal.string(value).sql(dialect="duckdb")
 
 
+def _data_root(location: str, base_dir: Path) -> str:
+    """The file, or the folder (ending in ``/``), that holds a `local` server's data.
+
+    For a path with a wildcard or an ``{object}`` placeholder: the folder before the first one.
+    """
+    raw = str(Path(location).expanduser())
+    cut = min((i for i in (raw.find(c) for c in "*?[{") if i >= 0), default=-1)
+    static = raw if cut < 0 else raw[:cut]
+    path = Path(static) if Path(static).is_absolute() else base_dir / static
+    if cut < 0 and not path.is_dir():
+        return str(path)
+    folder = path if cut < 0 or not static or static.endswith("/") else path.parent
+    return str(folder).rstrip("/") + "/"
+
+
 class DuckDBSession(Session):
     """A DuckDB connection serving one server."""
 
@@ -87,7 +107,19 @@ class DuckDBSession(Session):
         # Parquet min/max statistics leave NaN out, and DuckDB's statistics propagation then
         # folds `v > bound`, `isnan(v)` and even `max(v)` as if no NaN existed: wrong answers for
         # a checker. Without it, NaN sorts above every number, as in PostgreSQL and Spark.
-        self.con.execute("SET disabled_optimizers = 'statistics_propagation'")
+        # `type_pushdown` turns TRY_CAST over a CSV column into the reader's strict cast: one
+        # bad value would abort the scan ("Conversion Error: CSV Error on Line N")
+        self.con.execute("SET disabled_optimizers = 'statistics_propagation,type_pushdown'")
+        self._sandbox()
+
+    def _sandbox(self) -> None:
+        """Limit file access to the data under test, then lock the configuration."""
+        if self.schema is None:
+            allowed = _data_root(self.location, self.base_dir)
+            setting = "allowed_directories" if allowed.endswith("/") else "allowed_paths"
+            self.con.execute(f"SET {setting} = [{_sql_string(allowed)}]")
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -171,9 +203,9 @@ class DuckDBSession(Session):
             files = glob.glob(pattern, recursive=True)  # noqa: PTH207 - the pattern may be absolute
             if not files:
                 raise DatasetNotFound(f"no {fmt} file matches {pattern}")
-            source = self._reader(fmt, pattern, several=len(files) > 1)
             if fmt == "csv":
-                source = self._with_text_columns(source, request.text_columns)
+                return self._open_csv(request, view, path, pattern, sorted(files))
+            source = self._reader(fmt, pattern, several=len(files) > 1)
         self._run(f"CREATE OR REPLACE TEMP VIEW {view.sql(dialect='duckdb')} AS SELECT * FROM {source}")
         return Dataset(
             request.object_name,
@@ -185,6 +217,29 @@ class DuckDBSession(Session):
             snapshot=snapshot,
         )
 
+    def _open_csv(
+        self, request: DatasetRequest, view: exp.Table, path: Path, pattern: str, files: list[str]
+    ) -> Dataset:
+        """Sniff once, read as text with the dialect fixed, type by safe casts (see `csv_reading`)."""
+        sniffed = csv_reading.sniff(self._run, files[0])
+        several = len(files) > 1
+        source = csv_reading.text_source(pattern, sniffed, None if several else [n for n, _t in sniffed.columns])
+        names = [str(r[0]) for r in self._run(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        read = csv_reading.plan_read(self.engine, sniffed, source, names, request.logical_types)
+        scan = quoted_table(f"__meshplane_scan_{request.object_name}")
+        self._run(f"CREATE OR REPLACE TEMP VIEW {view.sql(dialect='duckdb')} AS {read.typed_select()}")
+        self._run(f"CREATE OR REPLACE TEMP VIEW {scan.sql(dialect='duckdb')} AS {read.scan_select()}")
+        return Dataset(
+            request.object_name,
+            scan,
+            self._describe(view),
+            str(path),
+            "csv",
+            types_inferred=True,
+            query_ref=view,
+            text_columns=read.text_columns,
+        )
+
     @staticmethod
     def _reader(fmt: str, pattern: str, several: bool) -> str:
         where = _sql_string(pattern)
@@ -192,24 +247,8 @@ class DuckDBSession(Session):
         union = ", union_by_name = true" if several else ""
         if fmt == "parquet":
             return f"read_parquet({where}{union})"
-        if fmt == "csv":
-            # types from every row (not a sample): a column holding one bad value is read as
-            # text, so that value fails its column's type check instead of aborting the scan
-            return f"read_csv({where}, header = true, sample_size = -1{union})"
         layout = "newline_delimited" if fmt == "ndjson" else "auto"
         return f"read_json({where}, format = {_sql_string(layout)}, sample_size = -1{union})"
-
-    def _with_text_columns(self, source: str, text_columns: tuple[str, ...]) -> str:
-        """Read the columns the contract declares as strings as text (the header is sniffed cheaply)."""
-        if not text_columns:
-            return source
-        header = self._run(f"DESCRIBE SELECT * FROM {source.replace('sample_size = -1', 'sample_size = 1')}")
-        present = {str(row[0]).lower(): str(row[0]) for row in header.fetchall()}
-        names = [present[c.lower()] for c in text_columns if c.lower() in present]
-        if not names:
-            return source
-        types = ", ".join(f"{_sql_string(n)}: 'VARCHAR'" for n in names)
-        return source[:-1] + f", types = {{{types}}})"
 
     def _describe(self, ref: exp.Table) -> list[Column]:
         rows = self._run(f"DESCRIBE SELECT * FROM {ref.sql(dialect='duckdb')}").fetchall()

@@ -31,7 +31,9 @@ class RequiredCheck(CheckType):
 
     def plan(self, spec: CheckSpec, target: ObjectTarget) -> Plan:
         assert isinstance(spec, RequiredSpec)
-        nulls = is_null(target.column(spec.column))
+        # a CSV value that does not read as its type is present (its type check counts it)
+        text = target.text(spec.column)
+        nulls = is_null(text if text is not None else target.column(spec.column))
 
         def judge(values: Mapping[str, Any]) -> Outcome:
             count = int(values["nulls"] or 0)

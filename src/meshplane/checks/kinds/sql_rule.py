@@ -73,13 +73,15 @@ class SqlRuleCheck(CheckType):
             return Immediate(Outcome.error(spec.problem))
         engine = target.engine
         column_sql = engine.render(target.column(spec.column)) if spec.column else None
+        # what a rule reads (CSV: the typed view, without the scan's text columns)
+        table = target.dataset.query_ref or target.table
         try:
-            text = substitute(spec.query, engine.table_sql(target.table), column_sql)
+            text = substitute(spec.query, engine.table_sql(table), column_sql)
             query = parse_read_only(text, engine.dialect)
         except RuleSqlError as exc:
             return Immediate(Outcome.error(f"refused: {exc}"))
         obj = target.schema_object
-        names = {obj.name.lower(), obj.table.lower(), target.table.name.lower()}
+        names = {obj.name.lower(), obj.table.lower(), target.table.name.lower(), table.name.lower()}
         folded = fold_into_scan(query, target.table, names)
         if folded is not None:
             return Aggregates({"value": folded}, lambda values: _judge_value(spec, values["value"]))
