@@ -31,9 +31,9 @@ class Caller(OpenModel):
     token_id: str | None
 
 
-@router.get("/health", response_model=Health, summary="Liveness")
+@router.get("/health", response_model=Health, summary="Liveness", responses={400: READ_PROBLEMS[400]})
 async def health() -> dict[str, Any]:
-    """Always 200 while the process serves requests (touches neither the registry nor the token)."""
+    """200 while the process serves requests (touches neither the registry nor the token); 400 for a NUL in the URL."""
     return {"status": "ok", "version": __version__}
 
 

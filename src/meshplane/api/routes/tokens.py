@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from meshplane.access import Role
 from meshplane.api.context import ApiContext, get_context
-from meshplane.api.params import ApiModel, OpenModel
+from meshplane.api.params import ApiModel, Flag, OpenModel
 from meshplane.api.problems import READ_PROBLEMS, WRITE_PROBLEMS
 from meshplane.api.security import ADMIN_ONLY, Caller, read_access, writes
 from meshplane.service import tokens
@@ -57,7 +57,7 @@ class CreatedTokenOut(TokenOut):
 def list_tokens(
     context: Context,
     caller: Caller,
-    include_revoked: Annotated[bool, Query(alias="includeRevoked")] = False,
+    include_revoked: Annotated[Flag, Query(alias="includeRevoked")] = False,
 ) -> list[dict[str, Any]]:
     """Every token, newest first (admins only); revoked and expired ones with `includeRevoked`."""
     return [t.to_dict() for t in tokens.list_tokens(context.registry, caller, include_revoked=include_revoked)]
