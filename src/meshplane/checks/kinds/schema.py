@@ -129,6 +129,9 @@ def _plan_type(spec: TypeSpec, target: ObjectTarget) -> Plan:
     logical = spec.logical_type
     wanted = " / ".join(x for x in (logical, spec.physical_type) if x)
     inferred = target.dataset.types_inferred
+    text = target.text(spec.column) if logical else None
+    if logical and text is not None and engine.conforms(logical, dtype):
+        return _plan_rejected(spec, target, text, shown)
     problems: list[str] = []
     if logical and not engine.conforms(logical, dtype):
         if inferred:
@@ -242,6 +245,24 @@ def item_values(target: ObjectTarget, path: tuple[str, ...]) -> exp.Expr:
         if nested:
             head = exp.Flatten(this=head)
     return head
+
+
+def _plan_rejected(spec: TypeSpec, target: ObjectTarget, text: exp.Expr, shown: str) -> Plan:
+    """A column typed by the reader (CSV): count the values present as text that did not read."""
+    rejected = exp.and_(not_null(text), is_null(target.column(spec.column)))
+    logical = str(spec.logical_type)
+
+    def judge(values: Mapping[str, Any]) -> Outcome:
+        found = int(values["bad"] or 0)
+        return Outcome.judged(
+            found == 0,
+            found,
+            logical,
+            f"every value of the {target.dataset.format} data reads as {logical} (read as {shown})",
+            f"{found} value(s) cannot be read as {logical} (read as {shown}); they read as NULL in other checks",
+        )
+
+    return Aggregates({"bad": count_where(rejected)}, judge, violations=rejected)
 
 
 CHECK_TYPE = SchemaChecks()
