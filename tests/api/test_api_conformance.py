@@ -37,15 +37,14 @@ from typing import Any
 import pytest
 import schemathesis
 from api_support import World, build_world, copy_world
+from fastapi.testclient import TestClient
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
 from meshplane.api import create_app
-from meshplane.api.problems import TYPE_BASE
+from meshplane.api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE
 from meshplane.registry import Registry
 from meshplane.settings import Settings
-
-pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("MESHPLANE_CONFORMANCE_EXAMPLES", "25"))
 POSTGRES_EXAMPLES = max(EXAMPLES // 2, 5)
@@ -197,6 +196,7 @@ def conformance_world(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[W
     return request.getfixturevalue("postgres_world"), POSTGRES_EXAMPLES
 
 
+@pytest.mark.slow
 def test_openapi_document_tells_the_truth(conformance_world: tuple[World, int]) -> None:
     world, examples = conformance_world
     failures, valid, phases, operations = _run(world, examples)
@@ -207,3 +207,40 @@ def test_openapi_document_tells_the_truth(conformance_world: tuple[World, int]) 
     assert {"examples", "coverage", "fuzzing", "stateful"} <= set(phases), dict(phases)
     unreached = [label for label in operations if not set(valid[label]) - {401, 403}]
     assert not unreached, f"no valid request got past authorization: {unreached}"
+
+
+EVERY_API_ROUTE = {"400", "401", "422", "429", "503"}
+"""What every ``/api/`` operation may answer: a NUL in the URL, no valid token, invalid parameters, the rate
+limit, a registry that is down (schemathesis reaches only some of them)."""
+EVERY_WRITE = {"403", "409", "413", "415"}
+"""What every write may answer besides: a role or domain that may not, a conflict, a body too large, an encoding."""
+
+
+def test_every_status_an_operation_can_answer_is_documented(app: Any) -> None:
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            expected = (EVERY_API_ROUTE if path.startswith("/api/") else {"400"}) | (
+                EVERY_WRITE if method != "get" else set()
+            )
+            assert expected <= set(responses), (method, path, sorted(expected - set(responses)))
+            for status, response in responses.items():
+                if status[0] in "45":  # errors are problem+json only, with the Problem schema
+                    assert set(response["content"]) == {PROBLEM_MEDIA_TYPE}, (method, path, status)
+                    assert response["content"][PROBLEM_MEDIA_TYPE]["schema"] == {"$ref": "#/components/schemas/Problem"}
+            if "429" in responses:
+                assert "Retry-After" in responses["429"].get("headers", {}), (method, path)
+            if "401" in responses:
+                assert "WWW-Authenticate" in responses["401"].get("headers", {}), (method, path)
+
+
+def test_405_allows_exactly_the_documented_methods(app: Any, client: TestClient, world: World) -> None:
+    for path, operations in app.openapi()["paths"].items():
+        url = path.replace("{", "").replace("}", "")  # any value of each parameter
+        documented = sorted(method.upper() for method in operations)
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"} - set(documented)):
+            response = client.request(method, url, headers=world.headers("admin"))
+            assert response.status_code == 405, (method, url, response.status_code)
+            assert response.headers["allow"] == ", ".join(documented), (method, url)
+            if method != "HEAD":
+                assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE

@@ -128,7 +128,11 @@ _ANSWER = {"application/json": {"schema": {"type": "object"}}}
 def _operation(operation_id: str, summary: str, description: str, body: dict[str, Any], answers: dict[str, str]) -> Any:
     problems = {**READ_PROBLEMS, **WRITE_PROBLEMS}
     responses: dict[str, Any] = {code: {"description": text, "content": _ANSWER} for code, text in answers.items()}
-    responses |= {str(code): {"description": doc["description"], "content": _PROBLEM} for code, doc in problems.items()}
+    responses |= {
+        str(code): {"description": doc["description"], "content": _PROBLEM}
+        | {k: v for k, v in doc.items() if k == "headers"}
+        for code, doc in problems.items()
+    }
     return {
         "post": {
             "tags": ["lineage"],
