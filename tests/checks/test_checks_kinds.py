@@ -405,3 +405,14 @@ def test_sla_on_a_column_that_is_not_time_is_an_error(tmp_path, column, status, 
     )
     result = check(run_doc(tmp_path, doc, {"t": pa.table({"ts": column})}), "sla.freshness")
     assert result.status.value == status and reason in result.message, result.message
+
+
+def test_a_rule_that_cannot_be_evaluated_is_an_error_not_a_failure(tmp_path) -> None:
+    rules = [{"metric": "nullValues", "mustBe": "none"}]
+    sql = [{"type": "sql", "query": "SELECT 'many' FROM {object} LIMIT 1", "mustBeGreaterThan": 1}]
+    doc = contract_doc([{"name": "t", "properties": [{"name": "x", "quality": rules}], "quality": sql}])
+    run = run_doc(tmp_path, doc, {"t": pa.table({"x": pa.array([1, None], pa.int64())})})
+    for check_id in ("t.x.nullValues", "t.sql"):
+        result = check(run, check_id)
+        assert result.status.value == "error", result.message
+        assert "cannot be compared with" in result.message

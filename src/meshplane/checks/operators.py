@@ -3,7 +3,8 @@
 A rule compares one observed value (a count, a percentage, an age) with its threshold:
 ``mustBe``, ``mustNotBe``, ``mustBeGreaterThan``, ``mustBeGreaterOrEqualTo``, ``mustBeLessThan``,
 ``mustBeLessOrEqualTo``, ``mustBeBetween`` and ``mustNotBeBetween`` (bounds inclusive, as in the
-standard's examples). A missing or NaN observed value satisfies no numeric comparison.
+standard's examples). A missing or NaN observed value satisfies no numeric comparison; values
+that cannot be compared (text against a number) make the rule an `error`, never a failure.
 """
 
 from __future__ import annotations
@@ -72,14 +73,21 @@ class Threshold:
             raise ValueError(f"{self.operator} needs two bounds, got {self.value!r}")
 
     def holds(self, observed: Any) -> bool:
-        """Whether the observed value satisfies the threshold."""
+        """Whether the observed value satisfies the threshold.
+
+        Raises `TypeError` when the two cannot be compared (text against a number, a boolean
+        against a count): the rule cannot be evaluated, which is an `error`, not a data failure.
+        """
         op = OPERATORS[self.operator]
         if op.numeric and (observed is None or is_nan(observed)):
             return False
+        bounds = self.value if op.range else [self.value]
+        if observed is not None and any(b is not None and _family(b) != _family(observed) for b in bounds):
+            raise TypeError(f"{_show(observed)} cannot be compared with {self}")
         try:
             return op.test(_comparable(observed), self.value)
-        except TypeError:
-            return False
+        except TypeError as exc:
+            raise TypeError(f"{_show(observed)} cannot be compared with {self}") from exc
 
     def __str__(self) -> str:
         op = OPERATORS[self.operator]
@@ -88,6 +96,15 @@ class Threshold:
         if self.unit == "percent":
             unit = " %"
         return f"{op.symbol} {value}{unit}"
+
+
+def _family(value: Any) -> str:
+    """What kind of value compares with what: numbers with numbers, text with text."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    return type(value).__name__
 
 
 def _show(value: Any) -> str:
