@@ -56,6 +56,12 @@ class Settings(BaseModel):
         "prefers (duckdb for files).",
     )
     sample_rows: int = Field(default=5, ge=0, le=1000, description="Failing sample rows kept per check (0 = none).")
+    query_timeout_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="Longest a contract-test query may run where the engine enforces it (PostgreSQL "
+        "statement_timeout); a query past it is an `error` check.",
+    )
     spark_master: str = Field(
         default="local[*]", description="Spark master URL for the spark engine (local[*], spark://host:7077, yarn)."
     )

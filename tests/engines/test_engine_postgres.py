@@ -213,6 +213,13 @@ def test_the_session_is_read_only(postgres_url, tmp_path, monkeypatch) -> None:
     rule = {"type": "sql", "query": "SELECT nextval('s') FROM {object}", "mustBe": 1}
     run = _run(tmp_path, _server_of(postgres_url, monkeypatch), [{"name": "t", "quality": [rule]}])
     check = _checks(run)["t.sql"]
+    assert check.status.value == "error" and "nextval() is not allowed" in check.message
+    # past the parse-time gate (a function of the database calling it), the transaction refuses
+    with _connect(postgres_url) as conn:
+        conn.execute("CREATE FUNCTION bump() RETURNS bigint LANGUAGE sql AS 'SELECT nextval(''s'')'")
+    rule = {"type": "sql", "query": "SELECT bump() FROM {object}", "mustBe": 1}
+    run = _run(tmp_path, _server_of(postgres_url, monkeypatch), [{"name": "t", "quality": [rule]}])
+    check = _checks(run)["t.sql"]
     assert check.status.value == "error" and "read-only transaction" in check.message
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 import sqlglot
 from sqlglot import exp
@@ -64,6 +65,45 @@ def parse_read_only(query: str, dialect: str) -> exp.Query:
         if isinstance(node, WRITES):
             raise RuleSqlError(f"only a read-only SELECT is accepted; the query contains {node.key.upper()}")
     return statement
+
+
+def function_name(node: exp.Func) -> str:
+    """A function's name as written (lower case, without a schema): ``pg_catalog.lo_import`` -> ``lo_import``."""
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return node.sql_name().lower()
+
+
+def _denied(name: str, patterns: Iterable[str]) -> bool:
+    return any(name.startswith(p[:-1]) if p.endswith("*") else name == p for p in patterns)
+
+
+def gate_refusal(
+    query: exp.Query, home: exp.Table, denied_functions: Iterable[str], denied_relations: Iterable[str] = ()
+) -> str | None:
+    """Why a rule may not run on its engine, else None: the sandbox's parse-time part.
+
+    Refused: a function on the engine's deny list (files, network, settings, sleeping, writing),
+    a table qualified by another schema or catalog than the dataset's own `home` (on Spark,
+    ``parquet.`/path``` reads a file), and an unqualified relation on the engine's deny list
+    (``pg_*``: the system catalog). What the rule names is quoted; nothing is executed.
+    """
+    functions, relations = tuple(denied_functions), tuple(denied_relations)
+    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+    for node in query.walk():
+        if isinstance(node, exp.Func):
+            name = function_name(node)
+            if _denied(name, functions):
+                return f"{name}() is not allowed in a SQL rule (it reaches outside the data under test)"
+        elif isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            name = node.name.lower()
+            if node.db and (node.db.lower() != home.db.lower() or (node.catalog and node.catalog != home.catalog)):
+                shown = ".".join(p for p in (node.catalog, node.db, node.name) if p)
+                where = f"schema {home.db}" if home.db else "the datasets of this server"
+                return f"table {shown} is not allowed in a SQL rule: a rule reads {where} only"
+            if not node.db and name not in ctes and _denied(name, relations):
+                return f"{node.name} is not allowed in a SQL rule (a system relation)"
+    return None
 
 
 def fold_into_scan(query: exp.Query, dataset: exp.Table, names: set[str]) -> exp.Expr | None:

@@ -245,6 +245,11 @@ class Engine(abc.ABC):
     """Server types for which this engine is the default when several could serve them."""
     logical_types: ClassVar[Mapping[str, TypeFamily]] = LOGICAL_TYPES
     cast_targets: ClassVar[Mapping[str, str]] = CAST_TARGETS
+    denied_functions: ClassVar[frozenset[str]] = frozenset()
+    """Functions a SQL rule may not call (lower case; ``name*`` denies a prefix): what reads files,
+    reaches the network, changes settings or writes. The session's sandbox does the rest."""
+    denied_relations: ClassVar[frozenset[str]] = frozenset()
+    """Unqualified relations a SQL rule may not read (``pg_*``: PostgreSQL's system catalog)."""
 
     def serves(self, server: Server) -> bool:
         """Whether this engine can run checks against this server."""

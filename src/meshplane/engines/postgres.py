@@ -11,7 +11,13 @@ and database are its binding. They are sent only when the server declares that l
 (which libpq matches by host, port, database and user) and libpq's other variables
 (``PGSSLMODE``, ...) apply as usual.
 
-The session is read-only (``default_transaction_read_only``), in UTC. Column types come from the
+The session is read-only, in UTC. Every query runs in
+its own ``READ ONLY`` transaction that is rolled back afterwards (a setting a query changes is
+undone with it), under a ``statement_timeout`` (setting ``query_timeout_seconds``). SQL rules are
+also parsed first and refused when they call a function on `DENIED_FUNCTIONS` (files, large
+objects, other connections, settings, sleeping, sequences, other queries as text) or read another
+schema or the system catalog. Functions of the database itself run as written: give meshplane a
+role that has SELECT on the data and nothing else. Column types come from the
 catalog (``pg_attribute`` / ``pg_type``): domains are checked as their base type, enums as
 strings, arrays and composite types by their element and field types.
 
@@ -24,6 +30,7 @@ psycopg 3 is optional (``pip install 'meshplane[postgres]'``) and imported only 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from collections.abc import Mapping
@@ -49,6 +56,7 @@ from meshplane.engines.base import (
     quoted_table,
 )
 from meshplane.engines.credentials import CredentialError, Location, bound_credential, server_variable
+from meshplane.settings import get_settings
 
 if TYPE_CHECKING:
     from meshplane.spec.odcs import Server
@@ -105,6 +113,20 @@ booleans ``t``/``true``/``y``/``yes``/``1`` and their negations; ISO dates and t
 calendar; times ``HH:MM[:SS[.f]]``. Numbers beyond the double range become ±Infinity, as in
 DuckDB and Spark. Any other spelling is NULL (the column's type check counts it).
 """
+
+DENIED_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "lo_*", "loread", "lowrite", "pg_read_*", "pg_ls_*", "pg_stat_file", "pg_file_*", "dblink*",
+        "set_config", "pg_sleep*", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf",
+        "pg_rotate_logfile*", "pg_promote", "pg_logical_*", "pg_replication_*", "pg_create_*", "pg_drop_*",
+        "pg_copy_*", "pg_switch_wal", "pg_backup_*", "pg_start_backup", "pg_stop_backup", "pg_wal_replay_*",
+        "pg_advisory_*", "pg_try_advisory_*", "pg_notify", "pg_export_snapshot", "pg_import_system_collations",
+        "pg_stat_reset*", "pg_log_backend_memory_contexts", "pg_current_xact_id*", "txid_current*",
+        "nextval", "setval", "query_to_xml*", "cursor_to_xml*", "table_to_xml*", "schema_to_xml*",
+        "database_to_xml*",
+    }
+)  # fmt: skip
+"""Functions a SQL rule may not call on PostgreSQL (``name*``: every name with that prefix)."""
 
 PHYSICAL_ALIASES: dict[str, str] = {"serial": "integer", "bigserial": "bigint", "smallserial": "smallint"}
 """Declared `physicalType` spellings that are not types but column defaults, -> their type."""
@@ -168,9 +190,17 @@ class PostgresSession(Session):
         info = self.conn.info
         self.location = f"postgresql://{info.host}:{info.port}/{info.dbname}"
         self._types: dict[tuple[int, int], exp.DataType] = {}
+        timeout_ms = max(1, round(get_settings().query_timeout_seconds * 1000))
         try:
-            for statement in ("SET default_transaction_read_only = on", "SET TIME ZONE 'UTC'"):
+            for statement in (
+                "SET default_transaction_read_only = on",
+                "SET TIME ZONE 'UTC'",
+                f"SET statement_timeout = {timeout_ms}",
+            ):
                 self.conn.execute(statement)
+            # from here on every query is its own READ ONLY transaction, always rolled back
+            self.conn.autocommit = False
+            self.conn.read_only = True
         except psycopg.Error as exc:
             self.conn.close()
             raise EngineError(f"cannot prepare the PostgreSQL session: {_first_line(exc)}") from exc
@@ -230,6 +260,13 @@ class PostgresSession(Session):
             return list(self.conn.execute(sql, params).fetchall())
         except self._errors as exc:
             raise QueryError(_first_line(exc)) from exc
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        """Roll the query's read-only transaction back: nothing it did (or set) outlives it."""
+        with contextlib.suppress(self._errors):  # a broken connection: the next query reports it
+            self.conn.rollback()
 
     def execute(self, query: exp.Expr | str) -> QueryResult:
         sql = query if isinstance(query, str) else self.engine.render(query)
@@ -242,6 +279,8 @@ class PostgresSession(Session):
                 return QueryResult(names, [tuple(row) for row in cursor.fetchall()])
         except self._errors as exc:
             raise QueryError(_first_line(exc)) from exc
+        finally:
+            self._end()
 
 
 def connection_params(server: Server, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -331,6 +370,8 @@ class PostgresEngine(Engine):
     server_types: ClassVar[frozenset[str]] = frozenset({"postgres", "postgresql"})
     preferred_for: ClassVar[frozenset[str]] = frozenset({"postgres", "postgresql"})
     cast_targets = {**CAST_TARGETS, "string": "TEXT"}
+    denied_functions = DENIED_FUNCTIONS
+    denied_relations = frozenset({"pg_*"})
 
     def missing_requirement(self) -> str | None:
         if importlib.util.find_spec("psycopg") is None:
@@ -370,4 +411,4 @@ class PostgresEngine(Engine):
         return tree.sql(dialect=self.dialect)
 
 
-__all__ = ["INSTALL_HINT", "SAFE_CASTS", "PostgresEngine", "PostgresSession", "connection_params"]
+__all__ = ["DENIED_FUNCTIONS", "INSTALL_HINT", "SAFE_CASTS", "PostgresEngine", "PostgresSession", "connection_params"]

@@ -90,8 +90,19 @@ RUN_CONF: dict[str, str] = {
     # only value above 100 is NaN: wrong counts in SQL rules and missing samples. The checks'
     # own scan has no WHERE and loses nothing by this.
     "spark.sql.parquet.filterPushdown": "false",
+    # the sandbox: SQL cannot read a file by naming it (``parquet.`/path```, ``text.`/etc/passwd```)
+    "spark.sql.runSQLOnFiles": "false",
 }
 """SQL settings of each run's child session (never of a session meshplane did not start)."""
+
+DENIED_FUNCTIONS: frozenset[str] = frozenset(
+    {"read_*", "reflect", "try_reflect", "java_method", "secret", "try_secret", "list_secrets", "http_request",
+     "ai_*", "cloud_files_state"}
+)  # fmt: skip
+"""Functions a SQL rule may not call on Spark: file and stream readers (Databricks' ``read_files``,
+``read_kafka``...), Java reflection (``reflect('java.lang.System', 'getenv', ...)``), secrets,
+network calls; ``name*`` denies a prefix. Tables qualified by another database or catalog than the
+dataset's own are refused too (`checks.sqltext.gate_refusal`)."""
 
 CONNECT_CLIENT: dict[str, str] = {
     "pandas": "pandas",
@@ -356,6 +367,7 @@ class SparkEngine(Engine):
     server_types: ClassVar[frozenset[str]] = frozenset({"local", "databricks"})
     preferred_for: ClassVar[frozenset[str]] = frozenset({"databricks"})
     cast_targets = {k: v for k, v in CAST_TARGETS.items() if k != "time"}  # Spark has no TIME type
+    denied_functions = DENIED_FUNCTIONS
 
     def __init__(self) -> None:
         self._spark: Any = None

@@ -15,7 +15,7 @@ from meshplane.checks.model import CheckSpec, Outcome
 from meshplane.checks.operators import Threshold, threshold_of
 from meshplane.checks.plan import Aggregates, Immediate, ObjectTarget, OwnQuery, Plan
 from meshplane.checks.registry import CheckType
-from meshplane.checks.sqltext import RuleSqlError, fold_into_scan, parse_read_only, substitute
+from meshplane.checks.sqltext import RuleSqlError, fold_into_scan, gate_refusal, parse_read_only, substitute
 from meshplane.engines.base import QueryResult
 
 if TYPE_CHECKING:
@@ -80,6 +80,9 @@ class SqlRuleCheck(CheckType):
             query = parse_read_only(text, engine.dialect)
         except RuleSqlError as exc:
             return Immediate(Outcome.error(f"refused: {exc}"))
+        refusal = gate_refusal(query, table, engine.denied_functions, engine.denied_relations)
+        if refusal is not None:
+            return Immediate(Outcome.error(f"refused: {refusal}"))
         obj = target.schema_object
         names = {obj.name.lower(), obj.table.lower(), target.table.name.lower(), table.name.lower()}
         folded = fold_into_scan(query, target.table, names)
