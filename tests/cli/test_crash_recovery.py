@@ -54,7 +54,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path
     }
     if request.param == "postgresql":
         env["MESHPLANE_DATABASE_URL"] = request.getfixturevalue("postgres_url")
-    subprocess.run([str(MESHPLANE), "apply", str(folder), "--yes"], env=env, check=True, capture_output=True)
+    subprocess.run([str(MESHPLANE), "apply", str(folder), "--yes", "--init"], env=env, check=True, capture_output=True)
     create = [str(MESHPLANE), "token", "create", "--role", "admin", "--mesh", str(folder)]
     token = subprocess.run(create, env=env, check=True, capture_output=True, text=True).stdout.strip()
     yield folder, env, token

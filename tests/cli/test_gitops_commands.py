@@ -1,8 +1,13 @@
-"""`meshplane plan|apply|impact|db`: exit codes, tree and JSON output, confirmation, no tracebacks."""
+"""`meshplane plan|apply|impact|db`: exit codes, tree and JSON output, confirmation, no tracebacks.
+
+No command creates a registry implicitly: a fresh checkout without configuration is exit 2 with the
+places looked at; `meshplane db init` and `apply --init` create one.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +27,23 @@ runner = CliRunner()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def mesh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A copy of the example mesh; its registry is the default SQLite file, or PostgreSQL via the environment."""
-    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
+def bare(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the example mesh without a registry: the default SQLite file, or an empty PostgreSQL database."""
+    for name in ("MESHPLANE_DATABASE_URL", "MESHPLANE_SERVER_URL", "MESHPLANE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     if request.param == "postgresql":
         monkeypatch.setenv("MESHPLANE_DATABASE_URL", request.getfixturevalue("postgres_url"))
     get_settings.cache_clear()
     yield Path(shutil.copytree(EXAMPLE, tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")))
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def mesh(bare: Path) -> Path:
+    """A copy of the example mesh with an empty registry, created by `meshplane db init`."""
+    created = invoke("db", "init", str(bare))
+    assert created.exit_code == 0 and "created registry" in created.output, created.output
+    return bare
 
 
 def invoke(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
@@ -112,13 +126,20 @@ def test_impact_command(mesh: Path) -> None:
     assert missing.exit_code == 2 and "not registered" in missing.output
 
 
-def test_db_commands(mesh: Path) -> None:
+def test_db_commands(bare: Path) -> None:
+    mesh = bare
     current = invoke("db", "current", str(mesh), "--format", "json")
-    assert current.exit_code == 0
-    before = json.loads(current.stdout)
-    assert before["current"] is None and not before["upToDate"]
-    upgraded = invoke("db", "upgrade", str(mesh))
-    assert upgraded.exit_code == 0 and "upgraded" in upgraded.output
+    if os.environ.get("MESHPLANE_DATABASE_URL"):  # an empty PostgreSQL database: shown, not created
+        assert current.exit_code == 0
+        before = json.loads(current.stdout)
+        assert before["current"] is None and not before["upToDate"]
+    else:  # no SQLite file: none is created
+        assert current.exit_code == 2 and "meshplane db init" in current.output
+        assert not (mesh / ".meshplane").exists()
+    created = invoke("db", "init", str(mesh))
+    assert created.exit_code == 0 and "created registry" in created.output
+    again = invoke("db", "init", str(mesh))
+    assert again.exit_code == 0 and "already exists" in again.output and "nothing to do" in again.output
     after = json.loads(invoke("db", "current", str(mesh), "--format", "json").stdout)
     assert after["upToDate"] and after["current"] == after["head"]
     assert "already at revision" in invoke("db", "upgrade", str(mesh)).output
@@ -137,7 +158,10 @@ def test_default_registry_lives_in_the_mesh(tmp_path: Path, monkeypatch: pytest.
     get_settings.cache_clear()
     mesh = Path(shutil.copytree(EXAMPLE, tmp_path / "m", ignore=shutil.ignore_patterns("lake", ".meshplane")))
     monkeypatch.chdir(mesh / "domains")  # found by walking up to mesh.yaml
-    assert invoke("apply", "--yes").exit_code == 0
+    refused = invoke("apply", "--yes")
+    assert refused.exit_code == 2 and "apply --init" in refused.output
+    assert not (mesh / ".meshplane").exists()
+    assert invoke("apply", "--yes", "--init").exit_code == 0
     assert (mesh / ".meshplane" / "registry.db").is_file()
     assert json.loads(invoke("db", "current", "--format", "json").stdout)["source"] == "default"
 
@@ -167,4 +191,63 @@ def test_unreachable_registry_is_a_message(tmp_path: Path, monkeypatch: pytest.M
     mesh = Path(shutil.copytree(EXAMPLE, tmp_path / "m", ignore=shutil.ignore_patterns("lake", ".meshplane")))
     result = invoke("plan", str(mesh))
     assert result.exit_code == 2 and "cannot open the registry" in result.output
+    get_settings.cache_clear()
+
+
+READ_COMMANDS = [
+    ["plan", "{mesh}"],
+    ["plan", "{mesh}", "--format", "json"],
+    ["apply", "{mesh}", "--yes"],
+    ["impact", "customer.profiles.customers", "--mesh", "{mesh}"],
+    ["movements", "--mesh", "{mesh}"],
+    ["lineage", "retail.sales", "--mesh", "{mesh}"],
+    ["token", "list", "--mesh", "{mesh}"],
+    ["worker", "--once", "--mesh", "{mesh}"],
+    ["serve", "--mesh", "{mesh}", "--port", "1"],
+    ["db", "status", "{mesh}"],
+]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_fresh_checkout_has_no_registry_to_read(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MESHPLANE_DATABASE_URL", "MESHPLANE_SERVER_URL", "MESHPLANE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    mesh = Path(shutil.copytree(EXAMPLE, tmp_path / "m", ignore=shutil.ignore_patterns("lake", ".meshplane")))
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*[a.format(mesh=mesh) for a in args])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "MESHPLANE_DATABASE_URL is not set" in text and "m/mesh.yaml has no `registry:`" in text
+    assert "m/.meshplane/registry.db does not exist" in text
+    assert "--server-url" in text and "meshplane db init" in text and "Traceback" not in text
+    assert not (mesh / ".meshplane").exists(), "nothing was created"
+
+
+def test_a_configured_registry_that_does_not_exist_is_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHPLANE_DATABASE_URL", f"sqlite:///{tmp_path}/typo/registry.db")
+    get_settings.cache_clear()
+    mesh = Path(shutil.copytree(EXAMPLE, tmp_path / "m", ignore=shutil.ignore_patterns("lake", ".meshplane")))
+    result = invoke("plan", str(mesh))
+    assert result.exit_code == 2 and "(from MESHPLANE_DATABASE_URL) does not exist" in " ".join(result.output.split())
+    assert not (tmp_path / "typo").exists()
+    created = invoke("apply", str(mesh), "--yes", "--init")
+    assert created.exit_code == 0 and (tmp_path / "typo" / "registry.db").is_file()
+    get_settings.cache_clear()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgresql_database_is_not_a_registry(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHPLANE_DATABASE_URL", postgres_url)
+    get_settings.cache_clear()
+    mesh = Path(shutil.copytree(EXAMPLE, tmp_path / "m", ignore=shutil.ignore_patterns("lake", ".meshplane")))
+    result = invoke("plan", str(mesh))
+    assert result.exit_code == 2 and "holds no meshplane schema" in " ".join(result.output.split())
+    assert json.loads(invoke("db", "status", str(mesh), "--format", "json").stdout)["current"] is None
     get_settings.cache_clear()

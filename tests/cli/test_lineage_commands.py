@@ -46,7 +46,7 @@ def mesh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
         monkeypatch.setenv("MESHPLANE_DATABASE_URL", request.getfixturevalue("postgres_url"))
     get_settings.cache_clear()
     folder = Path(shutil.copytree(EXAMPLE, tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")))
-    with registry_of(folder) as registry:
+    with open_mesh_registry(folder, create=True) as registry:  # a registry made on purpose (`db init`)
         apply_mesh(folder, registry=registry, actor="tests")
     yield folder
     get_settings.cache_clear()

@@ -27,7 +27,7 @@ def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             REPO / "examples/holding", tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")
         )
     )
-    assert runner.invoke(app, ["apply", str(root), "--yes"]).exit_code == 0
+    assert runner.invoke(app, ["apply", str(root), "--yes", "--init"]).exit_code == 0
     yield root
     get_settings.cache_clear()
 
@@ -65,7 +65,7 @@ def test_a_read_only_postgresql_registry_is_one_line(
     mesh = Path(shutil.copytree(REPO / "examples/holding", tmp_path / "holding", ignore=shutil.ignore_patterns("lake")))
     monkeypatch.setenv("MESHPLANE_DATABASE_URL", postgres_url)
     get_settings.cache_clear()
-    assert runner.invoke(app, ["apply", str(mesh), "--yes"]).exit_code == 0
+    assert runner.invoke(app, ["apply", str(mesh), "--yes", "--init"]).exit_code == 0
     _change_a_description(mesh)
     monkeypatch.setenv("MESHPLANE_DATABASE_URL", postgres_url + "?options=-c%20default_transaction_read_only%3Don")
     get_settings.cache_clear()

@@ -44,7 +44,7 @@ def mesh(tmp_path: Path) -> Path:
         )
     )
     env = environment()
-    subprocess.run([str(MESHPLANE), "apply", str(folder), "--yes"], check=True, capture_output=True, env=env)
+    subprocess.run([str(MESHPLANE), "apply", str(folder), "--yes", "--init"], check=True, capture_output=True, env=env)
     created = subprocess.run(
         [str(MESHPLANE), "token", "create", "--role", "admin", "--mesh", str(folder)],
         check=True,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
-from meshplane.demo.steps import DEMO_MARKER, DemoOptions, DemoStep, prepare_work_dir, run_demo
+from meshplane.demo.steps import DEMO_MARKER, DemoOptions, DemoStep, prepare_work_dir, run_demo, tour
 from meshplane.diagnostics import MeshplaneError
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -104,3 +107,31 @@ def test_breaking_change_impact_is_narrowed_by_column_lineage(steps: dict[str, D
     assert usage["marketing.campaign_performance"] == "affected"
     assert usage["retail.sales"] == "not-using"  # reads customer_id and country_code only
     assert usage["finance.ledger"] == "not-using"  # downstream of retail.sales
+
+
+TOUR_EXIT = {
+    "meshplane test marketing.campaign_responses": 1,  # the deliberately broken product fails its tests
+    "meshplane test --all": 1,
+    "meshplane plan": 1,  # the breaking change is refused
+    "meshplane diff": 1,  # and the diff says it is breaking
+}
+
+
+@pytest.mark.slow
+def test_every_try_next_command_works_as_printed(steps: dict[str, DemoStep], tmp_path: Path) -> None:
+    """Each printed command, pasted into a shell elsewhere without configuration, does what the demo says."""
+    work = Path(_step(steps, "Copy the example mesh").lines[0]).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHPLANE_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    for command in tour(work):
+        done = subprocess.run(
+            ["/bin/sh", "-c", command], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        output = done.stdout + done.stderr
+        expected = next((code for prefix, code in TOUR_EXIT.items() if command.startswith(prefix)), 0)
+        assert done.returncode == expected, f"{command}\n{output}"
+        assert "Traceback" not in output and "no registry" not in output, f"{command}\n{output}"
+        if command.startswith("meshplane plan"):  # against the demo's registry, not an empty new one
+            assert "breaking-without-major" in output and "to create" in output, output
+            assert "60 to create" not in output
+    assert not (work / "mesh-change" / ".meshplane").exists(), "no registry was created beside the change"

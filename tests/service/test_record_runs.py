@@ -11,6 +11,7 @@ import pytest
 from meshplane.demo.lakegen import generate_lake
 from meshplane.registry import Registry, list_test_runs
 from meshplane.service.gitops import apply_mesh
+from meshplane.service.registries import open_mesh_registry
 from meshplane.service.testing import record_runs, run_tests
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,8 @@ def test_nothing_is_recorded_without_a_registry(mesh: Path) -> None:
 
 
 def test_runs_are_recorded_once_the_mesh_is_applied(mesh: Path) -> None:
-    apply_mesh(mesh, actor="t")
+    with open_mesh_registry(mesh, create=True) as registry:  # created on purpose, as `meshplane db init`
+        apply_mesh(mesh, actor="t", registry=registry)
     runs = run_tests("marketing.campaign_responses", mesh_root=mesh, clock=lambda: NOW)
     recorded = record_runs(runs, mesh_root=mesh, actor="ci")
     assert recorded is not None and (recorded.runs, recorded.skipped) == (1, 0)

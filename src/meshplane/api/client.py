@@ -18,29 +18,47 @@ from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity
 
 API_PREFIX = "/api/v1"
 REFUSALS = (403, 409)
+PROBLEM_TYPE_BASE = "urn:meshplane:problem:"
+"""The prefix of the server's problem types (`meshplane.api.problems.TYPE_BASE`)."""
+
+
+def diagnostic_from_dict(item: Mapping[str, Any]) -> Diagnostic:
+    """A diagnostic from its JSON form (`Diagnostic.to_dict`), as a server answers it."""
+    severity = str(item.get("severity")) if item.get("severity") in {s.value for s in Severity} else "error"
+    return Diagnostic(
+        Severity(severity),
+        str(item.get("code") or "server"),
+        str(item.get("message")),
+        item.get("file"),
+        item.get("line"),
+        item.get("column"),
+        item.get("path"),
+        item.get("hint"),
+    )
 
 
 def _diagnostics(problem: Mapping[str, Any]) -> list[Diagnostic]:
-    out = []
-    for item in problem.get("diagnostics") or []:
-        if isinstance(item, Mapping) and item.get("message"):
-            severity = str(item.get("severity")) if item.get("severity") in {s.value for s in Severity} else "error"
-            out.append(
-                Diagnostic(
-                    Severity(severity),
-                    str(item.get("code") or "server"),
-                    str(item["message"]),
-                    item.get("file"),
-                    item.get("line"),
-                    item.get("column"),
-                    item.get("path"),
-                    item.get("hint"),
-                )
-            )
+    out = [
+        diagnostic_from_dict(item)
+        for item in problem.get("diagnostics") or []
+        if isinstance(item, Mapping) and item.get("message")
+    ]
     for item in problem.get("errors") or []:
         if isinstance(item, Mapping):
             out.append(Diagnostic(Severity.ERROR, "request", f"{item.get('field')}: {item.get('reason')}"))
     return out
+
+
+class ServerProblem(MeshplaneError):
+    """A problem (RFC 9457) the server answered: its status, its type and the whole document."""
+
+    def __init__(self, status: int, problem: Mapping[str, Any], diagnostics: list[Diagnostic], exit_code: int) -> None:
+        detail = problem.get("detail") or "error"
+        super().__init__(f"server answered {status}: {detail}", diagnostics, exit_code)
+        self.status = status
+        self.detail = str(detail)
+        self.kind = str(problem.get("type") or "").removeprefix(PROBLEM_TYPE_BASE)
+        self.problem = dict(problem)
 
 
 class ApiClient:
@@ -89,9 +107,26 @@ class ApiClient:
             problem = {}
         if not isinstance(problem, Mapping):
             problem = {}
-        detail = problem.get("detail") or response.reason_phrase or "error"
+        problem = {**problem, "detail": problem.get("detail") or response.reason_phrase or "error"}
         code = 1 if response.status_code in REFUSALS else 2
-        raise MeshplaneError(f"server answered {response.status_code}: {detail}", _diagnostics(problem), code)
+        raise ServerProblem(response.status_code, problem, _diagnostics(problem), code)
+
+    # --- GitOps -----------------------------------------------------------------------------------
+
+    def plan_bundle(self, files: Mapping[str, str], *, prune: bool = False) -> dict[str, Any]:
+        """The server's plan of a mesh bundle (``POST /apply`` with ``dryRun``): nothing is written."""
+        result: dict[str, Any] = self.call(
+            "POST", "/apply", json={"files": dict(files), "prune": prune, "dryRun": True}
+        )
+        return result
+
+    def apply_bundle(
+        self, files: Mapping[str, str], *, prune: bool = False, expected_fingerprint: str | None = None
+    ) -> dict[str, Any]:
+        """Apply a mesh bundle, all or nothing; refused (409) when its plan is no longer `expected_fingerprint`."""
+        body = {"files": dict(files), "prune": prune, "expectedFingerprint": expected_fingerprint}
+        result: dict[str, Any] = self.call("POST", "/apply", json=body)
+        return result
 
     # --- agreements -------------------------------------------------------------------------------
 
@@ -155,4 +190,12 @@ def publish_test_runs(
     return PublishResult(ids, len(runs) - len(documents))
 
 
-__all__ = ["API_PREFIX", "ApiClient", "PublishResult", "publish_test_runs", "publishable_run"]
+__all__ = [
+    "API_PREFIX",
+    "ApiClient",
+    "PublishResult",
+    "ServerProblem",
+    "diagnostic_from_dict",
+    "publish_test_runs",
+    "publishable_run",
+]

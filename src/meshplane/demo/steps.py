@@ -7,6 +7,7 @@ function returning a `DemoStep`; the CLI only presents them.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -133,6 +134,7 @@ def plan_breaking_change(options: DemoOptions) -> DemoStep:
     descriptor.write_text(
         _set_port_version(descriptor.read_text(encoding="utf-8"), "customers", "1.1.0"), encoding="utf-8"
     )
+    point_at_demo_registry(changed)
     with demo_registry(options) as registry:
         plan = plan_mesh(changed, registry=registry)
     lines = [f"plan of {changed}: {len(plan.errors)} error(s) — apply would refuse it"]
@@ -148,6 +150,17 @@ def plan_breaking_change(options: DemoOptions) -> DemoStep:
                 f"  depth {c.depth}: {c.product} ({c.domain}, {c.team}) via {' → '.join(c.path)}: {hit.reason}"
             )
     return DemoStep("Plan a breaking change (customers 1.1.0 drops `segment`)", plan.has_errors, lines, plan)
+
+
+def point_at_demo_registry(checkout: Path) -> None:
+    """Point a checkout beside the demo's mesh at the demo's registry (``registry:`` in its mesh.yaml).
+
+    As a team's checkout names the shared registry: `meshplane plan` there reads the registry the
+    demo applied, never an empty one of its own (none is created implicitly).
+    """
+    config = checkout / "mesh.yaml"
+    text = config.read_text(encoding="utf-8").rstrip("\n")
+    config.write_text(f"{text}\nregistry: sqlite:///../mesh/.meshplane/registry.db\n", encoding="utf-8")
 
 
 def _set_port_version(text: str, port: str, version: str) -> str:
@@ -240,18 +253,23 @@ def run_demo(options: DemoOptions) -> Iterator[DemoStep]:
 
 
 def tour(work_dir: Path) -> list[str]:
-    """What to try next, as commands to copy."""
+    """What to try next, as commands to copy: each runs as printed, from any folder, in a POSIX shell."""
     mesh = work_dir / "mesh"
+    changed = work_dir / "mesh-change"
+    contract = Path("domains/customer/products/profiles/contracts/customers.odcs.yaml")
+
+    def q(path: Path) -> str:
+        return shlex.quote(str(path))
+
     return [
-        f"meshplane lint {mesh}",
-        f"meshplane test marketing.campaign_responses --mesh {mesh}",
-        f"meshplane test --all --mesh {mesh} --format junit --output report.xml",
-        f"meshplane lint {mesh}/domains/retail/products/sales/product.odps.yaml",
-        f"meshplane plan {work_dir / 'mesh-change'}   # with MESHPLANE_DATABASE_URL=sqlite:///{mesh}/.meshplane/registry.db",
-        f"meshplane impact customer.profiles.customers --mesh {mesh}",
-        f"meshplane diff {mesh}/domains/customer/products/profiles/contracts/customers.odcs.yaml "
-        f"{work_dir / 'mesh-change'}/domains/customer/products/profiles/contracts/customers.odcs.yaml",
-        f"meshplane movements --mesh {mesh}",
-        f"meshplane lineage retail.sales --downstream --mesh {mesh}",
-        f"meshplane new product retail returns --mesh {mesh}",
+        f"meshplane lint {q(mesh)}",
+        f"meshplane test marketing.campaign_responses --mesh {q(mesh)}",
+        f"meshplane test --all --mesh {q(mesh)} --format junit --output report.xml",
+        f"meshplane lint {q(mesh / 'domains/retail/products/sales/product.odps.yaml')}",
+        f"meshplane plan {q(changed)}",
+        f"meshplane impact customer.profiles.customers --mesh {q(mesh)}",
+        f"meshplane diff {q(mesh / contract)} {q(changed / contract)}",
+        f"meshplane movements --mesh {q(mesh)}",
+        f"meshplane lineage retail.sales --downstream --mesh {q(mesh)}",
+        f"meshplane new product retail returns --mesh {q(mesh)}",
     ]

@@ -158,6 +158,8 @@ class BundleOutcome:
     dry_run: bool
     fingerprint: str
     errors: list[dict[str, Any]] = field(default_factory=list)
+    absent: list[dict[str, str]] = field(default_factory=list)
+    actor: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of ``POST /api/v1/apply`` (docs/api.md)."""
@@ -170,6 +172,8 @@ class BundleOutcome:
             "fingerprint": self.fingerprint,
             "changes": self.plan.get("changes", []),
             "errors": self.errors,
+            "absent": self.absent,
+            "actor": self.actor,
         }
 
 
@@ -189,8 +193,12 @@ def apply_bundle(
     prune: bool = False,
     dry_run: bool = False,
     lake_base: Path | None = None,
+    expected_fingerprint: str | None = None,
 ) -> BundleOutcome:
     """Plan (and unless `dry_run`, apply) a mesh bundle against `registry`, as `actor`.
+
+    `expected_fingerprint` is the fingerprint of the plan the caller reviewed (a dry run's): when
+    the bundle's plan is now another one, nothing is written (`Conflict`).
 
     The bundle's files live in a temporary folder: a relative ``lake.root`` resolves below
     `lake_base` (the lake as the server sees it), else below the current folder — never below
@@ -242,6 +250,8 @@ def apply_bundle(
             dry_run=dry_run,
             fingerprint=hashlib.sha256(canonical_json(shown["changes"]).encode()).hexdigest(),
             errors=[_relative(d.to_dict(), prefixes) for d in plan.errors],
+            absent=[{"kind": c.kind.value, "id": c.id} for c in plan.changeset.absent],
+            actor=actor.actor,
         )
         if plan.has_errors and not dry_run:
             diagnostics = [_diagnostic(e) for e in outcome.errors]
@@ -250,6 +260,11 @@ def apply_bundle(
             )
         if dry_run or plan.empty:
             return outcome
+        if expected_fingerprint is not None and outcome.fingerprint != expected_fingerprint:
+            raise Conflict(
+                "the registry changed since the bundle was planned: its plan is no longer the one reviewed; "
+                "nothing was written: plan again"
+            )
         try:
             result = apply_mesh(
                 repo, prune=prune, actor=actor.actor, expected_fingerprint=plan.fingerprint, registry=registry

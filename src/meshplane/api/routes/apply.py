@@ -28,8 +28,16 @@ class BundleRequest(ApiModel):
         "domains/<d>/domain.yaml, domains/<d>/products/<p>/product.odps.yaml, .../contracts/<c>.odcs.yaml.",
         examples=[{"mesh.yaml": "apiVersion: meshplane/v1\nkind: Mesh\nname: holding\n"}],
     )
-    prune: StrictBool = Field(default=False, description="Retire domains, products and contracts the bundle no longer has.")
+    prune: StrictBool = Field(
+        default=False, description="Retire domains, products and contracts the bundle no longer has."
+    )
     dry_run: StrictBool = Field(default=False, description="Only plan: nothing is written.")
+    expected_fingerprint: str | None = Field(
+        default=None,
+        description="The `fingerprint` of the plan the caller reviewed (from a `dryRun`): when the plan is now "
+        "another one (the registry changed meanwhile), nothing is written and the answer is 409.",
+        max_length=64,
+    )
 
 
 class BundleResult(OpenModel):
@@ -43,6 +51,12 @@ class BundleResult(OpenModel):
     fingerprint: str
     changes: list[dict[str, Any]]
     errors: list[dict[str, Any]]
+    absent: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Domains, products and contracts the registry has and the bundle no longer declares, kept "
+        "without `prune`: `{kind, id}`.",
+    )
+    actor: str = Field(description="Who the plan is for and the audit entry names: the token's name.")
 
 
 @router.post("/apply", response_model=BundleResult, summary="Plan or apply a mesh bundle", **writes(PLAN_DOMAINS))
@@ -50,10 +64,17 @@ def apply_bundle(context: Context, caller: Caller, body: BundleRequest) -> dict[
     """Lint, plan and (unless `dryRun`) apply a mesh bundle, all or nothing.
 
     A plan with errors is refused with 422 (the problem carries the plan); a plan that changed
-    while it was being applied is a 409; a plan with nothing to do answers `applied: false`.
+    while it was being applied, or that is not the `expectedFingerprint` reviewed, is a 409; a
+    plan with nothing to do answers `applied: false`.
     """
     outcome = publishing.apply_bundle(
-        context.registry, caller, body.files, prune=body.prune, dry_run=body.dry_run, lake_base=context.lake_base
+        context.registry,
+        caller,
+        body.files,
+        prune=body.prune,
+        dry_run=body.dry_run,
+        lake_base=context.lake_base,
+        expected_fingerprint=body.expected_fingerprint,
     )
     return outcome.to_dict()
 

@@ -1,4 +1,4 @@
-"""`meshplane db current|status|upgrade [PATH]`: the registry database's schema revision, migrations and workers."""
+"""`meshplane db init|status|upgrade [PATH]`: create the registry, its schema revision, migrations and workers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from meshplane.diagnostics import MeshplaneError
 if TYPE_CHECKING:
     from meshplane.registry import RegistryUrl
 
-db_app = typer.Typer(help="The registry database: schema revision and migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="The registry database: creation, schema revision and migrations.", no_args_is_help=True)
 
 PathArg = Annotated[
     Path | None, typer.Argument(help="The mesh folder whose registry to use (default: the working directory's).")
@@ -35,11 +35,17 @@ def status(
 ) -> None:
     """Show the registry (URL, where it came from), its schema revision, the lineage queue and the workers.
 
-    `db current` is the same command (its older name).
+    `db current` is the same command (its older name). A registry that does not exist is not
+    created (exit 2; `meshplane db init` creates it).
     """
     try:
         url = _resolve(path)
         from meshplane.registry import Registry
+        from meshplane.service.registries import missing_registry
+
+        refusal = missing_registry(url)
+        if refusal is not None:
+            raise refusal
         from meshplane.service.lineage import lineage_status
 
         with Registry(url, auto_upgrade=False) as registry:
@@ -82,6 +88,33 @@ def status(
             f"worker {escape(worker['worker'])} {alive}, last beat {worker['secondsSinceBeat']:.0f} s ago"
             + (f" · {escape(jobs)}" if jobs else "")
         )
+    raise typer.Exit(EXIT_OK)
+
+
+@db_app.command("init")
+def init(path: PathArg = None) -> None:
+    """Create the registry (the SQLite file or the schema in an empty database) and migrate it to the newest schema.
+
+    The one deliberate way to start a registry (besides `meshplane apply --init`): read commands
+    never create one. On an existing registry it only applies pending migrations.
+    """
+    try:
+        url = _resolve(path)
+        from meshplane.registry import Registry
+        from meshplane.service.registries import missing_registry
+
+        created = missing_registry(url) is not None
+        with Registry(url, auto_upgrade=False) as registry:
+            before = registry.upgrade()
+    except MeshplaneError as exc:
+        raise typer.Exit(report_error(exc)) from None
+    where = f"registry {escape(url.display)} [dim](from {url.source.value})[/dim]"
+    if created or before.current is None:
+        console.print(f"created {where} at revision {before.head}")
+    elif before.up_to_date:
+        console.print(f"{where} already exists at revision {before.head}: nothing to do")
+    else:
+        console.print(f"{where} already exists: upgraded from {before.current} to {before.head}")
     raise typer.Exit(EXIT_OK)
 
 

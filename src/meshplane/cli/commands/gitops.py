@@ -1,9 +1,14 @@
-"""`meshplane plan [PATH]` and `meshplane apply [PATH]`: GitOps between the mesh repo and the registry."""
+"""`meshplane plan [PATH]` and `meshplane apply [PATH]`: GitOps between the mesh repo and the registry.
+
+Locally they read and write the registry the mesh resolves to (`service.registries`; none is
+created implicitly: `apply --init` or `meshplane db init` create one). With `--server-url` (or
+MESHPLANE_SERVER_URL) the server plans and applies, with the token's rights (`cli.remote_gitops`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -13,12 +18,26 @@ from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, err_console, pri
 from meshplane.diagnostics import MeshplaneError
 from meshplane.mesh.repository import find_mesh_root
 
+if TYPE_CHECKING:
+    from meshplane.api.client import ApiClient
+
 PathArg = Annotated[
     Path | None, typer.Argument(help="The mesh folder (default: the one holding the working directory).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Retire domains, products and contracts that the repository no longer has.")
+]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server-url",
+        help="Plan and apply through this meshplane server, with the rights of MESHPLANE_TOKEN "
+        "(default: MESHPLANE_SERVER_URL; without either, the local registry).",
+    ),
+]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", help="API token (default: MESHPLANE_TOKEN, preferred).", show_default=False)
 ]
 
 
@@ -38,17 +57,40 @@ def _refused_json(exc: MeshplaneError) -> dict[str, Any]:
     return {"changes": [], "errors": [d.to_dict() for d in exc.diagnostics] or [{"message": exc.message}]}
 
 
+def _remote(server_url: str | None, token: str | None) -> ApiClient | None:
+    """A client of the server to plan and apply through (None: the local registry)."""
+    from meshplane.cli.remote_gitops import connect, server_of
+
+    server = server_of(server_url)
+    if server is None:
+        return None
+    try:
+        return connect(server, token)
+    except MeshplaneError as exc:
+        raise typer.Exit(report_error(exc)) from None
+
+
 def plan(
     path: PathArg = None,
+    *,
     prune: PruneOpt = False,
     output_format: FormatOpt = "table",
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """Show what `apply` would change in the registry: entities, new contract versions with their diff, impact.
 
     Exit 0 when the plan can be applied, 1 when it has errors (breaking change without a major bump,
-    changed content under a registered version, removal of something still consumed, lint errors).
+    changed content under a registered version, removal of something still consumed, lint errors),
+    2 when there is no registry to plan against (none is created) or the server cannot be used.
     """
     _check_format(output_format)
+    client = _remote(server_url, token)
+    if client is not None:
+        from meshplane.cli.remote_gitops import remote_plan
+
+        with client:
+            raise typer.Exit(remote_plan(client, mesh_path(path), prune=prune, output_format=output_format))
     from meshplane.cli.plan_view import render_plan
     from meshplane.service.gitops import plan_mesh
 
@@ -76,25 +118,49 @@ def _confirmed(summary: str) -> bool:
 
 def apply(
     path: PathArg = None,
+    *,
     prune: PruneOpt = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation.")] = False,
     actor: Annotated[
         str | None, typer.Option("--actor", help="Who applies, for the audit log (default: the OS user).")
     ] = None,
     output_format: FormatOpt = "table",
+    init: Annotated[
+        bool, typer.Option("--init", help="Create the local registry when it does not exist yet (else exit 2).")
+    ] = False,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """Record the repository in the registry, all or nothing, in one transaction.
 
     Shows the plan, asks for confirmation (unless --yes), refuses a plan with errors (exit 1,
-    nothing written). A second apply of the same repository changes nothing.
+    nothing written). A second apply of the same repository changes nothing. Through a server,
+    the apply is refused (exit 1, nothing written) when the registry changed since the plan shown.
     """
     _check_format(output_format)
+    client = _remote(server_url, token)
+    if client is not None:
+        from meshplane.cli.remote_gitops import refuse_local_options, remote_apply
+
+        refuse_local_options(**{"--actor": actor is not None, "--init": init})
+        with client:
+            code = remote_apply(
+                client,
+                mesh_path(path),
+                prune=prune,
+                output_format=output_format,
+                confirm=lambda summary: yes or _confirmed(summary),
+            )
+        raise typer.Exit(code)
     from meshplane.cli.plan_view import render_plan
     from meshplane.service.gitops import apply_mesh, load_for_gitops, plan_mesh
+    from meshplane.service.registries import open_mesh_registry
 
+    registry = None
     try:
         repo = load_for_gitops(mesh_path(path))
-        shown = plan_mesh(repo, prune=prune)
+        registry = open_mesh_registry(repo.root, create=init)
+        shown = plan_mesh(repo, prune=prune, registry=registry)
         if output_format == "table":
             render_plan(shown)
         if shown.has_errors:
@@ -112,12 +178,15 @@ def apply(
         if not yes and not _confirmed(shown.summary()):
             err_console.print("apply cancelled; nothing was written")
             raise typer.Exit(EXIT_FAILED)
-        result = apply_mesh(repo, prune=prune, actor=actor, expected_fingerprint=shown.fingerprint)
+        result = apply_mesh(repo, prune=prune, actor=actor, expected_fingerprint=shown.fingerprint, registry=registry)
     except MeshplaneError as exc:
         if output_format == "json" and exc.diagnostics:
             print_json({"applied": False, "auditId": None, **_refused_json(exc)})
             raise typer.Exit(exc.exit_code) from None
         raise typer.Exit(report_error(exc)) from None
+    finally:
+        if registry is not None:
+            registry.close()
     if output_format == "json":
         print_json({"applied": result.changed, "auditId": result.audit_id, **result.plan.to_dict()})
     elif not result.changed:
