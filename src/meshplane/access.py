@@ -30,6 +30,9 @@ class Role(enum.StrEnum):
     """A domain team: write its own domain's products and contracts, decide agreements on its ports."""
     READER = "reader"
     """Read the catalog, nothing else."""
+    LINEAGE_WRITER = "lineage-writer"
+    """A shared runner's integration token (Airflow, Spark, dbt): sends lineage events for any domain,
+    attributed by the rules; reads like a reader, changes nothing else."""
 
 
 class AgreementState(enum.StrEnum):
@@ -115,18 +118,32 @@ class Principal:
         token = f", token {self.token_id}" if self.token_id else ""
         return f"{self.name} ({scope}{token})"[:300]
 
+    @property
+    def lineage_domain(self) -> str | None:
+        """The domain every lineage event this caller sends is attributed to: a maintainer's own.
+
+        None: the attribution rules decide (admins, `lineage-writer` tokens).
+        """
+        return self.domain if self.role is Role.MAINTAINER else None
+
     def may_maintain(self, domain: str | None) -> bool:
         """True when this caller may write `domain` (admins may write every domain)."""
         if self.role is Role.ADMIN:
             return True
         return self.role is Role.MAINTAINER and domain is not None and domain == self.domain
 
-    def require_writer(self) -> None:
-        """Refuse anonymous callers (401) and readers (403)."""
+    def require_lineage_sender(self) -> None:
+        """Refuse callers who may not send lineage events: anonymous (401) and readers (403)."""
         if not self.authenticated:
             raise AccessDenied("authentication required: send `Authorization: Bearer <token>`", authenticated=False)
         if self.role is Role.READER:
             raise AccessDenied(f"{self.name} is a reader: reader tokens cannot change anything")
+
+    def require_writer(self) -> None:
+        """Refuse anonymous callers (401), readers and lineage writers (403: they send lineage, nothing else)."""
+        self.require_lineage_sender()
+        if self.role is Role.LINEAGE_WRITER:
+            raise AccessDenied(f"{self.name} is a lineage-writer: it may send lineage events, nothing else")
 
     def require_admin(self, what: str) -> None:
         """Refuse everyone but admins."""

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from access_matrix import APPLY_SCENARIOS, EXPECTATIONS, SQUATTED_CONTRACT, Expectation, Scenario
-from api_support import IDENTITIES, LiveServer, World, build_world, bundle, copy_world
+from api_support import IDENTITIES, OPERATOR, LiveServer, World, build_world, bundle, copy_world
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
@@ -25,6 +25,7 @@ from meshplane.api.security import OWNER_EXTENSION
 from meshplane.registry import Registry
 from meshplane.registry.access import ApiToken
 from meshplane.registry.lineage import stored_mesh_settings
+from meshplane.service.tokens import create_token
 from meshplane.settings import Settings
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -109,6 +110,18 @@ def test_authorization_matrix(method: str, path: str, identity: str, world: Worl
     status, text = _call(world, method, path, identity)
     expected = EXPECTATIONS[(method, path)].statuses[identity]
     assert status == expected, f"{method} {path} as {identity}: {status} (expected {expected}): {text[:300]}"
+
+
+LINEAGE_RECEIVERS = {("POST", "/api/v1/lineage"): 201, ("POST", "/api/v1/lineage/batch"): 200}
+
+
+@pytest.mark.parametrize(("method", "path"), MUTATING_ROUTES, ids=[f"{m} {p}" for m, p in MUTATING_ROUTES])
+def test_a_lineage_writer_sends_lineage_and_changes_nothing_else(method: str, path: str, world: World) -> None:
+    """The shared runner's token (docs/auth.md): the receivers accept it, every other write is 403."""
+    with Registry(world.registry_url) as registry:
+        world.tokens["lineage-writer"] = create_token(registry, OPERATOR, role="lineage-writer", name="runner").token
+    status, text = _call(world, method, path, "lineage-writer")
+    assert status == LINEAGE_RECEIVERS.get((method, path), 403), f"{method} {path}: {status}: {text[:300]}"
 
 
 @pytest.mark.parametrize(("method", "path"), MUTATING_ROUTES, ids=[f"{m} {p}" for m, p in MUTATING_ROUTES])

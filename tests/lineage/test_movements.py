@@ -126,6 +126,7 @@ def test_the_flow_json_has_exactly_the_documented_keys(world: World) -> None:
         "agreement": "none",
         "declared": True,
         "flags": ["no-agreement"],
+        "receivedBy": ["lineage-tests (admin)"],
     }
 
 

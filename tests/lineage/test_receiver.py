@@ -147,17 +147,20 @@ def test_any_writer_may_send_events(client: TestClient, world: World, who: str |
     assert bad.status_code == 401
 
 
-def test_the_sender_is_recorded_and_the_event_attributed_by_its_job(client: TestClient, world: World) -> None:
+def test_the_sender_is_recorded_and_binds_the_attribution(client: TestClient, world: World) -> None:
+    """A maintainer's event is its own domain's, whatever its job says (tests/lineage/test_senders.py)."""
     client.post(
         "/api/v1/lineage", json=run_event(job="airflow-retail/orders.load"), headers=world.headers("maintainer:finance")
     )
     with world.registry() as registry:
         service.derive_pending(registry)
         with registry.read() as session:
-            sender = session.execute(sa.select(store.StoredEvent.received_by)).scalar_one()
-            domain = session.execute(sa.select(store.LineageRun.domain)).scalar_one()
-    assert "maintainer of finance" in sender
-    assert domain == "retail"
+            event = session.execute(sa.select(store.StoredEvent)).scalar_one()
+            run = session.execute(sa.select(store.LineageRun)).scalar_one()
+    assert "maintainer of finance" in event.received_by
+    assert (event.sender_role, event.sender_domain) == ("maintainer", "finance")
+    assert (run.domain, run.rule) == ("finance", "sender")
+    assert run.mismatch is not None and "to retail" in run.mismatch
 
 
 # --- batches -------------------------------------------------------------------------------------------------

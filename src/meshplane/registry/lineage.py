@@ -44,8 +44,11 @@ from meshplane.registry.models import ID, NAME, SHA256, VERSION, Base
 
 log = logging.getLogger(__name__)
 
-RANKS = {"job-namespace": 0, "ownership": 1, "parent-run": 2, "output-port": 3}
-"""Attribution rules, strongest first: a run keeps the domain of the strongest rule that decided it."""
+RANKS = {"sender": -1, "job-namespace": 0, "ownership": 1, "parent-run": 2, "output-port": 3}
+"""Attribution rules, strongest first: a run keeps the domain of the strongest rule that decided it.
+``sender``: a maintainer's token binds the runs it sends to its domain, whatever the rules say."""
+SENDERS_LENGTH = 2000
+"""Longest list of a run's senders kept."""
 
 DIRECTORY_KINDS = ("job-namespace", "owner", "lake", "mesh")
 MESH_SETTINGS_ENTRY = "mesh.yaml"
@@ -74,6 +77,10 @@ class StoredEvent(Base):
     received_at: Mapped[datetime] = mapped_column(index=True)
     received_by: Mapped[str] = mapped_column(NAME)
     body: Mapped[str] = mapped_column(sa.Text)
+    sender_role: Mapped[str | None] = mapped_column(sa.String(16))
+    """The role of the token that posted it (migration ``0011``); None: not known (a local ingest)."""
+    sender_domain: Mapped[str | None] = mapped_column(ID)
+    """For a maintainer's token, its domain: the domain the event's run is attributed to."""
 
 
 class LineageRun(Base):
@@ -95,6 +102,12 @@ class LineageRun(Base):
     last_seen: Mapped[datetime] = mapped_column(index=True)
     day: Mapped[str] = mapped_column(sa.String(10))
     events: Mapped[int]
+    received_by: Mapped[str | None] = mapped_column(sa.Text)
+    """Who sent its events (`Principal.actor` of each token, ``; ``-separated; migration ``0011``)."""
+    sender_domain: Mapped[str | None] = mapped_column(ID)
+    """The domain a maintainer's token bound the run to (None: attributed by the rules alone)."""
+    mismatch: Mapped[str | None] = mapped_column(sa.Text)
+    """``sender-mismatch``: the rules would attribute the run to another domain than its sender's."""
 
 
 class RunDataset(Base):
@@ -126,6 +139,8 @@ class RunDataset(Base):
     stats_final: Mapped[bool | None] = mapped_column(sa.Boolean)
     schema_at: Mapped[datetime | None]
     drift: Mapped[list[Any] | None]
+    mismatch: Mapped[str | None] = mapped_column(sa.Text)
+    """``sender-mismatch``: a maintainer of another domain reported this output of a port (not evidence)."""
 
 
 class ColumnUsage(Base):
@@ -304,6 +319,20 @@ def identity_sha(namespace: str, name: str) -> str:
     return hashlib.sha256(f"{namespace}#{name}".encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who posted an event: the token's `Principal.actor`, its role and (for a maintainer) its domain."""
+
+    received_by: str
+    role: str | None = None
+    domain: str | None = None
+
+    @property
+    def bound(self) -> str | None:
+        """The domain a maintainer's token binds its runs to; None: the attribution rules decide."""
+        return self.domain if self.role == "maintainer" else None
+
+
 @dataclass(slots=True)
 class RunState:
     """A ``lineage_runs`` row in memory; `observe` merges one event into it (order-independent)."""
@@ -322,6 +351,9 @@ class RunState:
     state_at: datetime | None = None
     events: int = 0
     day: str = ""
+    received_by: str | None = None
+    sender_domain: str | None = None
+    mismatch: str | None = None
 
     def observe(
         self,
@@ -330,8 +362,20 @@ class RunState:
         terminal: bool,
         attribution: tuple[str, str, str] | None,
         parent_run_id: str | None,
+        *,
+        sender: Sender | None = None,
+        mismatch: str | None = None,
     ) -> None:
-        """Merge one event: times, the latest state (a terminal one wins a tie), the strongest attribution."""
+        """Merge one event: times, the latest state (a terminal one wins a tie), the strongest attribution,
+        its sender (and a sender's mismatch with the rules; the smallest of two, so order never matters)."""
+        if sender is not None:
+            senders = set(self.received_by.split("; ")) if self.received_by else set()
+            if sender.received_by not in senders:
+                self.received_by = "; ".join(sorted(senders | {sender.received_by}))[:SENDERS_LENGTH]
+            if sender.bound is not None:
+                self.sender_domain = min(filter(None, (self.sender_domain, sender.bound)))
+        if mismatch is not None:
+            self.mismatch = min(filter(None, (self.mismatch, mismatch[:SENDERS_LENGTH])))
         self.first_seen = min(self.first_seen, at)
         self.last_seen = max(self.last_seen, at)
         self.day = self.first_seen.date().isoformat()
@@ -342,7 +386,8 @@ class RunState:
             self.state, self.state_at = event_type, at
         if attribution is not None:
             domain, rule, detail = attribution
-            if self.rule is None or RANKS.get(rule, 9) < RANKS.get(self.rule, 9):
+            mine = (RANKS.get(rule, 9), domain)
+            if self.rule is None or mine < (RANKS.get(self.rule, 9), self.domain or ""):
                 self.domain, self.rule, self.rule_detail = domain, rule, detail[:2000]
         self.parent_run_id = self.parent_run_id or parent_run_id
 
@@ -380,6 +425,8 @@ class DatasetObservation:
     statistics: tuple[int | None, int | None, int | None] | None = None
     drift: list[Any] | None = None
     """How the ``schema`` facet differs from the port's contract (empty: it agrees); None: not compared."""
+    mismatch: str | None = None
+    """Set when the sender may not give evidence about this port (another domain's maintainer)."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -413,6 +460,7 @@ class DatasetState:
     stats_final: bool | None = None
     schema_at: datetime | None = None
     drift: list[Any] | None = None
+    mismatch: str | None = None
     id: int | None = None
 
     @classmethod
@@ -437,6 +485,8 @@ class DatasetState:
             self.stats_at, self.stats_final = obs.at, obs.terminal
         if obs.drift is not None and (self.schema_at is None or obs.at >= self.schema_at):
             self.schema_at, self.drift = obs.at, obs.drift
+        if obs.mismatch is not None:
+            self.mismatch = min(filter(None, (self.mismatch, obs.mismatch[:SENDERS_LENGTH])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,6 +523,8 @@ class EventRow:
     received_at: datetime
     received_by: str
     body: str
+    sender_role: str | None = None
+    sender_domain: str | None = None
 
 
 # --- reads and writes of one ingest transaction -----------------------------------------------------
@@ -494,6 +546,20 @@ _SELECT_DATASETS = sa.select(*(getattr(RunDataset, n) for n in _DATASET_FIELDS))
 _SELECT_USAGE = sa.select(ColumnUsage.usage_key, ColumnUsage.id, ColumnUsage.first_seen, ColumnUsage.last_seen).where(
     ColumnUsage.usage_key.in_(_KEYS)
 )
+
+
+_SELECT_SENDERS = sa.select(
+    StoredEvent.id, StoredEvent.received_by, StoredEvent.sender_role, StoredEvent.sender_domain
+).where(StoredEvent.id.in_(_KEYS))
+
+
+def event_senders(session: Session, event_ids: Sequence[int]) -> dict[int, Sender]:
+    """Who posted each stored event, by event id."""
+    out: dict[int, Sender] = {}
+    for chunk in _chunks(sorted(set(event_ids))):
+        for row in session.connection().execute(_SELECT_SENDERS, {"keys": list(chunk)}):
+            out[row.id] = Sender(row.received_by, row.sender_role, row.sender_domain)
+    return out
 
 
 def load_runs(session: Session, keys: Iterable[str]) -> dict[str, RunState]:
@@ -614,6 +680,13 @@ class RunDatasetRow:
     byte_count: int | None
     last_seen: datetime
     drift: list[Any] | None = field(default=None, compare=False)
+    first_seen: datetime | None = None
+    received_by: str | None = None
+    """Who sent the run's events."""
+    run_mismatch: str | None = None
+    """The run's ``sender-mismatch`` (its sender's domain is not the one the rules say)."""
+    mismatch: str | None = None
+    """This dataset's ``sender-mismatch`` (evidence about another domain's port from a maintainer)."""
 
 
 def run_dataset_rows(
@@ -633,7 +706,10 @@ def run_dataset_rows(
         r.job_namespace,
         r.job_name,
         r.day,
-        *(getattr(d, name) for name in (*own, "row_count", "byte_count", "last_seen", "drift")),
+        *(getattr(d, name) for name in (*own, "row_count", "byte_count", "last_seen", "drift", "first_seen")),
+        r.received_by,
+        r.mismatch.label("run_mismatch"),
+        d.mismatch,
     ]
     query = (
         sa.select(*columns)
@@ -687,10 +763,12 @@ __all__ = [
     "RunDataset",
     "RunDatasetRow",
     "RunState",
+    "Sender",
     "StoredEvent",
     "StoredIndex",
     "UsageObservation",
     "column_usage_rows",
+    "event_senders",
     "identity_sha",
     "index_version",
     "lineage_counts",

@@ -59,6 +59,7 @@ from meshplane.registry import lineage as store
 from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
 from meshplane.registry.worker import JobResult
+from meshplane.service.senders import bind_attribution, port_evidence_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ class _Batch:
         self.touched_sets: set[tuple[str, str, str]] = set()
         self.usage: list[store.UsageObservation] = []
         self.shas: dict[DatasetIdentity, str] = {}
+        self.senders: Mapping[int, store.Sender | None] = {}
+        """Who sent each event (by ``id()`` of the event): binds attribution (`meshplane.service.senders`)."""
         self.drifts: dict[tuple[Any, ...], list[dict[str, str]] | None] = {}
 
     def load(self, events: Sequence[LineageEvent]) -> None:
@@ -246,9 +249,16 @@ class _Batch:
                 self.runs[key] = run
             parent = event.parent.run_id if event.parent is not None else None
             parent = parent if parent is None or len(parent) <= store.RUN_ID_LENGTH else None  # not a run id
-            attribution = (who.domain, who.rule.value, who.detail) if who is not None else None
+            sender = self.senders.get(id(event))
+            attribution, mismatch = bind_attribution(who, sender)
             run.observe(
-                at, event.event_type.value if event.event_type else None, event.is_terminal, attribution, parent
+                at,
+                event.event_type.value if event.event_type else None,
+                event.is_terminal,
+                attribution,
+                parent,
+                sender=sender,
+                mismatch=mismatch,
             )
             self.touched_runs.add(key)
             domain = run.domain
@@ -261,8 +271,11 @@ class _Batch:
     def _dataset(self, key: str, event: LineageEvent, dataset: Any, match: PortMatch | None, at: datetime) -> None:
         identity = dataset.identity
         stats = dataset.statistics
-        drift = None
-        if dataset.schema is not None and match is not None and dataset.role is not DatasetRole.INPUT:
+        drift, mismatch = None, None
+        if match is not None and dataset.role is not DatasetRole.INPUT:  # evidence about the port
+            row = match.row
+            mismatch = port_evidence_mismatch(self.senders.get(id(event)), row.domain, row.product, row.port)
+        if dataset.schema is not None and match is not None and dataset.role is not DatasetRole.INPUT and not mismatch:
             drift = self.drift(match, tuple((f.name, f.type) for f in dataset.schema))
         obs = store.DatasetObservation(
             key,
@@ -276,6 +289,7 @@ class _Batch:
             event.is_terminal,
             (stats.row_count, stats.bytes, stats.file_count) if stats is not None else None,
             drift,
+            mismatch,
         )
         state = self.datasets.get(obs.key)
         if state is None:
@@ -369,9 +383,18 @@ class LeaseLost(Exception):
     """Another worker took over a claim (this one outlived its lease): the chunk is left to it."""
 
 
-def _observe(session: Session, registry: Registry, events: Sequence[LineageEvent]) -> _Batch:
-    """Observe `events`; the runs other events of the chunk name as their parent first (their domain decides)."""
+def _observe(
+    session: Session,
+    registry: Registry,
+    events: Sequence[LineageEvent],
+    senders: Mapping[int, store.Sender | None] | None = None,
+) -> _Batch:
+    """Observe `events`; the runs other events of the chunk name as their parent first (their domain decides).
+
+    `senders`: who sent each event, by ``id()`` of the event (none: attributed by the rules alone).
+    """
     batch = _Batch(session, registry, _index_context(session, registry))
+    batch.senders = senders or {}
     batch.load(events)
     parents = {e.parent.run_id for e in events if e.parent is not None and e.parent.run_id}
     for event in sorted(events, key=lambda e: e.run_id not in parents):  # stable: otherwise as stored
@@ -394,7 +417,7 @@ def _write_batch(session: Session, batch: _Batch, events: Sequence[LineageEvent]
     if registry.dialect == "postgresql":  # derivers touching the same runs or usage rows take turns, in one order
         session.execute(_LOCK_KEYS, {"keys": sorted({_advisory_key(k) for k in batch.lock_keys()})})
     if not batch.still_current(session):
-        batch = _observe(session, registry, events)
+        batch = _observe(session, registry, events, batch.senders)
     batch.write(session)
     if queue.release(session, ids, me) != len(ids):
         raise LeaseLost(f"the claim of {me} on {len(ids)} events ran out; another worker derives them")
@@ -425,10 +448,12 @@ def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | 
         return outcome
     with registry.read() as session:
         rows = queue.event_bodies(session, ids)
+        senders = store.event_senders(session, ids)
     try:
         events = [parse_event(body) for _, body in rows]  # valid when received
+        by_event = {id(event): senders.get(event_id) for (event_id, _), event in zip(rows, events, strict=True)}
         with registry.read() as session:  # the heavy part, outside every write
-            batch = _observe(session, registry, events)
+            batch = _observe(session, registry, events, by_event)
         registry.write(lambda s: _write_batch(s, batch, events, ids, me))
     except LeaseLost as exc:
         log.warning("%s", exc)
@@ -438,7 +463,7 @@ def derive_chunk(claimant: Claimant, *, limit: int = DERIVE_CHUNK, up_to: int | 
         _give_back(registry, ids, me)
         raise
     except Exception as exc:  # one event's data or a bug must not block the queue: find it
-        _derive_one_by_one(claimant, outcome, rows, exc)
+        _derive_one_by_one(claimant, outcome, rows, exc, senders)
         return outcome
     outcome.derived += len(rows)
     return outcome
@@ -456,7 +481,11 @@ def _give_back(registry: Registry, ids: Sequence[int], me: str) -> None:
 
 
 def _derive_one_by_one(
-    claimant: Claimant, outcome: DeriveOutcome, rows: Sequence[tuple[int, str]], first: Exception
+    claimant: Claimant,
+    outcome: DeriveOutcome,
+    rows: Sequence[tuple[int, str]],
+    first: Exception,
+    senders: Mapping[int, store.Sender],
 ) -> None:
     registry, me = claimant.registry, claimant.worker_id
     log.warning("deriving %d lineage events failed (%s); deriving them one by one", len(rows), type(first).__name__)
@@ -464,7 +493,7 @@ def _derive_one_by_one(
         try:
             event = parse_event(body)
             with registry.read() as session:
-                batch = _observe(session, registry, [event])
+                batch = _observe(session, registry, [event], {id(event): senders.get(event_id)})
             registry.write(partial(_write_batch, batch=batch, events=[event], ids=[event_id], me=me))
             outcome.derived += 1
         except LeaseLost:

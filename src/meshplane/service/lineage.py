@@ -123,9 +123,9 @@ def receive_event(
     registry: Registry, body: bytes | str | Mapping[str, Any], principal: Principal, *, now: datetime | None = None
 ) -> IngestResult:
     """Receive one event (`InvalidEventError` when it is malformed: nothing is stored)."""
-    principal.require_writer()
+    principal.require_lineage_sender()
     event = check_event(body)
-    status = ingest(registry, [event], actor=principal.actor, now=now)[0]
+    status = ingest(registry, [event], actor=principal, now=now)[0]
     return IngestResult(0, status, event.fingerprint, event.kind.value, warnings=event.warnings)
 
 
@@ -134,10 +134,10 @@ async def receive_event_async(
 ) -> IngestResult:
     """`receive_event` for a server's event loop: checked on the loop (tens of microseconds), stored by
     the registry's writer with whatever else waits (one transaction per group, not per request)."""
-    principal.require_writer()
+    principal.require_lineage_sender()
     large = not isinstance(body, Mapping) and len(body) > LOOP_PARSE_LIMIT
     event = await asyncio.to_thread(check_event, body) if large else check_event(body)
-    rows = _event_rows([event], principal.actor, now)
+    rows = _event_rows([event], principal, now)
     new = await registry.write_async(lambda session: _store(session, rows))
     status = _statuses([event], new)[0]
     return IngestResult(0, status, event.fingerprint, event.kind.value, warnings=event.warnings)
@@ -170,22 +170,22 @@ def receive_batch(
 
     Raises `InvalidEventError` only when the body is not an array, or holds more than `MAX_BATCH`.
     """
-    principal.require_writer()
+    principal.require_lineage_sender()
     parsed = _checked_batch(body)
     good = [p for p in parsed if not isinstance(p, InvalidEventError)]
-    return _batch_outcome(parsed, ingest(registry, good, actor=principal.actor, now=now) if good else [])
+    return _batch_outcome(parsed, ingest(registry, good, actor=principal, now=now) if good else [])
 
 
 async def receive_batch_async(
     registry: Registry, body: bytes | str | Sequence[Any], principal: Principal, *, now: datetime | None = None
 ) -> BatchOutcome:
     """`receive_batch` for an event loop: the batch is checked in a worker thread, stored by the writer."""
-    principal.require_writer()
+    principal.require_lineage_sender()
     parsed = await asyncio.to_thread(_checked_batch, body)
     good = [p for p in parsed if not isinstance(p, InvalidEventError)]
     statuses: list[IngestStatus] = []
     if good:
-        rows = _event_rows(good, principal.actor, now)
+        rows = _event_rows(good, principal, now)
         new = await registry.write_async(lambda session: _store(session, rows))
         statuses = _statuses(good, new)
     return _batch_outcome(parsed, statuses)
@@ -196,9 +196,13 @@ StorableEvent = LineageEvent | ReceivedEvent
 
 
 def ingest(
-    registry: Registry, events: Sequence[StorableEvent], *, actor: str, now: datetime | None = None
+    registry: Registry, events: Sequence[StorableEvent], *, actor: str | Principal, now: datetime | None = None
 ) -> list[IngestStatus]:
-    """Store events not stored yet, each with a derivation queue row, in one write; a status each."""
+    """Store events not stored yet, each with a derivation queue row, in one write; a status each.
+
+    `actor` is who sent them: a `Principal` (its role and a maintainer's domain are stored with each
+    event and bind the attribution of its run, `meshplane.service.senders`), or a name alone (no binding).
+    """
     rows = _event_rows(events, actor, now)
     new = registry.write(lambda session: _store(session, rows))
     return _statuses(events, new)
@@ -207,9 +211,13 @@ def ingest(
 # --- storing -----------------------------------------------------------------------------------------
 
 
-def _event_rows(events: Sequence[StorableEvent], actor: str, now: datetime | None) -> list[store.EventRow]:
+def _event_rows(events: Sequence[StorableEvent], actor: str | Principal, now: datetime | None) -> list[store.EventRow]:
     """One row per distinct fingerprint (a second copy in the same request is a duplicate)."""
     received = now or datetime.now(UTC)
+    if isinstance(actor, Principal):
+        name, role, domain = actor.actor, actor.role.value if actor.role else None, actor.lineage_domain
+    else:
+        name, role, domain = actor, None, None
     first: dict[str, store.EventRow] = {}
     for event in events:
         if event.fingerprint not in first:
@@ -222,8 +230,10 @@ def _event_rows(events: Sequence[StorableEvent], actor: str, now: datetime | Non
                 event.job_namespace,
                 event.job_name,
                 received,
-                actor[:300],
+                name[:300],
                 event.canonical_json,
+                role,
+                domain,
             )
     return sorted(first.values(), key=lambda row: row.fingerprint)  # one order: concurrent inserts never deadlock
 

@@ -48,6 +48,7 @@ class Flag(enum.StrEnum):
     UNOWNED_DATA = "unowned-data"
     SCHEMA_DRIFT = "schema-drift"
     UNATTRIBUTED_JOB = "unattributed-job"
+    SENDER_MISMATCH = "sender-mismatch"
 
 
 FLAG_RULES: dict[Flag, str] = {
@@ -62,6 +63,9 @@ FLAG_RULES: dict[Flag, str] = {
     "(columns missing, extra, or of another type)",
     Flag.UNATTRIBUTED_JOB: "no rule could tell the domain of the job (job namespace, ownership, parent run, "
     "output ports)",
+    Flag.SENDER_MISMATCH: "a maintainer's token sent a job the rules attribute to another domain (the run is "
+    "attributed to the sender's domain), or reported a write or schema of another domain's port (not evidence: "
+    "no foreign-write or schema-drift from it)",
 }
 """Every flag and when it is raised (docs/lineage.md lists the same table)."""
 
@@ -92,10 +96,20 @@ class Flow:
     declared: bool = False
     flags: list[str] = field(default_factory=list)
     datasets: set[str] = field(default_factory=set)
+    senders: set[str] = field(default_factory=set)
+    """Who sent the runs' events (`Principal.actor` of each token)."""
+    mismatches: set[str] = field(default_factory=set)
+    """``sender-mismatch`` of its runs or datasets: what a sender claimed and may not."""
+    evidence: bool = False
+    """A write seen from a sender who may report it (a trusted token, or the port's own domain)."""
 
     def add(self, row: store.RunDatasetRow) -> None:
         """Count one run dataset in."""
         self.runs.add(row.run_key)
+        if row.received_by:
+            self.senders.update(row.received_by.split("; "))
+        self.mismatches.update(m for m in (row.run_mismatch, row.mismatch) if m)
+        self.evidence = self.evidence or row.mismatch is None
         if row.row_count is not None:
             self.rows = (self.rows or 0) + row.row_count
         if row.byte_count is not None:
@@ -129,6 +143,7 @@ class Flow:
             "agreement": self.agreement,
             "declared": self.declared,
             "flags": list(self.flags),
+            "receivedBy": sorted(self.senders),
         }
         if self.day is not None:
             out["day"] = self.day
@@ -249,7 +264,8 @@ def _judge(session: Session, flows: Sequence[Flow], now: datetime | None = None)
         if flow.port is None:
             flags.append(Flag.UNOWNED_DATA)
         elif flow.kind == "write":
-            flags.append(Flag.FOREIGN_WRITE)
+            if flow.evidence:  # a maintainer's report of another domain's port is a sender-mismatch instead
+                flags.append(Flag.FOREIGN_WRITE)
             if (flow.to_product, flow.port) in drifted:
                 flags.append(Flag.SCHEMA_DRIFT)
         else:
@@ -268,6 +284,8 @@ def _judge(session: Session, flows: Sequence[Flow], now: datetime | None = None)
                 flags.append(Flag.SCHEMA_DRIFT)
         if (flow.to_domain if flow.kind == "read" else flow.from_domain) is None:
             flags.append(Flag.UNATTRIBUTED_JOB)
+        if flow.mismatches:
+            flags.append(Flag.SENDER_MISMATCH)
         flow.flags = [f.value for f in flags]
 
 
@@ -402,6 +420,8 @@ def _detail(flag: str, flow: Flow, schemas: Mapping[tuple[str, str], PortSchema]
             return _drift_text(owner, flow.port, schema)
     if flag == Flag.UNOWNED_DATA.value:
         return "lake data of no product: " + ", ".join(sorted(flow.datasets)[:5])
+    if flag == Flag.SENDER_MISMATCH.value:
+        return "; ".join(sorted(flow.mismatches)[:3])
     return FLAG_RULES[Flag(flag)]
 
 
@@ -451,8 +471,9 @@ def _merge_edges(flows: Iterable[Flow], key: Callable[[Flow], EdgeKey | None]) -
         merged = edges.get(k)
         if merged is None:
             edges[k] = Flow(
-                **{**vars(flow), "runs": set(flow.runs), "versions": set(flow.versions), "flags": list(flow.flags)}
-            )
+                **{**vars(flow), "runs": set(flow.runs), "versions": set(flow.versions), "flags": list(flow.flags),
+                   "senders": set(flow.senders), "mismatches": set(flow.mismatches)}
+            )  # fmt: skip
             continue
         merged.runs |= flow.runs
         merged.versions |= flow.versions

@@ -58,7 +58,7 @@ async def _writer(request: Request) -> tuple[ApiContext, Any, BackgroundTask | N
     context: ApiContext = request.app.state.context
     caller = await resolve_principal(request.headers.get("authorization"), context)
     require_read(caller, context)
-    caller.require_writer()
+    caller.require_lineage_sender()
     token_id = last_use_due(caller, context)
     note = BackgroundTask(context.authenticator.record_use, token_id) if token_id else None
     return context, caller, note

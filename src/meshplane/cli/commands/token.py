@@ -51,7 +51,7 @@ def _check_format(output_format: str) -> None:
 
 @token_app.command("create")
 def create(
-    role: Annotated[str, typer.Option("--role", help="admin, maintainer (needs --domain) or reader.")],
+    role: Annotated[str, typer.Option("--role", help="admin, maintainer (needs --domain), reader or lineage-writer.")],
     domain: Annotated[str | None, typer.Option("--domain", help="The domain a maintainer token may write.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Who or what uses the token (e.g. ci-retail).")] = None,
     *,
