@@ -95,3 +95,32 @@ def test_a_duckdb_database_reads_its_tables_only(tmp_path) -> None:
     rules = [c for c in run.checks if c.spec.kind == "sql"]
     assert [c.status for c in rules] == [Status.ERROR, Status.PASSED], [c.message for c in rules]
     assert "/etc/passwd" in str(rules[0].message) and "root:" not in str(rules[0].message)
+
+
+def test_values_of_classified_columns_are_masked_in_results(tmp_path) -> None:
+    (tmp_path / "people.csv").write_text("id,email,salary\n1,ann@x.org,5000\n2,bob@x.org,7000\n", encoding="utf-8")
+    props = [
+        {"name": "id", "logicalType": "integer"},
+        {"name": "email", "logicalType": "string", "classification": "pii", "logicalTypeOptions": {"maxLength": 3}},
+        {"name": "salary", "logicalType": "integer", "classification": "confidential"},
+    ]
+    rules = [
+        {"type": "sql", "query": "SELECT MAX(email) FROM {object}", "mustBe": "x"},
+        {"type": "sql", "query": "SELECT MAX(salary) FROM people WHERE id > 0", "mustBeLessThan": 6000},
+        {"type": "sql", "query": "SELECT COUNT(*) FROM {object} WHERE salary > 6000", "mustBe": 0},
+        {"type": "sql", "query": "SELECT MAX(id) FROM (SELECT * FROM {object}) t", "mustBe": 1},
+        {"type": "sql", "query": "SELECT MAX(id) FROM {object}", "mustBe": 1},
+    ]
+    run = run_doc(
+        tmp_path,
+        contract_doc([{"name": "people", "properties": props, "quality": rules}], path="people.csv", fmt="csv"),
+    )
+    got = [c for c in run.checks if c.spec.kind == "sql"]
+    assert [c.status for c in got] == [Status.FAILED] * 5
+    assert [c.observed for c in got] == ["***", "***", 1, "***", 2]
+    shown = " ".join(f"{c.message} {c.observed}" for c in got[:2])
+    assert "bob@x.org" not in shown and "7000" not in shown
+    # samples of a failed check on a classified column: masked in the query itself
+    samples = check(run, "people.email.maxLength").samples
+    assert samples and all(row["email"] == "***" and row["salary"] == "***" for row in samples)
+    assert {row["id"] for row in samples} == {"1", "2"}

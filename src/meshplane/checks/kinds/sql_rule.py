@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sqlglot import exp
+
 from meshplane.checks.model import CheckSpec, Outcome
 from meshplane.checks.operators import Threshold, threshold_of
 from meshplane.checks.plan import Aggregates, Immediate, ObjectTarget, OwnQuery, Plan
 from meshplane.checks.registry import CheckType
+from meshplane.checks.samples import MASK, masked_columns
 from meshplane.checks.sqltext import RuleSqlError, fold_into_scan, gate_refusal, parse_read_only, substitute
 from meshplane.engines.base import QueryResult
 
@@ -32,14 +35,36 @@ class SqlRuleSpec(CheckSpec):
     problem: str | None = None
 
 
-def _judge_value(spec: SqlRuleSpec, value: Any) -> Outcome:
+def _judge_value(spec: SqlRuleSpec, value: Any, masked: bool = False) -> Outcome:
     threshold = spec.threshold
+    shown = MASK if masked and value is not None else value
     if threshold is None:
-        return Outcome.error("the rule sets no operator (mustBe, mustBeLessThan, ...)", value)
+        return Outcome.error("the rule sets no operator (mustBe, mustBeLessThan, ...)", shown)
     ok = threshold.holds(value)
     verdict = "satisfies" if ok else "breaks"
-    return Outcome.judged(ok, value, str(threshold), f"query returned {value!r}, {verdict} {threshold}",
-                          f"query returned {value!r}, {verdict} {threshold}")  # fmt: skip
+    said = f"query returned {shown!r}" + (" (it reads a classified column)" if masked and value is not None else "")
+    return Outcome.judged(ok, shown, str(threshold), f"{said}, {verdict} {threshold}",
+                          f"{said}, {verdict} {threshold}")  # fmt: skip
+
+
+def _reveals_classified(query: exp.Query, target: ObjectTarget, column: tuple[str, ...] | None) -> bool:
+    """Whether the rule's value may be a classified column's value (masked like samples).
+
+    A count reveals no value: a rule whose result is ``COUNT(...)`` is shown as is.
+    """
+    masked = masked_columns(target.schema_object)
+    if not masked:
+        return False
+    projection = query.selects[0] if query.selects else None
+    if isinstance(projection, exp.Alias):
+        projection = projection.this
+    if isinstance(projection, exp.Count | exp.CountIf):
+        return False
+    if column is not None and column[0].lower() in masked:
+        return True
+    if any(isinstance(node, exp.Star) for node in query.walk()):
+        return True
+    return any(c.name.lower() in masked for c in query.find_all(exp.Column))
 
 
 class SqlRuleCheck(CheckType):
@@ -85,15 +110,16 @@ class SqlRuleCheck(CheckType):
             return Immediate(Outcome.error(f"refused: {refusal}"))
         obj = target.schema_object
         names = {obj.name.lower(), obj.table.lower(), target.table.name.lower(), table.name.lower()}
+        masked = _reveals_classified(query, target, spec.column)
         folded = fold_into_scan(query, target.table, names)
         if folded is not None:
-            return Aggregates({"value": folded}, lambda values: _judge_value(spec, values["value"]))
+            return Aggregates({"value": folded}, lambda values: _judge_value(spec, values["value"], masked))
 
         def judge(result: QueryResult) -> Outcome:
             if len(result.columns) != 1 or len(result.rows) > 1:
                 shape = f"{len(result.rows)} row(s) of {len(result.columns)} column(s)"
                 return Outcome.error(f"a SQL rule must return one value; got {shape}")
-            return _judge_value(spec, result.rows[0][0] if result.rows else None)
+            return _judge_value(spec, result.rows[0][0] if result.rows else None, masked)
 
         return OwnQuery(query, judge)
 
