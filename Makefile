@@ -4,12 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DBT_VENV := .venv-dbt
+DBT_STAMP := $(DBT_VENV)/.installed-stamp
 EXTRAS := dev,postgres,spark
 DEMO_DIR ?= demo-work
 PYTEST_ARGS ?=
 FAST_MARKERS := not postgres and not spark and not slow
 
-.PHONY: install demo test test-fast lint typecheck pytest benchmarks clean help
+.PHONY: install dbt-venv demo test test-fast lint typecheck pytest benchmarks clean help
 
 help:
 	@echo "make demo      - set everything up and run the demo (meshplane demo --dir $(DEMO_DIR))"
@@ -28,6 +30,16 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# dbt-core + dbt-duckdb + openlineage-dbt for the dbt bridge's acceptance test, in a venv of their own
+# (their pins differ from the project's): exact pins in constraints-dbt.txt.
+$(DBT_STAMP): constraints-dbt.txt
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(DBT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r constraints-dbt.txt
+	touch $(DBT_STAMP)
+
+dbt-venv: $(DBT_STAMP)
+
 demo: install
 	$(BIN)/meshplane demo --dir $(DEMO_DIR)
 
@@ -36,7 +48,7 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+test: lint dbt-venv
 	scripts/run-tests.sh $(PYTEST_ARGS)
 
 test-fast: install
@@ -46,4 +58,4 @@ benchmarks: install
 	$(BIN)/python benchmarks/contract_test.py --rows 1000000 --runs 3
 
 clean:
-	rm -rf $(VENV) .pgtest .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR)
+	rm -rf $(VENV) $(DBT_VENV) .pgtest .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR)

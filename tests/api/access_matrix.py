@@ -108,6 +108,18 @@ def _lineage_batch(registry: Registry, world: World) -> Prepared:
     return "/api/v1/lineage/batch", [_lineage_event(registry, world)[1]]
 
 
+def _dbt_link(registry: Registry, _world: World) -> Prepared:
+    """A dbt link of retail.sales: one source reading its own port's folder (the body `meshplane dbt link` sends)."""
+    from meshplane.registry import lineage as store
+
+    with registry.read() as session:
+        lake = next(root for root in store.load_index(session).lake_roots)
+    relation = {"node": "source.retail.raw.orders", "kind": "source", "scheme": "duckdb", "name": "retail.raw.orders"}
+    relation |= {"target": f"{lake}/retail/sales/orders", "function": "read_parquet"}
+    body = {"manifest": "target/manifest.json", "project": "retail", "dbtVersion": "1.10.23", "schemaVersion": "v12"}
+    return "/api/v1/products/retail.sales/dbt-link", body | {"adapter": "duckdb", "relations": [relation]}
+
+
 def _any_writer(success: int) -> dict[str, int]:
     """The OpenLineage receiver: every token that may write, whatever its domain."""
     return {"anonymous": 401, "reader": 403, "other": success, "owner": success, "admin": success}
@@ -148,6 +160,7 @@ EXPECTATIONS: dict[tuple[str, str], Expectation] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): Expectation(
         "retail", "finance", _token_to_revoke, expect(owner_allowed=False)
     ),
+    ("POST", "/api/v1/products/{product_id}/dbt-link"): Expectation("retail", "finance", _dbt_link, expect()),
     ("POST", "/api/v1/lineage"): Expectation("retail", "finance", _lineage_event, _any_writer(201)),
     ("POST", "/api/v1/lineage/batch"): Expectation("retail", "finance", _lineage_batch, _any_writer(200)),
 }

@@ -113,7 +113,7 @@ def test_movements_json_is_exactly_the_documented_shape(mesh: Path) -> None:
     result = invoke("movements", "--mesh", str(mesh), "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert list(document) == ["flows"]
+    assert list(document) == ["flows", "unresolved"]  # unresolved: datasets, runs, events that resolved to no port
     assert all(list(flow) == FLOW_KEYS for flow in document["flows"])
     by_pair = {(f["fromProduct"], f["toProduct"]): f for f in document["flows"]}
     ledger = by_pair[("retail.sales", "finance.ledger")]

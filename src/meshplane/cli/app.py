@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "agreement": "agreement",
     "apply": "gitops",
     "db": "db",
+    "dbt": "dbt",
     "demo": "demo",
     "diff": "diff",
     "impact": "impact",

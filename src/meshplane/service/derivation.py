@@ -46,6 +46,7 @@ from meshplane.diagnostics import MeshplaneError
 from meshplane.engines.types import type_family
 from meshplane.lineage import (
     DatasetIdentity,
+    DatasetLink,
     DatasetRole,
     EventKind,
     LineageEvent,
@@ -54,7 +55,7 @@ from meshplane.lineage import (
     attribute_job,
     parse_event,
 )
-from meshplane.registry import Registry
+from meshplane.registry import Registry, dbtlinks
 from meshplane.registry import lineage as store
 from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
@@ -83,17 +84,24 @@ class _IndexContext:
 
 
 def _index_context(session: Session, registry: Registry) -> _IndexContext:
-    """The port index as of its newest build, cached on the registry per index version."""
-    version = store.index_version(session)
+    """The port index as of its newest build and the newest dbt links, cached on the registry per both versions."""
+    version = (store.index_version(session), dbtlinks.links_version(session))
 
     def build() -> _IndexContext:
         stored = store.load_index(session)
         lake = tuple(DatasetIdentity.parse(root) for root in stored.lake_roots)
+        links = [dataset_link(row) for row in dbtlinks.load_links(session)]
         return _IndexContext(
-            stored.version, PortIndex.from_rows(stored.rows), stored.job_namespaces, stored.owners, lake
+            stored.version, PortIndex.from_rows(stored.rows, links), stored.job_namespaces, stored.owners, lake
         )
 
     return registry.cache.get("lineage-port-index", version, build)
+
+
+def dataset_link(row: dbtlinks.LinkRow) -> DatasetLink:
+    """A stored dbt link as the port index follows it."""
+    target = DatasetIdentity(row.target_namespace, row.target_name)
+    return DatasetLink(row.scheme, row.name, target, row.product, row.node, row.function)
 
 
 def _contract_shape(
@@ -160,6 +168,12 @@ def _resolution(match: PortMatch | None) -> store.Resolution:
         return store.Resolution()
     r = match.row
     return store.Resolution(r.domain, r.product, r.port, r.contract_id, r.contract_version, r.object, match.how.value)
+
+
+def _linked_target(index: PortIndex, identity: DatasetIdentity) -> DatasetIdentity:
+    """What a dataset stands for: its link's target (a dbt relation reading lake files), else itself."""
+    link = index.linked(identity)
+    return link.target if link is not None else identity
 
 
 def _run_key(event: LineageEvent) -> str:
@@ -284,7 +298,7 @@ class _Batch:
             identity.name,
             at,
             _resolution(match),
-            self.ctx.in_lake(identity),
+            self.ctx.in_lake(_linked_target(self.ctx.index, identity)),
             self.sha(identity),
             event.is_terminal,
             (stats.row_count, stats.bytes, stats.file_count) if stats is not None else None,
@@ -319,7 +333,11 @@ class _Batch:
             if not source_field.field or len(source_field.field) > 300:
                 continue
             identity = source_field.identity
-            provider = by_identity.get(identity) or self.ctx.index.resolve(identity)
+            provider = (
+                by_identity.get(identity)
+                or self.ctx.index.resolve(identity)
+                or self.ctx.index.resolve_table_function(identity, event.inputs)
+            )
             if provider is None or provider.product == consumer.product:
                 continue
             self.usage.append(

@@ -1,4 +1,7 @@
-"""`meshplane lineage PRODUCT` and `meshplane movements`: observed lineage and inter-domain data movement.
+"""`meshplane lineage PRODUCT`, `meshplane lineage unresolved` and `meshplane movements`: observed lineage.
+
+``lineage`` is a group whose first argument is a product id unless it names one of its commands
+(`ProductOrCommand`): ``meshplane lineage retail.sales`` is ``meshplane lineage show retail.sales``.
 
 Both read the mesh's registry directly (`--mesh`, else the working directory's mesh, else
 `MESHPLANE_DATABASE_URL`), or a meshplane server when `--server-url` is given (token: `--token`
@@ -7,13 +10,14 @@ or `MESHPLANE_TOKEN`). The logic lives in `meshplane.service.movements`; this mo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, print_json, wide_console
 from meshplane.diagnostics import MeshplaneError
@@ -44,6 +48,10 @@ def _day(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter("use YYYY-MM-DD", param_hint=option) from None
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day is not None else None
 
 
 def _from_server(server_url: str, token: str | None, path: str, params: dict[str, Any]) -> Any:
@@ -116,6 +124,75 @@ def lineage(
     raise typer.Exit(EXIT_OK)
 
 
+def unresolved(
+    *,
+    since: Annotated[str | None, typer.Option("--since", help="Only datasets seen from this day (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Most datasets listed (most runs first).")] = 100,
+    output_format: FormatOpt = "table",
+    mesh: MeshOpt = None,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """List datasets named in lineage events that resolved to no output port, with a suggestion where one is likely."""
+    _check_format(output_format)
+    first = _day(since, "--since")
+    if server_url:
+        answer = _from_server(server_url, token, "/lineage/unresolved", {"since": first, "limit": limit})
+    else:
+        from meshplane.service.unresolved import unresolved as service
+
+        with _registry(mesh) as registry:
+            answer = service(registry, since=_midnight(first), limit=limit).to_dict()
+    if output_format == "json":
+        print_json(answer)
+        raise typer.Exit(EXIT_OK)
+    summary = answer["summary"]
+    if not answer["datasets"]:
+        console.print("every dataset named in lineage events resolved to an output port")
+        raise typer.Exit(EXIT_OK)
+    table = Table(title="unresolved datasets")
+    for column in ("dataset", "role", "runs", "events", "jobs", "last seen", "lake", "suggestion"):
+        table.add_column(column, overflow="fold")
+    for item in answer["datasets"]:
+        more = item["jobCount"] - len(item["jobs"])
+        table.add_row(
+            escape(f"{item['namespace']}#{item['name']}"),
+            ", ".join(item["roles"]),
+            str(item["runs"]),
+            str(item["events"]),
+            escape(", ".join(item["jobs"]) + (f" (+{more})" if more > 0 else "")),
+            (item["lastSeen"] or "")[:19],
+            "yes" if item["inLake"] else "no",
+            escape(item["suggestion"] or ""),
+        )
+    wide_console().print(table)
+    console.print(
+        f"{summary['datasets']} dataset(s) in {summary['runs']} run(s) ({summary['events']} events) resolved to no port"
+    )
+    raise typer.Exit(EXIT_OK)
+
+
+def _unresolved_summary(mesh: Path | None, server_url: str | None, token: str | None, since: date | None) -> Any:
+    if server_url:
+        return _from_server(server_url, token, "/lineage/unresolved", {"since": since, "limit": 0})["summary"]
+    from meshplane.service.unresolved import unresolved_summary
+
+    with _registry(mesh) as registry:
+        return unresolved_summary(registry, since=_midnight(since))
+
+
+def _say_unresolved(summary: dict[str, int], flows: int) -> None:
+    if not summary["datasets"]:
+        if not flows:
+            console.print("no data movements observed (send OpenLineage events to the server's /api/v1/lineage)")
+        return
+    lead = "no data movements resolved: " if not flows else ""
+    console.print(
+        f"{lead}{summary['events']} event(s) in {summary['runs']} run(s) named {summary['datasets']} dataset(s) "
+        "that resolved to no output port: see `meshplane lineage unresolved`"
+    )
+
+
 def movements(
     *,
     since: Annotated[str | None, typer.Option("--since", help="First day (YYYY-MM-DD, UTC).")] = None,
@@ -144,16 +221,17 @@ def movements(
         flows, matrix = report.to_dict()["flows"], report.matrix()
     flagged = [f for f in flows if f["flags"]]
     code = EXIT_FAILED if fail_on_flags and flagged else EXIT_OK
+    left = _unresolved_summary(mesh, server_url, token, first)
     if output_format == "json":
-        print_json({"flows": flows})
+        print_json({"flows": flows, "unresolved": left})
         raise typer.Exit(code)
     _render_movements(flows, matrix)
+    _say_unresolved(left, len(flows))
     raise typer.Exit(code)
 
 
 def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]]) -> None:
     if not flows:
-        console.print("no data movements observed (send OpenLineage events to the server's /api/v1/lineage)")
         return
     table = Table(title="flows")
     columns = ("day", "from", "to", "port", "runs", "rows", "bytes", "last seen", "agreement", "declared", "flags")
@@ -193,7 +271,24 @@ def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]])
     console.print(f"{len(flows)} flow(s), {uncovered} flagged")
 
 
+class ProductOrCommand(TyperGroup):
+    """A group whose first argument is a product id (for ``show``) unless it names a command."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Route ``lineage PRODUCT …`` to ``lineage show PRODUCT …``."""
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `lineage` and `movements` to the CLI."""
-    app.command("lineage")(lineage)
+    """Add `lineage` (show, unresolved) and `movements` to the CLI."""
+    group = typer.Typer(
+        cls=ProductOrCommand,
+        no_args_is_help=True,
+        help="Observed lineage: `meshplane lineage PRODUCT` (= `show PRODUCT`), `unresolved`.",
+    )
+    group.command("show")(lineage)
+    group.command("unresolved")(unresolved)
+    app.add_typer(group, name="lineage")
     app.command("movements")(movements)
