@@ -12,6 +12,8 @@ In this order, each step before any work of the next:
    **Rate limits** are counted here too (`api.ratelimits`): per token, and per client address for
    requests without a token and for refused tokens (429 with ``Retry-After``; an address past its
    limit of refused tokens cannot have tokens verified either). ``/health`` is never limited.
+   While anonymous read is on, an anonymous caller's answers pass through `api.redaction` (no
+   personal data), and every ``/api/`` answer says ``Vary: Authorization``.
 3. Reads (GET, HEAD, OPTIONS) pass on without their body being read: no route reads one.
 4. The body of a write is read up to the `max_request_bytes` setting (413 beyond; a larger
    ``Content-Length`` is refused before reading). ``Content-Encoding: gzip`` (or ``deflate``)
@@ -39,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshplane.api.problems import error_response, problem
 from meshplane.api.ratelimits import UNLIMITED_PATHS, RateLimits, TooManyRequests, client_address
+from meshplane.api.redaction import personal_query, redacting_send, varying_send
 from meshplane.api.security import PRINCIPAL_KEY, require_read, resolve_principal
 from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import AccessDenied
@@ -250,6 +253,8 @@ class RequestGuard:
                 principal = await authenticate(scope, self.context, self.limits)
                 if principal is not None:
                     scope = {**scope, PRINCIPAL_KEY: principal}
+                    if self.context.settings.anonymous_read:
+                        send = self._personal_data(scope, principal, send)
             if scope.get("method", "GET") not in READS:
                 scope, body = await guard_request(scope, receive, self.max_bytes, max_ratio=self.max_ratio)
                 receive = replay(body, receive)
@@ -264,6 +269,19 @@ class RequestGuard:
             await (await error_response(Request(scope), exc))(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _personal_data(scope: Scope, principal: Principal, send: Send) -> Send:
+        """While anonymous read is on: an anonymous caller's answer redacted (`api.redaction`), every answer varying."""
+        if principal.authenticated:
+            return varying_send(send)
+        criterion = personal_query(scope.get("path", ""), scope.get("query_string", b""))
+        if criterion is not None:
+            raise AccessDenied(
+                f"searching by {criterion} needs a token: team members are shown to authenticated callers only",
+                authenticated=False,
+            )
+        return redacting_send(send)
 
 
 __all__ = [

@@ -40,10 +40,14 @@ PRINCIPAL_KEY = "meshplane.principal"
 BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
-    "bearerFormat": "mp_<id>_<secret>",
-    "description": "A meshplane API token.",
+    "description": "A meshplane API token (`meshplane token create`; docs/auth.md).",
 }
-"""The OpenAPI security scheme of every ``/api/`` operation (`document_bearer_auth` adds it)."""
+"""The OpenAPI security scheme of every ``/api/`` operation (`document_bearer_auth` adds it).
+
+``/openapi.json`` and ``/docs`` stay public: the document describes the software, the same for every
+installation, never its data. So it names no token's shape (no ``bearerFormat``, no id pattern):
+an anonymous caller learns nothing of the installation's tokens from it (docs/auth.md).
+"""
 
 
 def document_bearer_auth(document: dict[str, Any]) -> None:
