@@ -56,6 +56,7 @@ BEYOND_SCHEMA: dict[tuple[str, str], tuple[int, frozenset[str]]] = {
     ("POST", "/api/v1/lineage"): (400, frozenset({"invalid-event"})),
     ("POST", "/api/v1/lineage/batch"): (400, frozenset({"invalid-event"})),
     ("POST", "/api/v1/tokens"): (422, frozenset({"invalid"})),
+    ("POST", "/api/v1/products/{product_id}/dbt-link"): (422, frozenset({"invalid"})),  # lake data only
 }
 """Operations whose schema-valid requests may still break a rule JSON Schema cannot state: the status
 such a refusal has, and the problem types (`urn:meshplane:problem:…`) it may carry."""
