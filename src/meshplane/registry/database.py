@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import migrate
-from meshplane.registry.unavailable import cannot_open, unwritable
+from meshplane.registry.unavailable import cannot_open, immutable, unwritable
 from meshplane.registry.url import RegistryUrl, UrlSource, normalise_url
 
 if TYPE_CHECKING:
@@ -266,6 +266,7 @@ class SqliteWriter:
             task.future.set_result(result)
 
     def _transaction(self, group: list[_Task]) -> list[Any]:
+        self._registry.check_writable_index()
         if self._connection is None or self._connection.closed or self._connection.invalidated:
             self._reset()
             self._connection = self._registry.writer_connection()
@@ -318,6 +319,9 @@ class Registry:
         self._writer: SqliteWriter | None = None
         self._writer_lock = threading.Lock()
         self._schema_checked = False
+        file = self.url.sqlite_file
+        self._shm = f"{file}-shm" if file is not None else None
+        """SQLite's WAL index, mapped in memory: checked before each transaction (`check_writable_index`)."""
         self.closed = False
         if auto_upgrade:
             self.ensure_schema()
@@ -390,10 +394,19 @@ class Registry:
 
     # --- sessions ---------------------------------------------------------------------------
 
+    def check_writable_index(self) -> None:
+        """Raise `RegistryUnavailable` when SQLite's mapped ``-shm`` file was made immutable (else a SIGBUS).
+
+        Every transaction passes here before SQLite touches the mapping (`registry.unavailable.immutable`).
+        """
+        if self._shm is not None and (refusal := immutable(self.url, self._shm)) is not None:
+            raise refusal
+
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Connection]:
         if self.closed:
             raise MeshplaneError(f"the registry at {self.url.display} is closed")
+        self.check_writable_index()
         try:
             connection = self.engine.connect()
         except sa.exc.OperationalError as exc:

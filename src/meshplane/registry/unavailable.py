@@ -4,11 +4,20 @@
 `unwritable` / `cannot_open`: a read-only or full registry becomes `RegistryUnavailable` ("the
 registry at … is read-only"), which the CLI prints as one line (exit 1) and the API answers with
 503, instead of a `sqlite3.OperationalError` traceback or a 500. Other errors are left as they are.
+
+A SQLite file made immutable (``chattr +i``) while a process uses it is checked before each
+transaction (`immutable`): SQLite maps its ``-shm`` file (the WAL index) into memory, and a write to
+a mapped page of an immutable file is a SIGBUS, which kills the process without a word. The check
+turns that into `RegistryUnavailable` (one log line, 503) before SQLite touches the mapping.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
+import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -50,6 +59,41 @@ def unwritable(url: RegistryUrl, exc: sa.exc.DBAPIError) -> RegistryUnavailable 
     return None
 
 
+_FS_IOC_GETFLAGS = (2 << 30) | (struct.calcsize("l") << 16) | (ord("f") << 8) | 1
+"""Linux's ``_IOR('f', 1, long)``: read a file's attribute flags (what ``lsattr`` shows)."""
+_FS_IMMUTABLE_FL = 0x10
+_LINUX = sys.platform.startswith("linux")
+
+
+def _is_immutable(path: str) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:  # absent (no -wal yet), or not ours to open: SQLite will say so itself
+        return False
+    try:
+        flags = fcntl.ioctl(fd, _FS_IOC_GETFLAGS, bytes(8))
+    except OSError:  # a file system without attribute flags
+        return False
+    finally:
+        os.close(fd)
+    return bool(struct.unpack_from("i", flags)[0] & _FS_IMMUTABLE_FL)
+
+
+def immutable(url: RegistryUrl, shm: str) -> RegistryUnavailable | None:
+    """`RegistryUnavailable` when `shm`, the ``-shm`` file of SQLite registry `url`, is immutable (Linux); else None.
+
+    Only the ``-shm`` file is mapped; an immutable database or ``-wal`` file is an I/O error SQLite
+    reports itself (`unwritable`). One open and one ``ioctl``: a few microseconds per transaction.
+    """
+    if not _LINUX or not _is_immutable(shm):
+        return None
+    return RegistryUnavailable(
+        f"the registry at {url.display} is read-only: {Path(shm).name} is immutable (chattr +i); "
+        "nothing was read or written",
+        public="the registry is read-only; nothing was read or written",
+    )
+
+
 def cannot_open(url: RegistryUrl, exc: sa.exc.OperationalError) -> MeshplaneError:
     """The error of a registry that does not open: read-only when its SQLite file or folder is not writable."""
     file = url.sqlite_file
@@ -62,4 +106,4 @@ def cannot_open(url: RegistryUrl, exc: sa.exc.OperationalError) -> MeshplaneErro
     return MeshplaneError(f"cannot open the registry at {url.display}: {exc.orig}")
 
 
-__all__ = ["cannot_open", "unwritable"]
+__all__ = ["cannot_open", "immutable", "unwritable"]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from meshplane.errors import RegistryUnavailable
 from meshplane.registry.models import Base
 
 if TYPE_CHECKING:
@@ -145,6 +146,11 @@ class Worker:
                 stats.errors += 1
                 stats.last_result = f"postponed: {type(exc).__name__}"
                 log.warning("%s postponed: %s", job.name, exc.orig if exc.orig is not None else exc)
+                continue
+            except RegistryUnavailable as exc:  # read-only, full, immutable: one line, tried again later
+                stats.errors += 1
+                stats.last_result = f"postponed: {exc.public}"
+                log.warning("%s postponed: %s", job.name, exc.message)
                 continue
             except Exception as exc:  # a bug in one job must not stop the others
                 stats.errors += 1
