@@ -33,6 +33,8 @@ class LocalServer:
     ) -> None:
         import uvicorn
 
+        from meshplane.api.protocol import BoundedHttpToolsProtocol
+
         if isinstance(target, Registry):
             from meshplane.api.app import create_app
 
@@ -43,6 +45,7 @@ class LocalServer:
         self.port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
             target,
+            http=BoundedHttpToolsProtocol,
             log_level="info" if access_log else "warning",
             access_log=access_log,
             log_config=None,

@@ -62,6 +62,7 @@ def serve(
     import uvicorn
 
     from meshplane.api.app import create_app, runs_worker
+    from meshplane.api.protocol import BoundedHttpToolsProtocol
     from meshplane.mesh.repository import find_mesh_root
     from meshplane.service.registries import open_mesh_registry
 
@@ -88,7 +89,7 @@ def serve(
         gc.freeze()  # the application lives as long as the process: no collection needs to walk it
         gc.set_threshold(*SERVER_GC_THRESHOLDS)
         try:
-            uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging)
+            uvicorn.run(app, host=host, port=port, log_level=level, log_config=logging, http=BoundedHttpToolsProtocol)
         finally:
             registry.close()
     else:
@@ -98,7 +99,14 @@ def serve(
         if served is not None and settings.lake_base is None:  # and bundles' relative lake roots alike
             os.environ["MESHPLANE_LAKE_BASE"] = str(served)
         uvicorn.run(
-            APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=level, log_config=logging
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=level,
+            log_config=logging,
+            http=BoundedHttpToolsProtocol,
         )
     raise typer.Exit(EXIT_OK)
 
