@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -198,8 +199,26 @@ def allowed_methods(request: Request) -> list[str] | None:
     return None
 
 
+def _unreadable_json(exc: StarletteHTTPException) -> tuple[str, str] | None:
+    """(reason, detail) of a JSON body FastAPI could not read for a cause it does not name (else None)."""
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        limit = sys.getrecursionlimit()
+        reason = f"nested deeper than the JSON reader allows (about {limit:,} levels, the nesting depth limit)"
+    elif isinstance(cause, UnicodeDecodeError):
+        reason = f"not UTF-8: {cause.reason} at byte {cause.start}"
+    else:
+        return None
+    return reason, f"the body is not valid JSON: {reason}"
+
+
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     status = exc.status_code
+    unreadable = _unreadable_json(exc) if status == 400 else None
+    if unreadable is not None:  # FastAPI's "There was an error parsing the body"
+        reason, detail = unreadable
+        errors = [{"in": "body", "field": "body", "reason": reason}]
+        return problem(400, detail, kind="invalid-json", instance=request.url.path, errors=errors)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(status, "error")
     headers = dict(exc.headers or {})
     if status == 404 and detail == "Not Found":
