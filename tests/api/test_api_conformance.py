@@ -245,3 +245,55 @@ def test_405_allows_exactly_the_documented_methods(app: Any, client: TestClient,
             assert response.headers["allow"] == ", ".join(documented), (method, url)
             if method != "HEAD":
                 assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+
+
+LAX = [
+    ("GET", "/api/v1/domains?limit=1.0", None, "limit"),
+    ("GET", "/api/v1/domains?includeRetired=1", None, "includeRetired"),
+    ("GET", "/api/v1/contracts?includeRetired=yes", None, "includeRetired"),
+    ("GET", "/api/v1/test-runs?since=0.5", None, "since"),
+    ("GET", "/api/v1/test-runs?since=2026-11-20T10:00:00", None, "since"),
+    ("GET", "/api/v1/test-runs?since=2026-11-20", None, "since"),
+    ("GET", "/api/v1/test-runs/pass-rates?since=9999-12-31T00:00:00Z", None, "since"),
+    ("GET", "/api/v1/test-runs/1.0", None, "run_id"),
+    ("GET", "/api/v1/lineage/flags?since=0", None, "since"),
+    ("GET", "/api/v1/lineage/movements?until=20261120", None, "until"),
+    ("GET", "/api/v1/lineage/movements?byDay=on", None, "byDay"),
+    ("GET", "/api/v1/lineage/domains/retail?depth=2.0", None, "depth"),
+    ("POST", "/api/v1/apply", {"files": {"mesh.yaml": "kind: Mesh\n"}, "dryRun": 0}, "dryRun"),
+    ("PUT", "/api/v1/products/retail.sales/ports/orders/settings", {"autoApprove": "true"}, "autoApprove"),
+    ("POST", "/api/v1/agreements/1/reject", {"reason": "\x1e \u3000"}, "reason"),
+    (
+        "POST",
+        "/api/v1/agreements",
+        {"consumer": "a.b", "provider": "c.d", "port": "p", "purpose": "x", "endDate": 20270101},
+        "endDate",
+    ),
+]
+"""Values pydantic would read laxly (`1.0` as 1, `yes` as true, `0.5` as a Unix time) and the document refuses."""
+
+
+@pytest.mark.parametrize(("method", "url", "body", "field"), LAX, ids=[f"{m} {u} {f}" for m, u, _, f in LAX])
+def test_what_the_document_refuses_is_refused(
+    client: TestClient, world: World, method: str, url: str, body: Any, field: str
+) -> None:
+    response = client.request(method, url, json=body, headers=world.headers("admin"))
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == TYPE_BASE + "validation"
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/domains?limit=1&offset=0&includeRetired=true",
+        "/api/v1/contracts?includeRetired=false",
+        "/api/v1/test-runs?since=2026-11-20T10:00:00Z",
+        "/api/v1/test-runs?since=2026-11-20t11:00:00.5%2B01:00",
+        "/api/v1/lineage/movements?since=2026-11-19&until=2026-11-21&byDay=true",
+        "/api/v1/lineage/domains/retail?depth=2",
+    ],
+)
+def test_what_the_document_declares_valid_is_accepted(client: TestClient, world: World, url: str) -> None:
+    response = client.get(url, headers=world.headers("admin"))
+    assert response.status_code == 200, response.text
