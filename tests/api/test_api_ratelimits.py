@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
-from api_support import World
+from api_support import LiveServer, World
 from fastapi.testclient import TestClient
 
 from meshplane.api import create_app
@@ -87,3 +88,14 @@ def test_every_api_operation_documents_429(client: TestClient, world: World) -> 
         if path.startswith("/api/"):
             for method, operation in operations.items():
                 assert "429" in operation["responses"], (method, path)
+
+
+def test_a_real_server_counts_the_client_address_and_says_when_to_retry(registry: Registry, world: World) -> None:
+    app = create_app(registry, settings=Settings(anonymous_read=True, rate_limit_address="3/minute"))
+    with LiveServer(app) as server, httpx.Client(base_url=server.url) as http:
+        assert [http.get("/api/v1/domains").status_code for _ in range(3)] == [200, 200, 200]
+        refused = http.get("/api/v1/domains")
+        _assert_429(refused, "rate_limit_address")
+        assert "from 127.0.0.1" in refused.json()["detail"]
+        assert http.get("/api/v1/domains", headers=world.headers("reader")).status_code == 200
+        assert http.get("/health").status_code == 200
