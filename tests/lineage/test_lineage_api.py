@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import meshplane.lineage as lineage
+import meshplane.lineage.dbt  # noqa: F401 - the module is checked below
 from meshplane.lineage import SCHEME_RULES, SERVER_LOCATORS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +25,7 @@ def test_every_public_name_exists_and_is_documented() -> None:
 
 
 def test_public_classes_and_functions_are_the_package_names() -> None:
-    for module in (lineage.events, lineage.facets, lineage.identity, lineage.resolve, lineage.schemas):
+    for module in (lineage.events, lineage.facets, lineage.identity, lineage.resolve, lineage.schemas, lineage.dbt):
         assert inspect.getdoc(module), module.__name__
         for name, value in vars(module).items():
             defined_here = getattr(value, "__module__", None) == module.__name__
@@ -37,7 +38,7 @@ def test_the_scheme_table_matches_the_rules() -> None:
     for rule in SCHEME_RULES:
         aliases = ", ".join(f"`{a}`" for a in rule.aliases)
         port = str(rule.default_port) if rule.default_port is not None else ""
-        row = f"| `{rule.scheme}` | {aliases} | {rule.kind.value} | {port} | {'yes' if rule.fold_case else 'no'} |"
+        row = f"| `{rule.scheme}` | {aliases} | {rule.kind.value} | {port} | {rule.case.value} |"
         assert re.sub(r" +", " ", row) in re.sub(r" +", " ", DOC), row
 
 
@@ -48,6 +49,6 @@ def test_every_server_type_with_a_locator_is_documented() -> None:
 
 
 def test_modules_stay_small() -> None:
-    for module in (lineage.events, lineage.facets, lineage.identity, lineage.resolve, lineage.schemas):
+    for module in (lineage.events, lineage.facets, lineage.identity, lineage.resolve, lineage.schemas, lineage.dbt):
         lines = Path(inspect.getfile(module)).read_text(encoding="utf-8").count("\n")
         assert lines < 800, f"{module.__name__} has {lines} lines"
