@@ -32,6 +32,7 @@ from meshplane.registry import Registry
 from meshplane.registry.worker import Worker
 from meshplane.service.derivation import DerivationJob
 from meshplane.service.registries import open_mesh_registry
+from meshplane.service.reindex import ReindexJob
 from meshplane.service.tokens import TokenAuthenticator
 from meshplane.settings import Settings, get_settings
 
@@ -48,10 +49,10 @@ Authenticate with `Authorization: Bearer <token>` (`meshplane token create`). Er
 
 
 def start_worker(registry: Registry, settings: Settings) -> Worker:
-    """The background worker of `registry` as a thread of this process (lineage derivation)."""
+    """The background worker of `registry` as a thread of this process (lineage reindex and derivation)."""
     return Worker(
         registry,
-        [DerivationJob(max_lag_s=settings.worker_max_lag_seconds)],
+        [ReindexJob(), DerivationJob(max_lag_s=settings.worker_max_lag_seconds)],
         poll_s=settings.worker_poll_seconds,
         heartbeat_s=settings.worker_heartbeat_seconds,
         lease_s=settings.worker_lease_seconds,

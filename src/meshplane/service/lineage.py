@@ -39,6 +39,7 @@ from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
 from meshplane.registry.worker import heartbeats
 from meshplane.service.derivation import derive_pending, schema_drift
+from meshplane.service.reindex import reindex_status
 
 if TYPE_CHECKING:
     from meshplane.registry.graph import DownstreamConsumer
@@ -258,7 +259,7 @@ def _statuses(events: Sequence[StorableEvent], new: Mapping[str, int]) -> list[I
 
 
 def lineage_status(registry: Registry) -> dict[str, Any]:
-    """Rows per lineage table, the derivation queue (waiting, lag, failed), the port index, the workers."""
+    """Rows per lineage table, the derivation queue, the port index, the workers, the last reindex."""
     now = datetime.now(UTC)
     with registry.read() as session:
         counts = store.lineage_counts(session)
@@ -267,6 +268,7 @@ def lineage_status(registry: Registry) -> dict[str, Any]:
         failures = queue.failures(session)
         index = store.load_index(session)
         workers = heartbeats(session, now=now)
+        reindexing = reindex_status(session)
     return {
         "counts": counts,
         "derivation": {
@@ -288,6 +290,7 @@ def lineage_status(registry: Registry) -> dict[str, Any]:
             "notes": list(index.notes),
         },
         "workers": workers,
+        "reindex": reindexing,
     }
 
 

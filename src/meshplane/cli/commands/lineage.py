@@ -271,6 +271,67 @@ def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]])
     console.print(f"{len(flows)} flow(s), {uncovered} flagged")
 
 
+def reindex(
+    *,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Derive in this process until done (else the worker does).")
+    ] = True,
+    mesh: MeshOpt = None,
+) -> None:
+    """Derive every stored lineage event again on the current port index, mappings and dbt links."""
+    from meshplane.service.derivation import derive_pending
+    from meshplane.service.gitops import default_actor
+    from meshplane.service.reindex import reindex as service
+
+    with _registry(mesh) as registry:
+        queued = service(registry, reason="on demand (meshplane lineage reindex)", by=default_actor())
+        console.print(f"{queued} event(s) queued to be derived again")
+        if wait:
+            outcome = derive_pending(registry, wait_s=600.0)
+            console.print(f"{outcome.derived} derived, {outcome.failed} failed")
+            raise typer.Exit(EXIT_FAILED if outcome.failed else EXIT_OK)
+    raise typer.Exit(EXIT_OK)
+
+
+def status(
+    *,
+    output_format: FormatOpt = "table",
+    mesh: MeshOpt = None,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Show what lineage holds: events, the derivation queue, the port index, the last reindex and its progress."""
+    _check_format(output_format)
+    if server_url:
+        answer = _from_server(server_url, token, "/lineage/status", {})
+    else:
+        from meshplane.service.lineage import lineage_status
+
+        with _registry(mesh) as registry:
+            answer = lineage_status(registry)
+    if output_format == "json":
+        print_json(answer)
+        raise typer.Exit(EXIT_OK)
+    counts, derivation, index = answer["counts"], answer["derivation"], answer["index"]
+    console.print(
+        f"events {counts['events']:,}, runs {counts['runs']:,}, datasets {counts['datasets']:,}, "
+        f"column usage {counts['columnUsage']:,}"
+    )
+    console.print(
+        f"derivation: {derivation['waiting']:,} waiting (lag {derivation['lagSeconds']} s), "
+        f"{derivation['failed']} failed, {derivation['workersAlive']} worker(s) alive"
+    )
+    console.print(f"port index: version {index['version']}, {index['rows']} rows, {len(index['notes'])} note(s)")
+    last = (answer.get("reindex") or {}).get("last")
+    if last:
+        done = answer["reindex"].get("done")
+        progress = f"{done:,} of {last['events']:,} derived" if done is not None else "nothing to derive"
+        console.print(
+            f"last reindex: {last['at'][:19]} by {escape(last['requestedBy'])} ({escape(last['reason'])}): {progress}"
+        )
+    raise typer.Exit(EXIT_OK)
+
+
 class ProductOrCommand(TyperGroup):
     """A group whose first argument is a product id (for ``show``) unless it names a command."""
 
@@ -282,13 +343,15 @@ class ProductOrCommand(TyperGroup):
 
 
 def register(app: typer.Typer) -> None:
-    """Add `lineage` (show, unresolved) and `movements` to the CLI."""
+    """Add `lineage` (show, unresolved, status, reindex) and `movements` to the CLI."""
     group = typer.Typer(
         cls=ProductOrCommand,
         no_args_is_help=True,
-        help="Observed lineage: `meshplane lineage PRODUCT` (= `show PRODUCT`), `unresolved`.",
+        help="Observed lineage: `meshplane lineage PRODUCT` (= `show PRODUCT`), `unresolved`, `status`, `reindex`.",
     )
     group.command("show")(lineage)
     group.command("unresolved")(unresolved)
+    group.command("status")(status)
+    group.command("reindex")(reindex)
     app.add_typer(group, name="lineage")
     app.command("movements")(movements)

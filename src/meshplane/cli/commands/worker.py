@@ -44,6 +44,7 @@ def worker(
     from meshplane.registry.worker import Worker
     from meshplane.service import derivation
     from meshplane.service.registries import open_mesh_registry
+    from meshplane.service.reindex import ReindexJob
 
     settings = get_settings()
     try:
@@ -57,7 +58,7 @@ def worker(
                 console.print(f"{again} failed event(s) queued again")
         runner = Worker(
             registry,
-            [derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds)],
+            [ReindexJob(), derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds)],
             poll_s=settings.worker_poll_seconds,
             heartbeat_s=settings.worker_heartbeat_seconds,
             lease_s=settings.worker_lease_seconds,

@@ -1,0 +1,112 @@
+"""Reindex: stored events derived again when the port index, a mapping or a dbt link changes, and on demand.
+
+The worker's `ReindexJob` runs here as the worker runs it (`run_once` with the registry); the
+derivation that follows is `derive_pending`, as ``meshplane worker --once`` does it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from test_dbt_link import cli, dbt_run_events, manifest, send, write_manifest
+from test_receiver_support import OPERATOR, World, ds, run_event
+
+from meshplane.lineage.dbt import read_manifest
+from meshplane.registry import lineage as store
+from meshplane.service.dbtlink import link_product
+from meshplane.service.derivation import derive_pending
+from meshplane.service.gitops import apply_mesh
+from meshplane.service.lineage import lineage_status
+from meshplane.service.reindex import ReindexJob
+
+
+def _inputs(world: World) -> dict[str, tuple[str | None, str | None]]:
+    with world.registry() as registry, registry.read() as session:
+        rows = session.execute(sa.select(store.RunDataset.name, store.RunDataset.product, store.RunDataset.match))
+        return {name: (product, match) for name, product, match in rows}
+
+
+def _run_job(world: World, job: ReindexJob) -> Any:
+    with world.registry() as registry:
+        result = job.run_once(SimpleNamespace(registry=registry))
+        derive_pending(registry)
+    return result
+
+
+def test_a_dbt_link_makes_the_worker_derive_stored_events_again(
+    world: World, client: TestClient, tmp_path: Path
+) -> None:
+    job = ReindexJob()
+    assert _run_job(world, job).detail == "basis unchanged"  # the first basis is recorded
+    send(client, world, dbt_run_events(world))
+    with world.registry() as registry:
+        derive_pending(registry)
+    assert _inputs(world)["finance.sales.orders"] == (None, None)
+    assert _run_job(world, job).detail == "idle"  # nothing changed: not even a fingerprint
+    with world.registry() as registry:
+        link_product(
+            registry, OPERATOR, "finance.revenue", read_manifest(write_manifest(tmp_path, manifest(world.lake)))
+        )
+    result = _run_job(world, job)
+    assert result.done == 3 and "reindex" in result.detail
+    assert _inputs(world)["finance.sales.orders"] == ("retail.sales", "linked")
+    with world.registry() as registry:
+        status = lineage_status(registry)["reindex"]
+    assert status["last"]["events"] == 3 and status["waiting"] == 0 and status["done"] == 3
+    assert status["last"]["requestedBy"].startswith("background worker")
+
+
+def test_an_apply_that_changes_nothing_lineage_depends_on_reindexes_nothing(world: World, client: TestClient) -> None:
+    job = ReindexJob()
+    _run_job(world, job)
+    send(client, world, [run_event(inputs=[ds("file", world.path("retail.sales/orders"))])])
+    domain = world.mesh / "domains" / "retail" / "domain.yaml"
+    domain.write_text(
+        domain.read_text(encoding="utf-8").replace("Runs the group", "Runs the whole group"), encoding="utf-8"
+    )
+    with world.registry() as registry:
+        apply_mesh(world.mesh, registry=registry, actor="tests")
+    assert _run_job(world, job).detail == "basis unchanged"
+
+
+def test_a_new_job_namespace_mapping_reattributes_stored_runs(world: World, client: TestClient, tmp_path: Path) -> None:
+    mesh = tmp_path / "mesh"
+    shutil.copytree(world.mesh, mesh)
+    job = ReindexJob()
+    _run_job(world, job)
+    send(client, world, [run_event("dbt/finance.models.daily", inputs=[ds("file", world.path("retail.sales/orders"))])])
+    with world.registry() as registry:
+        derive_pending(registry)
+        with registry.read() as session:
+            before = session.execute(sa.select(store.LineageRun.domain, store.LineageRun.rule)).all()
+    config = mesh / "mesh.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "    airflow-retail: retail", "    airflow-retail: retail\n    dbt: finance"
+        ),
+        encoding="utf-8",
+    )
+    with world.registry() as registry:
+        apply_mesh(mesh, registry=registry, actor="tests")
+    assert _run_job(world, job).done == 1
+    with world.registry() as registry, registry.read() as session:
+        after = session.execute(sa.select(store.LineageRun.domain, store.LineageRun.rule)).all()
+    assert [tuple(r) for r in after] == [("finance", "job-namespace")] and [tuple(r) for r in after] != [
+        tuple(r) for r in before
+    ]
+
+
+def test_lineage_reindex_on_demand_and_lineage_status(world: World, client: TestClient) -> None:
+    send(client, world, [run_event(inputs=[ds("file", world.path("retail.sales/orders"))]) for _ in range(3)])
+    first = cli(world, "lineage", "reindex")
+    assert first.exit_code == 0, first.output
+    assert "3 event(s) queued to be derived again" in first.output and "3 derived, 0 failed" in first.output
+    with world.registry() as registry, registry.read() as session:
+        assert store.lineage_counts(session)["runs"] == 3  # derived once each, not twice
+    shown = cli(world, "lineage", "status")
+    assert shown.exit_code == 0 and "last reindex:" in shown.output and "3 of 3 derived" in shown.output, shown.output
