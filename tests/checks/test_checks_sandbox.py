@@ -124,3 +124,24 @@ def test_values_of_classified_columns_are_masked_in_results(tmp_path) -> None:
     samples = check(run, "people.email.maxLength").samples
     assert samples and all(row["email"] == "***" and row["salary"] == "***" for row in samples)
     assert {row["id"] for row in samples} == {"1", "2"}
+
+
+def test_an_engine_error_quoting_a_classified_value_is_withheld(tmp_path) -> None:
+    (tmp_path / "people.csv").write_text("id,email\n1,ann@x.org\n", encoding="utf-8")
+    props = [
+        {"name": "id", "logicalType": "integer"},
+        {"name": "email", "logicalType": "string", "classification": "PII"},
+    ]
+    rules = [
+        {"type": "sql", "query": "SELECT MAX(CAST(email AS INTEGER)) FROM {object}", "mustBe": 1},
+        {"type": "sql", "query": "SELECT MAX(CAST(email AS INTEGER)) FROM {object} GROUP BY id", "mustBe": 1},
+        {"type": "sql", "query": "SELECT MAX(CAST(id || 'x' AS INTEGER)) FROM {object} GROUP BY id", "mustBe": 1},
+    ]
+    run = run_doc(
+        tmp_path,
+        contract_doc([{"name": "people", "properties": props, "quality": rules}], path="people.csv", fmt="csv"),
+    )
+    got = [c for c in run.checks if c.spec.kind == "sql"]
+    assert [c.status for c in got] == [Status.ERROR] * 3
+    assert all("withheld" in str(c.message) and "ann@x.org" not in str(c.message) for c in got[:2])
+    assert "1x" in str(got[2].message)  # no classified column: the engine's message as is

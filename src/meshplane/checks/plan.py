@@ -55,6 +55,8 @@ class Aggregates:
     expressions: Mapping[str, exp.Expr]
     judge: Callable[[Mapping[str, Any]], Outcome]
     violations: exp.Expr | None = None
+    sensitive: bool = False
+    """The expressions read a classified column: an engine error (which may quote a value) is withheld."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,18 @@ class OwnQuery:
 
     query: exp.Expr
     judge: Callable[[QueryResult], Outcome]
+    sensitive: bool = False
+    """The query reads a classified column: an engine error (which may quote a value) is withheld."""
 
 
 Plan = Immediate | Aggregates | OwnQuery
+
+
+def query_failed(exc: Exception, sensitive: bool = False) -> Outcome:
+    """The `error` outcome of a failed query; the engine's message withheld for a classified column."""
+    if sensitive:
+        return Outcome.error("query failed (the engine's message is withheld: the query reads a classified column)")
+    return Outcome.error(f"query failed: {exc}")
 
 
 def row_count() -> exp.Expr:

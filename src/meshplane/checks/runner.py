@@ -19,7 +19,16 @@ from sqlglot import exp
 
 from meshplane.checks.kinds.schema import ObjectExistsSpec
 from meshplane.checks.model import CheckResult, CheckSpec, DatasetInfo, Outcome, Status
-from meshplane.checks.plan import Aggregates, ColumnMissing, Immediate, NotSupported, ObjectTarget, OwnQuery, Plan
+from meshplane.checks.plan import (
+    Aggregates,
+    ColumnMissing,
+    Immediate,
+    NotSupported,
+    ObjectTarget,
+    OwnQuery,
+    Plan,
+    query_failed,
+)
 from meshplane.checks.registry import check_type_of
 from meshplane.checks.samples import fetch_all_samples
 from meshplane.engines.base import (
@@ -92,7 +101,7 @@ class ObjectRun:
                 try:
                     outcomes[sid] = _judged(plan.judge, self.session.execute(plan.query))
                 except QueryError as exc:
-                    outcomes[sid] = Outcome.error(f"query failed: {exc}")
+                    outcomes[sid] = query_failed(exc, plan.sensitive)
         results = {spec.id: CheckResult.from_outcome(spec, outcomes[spec.id]) for spec in specs}
         offending = {
             sid: plan.violations
@@ -145,7 +154,7 @@ class ObjectRun:
         try:
             row = self._select(columns)
         except QueryError as exc:
-            return Outcome.error(f"query failed: {exc}")
+            return query_failed(exc, plan.sensitive)
         return _judged(plan.judge, {n: row[f"m{i}"] for i, n in enumerate(names)})
 
 

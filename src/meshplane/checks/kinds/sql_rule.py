@@ -113,7 +113,9 @@ class SqlRuleCheck(CheckType):
         masked = _reveals_classified(query, target, spec.column)
         folded = fold_into_scan(query, target.table, names)
         if folded is not None:
-            return Aggregates({"value": folded}, lambda values: _judge_value(spec, values["value"], masked))
+            return Aggregates(
+                {"value": folded}, lambda values: _judge_value(spec, values["value"], masked), sensitive=masked
+            )
 
         def judge(result: QueryResult) -> Outcome:
             if len(result.columns) != 1 or len(result.rows) > 1:
@@ -121,7 +123,7 @@ class SqlRuleCheck(CheckType):
                 return Outcome.error(f"a SQL rule must return one value; got {shape}")
             return _judge_value(spec, result.rows[0][0] if result.rows else None, masked)
 
-        return OwnQuery(query, judge)
+        return OwnQuery(query, judge, sensitive=masked)
 
 
 CHECK_TYPE = SqlRuleCheck()
