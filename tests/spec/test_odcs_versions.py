@@ -88,3 +88,10 @@ def test_open_versions_are_the_ones_whose_team_member_is_open(version: str) -> N
     member = definitions.get("Team") if version in ODCS_OPEN_VERSIONS else definitions["TeamMember"]
     closed = member.get("additionalProperties") is False or member.get("unevaluatedProperties") is False
     assert closed is (version not in ODCS_OPEN_VERSIONS)
+
+
+def test_a_stored_v300_document_is_modelled_by_its_version() -> None:
+    document = load_contract(FULL_V300).model.to_document()
+    assert Contract.from_document(document).team_members()[0].model_extra == {"comment": "started the product"}
+    with pytest.raises(ValidationError, match="unknown field"):
+        Contract.from_document({**document, "apiVersion": "v3.1.0"})

@@ -453,8 +453,8 @@ def diff_contract_versions(registry: Registry, contract_id: str, old: str, new: 
     for version in (old, new):
         documents[version] = get_contract_version(registry, contract_id, version)["document"]
     try:
-        before = Contract.model_validate(documents[old], by_alias=True)
-        after = Contract.model_validate(documents[new], by_alias=True)
+        before = Contract.from_document(documents[old])
+        after = Contract.from_document(documents[new])
     except pydantic.ValidationError as exc:  # pragma: no cover - stored versions were validated on apply
         raise MeshplaneError(
             f"a stored version of {contract_id} no longer loads: {exc.error_count()} error(s)"

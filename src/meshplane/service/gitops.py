@@ -360,8 +360,8 @@ def build_plan(
         if new.base_version is None:
             continue
         old_doc = documents[(new.spec.contract_id, new.base_version)]
-        old = Contract.model_validate(old_doc, by_alias=True)
-        fresh = Contract.model_validate(dict(new.spec.document), by_alias=True)
+        old = Contract.from_document(old_doc)
+        fresh = Contract.from_document(dict(new.spec.document))
         diff = diff_contract_versions(old, fresh)
         change.diff = diff
         problem = _semver_error(change, diff)

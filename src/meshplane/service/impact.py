@@ -315,7 +315,7 @@ def impact_of(
     diff: DiffLike | None = None
     changes: Sequence[ChangeLike] | None = None
     if new_contract is not None:
-        old_contract = Contract.model_validate(stored, by_alias=True)
+        old_contract = Contract.from_document(stored)
         diff = diff_contract_versions(old_contract, new_contract)
         changes = diff.breaking_changes()
     report = analyse_impact(

@@ -9,12 +9,12 @@ version's schema, which leaves its objects open: the fields it admits that v3.1 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
-from meshplane.spec.base import AuthoritativeDefinition, CustomProperty, JsonScalar, SpecModel
+from meshplane.spec.base import UNKNOWN_FIELDS, AuthoritativeDefinition, CustomProperty, JsonScalar, SpecModel
 
 LogicalType = Literal["string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean"]
 
@@ -29,6 +29,11 @@ OPERATORS: tuple[str, ...] = (
     "mustNotBeBetween",
 )
 """The comparison operators of ODCS quality rules, in the standard's spelling."""
+
+OPEN_VERSIONS: frozenset[str] = frozenset({"v3.0.0", "v3.0.1", "v3.0.2"})
+"""ODCS versions whose schema leaves its objects open below the root (no `additionalProperties:
+false`): a field the standard does not name (``team[].comment``) is valid there, and the model of a
+document of that version keeps it (`spec.base.UNKNOWN_FIELDS`). v3.1 closes every object."""
 
 
 class ContractDescription(SpecModel):
@@ -354,6 +359,13 @@ class Contract(SpecModel):
         if isinstance(self.team, list):
             return list(self.team)
         return list(self.team.members or [])
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Contract:
+        """The model of a document that already passed validation (a stored version), by the rules of
+        the version it declares (a v3.0.x document keeps the fields its open objects admit)."""
+        context = {UNKNOWN_FIELDS: document.get("apiVersion") in OPEN_VERSIONS}
+        return cls.model_validate(document, by_alias=True, context=context)
 
     def sla(self, name: str) -> SlaProperty | None:
         """The SLA property with this name (case-insensitive), e.g. ``freshness``."""

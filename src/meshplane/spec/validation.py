@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # python-jsonschema is imported only to explain a failure (it
     from jsonschema.exceptions import ValidationError
 
 from meshplane.diagnostics import Diagnostic, JsonPath, Severity, json_type, render_json_path
+from meshplane.spec.odcs import OPEN_VERSIONS
 from meshplane.spec.yamlsource import YamlDocument
 
 ODCS_SCHEMAS: dict[str, str] = {
@@ -40,10 +41,8 @@ ODCS_SCHEMAS: dict[str, str] = {
 }
 """Supported ODCS apiVersions and their official schema files."""
 ODCS_LATEST = "v3.1.0"
-ODCS_OPEN_VERSIONS: frozenset[str] = frozenset({"v3.0.0", "v3.0.1", "v3.0.2"})
-"""ODCS versions whose schema leaves its objects open below the root (no `additionalProperties:
-false`): a field the standard does not name (``team[].comment``) is valid there, and the model of a
-document of that version keeps it (`spec.base.UNKNOWN_FIELDS`). v3.1 closes every object."""
+ODCS_OPEN_VERSIONS = OPEN_VERSIONS
+"""ODCS versions whose schema leaves its objects open (`spec.odcs.OPEN_VERSIONS`)."""
 
 _ODCS_VERSIONS_BY_FILE = {filename: version for version, filename in ODCS_SCHEMAS.items()}
 
