@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from meshplane.demo.lakegen import generate_lake
+from meshplane.errors import NotFound
 from meshplane.registry import Registry, list_test_runs
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.registries import open_mesh_registry
@@ -42,3 +43,13 @@ def test_runs_are_recorded_once_the_mesh_is_applied(mesh: Path) -> None:
     with Registry(f"sqlite:///{mesh}/.meshplane/registry.db") as registry:
         (summary,) = list_test_runs(registry, "marketing.campaign_responses.responses")
     assert summary.result == "failed"
+
+
+def test_runs_of_contracts_the_registry_does_not_know_are_refused_and_none_is_stored(mesh: Path) -> None:
+    with open_mesh_registry(mesh, create=True) as registry:  # a registry, but the mesh was never applied
+        pass
+    runs = run_tests("retail.catalog", mesh_root=mesh, clock=lambda: NOW)
+    with pytest.raises(NotFound, match=r"contract\(s\) 'retail\.catalog\.products' are not registered .* --no-record"):
+        record_runs(runs, mesh_root=mesh, hint=" (or test with --no-record)")
+    with Registry(f"sqlite:///{mesh}/.meshplane/registry.db") as registry:
+        assert list_test_runs(registry, "retail.catalog.products") == []

@@ -262,15 +262,20 @@ class Recorded:
     skipped: int
 
 
-def record_runs(runs: list[TestRun], *, mesh_root: Path | None = None, actor: str | None = None) -> Recorded | None:
+def record_runs(
+    runs: list[TestRun], *, mesh_root: Path | None = None, actor: str | None = None, hint: str = ""
+) -> Recorded | None:
     """Store runs in the mesh's registry when one is configured; None when none is.
 
     A registry is configured when MESHPLANE_DATABASE_URL or mesh.yaml `registry` names one, or
     the default SQLite file already exists (after a first `meshplane apply`). Runs that never
     reached a contract (an unreadable contract file) have no contract id and are not stored.
+    Runs of contracts the registry does not know are refused, all of them before any is stored
+    (`NotFound` naming the ids; `hint` is added to its message), as the API refuses them.
     """
     from meshplane.registry.url import registry_configured, resolve_registry_url
     from meshplane.service.registries import configured_registry
+    from meshplane.service.testruns import refuse_unregistered
 
     root = mesh_root or find_mesh_root(Path.cwd())
     try:
@@ -287,6 +292,7 @@ def record_runs(runs: list[TestRun], *, mesh_root: Path | None = None, actor: st
     registry = Registry(resolved)
     storable = [run for run in runs if run.contract_id is not None and run.contract_version is not None]
     with registry:
+        refuse_unregistered(registry, [run.contract_id for run in storable if run.contract_id is not None], hint=hint)
         for run in storable:
             record_test_run(registry, run.to_dict(), actor=actor or default_actor())
         return Recorded(mask_password(registry.url.url), len(storable), len(runs) - len(storable))

@@ -30,6 +30,23 @@ def _contract_domains(registry: Registry, contract_ids: Iterable[str]) -> dict[s
         return {row.id: row.domain_id for row in rows}
 
 
+def _named(contract_ids: Sequence[str]) -> str:
+    named = ", ".join(repr(c if len(c) <= 120 else c[:120] + "…") for c in contract_ids[:5])
+    more = f" and {len(contract_ids) - 5} more" if len(contract_ids) > 5 else ""
+    return f"contract(s) {named}{more}"
+
+
+def refuse_unregistered(registry: Registry, contract_ids: Iterable[str], *, hint: str = "") -> None:
+    """`NotFound` naming the contract ids the registry does not know (runs of those are never recorded)."""
+    ids = set(contract_ids)
+    unknown = sorted(ids - set(_contract_domains(registry, ids)))
+    if unknown:
+        raise NotFound(
+            f"{_named(unknown)} are not registered in the registry at {registry.url.display}: "
+            f"apply them first, then record their runs{hint}; nothing was recorded"
+        )
+
+
 def record_runs(registry: Registry, actor: Principal, runs: Sequence[Mapping[str, Any]]) -> list[tuple[int, bool]]:
     """Record test runs (each in its own transaction) after checking the caller may publish every one.
 
@@ -45,9 +62,7 @@ def record_runs(registry: Registry, actor: Principal, runs: Sequence[Mapping[str
     domains = _contract_domains(registry, contract_ids)
     unknown = sorted({c for c in contract_ids if c not in domains})
     if unknown:
-        named = ", ".join(repr(c if len(c) <= 120 else c[:120] + "…") for c in unknown[:5])
-        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-        raise NotFound(f"contract(s) {named}{more} are not registered: apply them first, then record their runs")
+        raise NotFound(f"{_named(unknown)} are not registered: apply them first, then record their runs")
     actor.require_maintainer({domains[c] for c in contract_ids if c in domains}, "publish test runs of these contracts")
     return [store_test_run(registry, run, actor=actor.actor) for run in runs]
 
@@ -212,4 +227,4 @@ def pass_rates(
         return Page(items, total)
 
 
-__all__ = ["PASSING", "get_run", "list_runs", "pass_rates", "record_runs"]
+__all__ = ["PASSING", "get_run", "list_runs", "pass_rates", "record_runs", "refuse_unregistered"]

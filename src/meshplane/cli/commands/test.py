@@ -199,10 +199,6 @@ def test(
         runs = run_tests(
             target, all_contracts=all_contracts, mesh_root=mesh, server=server, engine=engine, progress=report
         )
-    if record:
-        recorded = record_runs(runs, mesh_root=mesh)
-        if recorded is not None and not quiet:
-            err_console.print(f"recorded {recorded.runs} run(s) in the registry {escape(recorded.registry)}")
     text = ""
     if output_format is OutputFormat.JSON:
         text = json.dumps(runs_document(runs), indent=2, ensure_ascii=False) + "\n"
@@ -221,6 +217,10 @@ def test(
         print_table(runs, wide_console())
     else:
         typer.echo(text, nl=False)
+    if record:  # after the report: a refusal to record (an unregistered contract) leaves the report shown
+        recorded = record_runs(runs, mesh_root=mesh, hint=" (or test with --no-record)")
+        if recorded is not None and not quiet:
+            err_console.print(f"recorded {recorded.runs} run(s) in the registry {escape(recorded.registry)}")
     if publish:
         from meshplane.api.client import publish_test_runs
         from meshplane.settings import get_settings
