@@ -361,17 +361,25 @@ class Registry:
             return SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
 
     def upgrade(self) -> SchemaStatus:
-        """Migrate to the newest schema in one exclusive transaction; returns the status before."""
-        with self._connect() as connection:
-            if self.dialect == "sqlite":
-                connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-            with connection.begin():
-                if self.dialect == "postgresql":
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": EXCLUSIVE_LOCK_KEY})
-                before = SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
-                self._refuse_unknown(before)
-                if not before.up_to_date:
-                    migrate.upgrade_connection(connection)
+        """Migrate to the newest schema in one exclusive transaction; returns the status before.
+
+        A registry that cannot take the migration (read-only, full) is `RegistryUnavailable`.
+        """
+        try:
+            with self._connect() as connection:
+                if self.dialect == "sqlite":
+                    connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+                with connection.begin():
+                    if self.dialect == "postgresql":
+                        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": EXCLUSIVE_LOCK_KEY})
+                    before = SchemaStatus(migrate.current_revision(connection), migrate.head_revision())
+                    self._refuse_unknown(before)
+                    if not before.up_to_date:
+                        migrate.upgrade_connection(connection)
+        except sa.exc.DBAPIError as exc:
+            if (refusal := unwritable(self.url, exc)) is None:
+                raise
+            raise refusal from exc
         self._schema_checked = True
         return before
 
