@@ -10,14 +10,37 @@ import yaml
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.service.linting import lint_path
-from meshplane.service.scaffold import contract_document, init_mesh, new_contract, new_domain, new_product
+from meshplane.service.scaffold import (
+    contract_document,
+    init_mesh,
+    new_contract,
+    new_domain,
+    new_product,
+    placeholder_warnings,
+)
 from meshplane.spec.loader import load_contract, load_product, load_text
 
 
 def assert_lints_clean(folder: Path) -> None:
+    """No errors; the only warnings name the placeholder texts the author still has to write."""
     report = lint_path(folder)
     assert report.mode == "mesh"
-    assert [str(d) for d in report.diagnostics] == []
+    assert [str(d) for d in report.diagnostics if d.code != "placeholder-text"] == []
+    assert all(d.severity.value == "warning" and d.path for d in report.diagnostics)
+
+
+def test_new_product_leaves_placeholders_that_lint_names_by_field(mesh: Path) -> None:
+    new_domain(mesh, "sales", owner="ana")
+    written = new_product(mesh, "sales", "orders")
+    found = placeholder_warnings(written)
+    assert {(Path(d.file or "").name, d.line, d.path) for d in found} == {
+        ("product.odps.yaml", 9, "$.description.purpose"),
+        ("product.odps.yaml", 10, "$.description.usage"),
+        ("orders.odcs.yaml", 9, "$.description.purpose"),
+        ("orders.odcs.yaml", 10, "$.description.usage"),
+    }
+    assert all(d.code == "placeholder-text" and "description." in d.message for d in found)
+    assert {d.code for d in lint_path(mesh).diagnostics} == {"placeholder-text"}
 
 
 def files_under(folder: Path) -> set[str]:

@@ -1,8 +1,10 @@
 """Checks no single file can make: the references and ownership rules that cross files.
 
 A product's domain matches its folder; each output port's contract is a contract of that product;
-contract and product ids are unique; every input port resolves to another product's output-port
-contract with a compatible major version; each team has an owner; contract domains match; product
+product ids are unique, and a contract id belongs to one product, which may publish several major
+versions of it side by side (one file and one output port per major); every input port resolves
+to another product's output port publishing the major version it names, which is no draft; each
+team has an owner; contract domains match; product
 ids start with ``<domain>.`` and contract ids with ``<product id>.`` (`meshplane.mesh.ownership`).
 """
 
@@ -15,6 +17,7 @@ from meshplane.diagnostics import Diagnostic, JsonPath, Severity
 from meshplane.mesh.ownership import contract_prefix, is_under, owning_domain, product_prefix
 from meshplane.mesh.references import check_references
 from meshplane.mesh.repository import ContractEntry, MeshRepository, ProductEntry
+from meshplane.registry.state import DRAFT
 from meshplane.spec.versions import PARTIAL, major_of
 from meshplane.spec.yamlsource import YamlDocument
 
@@ -104,24 +107,41 @@ def _check_products(repo: MeshRepository) -> list[Diagnostic]:
     return out
 
 
+def _duplicate_contract(entry: ContractEntry, first: ContractEntry) -> tuple[str, str] | None:
+    """Why `entry` may not declare the id `first` already declares (None when it may: another major, same product).
+
+    One contract id keeps one version history: a product publishes several major versions of it side
+    by side, one file (and one output port) per major; another product never reuses the id.
+    """
+    assert entry.contract is not None and first.contract is not None
+    cid = entry.contract.id
+    if entry.product_folder != first.product_folder:
+        return f"contract id '{cid}' is already used by {first.file}", "duplicate-contract-id"
+    major, first_major = major_of(entry.contract.version), major_of(first.contract.version)
+    if major is None or major != first_major:
+        return None
+    return (
+        f"contract '{cid}' has two files for major version {major} ({first.file} is "
+        f"{first.contract.version}, this one {entry.contract.version}): a product publishes one version "
+        "per major at a time; earlier versions stay in the registry",
+        "duplicate-contract-major",
+    )
+
+
 def _check_contracts(repo: MeshRepository) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    first_seen: dict[str, ContractEntry] = {}
+    seen: dict[str, list[ContractEntry]] = {}
     for entry in repo.contracts:
         contract = entry.contract
         if contract is None:
             continue
         site = _contract_site(entry)
-        if contract.id in first_seen:
-            out.append(
-                site.error(
-                    ("id",),
-                    f"contract id '{contract.id}' is already used by {first_seen[contract.id].file}",
-                    "duplicate-contract-id",
-                )
-            )
+        earlier = seen.setdefault(contract.id, [])
+        problem = next((p for first in earlier if (p := _duplicate_contract(entry, first)) is not None), None)
+        if problem is not None:
+            out.append(site.error(("id",) if problem[1] == "duplicate-contract-id" else ("version",), *problem))
         else:
-            first_seen[contract.id] = entry
+            earlier.append(entry)
         if contract.domain is None:
             out.append(
                 site.error(
@@ -174,113 +194,167 @@ def _unverifiable_contract_ids(repo: MeshRepository) -> set[str]:
     return ids
 
 
-def _check_ports(repo: MeshRepository) -> list[Diagnostic]:
+@dataclass(frozen=True)
+class _Offer:
+    """A contract version an output port publishes."""
+
+    product: ProductEntry
+    port: str
+    contract: ContractEntry
+
+    @property
+    def version(self) -> str:
+        assert self.contract.contract is not None
+        return self.contract.contract.version
+
+
+def _check_output_ports(
+    repo: MeshRepository, entry: ProductEntry, unverifiable: set[str], offers: dict[str, list[_Offer]]
+) -> list[Diagnostic]:
+    """Bind each output port to its contract file by (contractId, version); report unbound contract files."""
+    product = entry.product
+    assert product is not None
     out: list[Diagnostic] = []
-    output_contracts: dict[str, tuple[ProductEntry, ContractEntry]] = {}
-    unverifiable = _unverifiable_contract_ids(repo)
-    for entry in repo.products:
-        product = entry.product
-        if product is None:
+    site = _product_site(entry)
+    own: dict[str, list[ContractEntry]] = {}
+    for c in entry.contracts:
+        if c.contract is not None:
+            own.setdefault(c.contract.id, []).append(c)
+    bound: set[int] = set()
+    for index, port in enumerate(product.output_ports or []):
+        path: JsonPath = ("outputPorts", index)
+        if not port.contract_id:
+            out.append(
+                site.error(
+                    path,
+                    f"output port '{port.name}' has no contractId: every output port needs a contract",
+                    "output-port-without-contract",
+                )
+            )
             continue
-        site = _product_site(entry)
-        own = {c.contract.id: c for c in entry.contracts if c.contract}
-        bound: set[str] = set()
-        for index, port in enumerate(product.output_ports or []):
-            path: JsonPath = ("outputPorts", index)
-            if not port.contract_id:
-                out.append(
-                    site.error(
-                        path,
-                        f"output port '{port.name}' has no contractId: every output port needs a contract",
-                        "output-port-without-contract",
-                    )
+        if port.contract_id in unverifiable:
+            continue
+        files = own.get(port.contract_id, [])
+        if not files:
+            elsewhere = repo.contract_by_id(port.contract_id)
+            where = f"; it belongs to product folder '{elsewhere.product_folder}'" if elsewhere else ""
+            out.append(
+                site.error(
+                    (*path, "contractId"),
+                    f"output port '{port.name}' names contract '{port.contract_id}', "
+                    f"which is not in this product's contracts/ folder{where}",
+                    "unresolved-output-contract",
                 )
-                continue
-            contract_entry = own.get(port.contract_id)
-            if port.contract_id in unverifiable:
-                continue
-            if contract_entry is None or contract_entry.contract is None:
-                elsewhere = repo.contract_by_id(port.contract_id)
-                where = f"; it belongs to product folder '{elsewhere.product_folder}'" if elsewhere else ""
-                out.append(
-                    site.error(
-                        (*path, "contractId"),
-                        f"output port '{port.name}' names contract '{port.contract_id}', "
-                        f"which is not in this product's contracts/ folder{where}",
-                        "unresolved-output-contract",
-                    )
+            )
+            continue
+        match = next((c for c in files if c.contract and c.contract.version == port.version), None)
+        if match is None:
+            versions = ", ".join(sorted(c.contract.version for c in files if c.contract))
+            out.append(
+                site.error(
+                    (*path, "version"),
+                    f"output port '{port.name}' has version {port.version} "
+                    f"but contract '{port.contract_id}' is version {versions}",
+                    "port-version-mismatch",
                 )
-                continue
-            bound.add(port.contract_id)
-            output_contracts.setdefault(port.contract_id, (entry, contract_entry))
-            if port.version != contract_entry.contract.version:
-                out.append(
-                    site.error(
-                        (*path, "version"),
-                        f"output port '{port.name}' has version {port.version} "
-                        f"but contract '{port.contract_id}' is version {contract_entry.contract.version}",
-                        "port-version-mismatch",
-                    )
-                )
-        for cid, contract_entry in own.items():
-            if cid not in bound:
+            )
+            continue
+        bound.add(id(match))
+        offers.setdefault(port.contract_id, []).append(_Offer(entry, port.name, match))
+    for cid, files in own.items():
+        for contract_entry in files:
+            if id(contract_entry) not in bound:
+                assert contract_entry.contract is not None
                 out.append(
                     _contract_site(contract_entry).error(
                         ("id",),
-                        f"contract '{cid}' is not bound to any output port of product '{product.id}'",
+                        f"contract '{cid}' is not bound to any output port of product '{product.id}' "
+                        f"(version {contract_entry.contract.version})",
                         "unbound-contract",
                         Severity.WARNING,
                     )
                 )
-    for entry in repo.products:
-        product = entry.product
-        if product is None:
+    return out
+
+
+def _check_input_ports(
+    entry: ProductEntry, unverifiable: set[str], offers: dict[str, list[_Offer]]
+) -> list[Diagnostic]:
+    """Each input port names a contract id and the major it reads; some other product's output port serves it."""
+    product = entry.product
+    assert product is not None
+    out: list[Diagnostic] = []
+    site = _product_site(entry)
+    for index, inport in enumerate(product.input_ports or []):
+        path: JsonPath = ("inputPorts", index)
+        served = offers.get(inport.contract_id, [])
+        if not served and inport.contract_id in unverifiable:
             continue
-        site = _product_site(entry)
-        for index, inport in enumerate(product.input_ports or []):
-            path = ("inputPorts", index)
-            provider = output_contracts.get(inport.contract_id)
-            if provider is None and inport.contract_id in unverifiable:
-                continue
-            if provider is None:
-                out.append(
-                    site.error(
-                        (*path, "contractId"),
-                        f"input port '{inport.name}' reads contract '{inport.contract_id}', "
-                        "which is no output port's contract in this mesh",
-                        "unresolved-input-port",
-                    )
+        if not served:
+            out.append(
+                site.error(
+                    (*path, "contractId"),
+                    f"input port '{inport.name}' reads contract '{inport.contract_id}', "
+                    "which is no output port's contract in this mesh",
+                    "unresolved-input-port",
                 )
-                continue
-            provider_product, provider_contract = provider
-            if provider_product is entry:
-                out.append(
-                    site.error(
-                        (*path, "contractId"),
-                        f"input port '{inport.name}' reads this product's own output port",
-                        "input-port-self-reference",
-                    )
+            )
+            continue
+        if all(offer.product is entry for offer in served):
+            out.append(
+                site.error(
+                    (*path, "contractId"),
+                    f"input port '{inport.name}' reads this product's own output port",
+                    "input-port-self-reference",
                 )
-                continue
-            assert provider_contract.contract is not None
-            wanted, offered = major_of(inport.version), major_of(provider_contract.contract.version)
-            if wanted is None:
-                out.append(
-                    site.error(
-                        (*path, "version"),
-                        f"input port '{inport.name}' version '{inport.version}' is not a semantic version ({PARTIAL})",
-                        "input-port-version-invalid",
-                    )
+            )
+            continue
+        wanted = major_of(inport.version)
+        if wanted is None:
+            out.append(
+                site.error(
+                    (*path, "version"),
+                    f"input port '{inport.name}' version '{inport.version}' is not a semantic version ({PARTIAL})",
+                    "input-port-version-invalid",
                 )
-            elif wanted != offered:
-                out.append(
-                    site.error(
-                        (*path, "version"),
-                        f"input port '{inport.name}' expects major version {wanted} of '{inport.contract_id}', "
-                        f"but {provider_product.id} publishes {provider_contract.contract.version}",
-                        "input-port-version-mismatch",
-                    )
+            )
+            continue
+        matching = [o for o in served if major_of(o.version) == wanted and o.product is not entry]
+        if not matching:
+            published = ", ".join(sorted({o.version for o in served}))
+            out.append(
+                site.error(
+                    (*path, "version"),
+                    f"input port '{inport.name}' expects major version {wanted} of '{inport.contract_id}', "
+                    f"but {served[0].product.id} publishes {published}",
+                    "input-port-version-mismatch",
                 )
+            )
+            continue
+        offer = matching[0]
+        assert offer.contract.contract is not None
+        if offer.contract.contract.status == DRAFT:
+            out.append(
+                site.error(
+                    (*path, "contractId"),
+                    f"input port '{inport.name}' of product '{product.id}' reads contract '{inport.contract_id}' "
+                    f"{offer.version} (output port '{offer.port}' of product '{offer.product.id}'), which is a "
+                    "draft: a draft is not published and can change at any time; wait until it is active",
+                    "input-port-reads-draft",
+                )
+            )
+    return out
+
+
+def _check_ports(repo: MeshRepository) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    offers: dict[str, list[_Offer]] = {}
+    unverifiable = _unverifiable_contract_ids(repo)
+    products = [entry for entry in repo.products if entry.product is not None]
+    for entry in products:
+        out += _check_output_ports(repo, entry, unverifiable, offers)
+    for entry in products:
+        out += _check_input_ports(entry, unverifiable, offers)
     return out
 
 

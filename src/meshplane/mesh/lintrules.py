@@ -26,6 +26,11 @@ PII_NAME = re.compile(
 
 FRESHNESS_SLAS = ("freshness", "latency")
 
+PLACEHOLDER_PREFIX = "Describe "
+"""How every text `meshplane new` leaves for its author to write starts (`service.scaffold`)."""
+PLACEHOLDER = re.compile(rf"^\s*({PLACEHOLDER_PREFIX}|TODO\b|TBD\b|FIXME\b)", re.IGNORECASE)
+"""Text that stands in for a description nobody wrote yet."""
+
 
 @dataclass(frozen=True)
 class ContractLint:
@@ -136,6 +141,45 @@ def no_quality_rules(ctx: ContractLint) -> list[Diagnostic]:
     return [_warn(ctx.doc, ctx.file, (), f"contract '{ctx.contract.id}' has no quality rules", "no-quality-rules")]
 
 
+def _placeholders(
+    doc: YamlDocument | None, file: str, texts: Iterator[tuple[JsonPath, str, str | None]]
+) -> list[Diagnostic]:
+    return [
+        _warn(doc, file, path, f"{what} is still placeholder text: '{text.strip()}'", "placeholder-text")
+        for path, what, text in texts
+        if text and PLACEHOLDER.match(text)
+    ]
+
+
+def _description_texts(description: object | None, path: JsonPath) -> Iterator[tuple[JsonPath, str, str | None]]:
+    for key in ("purpose", "usage", "limitations"):
+        yield (*path, key), f"description.{key}", getattr(description, key, None)
+
+
+def contract_placeholders(ctx: ContractLint) -> list[Diagnostic]:
+    """Scaffolded text (``Describe what ...``) must be written before consumers read it in the catalog."""
+
+    def texts() -> Iterator[tuple[JsonPath, str, str | None]]:
+        yield from _description_texts(ctx.contract.description, ("description",))
+        for oi, obj in enumerate(ctx.contract.objects):
+            yield ("schema", oi, "description"), f"description of object '{obj.name}'", obj.description
+        for path, name, prop in _properties(ctx.contract):
+            yield (*path, "description"), f"description of property '{name}'", prop.description
+
+    return _placeholders(ctx.doc, ctx.file, texts())
+
+
+def product_placeholders(ctx: ProductLint) -> list[Diagnostic]:
+    """Scaffolded text in a product descriptor: its description and its ports' descriptions."""
+
+    def texts() -> Iterator[tuple[JsonPath, str, str | None]]:
+        yield from _description_texts(ctx.product.description, ("description",))
+        for index, port in enumerate(ctx.product.output_ports or []):
+            yield ("outputPorts", index, "description"), f"description of output port '{port.name}'", port.description
+
+    return _placeholders(ctx.doc, ctx.file, texts())
+
+
 def missing_product_description(ctx: ProductLint) -> list[Diagnostic]:
     """A product needs a purpose to be discoverable."""
     out = []
@@ -179,8 +223,13 @@ CONTRACT_RULES: tuple[Callable[[ContractLint], list[Diagnostic]], ...] = (
     no_freshness_sla,
     unclassified_pii,
     no_quality_rules,
+    contract_placeholders,
 )
-PRODUCT_RULES: tuple[Callable[[ProductLint], list[Diagnostic]], ...] = (missing_product_description, no_support_channel)
+PRODUCT_RULES: tuple[Callable[[ProductLint], list[Diagnostic]], ...] = (
+    missing_product_description,
+    no_support_channel,
+    product_placeholders,
+)
 
 
 def lint_contract(ctx: ContractLint) -> list[Diagnostic]:

@@ -11,6 +11,9 @@ Lifecycle rules:
 * Domains, products and contracts that are no longer in the repository are retired only with
   ``--prune``; without it they are reported as `absent` and left alone.
 * Retired entities that reappear are restored. Contract versions are never removed.
+* A registered contract version is immutable unless its status is ``draft`` (ODCS): a draft is
+  rewritten in place by the next apply, and has no semver obligations (no base version) until a
+  version of it becomes ``active``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshplane.registry.state import (
+    DRAFT,
     ContractVersionSpec,
     MeshState,
     PortSpec,
@@ -82,6 +86,8 @@ class NewVersion:
 
     spec: ContractVersionSpec
     base_version: str | None
+    revises_draft: bool = False
+    """True when the version is registered as a draft and the apply rewrites it in place."""
 
 
 @dataclass(frozen=True)
@@ -248,10 +254,15 @@ def _compare_contracts(desired: MeshState, current: RegistryState, changes: Chan
     for (contract_id, version), spec in sorted(by_version.items()):
         reg = current.contracts.get(contract_id)
         registered_sha = reg.versions.get(version) if reg else None
+        # A draft is compared with nothing: it has no semver obligations until it is published.
+        base = reg.base_version_for(version) if reg and spec.status != DRAFT else None
         if registered_sha is None:
-            base = reg.base_version_for(version) if reg else None
             changes.new_versions.append(NewVersion(spec, base))
-        elif registered_sha != spec.sha256:
+        elif registered_sha == spec.sha256:
+            continue
+        elif reg is not None and reg.is_draft(version):
+            changes.new_versions.append(NewVersion(spec, base, revises_draft=True))
+        else:
             changes.conflicts.append(VersionConflict(spec, registered_sha))
 
 

@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, aliased
 from meshplane.registry import models as m
 from meshplane.registry.versions import major_of, parse_version
 
+DRAFT = "draft"
+"""The ODCS status of a contract version that is still being written: editable in place until it is published."""
+
 
 @dataclass(frozen=True)
 class MemberSpec:
@@ -188,13 +191,26 @@ class RegisteredContract:
     retired: bool
     versions: dict[str, str] = field(default_factory=dict)  # version -> sha256
     version_ids: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)  # version -> ODCS status
+
+    def is_draft(self, version: str) -> bool:
+        """True when the registered `version` is an ODCS ``draft`` (editable, no semver obligations)."""
+        return self.statuses.get(version) == DRAFT
 
     def base_version_for(self, version: str) -> str | None:
-        """The highest registered version below `version` (what a new version is diffed against)."""
+        """The highest registered non-draft version below `version` (what a new version is diffed against).
+
+        Drafts carry no semver obligations: a version is compared with what was published, never
+        with a draft on its way there.
+        """
         target = parse_version(version)
         if target is None:
             return None
-        below = [(parsed, v) for v in self.versions if (parsed := parse_version(v)) is not None and parsed < target]
+        below = [
+            (parsed, v)
+            for v in self.versions
+            if (parsed := parse_version(v)) is not None and parsed < target and not self.is_draft(v)
+        ]
         return max(below)[1] if below else None
 
 
@@ -257,12 +273,17 @@ def load_registry_state(session: Session) -> RegistryState:
         )
     for ver in session.execute(
         sa.select(
-            m.ContractVersion.id, m.ContractVersion.contract_id, m.ContractVersion.version, m.ContractVersion.sha256
+            m.ContractVersion.id,
+            m.ContractVersion.contract_id,
+            m.ContractVersion.version,
+            m.ContractVersion.sha256,
+            m.ContractVersion.status,
         ).order_by(m.ContractVersion.id)
     ):
         contract = state.contracts[ver.contract_id]
         contract.versions[ver.version] = ver.sha256
         contract.version_ids[ver.version] = ver.id
+        contract.statuses[ver.version] = ver.status
     return state
 
 

@@ -256,7 +256,7 @@ class _Writer:
                 self.session.execute(sa.update(model), rows)
 
     def contracts(self) -> None:
-        """Create, update, restore and retire contracts; append the new versions."""
+        """Create, update, restore and retire contracts; append the new versions, rewrite revised drafts."""
         latest = {cid: reg.latest_version for cid, reg in self.current.contracts.items()}
         for new in self.changes.new_versions:
             cid, version = new.spec.contract_id, new.spec.version
@@ -288,9 +288,28 @@ class _Writer:
         }
         if touched:
             self.session.execute(sa.update(m.Contract), [row(c) for c in sorted(touched)])
-        if self.changes.new_versions:
+        revised = [n for n in self.changes.new_versions if n.revises_draft]
+        if revised:
+            self.session.execute(
+                sa.update(m.ContractVersion),
+                [
+                    {
+                        "id": self.current.contracts[n.spec.contract_id].version_ids[n.spec.version],
+                        "status": n.spec.status,
+                        "document": dict(n.spec.document),
+                        "sha256": n.spec.sha256,
+                        "applied_at": self.now,
+                        "applied_by": self.actor,
+                        "audit_id": self.audit_id,
+                    }
+                    for n in revised
+                ],
+            )
+        if any(not n.revises_draft for n in self.changes.new_versions):
             rows = []
             for new in self.changes.new_versions:
+                if new.revises_draft:
+                    continue
                 parsed = parse_version(new.spec.version)
                 if parsed is None:  # pragma: no cover - invalid versions are plan errors
                     raise ValueError(f"invalid version {new.spec.version}")

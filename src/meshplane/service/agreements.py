@@ -42,6 +42,7 @@ from meshplane.errors import Conflict, NotFound
 from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.registry.access import AgreementEvent, PortSetting, UsageAgreement, open_key
+from meshplane.registry.state import DRAFT
 
 CLOCK_ACTOR = "meshplane (end date)"
 AUTO_APPROVE_ACTOR = "meshplane (auto-approve)"
@@ -273,12 +274,24 @@ def _product_domain(session: Session, product_id: str, role: str) -> str:
 def _require_output_port(session: Session, product_id: str, port: str) -> str:
     domain = _product_domain(session, product_id, "provider")
     found = session.execute(
-        sa.select(m.OutputPort.id).where(
-            m.OutputPort.product_id == product_id, m.OutputPort.name == port, m.OutputPort.retired_at.is_(None)
+        sa.select(m.OutputPort.id, m.OutputPort.contract_id, m.OutputPort.version, m.ContractVersion.status)
+        .outerjoin(
+            m.ContractVersion,
+            sa.and_(
+                m.ContractVersion.contract_id == m.OutputPort.contract_id,
+                m.ContractVersion.version == m.OutputPort.version,
+            ),
         )
-    ).first()
-    if found is None:
+        .where(m.OutputPort.product_id == product_id, m.OutputPort.name == port, m.OutputPort.retired_at.is_(None))
+    ).all()
+    if not found:
         raise NotFound(f"product '{product_id}' has no active output port '{port}'")
+    if all(row.status == DRAFT for row in found):
+        row = found[0]
+        raise MeshplaneError(
+            f"output port '{port}' of product '{product_id}' publishes contract '{row.contract_id}' {row.version}, "
+            "which is a draft: a draft cannot be the target of an agreement until it is active"
+        )
     return domain
 
 

@@ -188,12 +188,14 @@ class ContractVersionChange:
     base_version: str | None
     diff: DiffLike | None = None
     impact: ImpactReport | None = None
+    revises_draft: bool = False
+    """The version is registered as a draft and is rewritten in place (`update`), not appended."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape (docs/gitops.md)."""
         return {
             "kind": Kind.CONTRACT_VERSION.value,
-            "action": Action.CREATE.value,
+            "action": (Action.UPDATE if self.revises_draft else Action.CREATE).value,
             "id": self.spec.contract_id,
             "version": self.spec.version,
             "from": self.base_version,
@@ -233,7 +235,7 @@ class Plan:
     def counts(self) -> dict[str, int]:
         """Number of changes per action."""
         counts = Counter(c.action.value for c in self.changeset.entities)
-        counts[Action.CREATE.value] += len(self.versions)
+        counts.update((Action.UPDATE if v.revises_draft else Action.CREATE).value for v in self.versions)
         return {a.value: counts.get(a.value, 0) for a in Action}
 
     def summary(self) -> str:
@@ -355,7 +357,7 @@ def build_plan(
     plan = Plan(desired.name, registry, prune, changes, errors=_static_errors(changes))
     graph: ConsumerGraph | None = None
     for new in changes.new_versions:
-        change = ContractVersionChange(new.spec, new.base_version)
+        change = ContractVersionChange(new.spec, new.base_version, revises_draft=new.revises_draft)
         plan.versions.append(change)
         if new.base_version is None:
             continue
@@ -399,7 +401,7 @@ def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Reg
     current = load_registry_state(session)
     for spec in desired.contract_versions:  # the registered versions new ones are diffed against
         reg = current.contracts.get(spec.contract_id)
-        if reg is not None and spec.version not in reg.versions:
+        if reg is not None and (spec.version not in reg.versions or reg.is_draft(spec.version)):
             base = reg.base_version_for(spec.version)
             if base is not None:
                 base_keys.add((spec.contract_id, base))

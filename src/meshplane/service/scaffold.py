@@ -1,6 +1,8 @@
 """Scaffolding use cases: `meshplane init` and `meshplane new domain|product|contract`.
 
-Everything written here lints clean: a team starts from a valid file and edits it.
+Everything written here lints without errors: a team starts from a valid file and edits it. The
+texts its authors must write (`Describe what ...`) are `placeholder-text` lint warnings until they
+do (`placeholder_warnings`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from typing import Any
 
 import yaml
 
-from meshplane.diagnostics import MeshplaneError
+from meshplane.diagnostics import Diagnostic, MeshplaneError
+from meshplane.mesh.lintrules import PLACEHOLDER_PREFIX
 from meshplane.mesh.repository import MESH_FILE, find_mesh_root
+from meshplane.service.linting import lint_path
 from meshplane.spec.loader import FileKind, load_product, load_text
 
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -125,8 +129,8 @@ def contract_document(domain: str, product: str, port: str, version: str = "1.0.
         "status": "draft",
         "domain": domain,
         "description": {
-            "purpose": f"{port} published by {domain}.{product}.",
-            "usage": "Describe how consumers should use it.",
+            "purpose": f"{PLACEHOLDER_PREFIX}what {port} holds and why it is published.",
+            "usage": f"{PLACEHOLDER_PREFIX}how consumers should use it.",
         },
         "servers": [
             {"server": "lake", "type": "local", "path": f"{domain}/{product}/{port}/*.parquet", "format": "parquet"}
@@ -185,7 +189,10 @@ def new_product(start: Path, domain: str, product: str, port: str | None = None)
         "version": "1.0.0",
         "status": "draft",
         "domain": domain,
-        "description": {"purpose": f"Describe what {product} is for.", "usage": "Describe how to use it."},
+        "description": {
+            "purpose": f"{PLACEHOLDER_PREFIX}what {product} is for.",
+            "usage": f"{PLACEHOLDER_PREFIX}how to use it.",
+        },
         "outputPorts": [
             {
                 "name": port,
@@ -270,3 +277,12 @@ def append_list_item(text: str, key: str, item: dict[str, Any]) -> str | None:
     if lines[end - 1] and not lines[end - 1].endswith("\n"):
         block = "\n" + block
     return "".join(lines[:end]) + block + "".join(lines[end:])
+
+
+def placeholder_warnings(paths: list[Path]) -> list[Diagnostic]:
+    """The `placeholder-text` warnings of freshly written files: what their author still has to write."""
+    found: list[Diagnostic] = []
+    for path in paths:
+        if path.name.endswith((".odcs.yaml", ".odps.yaml")):
+            found += [d for d in lint_path(path).diagnostics if d.code == "placeholder-text"]
+    return found

@@ -21,6 +21,17 @@ def _done(paths: list[Path]) -> None:
         console.print(f"[green]created[/green] {escape(str(path))}")
 
 
+def _placeholders(paths: list[Path]) -> None:
+    """Say which scaffolded texts are still placeholders (`placeholder-text` lint warnings)."""
+    found = scaffold.placeholder_warnings(paths)
+    if not found:
+        return
+    console.print(f"{len(found)} placeholder text(s) to write before publishing (lint warns placeholder-text):")
+    for diagnostic in found:
+        where = f"{diagnostic.file}:{diagnostic.line}" if diagnostic.line else str(diagnostic.file)
+        console.print(f"  {escape(where)}  {escape(diagnostic.message)}")
+
+
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new mesh (created if missing).")],
     name: Annotated[str | None, typer.Option(help="Mesh name (default: the folder name).")] = None,
@@ -49,7 +60,9 @@ def new_product(
     mesh: MeshOption = Path(),
 ) -> None:
     """Add a data product (ODPS) with one output port and its contract (ODCS)."""
-    _done(scaffold.new_product(mesh, domain, product, port))
+    paths = scaffold.new_product(mesh, domain, product, port)
+    _done(paths)
+    _placeholders(paths)
 
 
 @new_app.command("contract")
@@ -60,7 +73,9 @@ def new_contract(
     mesh: MeshOption = Path(),
 ) -> None:
     """Add an output port and its contract to an existing product."""
-    _done(scaffold.new_contract(mesh, domain, product, port))
+    paths = scaffold.new_contract(mesh, domain, product, port)
+    _done(paths)
+    _placeholders(paths)
 
 
 def register(app: typer.Typer) -> None:
