@@ -8,7 +8,8 @@ start-up phase (see `meshplane.cli.app.main`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +22,7 @@ from rich.markup import escape
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, wide_console
 
 if TYPE_CHECKING:
-    from meshplane.checks import TestRun
+    from meshplane.checks import CheckResult, TestRun
     from meshplane.service.testing import ProgressEvent
 
 
@@ -113,6 +114,19 @@ def print_table(runs: list[TestRun], out: Console) -> None:
         out.print(f"  {len(run.checks)} checks: {counts}")
 
 
+def object_line(where: str, results: Sequence[CheckResult]) -> str:
+    """The progress line of one object (`where` names it, Rich markup): the mark of its worst result.
+
+    ✗ (magenta) when a check could not run (error), ✗ (red) when one failed, ! when one only warned,
+    ✓ when all passed; the counts of each kind that is not a pass follow.
+    """
+    counts = Counter(r.status.value for r in results)
+    worst = next((status for status in _WORST_FIRST if counts.get(status)), "passed")
+    symbol, style = _STYLE[worst]
+    detail = "".join(f", {counts[status]} {status}" for status in ("error", "failed", "warning") if counts.get(status))
+    return f"[{style}]{symbol}[/{style}] {where}: {len(results)} checks{detail}"
+
+
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[ProgressEvent], None] | None]:
     """Rich progress per object on stderr; a plain line per object when stderr is not a terminal."""
@@ -146,11 +160,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[ProgressEvent], None] | None]
             if run.error:
                 err_console.print(f"[magenta]✗[/magenta] {escape(key or str(run.file))}: {escape(run.error)}")
         else:
-            failed = sum(1 for r in event.results if r.status.value in ("failed", "error"))
-            mark = "[red]✗[/red]" if failed else "[green]✓[/green]"
-            detail = f", {failed} failed" if failed else ""
             where = f"{escape(event.contract)} · {escape(event.object)}"
-            err_console.print(f"{mark} {where}: {len(event.results)} checks{detail}")
+            err_console.print(object_line(where, event.results))
             if event.contract in tasks:
                 bar.advance(tasks[event.contract])
 
