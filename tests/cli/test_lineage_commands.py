@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "holding"
 OPERATOR = Principal.local_admin("tests")
 FLOW_KEYS = [
-    "fromDomain", "toDomain", "fromProduct", "toProduct", "port", "runs", "rows", "bytes", "lastSeen", "agreement",
-    "declared", "flags",
+    "fromDomain", "toDomain", "fromProduct", "toProduct", "port", "runs", "runsCovered", "runsNotCovered", "rows",
+    "bytes", "lastSeen", "agreement", "declared", "flags", "receivedBy",
 ]  # fmt: skip
 
 runner = CliRunner()
@@ -113,7 +113,8 @@ def test_movements_json_is_exactly_the_documented_shape(mesh: Path) -> None:
     result = invoke("movements", "--mesh", str(mesh), "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert list(document) == ["flows", "unresolved"]  # unresolved: datasets, runs, events that resolved to no port
+    # portFlags: flags of the ports the flows touch; unresolved: datasets, runs, events that resolved to no port
+    assert list(document) == ["flows", "portFlags", "unresolved"]
     assert all(list(flow) == FLOW_KEYS for flow in document["flows"])
     by_pair = {(f["fromProduct"], f["toProduct"]): f for f in document["flows"]}
     ledger = by_pair[("retail.sales", "finance.ledger")]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_receiver_support import OPERATOR, REPO, World, build_world, ds, run_event, world_for
+from test_receiver_support import OPERATOR, PRODUCER, REPO, World, build_world, ds, run_event, world_for
 
 from meshplane.api import create_app
+from meshplane.registry import Registry
 from meshplane.service import agreements, movements
 from meshplane.service import lineage as service
 from meshplane.service.gitops import apply_mesh
@@ -58,22 +60,110 @@ def job(world: World, name: str, reads: list[str], writes: str | None, **options
 # --- no agreement -----------------------------------------------------------------------------------------
 
 
-def test_a_cross_domain_read_needs_an_active_agreement(world: World) -> None:
-    send(world, job(world, "airflow-logistics/shipments", [ORDERS], "logistics.shipments/shipments"))
-    flow = flows(world)[("retail.sales", "logistics.shipments", "orders")]
-    assert (flow.agreement, flow.flags) == ("none", ["no-agreement"])
+SHIPMENTS = "logistics.shipments/shipments"
+READ = ("retail.sales", "logistics.shipments", "orders")
+
+
+def read_orders_at(world: World, at: str) -> dict[str, Any]:
+    """Logistics' shipments job reading retail's orders at `at`."""
+    return run_event(
+        "airflow-logistics/shipments",
+        at=at,
+        inputs=[ds("file", world.path(ORDERS), rows=10)],
+        outputs=[ds("file", world.path(SHIPMENTS, "part-0.parquet"), output=True)],
+    )
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def approve(registry: Registry, at: str) -> int:
+    """Logistics asks for retail's orders and retail approves, at `at`; the agreement id."""
+    view = agreements.request_agreement(
+        registry, OPERATOR, consumer="logistics.shipments", provider="retail.sales", port="orders",
+        purpose="shipping", now=moment(at),
+    )  # fmt: skip
+    agreements.decide_agreement(registry, OPERATOR, view.id, approve=True, reason="ok", now=moment(at))
+    return view.id
+
+
+def coverage(flow: movements.Flow) -> tuple[str, int | None, int | None, list[str]]:
+    return flow.agreement, flow.runs_covered, flow.runs_not_covered, flow.flags
+
+
+def test_a_cross_domain_read_needs_an_agreement_active_when_it_read(world: World) -> None:
+    send(world, read_orders_at(world, "2026-11-18T10:00:00Z"))
+    assert coverage(flows(world)[READ]) == ("none", 0, 1, ["no-agreement"])
     with world.registry() as registry:
         view = agreements.request_agreement(
             registry, OPERATOR, consumer="logistics.shipments", provider="retail.sales", port="orders",
-            purpose="shipping",
+            purpose="shipping", now=moment("2026-11-19T08:00:00Z"),
         )  # fmt: skip
-        assert flows(world)[("retail.sales", "logistics.shipments", "orders")].agreement == "requested"
-        agreements.decide_agreement(registry, OPERATOR, view.id, approve=True, reason="ok")
-        covered = flows(world)[("retail.sales", "logistics.shipments", "orders")]
-        assert (covered.agreement, covered.flags) == ("active", [])
-        agreements.revoke_agreement(registry, OPERATOR, view.id, reason="ended")
-    revoked = flows(world)[("retail.sales", "logistics.shipments", "orders")]
-    assert (revoked.agreement, revoked.flags) == ("revoked", ["no-agreement"])
+    assert coverage(flows(world)[READ]) == ("requested", 0, 1, ["no-agreement"])
+    with world.registry() as registry:
+        agreements.decide_agreement(
+            registry, OPERATOR, view.id, approve=True, reason="ok", now=moment("2026-11-19T09:00:00Z")
+        )
+    # a later agreement never covers an earlier read
+    assert coverage(flows(world)[READ]) == ("active", 0, 1, ["no-agreement"])
+    send(world, read_orders_at(world, "2026-11-19T10:00:00Z"))
+    assert coverage(flows(world)[READ]) == ("active", 1, 1, ["no-agreement"])
+    with world.registry() as registry:
+        by_day = {f.day: f for f in movements.movements(registry, by_day=True).flows}
+    assert coverage(by_day["2026-11-19"]) == ("active", 1, 0, [])  # that day's read was covered
+    assert coverage(by_day["2026-11-18"]) == ("active", 0, 1, ["no-agreement"])
+
+
+def test_revoking_never_rewrites_the_past_and_a_new_approval_covers_only_later_reads(world: World) -> None:
+    with world.registry() as registry:
+        first = approve(registry, "2026-11-19T09:00:00Z")
+    send(world, read_orders_at(world, "2026-11-19T10:00:00Z"))
+    with world.registry() as registry:
+        agreements.revoke_agreement(registry, OPERATOR, first, reason="ended", now=moment("2026-11-20T09:00:00Z"))
+    # the read made under the agreement stays covered after the revocation
+    assert coverage(flows(world)[READ]) == ("revoked", 1, 0, [])
+    send(world, read_orders_at(world, "2026-11-20T10:00:00Z"))
+    assert coverage(flows(world)[READ]) == ("revoked", 1, 1, ["no-agreement"])
+    with world.registry() as registry:
+        approve(registry, "2026-11-21T09:00:00Z")  # re-approved: a new agreement
+    send(world, read_orders_at(world, "2026-11-21T10:00:00Z"))
+    found = flows(world)[READ]
+    assert coverage(found) == ("active", 2, 1, ["no-agreement"])  # the read of the 20th stays uncovered
+    with world.registry() as registry:
+        (finding,) = [f for f in movements.governance_flags(registry) if f.flag == "no-agreement"]
+    assert finding.detail.startswith("1 of 3 run(s) read retail.sales/orders when no agreement")
+
+
+def test_movements_as_of_a_past_day(world: World) -> None:
+    with world.registry() as registry:
+        first = approve(registry, "2026-11-19T09:00:00Z")
+    send(world, read_orders_at(world, "2026-11-18T10:00:00Z"), read_orders_at(world, "2026-11-19T10:00:00Z"))
+    with world.registry() as registry:
+        agreements.revoke_agreement(registry, OPERATOR, first, reason="ended", now=moment("2026-11-20T09:00:00Z"))
+    send(world, read_orders_at(world, "2026-11-20T10:00:00Z"))
+
+    def as_of(day: str) -> movements.Flow | None:
+        with world.registry() as registry:
+            report = movements.movements(registry, as_of=date.fromisoformat(day))
+        found = [f for f in report.flows if (f.from_product, f.to_product, f.port) == READ]
+        return found[0] if found else None
+
+    assert as_of("2026-11-17") is None  # nothing was read yet
+    assert coverage(as_of("2026-11-18")) == ("none", 0, 1, ["no-agreement"])  # type: ignore[arg-type]
+    assert coverage(as_of("2026-11-19")) == ("active", 1, 1, ["no-agreement"])  # type: ignore[arg-type]
+    assert coverage(as_of("2026-11-20")) == ("revoked", 1, 2, ["no-agreement"])  # type: ignore[arg-type]
+    with world.registry() as registry, TestClient(create_app(registry, settings=Settings())) as client:
+        answer = client.get("/api/v1/lineage/movements", params={"asOf": "2026-11-19"}, headers=world.headers("reader"))
+        flags = client.get("/api/v1/lineage/flags", params={"asOf": "2026-11-17"}, headers=world.headers("reader"))
+        bad = client.get("/api/v1/lineage/movements", params={"asOf": "yesterday"}, headers=world.headers("reader"))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["asOf"] == "2026-11-19"
+    (flow,) = [f for f in body["flows"] if f["toProduct"] == "logistics.shipments"]
+    assert (flow["agreement"], flow["runs"], flow["runsCovered"], flow["runsNotCovered"]) == ("active", 2, 1, 1)
+    assert flags.json()["items"] == [] and flags.json()["asOf"] == "2026-11-17"
+    assert bad.status_code in (400, 422), bad.text
 
 
 def test_a_read_inside_one_domain_needs_no_agreement(world: World) -> None:
@@ -223,6 +313,55 @@ def test_drift_of_a_port_nobody_reads_is_still_listed(world: World) -> None:
         findings = movements.governance_flags(registry)
     assert [(f.flag, f.flow) for f in findings] == [("schema-drift", None)]
     assert findings[0].detail.startswith("customer.profiles/customers written by airflow-customer/refresh")
+
+
+DBT = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/dbt"
+SPARK = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/integration/spark"
+
+
+def customers_output(world: World, producer: str, fields: list[dict[str, str]], at: str) -> dict[str, Any]:
+    """A run of customer's refresh job writing its port with a schema facet of `fields` (types optional)."""
+    event = run_event(
+        "airflow-customer/refresh",
+        at=at,
+        outputs=[
+            {"namespace": "file", "name": world.path(CUSTOMERS, "p.parquet"), "facets": {"schema": {"fields": fields}}}
+        ],
+    )
+    event["producer"] = producer
+    return event
+
+
+def port_drift(world: World) -> list[dict[str, str]]:
+    with world.registry() as registry, registry.read() as session:
+        return movements.latest_port_schemas(session)[("customer.profiles", "customers")].drift
+
+
+def test_a_partial_facet_is_no_evidence_of_missing_columns(world: World) -> None:
+    """dbt lists the documented columns only, untyped: no drift; the same subset from any producer without types
+    is partial too."""
+    documented = [{"name": "customer_id"}, {"name": "email"}]
+    send(world, customers_output(world, DBT, documented, "2026-11-20T01:00:00Z"))
+    assert port_drift(world) == []
+    send(world, customers_output(world, PRODUCER, documented, "2026-11-20T02:00:00Z"))
+    assert port_drift(world) == []
+    with world.registry() as registry:
+        assert [f.flag for f in movements.governance_flags(registry)] == []
+
+
+def test_a_stated_column_of_another_type_is_drift_even_from_a_partial_facet(world: World) -> None:
+    stated = [{"name": "customer_id", "type": "BIGINT"}, {"name": "email"}, {"name": "loyalty_tier"}]
+    send(world, customers_output(world, DBT, stated, "2026-11-20T01:00:00Z"))
+    assert [(d["kind"], d["column"]) for d in port_drift(world)] == [("extra", "loyalty_tier"), ("type", "customer_id")]
+
+
+def test_a_complete_facet_missing_a_contract_column_is_drift(world: World) -> None:
+    """Spark's facet describes the whole written dataset, with types: a contract column it lacks is missing."""
+    whole = [{"name": n, "type": t} for n, t in GOOD if n != "segment"]
+    send(world, customers_output(world, SPARK, whole, "2026-11-20T01:00:00Z"))
+    assert [(d["kind"], d["column"]) for d in port_drift(world)] == [("missing", "segment")]
+    send(world, customers_output(world, SPARK, [{"name": n, "type": t} for n, t in GOOD], "2026-11-20T02:00:00Z"))
+    assert port_drift(world) == []
 
 
 # --- listing -------------------------------------------------------------------------------------------------

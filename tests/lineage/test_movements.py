@@ -120,6 +120,8 @@ def test_the_flow_json_has_exactly_the_documented_keys(world: World) -> None:
         "toProduct": "finance.ledger",
         "port": "orders",
         "runs": 1,
+        "runsCovered": 0,
+        "runsNotCovered": 1,
         "rows": 5,
         "bytes": 50,
         "lastSeen": "2026-11-20T05:00:00Z",

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "dbt": "dbt",
     "demo": "demo",
     "diff": "diff",
+    "flags": "flags",
     "impact": "impact",
     "init": "scaffold",
     "lineage": "lineage",

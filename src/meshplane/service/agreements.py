@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -572,13 +572,99 @@ def set_auto_approve(
     return registry.write(_in_transaction, exclusive=True)
 
 
+# --- history: what was in force when ----------------------------------------------------------------
+
+AgreementKey = tuple[str, str, str]
+"""(consumer product, provider product, port name)."""
+
+
+@dataclass(frozen=True)
+class ActivePeriod:
+    """A span an agreement was active: from its activation to its revocation, expiry or end date (excluded)."""
+
+    agreement_id: int
+    start: datetime
+    end: datetime | None
+    """None: still active (and no end date)."""
+
+    def covers(self, moment: datetime) -> bool:
+        """True when the agreement was active at `moment`."""
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+
+def _end_of(day: date) -> datetime:
+    """The first instant after `day` (UTC): an agreement whose end date is `day` is active through it."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+
+
+@dataclass
+class AgreementHistory:
+    """Every agreement's transitions (`agreement_events`): what was in force at any moment.
+
+    An agreement is in force from its activation (an approval activates at once) to its revocation
+    or expiry, and never past its end date. Revoking never rewrites the past; a later agreement
+    never covers earlier moments.
+    """
+
+    periods: dict[AgreementKey, list[ActivePeriod]] = field(default_factory=dict)
+    transitions: dict[AgreementKey, list[tuple[datetime, int, str, date | None]]] = field(default_factory=dict)
+    """(at, agreement id, state moved to, end date) in time order."""
+
+    def covering(self, key: AgreementKey, moment: datetime) -> ActivePeriod | None:
+        """The active period of an agreement of `key` at `moment`, if any."""
+        return next((p for p in self.periods.get(key, ()) if p.covers(moment)), None)
+
+    def state_at(self, key: AgreementKey, moment: datetime) -> str | None:
+        """The agreements' state as of `moment`: the open one's, else the latest closed one's; None: none yet."""
+        states: dict[int, tuple[datetime, str, date | None]] = {}
+        for at, agreement_id, state, end in self.transitions.get(key, ()):
+            if at <= moment:
+                states[agreement_id] = (at, state, end)
+        best: tuple[bool, datetime, str] | None = None
+        for at, state, end in states.values():
+            effective = effective_state(state, end, moment)
+            candidate = (effective in OPEN_STATES, at, effective.value)
+            best = candidate if best is None or candidate[:2] >= best[:2] else best
+        return best[2] if best is not None else None
+
+
+def agreement_history(session: Session) -> AgreementHistory:
+    """The history of every agreement, from its recorded transitions."""
+    a, e = UsageAgreement, AgreementEvent
+    query = (
+        sa.select(a.id, a.consumer_product_id, a.provider_product_id, a.port_name, a.end_date, e.at, e.to_state)
+        .join(e, e.agreement_id == a.id)
+        .order_by(e.at, e.id)
+    )
+    history = AgreementHistory()
+    opened: dict[int, tuple[AgreementKey, datetime, date | None]] = {}
+    for agreement_id, consumer, provider, port, end, at, to_state in session.execute(query):
+        key = (consumer, provider, port)
+        history.transitions.setdefault(key, []).append((at, agreement_id, to_state, end))
+        if to_state == AgreementState.ACTIVE.value:
+            opened.setdefault(agreement_id, (key, at, end))
+        elif agreement_id in opened:  # revoked or expired: the period ends here (or at its end date)
+            was, start, until = opened.pop(agreement_id)
+            stop = min(at, _end_of(until)) if until is not None else at
+            history.periods.setdefault(was, []).append(ActivePeriod(agreement_id, start, stop))
+    for agreement_id, (key, start, end) in opened.items():
+        history.periods.setdefault(key, []).append(
+            ActivePeriod(agreement_id, start, _end_of(end) if end is not None else None)
+        )
+    return history
+
+
 __all__ = [
     "AUTO_APPROVE_ACTOR",
     "CLOCK_ACTOR",
+    "ActivePeriod",
+    "AgreementHistory",
+    "AgreementKey",
     "AgreementPage",
     "AgreementView",
     "PortSettingView",
     "Transition",
+    "agreement_history",
     "decide_agreement",
     "effective_state",
     "expire_due",

@@ -43,7 +43,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from meshplane.diagnostics import MeshplaneError
-from meshplane.engines.types import type_family
 from meshplane.lineage import (
     DatasetIdentity,
     DatasetLink,
@@ -60,6 +59,7 @@ from meshplane.registry import lineage as store
 from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
 from meshplane.registry.worker import JobResult
+from meshplane.service.flags import facet_is_complete, schema_drift
 from meshplane.service.senders import bind_attribution, port_evidence_mismatch
 
 log = logging.getLogger(__name__)
@@ -138,31 +138,6 @@ def _columns(obj: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-_COMPATIBLE = {"number": {"number", "integer"}, "date": {"date", "timestamp"}, "timestamp": {"timestamp", "date"}}
-
-
-def schema_drift(fields: Sequence[tuple[str, str | None]], columns: Mapping[str, str | None]) -> list[dict[str, str]]:
-    """How a ``schema`` facet's top-level fields differ from a contract object's columns.
-
-    ``missing``: in the contract, not in the data; ``extra``: in the data, not in the contract;
-    ``type``: both known, and the data's type is not one the contract's logical type allows.
-    """
-    facet = {name.lower(): kind for name, kind in fields}
-    drift = [
-        {"kind": "missing", "column": c, "detail": "in the contract, not in the data"}
-        for c in columns
-        if c not in facet
-    ]
-    drift += [
-        {"kind": "extra", "column": c, "detail": "in the data, not in the contract"} for c in facet if c not in columns
-    ]
-    for column, logical in columns.items():
-        family = type_family(facet.get(column)) if column in facet else None
-        if logical and family and family not in _COMPATIBLE.get(logical, {logical}):
-            drift.append({"kind": "type", "column": column, "detail": f"contract {logical}, data {facet[column]}"})
-    return drift
-
-
 def _resolution(match: PortMatch | None) -> store.Resolution:
     if match is None:
         return store.Resolution()
@@ -231,12 +206,14 @@ class _Batch:
             found = self.shas[identity] = store.identity_sha(identity.namespace, identity.name)
         return found
 
-    def drift(self, match: PortMatch, fields: Sequence[tuple[str, str | None]]) -> list[dict[str, str]] | None:
-        key = (match.contract_id, match.contract_version, match.object, tuple(fields))
+    def drift(
+        self, match: PortMatch, fields: Sequence[tuple[str, str | None]], complete: bool
+    ) -> list[dict[str, str]] | None:
+        key = (match.contract_id, match.contract_version, match.object, tuple(fields), complete)
         if key not in self.drifts:
             shape = _contract_shape(self.session, self.registry, match.contract_id, match.contract_version)
             columns = (shape or {}).get(match.object.lower())
-            self.drifts[key] = schema_drift(fields, columns) if columns is not None else None
+            self.drifts[key] = schema_drift(fields, columns, complete=complete) if columns is not None else None
         return self.drifts[key]
 
     def parent_domain(self, parent: Any) -> str | None:
@@ -290,7 +267,8 @@ class _Batch:
             row = match.row
             mismatch = port_evidence_mismatch(self.senders.get(id(event)), row.domain, row.product, row.port)
         if dataset.schema is not None and match is not None and dataset.role is not DatasetRole.INPUT and not mismatch:
-            drift = self.drift(match, tuple((f.name, f.type) for f in dataset.schema))
+            fields = tuple((f.name, f.type) for f in dataset.schema)
+            drift = self.drift(match, fields, facet_is_complete(event.producer, fields))
         obs = store.DatasetObservation(
             key,
             dataset.role.value,

@@ -10,11 +10,13 @@ receiver stored (`meshplane.service.lineage`, tables in `meshplane.registry.line
 * a read or write of **lake data that belongs to no product**.
 
 Per flow: runs, rows and bytes (the latest statistics of each run and dataset — never those of
-RUNNING and COMPLETE events added up — summed over runs), last seen, the usage agreement's state,
-whether the consumer declared an input port on the contract's major version, and the governance
-flags of `FLAG_RULES`, judged against the registry as it is now. `movements` lists flows of a
-period (also per day) with a domain x domain matrix; `governance_flags` lists every flag with what
-to look at; `lineage_graph` walks product-level edges upstream and downstream.
+RUNNING and COMPLETE events added up — summed over runs), last seen, who sent the runs, the usage
+agreement's state and the runs it covered when they read, whether the consumer declared an input
+port on the contract's major version, and the governance flags of `meshplane.service.flags`
+(judged as of the read, or as of a past day). `movements` lists flows of a period (also per day)
+with a domain x domain matrix and the flags of the ports they touch; `governance_flags` lists every
+flag of flows and ports with what to look at; `lineage_graph` walks product-level edges upstream
+and downstream.
 """
 
 from __future__ import annotations
@@ -23,53 +25,28 @@ import enum
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from meshplane.access import OPEN_STATES, AgreementState
 from meshplane.errors import NotFound
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
 from meshplane.registry import models as m
-from meshplane.registry.access import UsageAgreement
-from meshplane.registry.versions import major_of
-
-
-class Flag(enum.StrEnum):
-    """A governance flag on a flow."""
-
-    NO_AGREEMENT = "no-agreement"
-    UNDECLARED_INPUT = "undeclared-input"
-    DEPRECATED_CONTRACT = "deprecated-contract"
-    FOREIGN_WRITE = "foreign-write"
-    UNOWNED_DATA = "unowned-data"
-    SCHEMA_DRIFT = "schema-drift"
-    UNATTRIBUTED_JOB = "unattributed-job"
-    SENDER_MISMATCH = "sender-mismatch"
-
-
-FLAG_RULES: dict[Flag, str] = {
-    Flag.NO_AGREEMENT: "a job of one domain reads another domain's output port without an active usage agreement "
-    "between the consumer product and that port",
-    Flag.UNDECLARED_INPUT: "a product reads an output port whose contract (same major version) it has not declared "
-    "as an input port (or the reading job writes no product)",
-    Flag.DEPRECATED_CONTRACT: "the port read is bound to a contract version whose status is deprecated or retired",
-    Flag.FOREIGN_WRITE: "a job of one domain writes into another domain's output port",
-    Flag.UNOWNED_DATA: "a job reads or writes data in the lake that belongs to no output port",
-    Flag.SCHEMA_DRIFT: "the latest schema facet written to the port disagrees with its contract "
-    "(columns missing, extra, or of another type)",
-    Flag.UNATTRIBUTED_JOB: "no rule could tell the domain of the job (job namespace, ownership, parent run, "
-    "output ports)",
-    Flag.SENDER_MISMATCH: "a maintainer's token sent a job the rules attribute to another domain (the run is "
-    "attributed to the sender's domain), or reported a write or schema of another domain's port (not evidence: "
-    "no foreign-write or schema-drift from it)",
-}
-"""Every flag and when it is raised (docs/lineage.md lists the same table)."""
-
-DEPRECATED_STATUSES = frozenset({"deprecated", "retired"})
+from meshplane.service.flags import (
+    DEPRECATED_STATUSES,
+    FLAG_RULES,
+    Flag,
+    PortFlag,
+    PortSchema,
+    drift_text,
+    judge_flows,
+    latest_port_schemas,
+    port_flags,
+)
+from meshplane.service.flags import iso as _iso
 
 
 @dataclass
@@ -102,6 +79,11 @@ class Flow:
     """``sender-mismatch`` of its runs or datasets: what a sender claimed and may not."""
     evidence: bool = False
     """A write seen from a sender who may report it (a trusted token, or the port's own domain)."""
+    read_times: dict[str, datetime] = field(default_factory=dict)
+    """Run → when it read (the first event of the run naming the dataset): agreement coverage is judged then."""
+    runs_covered: int | None = None
+    """Of a read: runs an agreement covered when they read (all of them inside one domain); None: a write."""
+    runs_not_covered: int | None = None
 
     def add(self, row: store.RunDatasetRow) -> None:
         """Count one run dataset in."""
@@ -110,6 +92,8 @@ class Flow:
             self.senders.update(row.received_by.split("; "))
         self.mismatches.update(m for m in (row.run_mismatch, row.mismatch) if m)
         self.evidence = self.evidence or row.mismatch is None
+        read_at = row.first_seen or row.last_seen
+        self.read_times[row.run_key] = min(self.read_times.get(row.run_key, read_at), read_at)
         if row.row_count is not None:
             self.rows = (self.rows or 0) + row.row_count
         if row.byte_count is not None:
@@ -128,6 +112,12 @@ class Flow:
         """No governance flag."""
         return not self.flags
 
+    @property
+    def owner_port(self) -> tuple[str, str] | None:
+        """(product, port) of the port the flow reads or writes; None: lake data of no port."""
+        product = self.to_product if self.kind == "write" else self.from_product
+        return (product, self.port) if product and self.port else None
+
     def to_dict(self) -> dict[str, Any]:
         """The `movements --format json` shape of a flow."""
         out: dict[str, Any] = {
@@ -137,6 +127,8 @@ class Flow:
             "toProduct": self.to_product,
             "port": self.port,
             "runs": len(self.runs),
+            "runsCovered": self.runs_covered,
+            "runsNotCovered": self.runs_not_covered,
             "rows": self.rows,
             "bytes": self.bytes,
             "lastSeen": _iso(self.last_seen),
@@ -148,10 +140,6 @@ class Flow:
         if self.day is not None:
             out["day"] = self.day
         return out
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 FlowKey = tuple[str, str | None, str | None, str | None, str | None, str | None, str | None]
@@ -194,8 +182,11 @@ def compute_flows(
     until: datetime | None = None,
     by_day: bool = False,
     kinds: Sequence[str] = ("run",),
+    moment: datetime | None = None,
 ) -> list[Flow]:
-    """Every flow of the runs (and, with ``kinds=("run", "job")``, of JobEvents' static lineage), flagged."""
+    """Every flow of the runs (and, with ``kinds=("run", "job")``, of JobEvents' static lineage), judged as of
+    `moment` (default: now; the runs are those seen before it)."""
+    at = moment or datetime.now(UTC)
     flows: dict[FlowKey, Flow] = {}
     current: list[store.RunDatasetRow] = []
 
@@ -206,7 +197,8 @@ def compute_flows(
                 flow = flows[key] = Flow(*key)
             flow.add(row)
 
-    for row in store.run_dataset_rows(session, since=since, until=until, kinds=kinds):
+    end = until if moment is None else (min(until, moment) if until is not None else moment)
+    for row in store.run_dataset_rows(session, since=since, until=end, kinds=kinds):
         if current and current[0].run_key != row.run_key:
             close()
             current = []
@@ -214,7 +206,7 @@ def compute_flows(
     if current:
         close()
     out = sorted(flows.values(), key=_flow_order)
-    _judge(session, out)
+    judge_flows(session, out, moment=at)
     return out
 
 
@@ -223,117 +215,26 @@ def _flow_order(flow: Flow) -> tuple[str, ...]:
                                    flow.port, flow.kind))  # fmt: skip
 
 
-def _agreement_states(session: Session, now: datetime) -> dict[tuple[str, str, str], str]:
-    """(consumer, provider, port) → the open agreement's effective state, else the latest closed one's."""
-    from meshplane.service.agreements import effective_state
-
-    a = UsageAgreement
-    query = sa.select(a.consumer_product_id, a.provider_product_id, a.port_name, a.state, a.end_date).order_by(
-        a.updated_at, a.id
-    )
-    out: dict[tuple[str, str, str], str] = {}
-    opened: set[tuple[str, str, str]] = set()
-    for consumer, provider, port, state, end in session.execute(query):
-        key = (consumer, provider, port)
-        is_open = AgreementState(state) in OPEN_STATES
-        if is_open or key not in opened:
-            out[key] = effective_state(state, end, now).value
-        if is_open:
-            opened.add(key)
-    return out
-
-
-def _judge(session: Session, flows: Sequence[Flow], now: datetime | None = None) -> None:
-    """Set agreement, declared and flags of every flow from the registry as it is now."""
-    if not flows:
-        return
-    agreements = _agreement_states(session, now or datetime.now(UTC))
-    inputs = {
-        (p, c, major)
-        for p, c, major in session.execute(
-            sa.select(m.InputPort.product_id, m.InputPort.contract_id, m.InputPort.major).where(
-                m.InputPort.retired_at.is_(None)
-            )
-        )
-    }
-    statuses = {(c, v): s for c, v, s in session.execute(sa.select(
-        m.ContractVersion.contract_id, m.ContractVersion.version, m.ContractVersion.status))}  # fmt: skip
-    drifted = {key for key, schema in latest_port_schemas(session).items() if schema.drift}
-    for flow in flows:
-        flags: list[Flag] = []
-        if flow.port is None:
-            flags.append(Flag.UNOWNED_DATA)
-        elif flow.kind == "write":
-            if flow.evidence:  # a maintainer's report of another domain's port is a sender-mismatch instead
-                flags.append(Flag.FOREIGN_WRITE)
-            if (flow.to_product, flow.port) in drifted:
-                flags.append(Flag.SCHEMA_DRIFT)
-        else:
-            cross = flow.from_domain != flow.to_domain
-            state = agreements.get((flow.to_product or "", flow.from_product or "", flow.port))
-            flow.agreement = state or ("none" if cross or flow.to_product is None else "not-required")
-            if cross and flow.agreement != AgreementState.ACTIVE.value:
-                flags.append(Flag.NO_AGREEMENT)
-            flow.declared = (flow.to_product, flow.contract_id, major_of(flow.contract_version)) in inputs
-            if not flow.declared:
-                flags.append(Flag.UNDECLARED_INPUT)
-            read = {statuses.get((flow.contract_id or "", v), "").lower() for v in flow.versions}
-            if read & DEPRECATED_STATUSES:
-                flags.append(Flag.DEPRECATED_CONTRACT)
-            if (flow.from_product, flow.port) in drifted:
-                flags.append(Flag.SCHEMA_DRIFT)
-        if (flow.to_domain if flow.kind == "read" else flow.from_domain) is None:
-            flags.append(Flag.UNATTRIBUTED_JOB)
-        if flow.mismatches:
-            flags.append(Flag.SENDER_MISMATCH)
-        flow.flags = [f.value for f in flags]
-
-
-@dataclass(frozen=True)
-class PortSchema:
-    """The latest schema a job reported for an output port, and how it drifts from the contract."""
-
-    product: str
-    port: str
-    domain: str | None
-    seen_at: datetime
-    drift: list[Any]
-    namespace: str
-    name: str
-    job: str
-
-
-def latest_port_schemas(session: Session) -> dict[tuple[str, str], PortSchema]:
-    """(product, port) → the newest schema written to it (outputs and DatasetEvents)."""
-    d, r = store.RunDataset, store.LineageRun
-    query = (
-        sa.select(d.product, d.port, d.domain, d.schema_at, d.drift, d.namespace, d.name, r.job_namespace, r.job_name)
-        .outerjoin(r, r.run_key == d.run_key)
-        .where(d.schema_at.is_not(None), d.product.is_not(None), d.role.in_(("output", "static")))
-        .order_by(d.schema_at, d.id)
-    )
-    out: dict[tuple[str, str], PortSchema] = {}
-    for row in session.execute(query):
-        job = f"{row.job_namespace}/{row.job_name}" if row.job_namespace else "(dataset event)"
-        out[(row.product, row.port)] = PortSchema(
-            row.product, row.port, row.domain, row.schema_at, list(row.drift or []), row.namespace, row.name, job
-        )
-    return out
-
-
 def _start_of(day: date | datetime | None) -> datetime | None:
     if day is None or isinstance(day, datetime):
         return day.astimezone(UTC) if isinstance(day, datetime) and day.tzinfo else day
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
+def end_of_day(day: date) -> datetime:
+    """The first instant after `day` (UTC): what ``--as-of DAY`` judges at."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class MovementReport:
-    """Flows in a period, optionally per day."""
+    """Flows in a period, optionally per day, with the flags of the ports they read or write."""
 
     since: datetime | None
     until: datetime | None
     flows: tuple[Flow, ...]
+    port_flags: tuple[PortFlag, ...] = ()
+    as_of: date | None = None
 
     def matrix(self) -> list[dict[str, Any]]:
         """Domain x domain: flows, runs, rows, bytes, covered and flagged flows, last seen."""
@@ -357,9 +258,14 @@ class MovementReport:
             out.append(cell | {"runs": len(cell["runs"]), "lastSeen": _iso(cell["lastSeen"])})
         return out
 
+    @property
+    def flagged(self) -> bool:
+        """True when a flow, or a port one of them reads or writes, has a flag (`movements --fail-on-flags`)."""
+        return any(f.flags for f in self.flows) or bool(self.port_flags)
+
     def to_dict(self) -> dict[str, Any]:
-        """``{"flows": [...]}`` (the CLI's JSON); the API adds the period and the matrix."""
-        return {"flows": [f.to_dict() for f in self.flows]}
+        """``{"flows": [...], "portFlags": [...]}`` (the CLI's JSON); the API adds the period and the matrix."""
+        return {"flows": [f.to_dict() for f in self.flows], "portFlags": [p.to_dict() for p in self.port_flags]}
 
 
 def movements(
@@ -368,12 +274,21 @@ def movements(
     since: date | datetime | None = None,
     until: date | datetime | None = None,
     by_day: bool = False,
+    as_of: date | None = None,
 ) -> MovementReport:
-    """The `meshplane movements` use case: flows between products and domains in [since, until)."""
+    """The `meshplane movements` use case: flows between products and domains in [since, until).
+
+    With `as_of`, the answer of the end of that day (UTC): runs seen until then, agreements, input
+    ports and port schemas as they stood then.
+    """
     start, end = _start_of(since), _start_of(until)
+    moment = end_of_day(as_of) if as_of is not None else None
     with registry.read() as session:
-        flows = compute_flows(session, since=start, until=end, by_day=by_day)
-    return MovementReport(start, end, tuple(flows))
+        flows = compute_flows(session, since=start, until=end, by_day=by_day, moment=moment)
+        ports = {f.owner_port for f in flows} - {None}
+        limit = end if moment is None else min(end or moment, moment)
+        flagged = [p for p in port_flags(session, since=start, until=limit) if (p.product, p.port) in ports]
+    return MovementReport(start, end, tuple(flows), tuple(flagged), as_of)
 
 
 @dataclass(frozen=True)
@@ -383,33 +298,40 @@ class FlagFinding:
     flag: str
     flow: Flow | None
     detail: str
+    port: PortFlag | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON shape."""
-        return {"flag": self.flag, "detail": self.detail, "flow": self.flow.to_dict() if self.flow else None}
+        """JSON shape (``port``: product/port and who sent the evidence, for a port flag)."""
+        out: dict[str, Any] = {
+            "flag": self.flag,
+            "detail": self.detail,
+            "flow": self.flow.to_dict() if self.flow else None,
+        }
+        if self.port is not None:
+            out["port"] = self.port.to_dict()
+        return out
 
 
-def governance_flags(registry: Registry, *, since: date | datetime | None = None) -> list[FlagFinding]:
-    """Every flag raised in the period, one finding per flow and flag; schema drift with its columns."""
+def governance_flags(
+    registry: Registry, *, since: date | datetime | None = None, as_of: date | None = None
+) -> list[FlagFinding]:
+    """Every flag raised in the period (as of the end of day `as_of`): one finding per flow and flag, then
+    the flags of ports no flow finding already names (drift with its columns, foreign writes, mismatches)."""
     start = _start_of(since)
+    moment = end_of_day(as_of) if as_of is not None else None
     with registry.read() as session:
-        flows = compute_flows(session, since=start)
-        schemas = latest_port_schemas(session)
+        flows = compute_flows(session, since=start, moment=moment)
+        schemas = latest_port_schemas(session, until=moment)
+        ports = port_flags(session, since=start, until=moment)
     out = []
+    reported: set[tuple[str, str, str]] = set()
     for flow in flows:
         for flag in flow.flags:
             out.append(FlagFinding(flag, flow, _detail(flag, flow, schemas)))
-    reported = {(f.from_product, f.port) for f in flows} | {(f.to_product, f.port) for f in flows}
-    for (product, port), schema in sorted(schemas.items()):
-        if schema.drift and (product, port) not in reported and (start is None or schema.seen_at >= start):
-            out.append(FlagFinding(Flag.SCHEMA_DRIFT.value, None, _drift_text(product, port, schema)))
+            if flow.owner_port is not None:
+                reported.add((*flow.owner_port, flag))
+    out += [FlagFinding(p.flag, None, p.detail, p) for p in ports if (p.product, p.port, p.flag) not in reported]
     return out
-
-
-def _drift_text(product: str | None, port: str | None, schema: PortSchema) -> str:
-    items = "; ".join(f"{d['kind']} {d['column']}" + (f" ({d['detail']})" if d["kind"] == "type" else "")
-                      for d in schema.drift)  # fmt: skip
-    return f"{product}/{port} written by {schema.job} at {_iso(schema.seen_at)}: {items}"
 
 
 def _detail(flag: str, flow: Flow, schemas: Mapping[tuple[str, str], PortSchema]) -> str:
@@ -417,11 +339,14 @@ def _detail(flag: str, flow: Flow, schemas: Mapping[tuple[str, str], PortSchema]
         owner = flow.to_product if flow.kind == "write" else flow.from_product
         schema = schemas.get((owner or "", flow.port or ""))
         if schema is not None:
-            return _drift_text(owner, flow.port, schema)
+            return drift_text(owner, flow.port, schema)
     if flag == Flag.UNOWNED_DATA.value:
         return "lake data of no product: " + ", ".join(sorted(flow.datasets)[:5])
     if flag == Flag.SENDER_MISMATCH.value:
         return "; ".join(sorted(flow.mismatches)[:3])
+    if flag == Flag.NO_AGREEMENT.value and flow.runs_not_covered is not None:
+        return (f"{flow.runs_not_covered} of {len(flow.runs)} run(s) read {flow.from_product}/{flow.port} when no "
+                f"agreement of {flow.to_product or 'the reading job'} was active")  # fmt: skip
     return FLAG_RULES[Flag(flag)]
 
 
@@ -472,7 +397,8 @@ def _merge_edges(flows: Iterable[Flow], key: Callable[[Flow], EdgeKey | None]) -
         if merged is None:
             edges[k] = Flow(
                 **{**vars(flow), "runs": set(flow.runs), "versions": set(flow.versions), "flags": list(flow.flags),
-                   "senders": set(flow.senders), "mismatches": set(flow.mismatches)}
+                   "senders": set(flow.senders), "mismatches": set(flow.mismatches),
+                   "read_times": dict(flow.read_times)}
             )  # fmt: skip
             continue
         merged.runs |= flow.runs
@@ -584,9 +510,11 @@ __all__ = [
     "Flow",
     "LineageGraph",
     "MovementReport",
+    "PortFlag",
     "PortSchema",
     "compute_flows",
     "domain_graph",
+    "end_of_day",
     "governance_flags",
     "latest_port_schemas",
     "lineage_graph",

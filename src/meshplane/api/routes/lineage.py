@@ -166,6 +166,12 @@ openapi_paths = {
 
 
 Since = Annotated[Day | None, Query(description="A day (YYYY-MM-DD), UTC.")]
+AsOf = Annotated[
+    Day | None,
+    Query(
+        alias="asOf", description="Judge as of the end of this day (YYYY-MM-DD, UTC): runs, agreements, schemas then."
+    ),
+]
 DirectionParam = Annotated[movements.Direction, Query(description="upstream, downstream or both.")]
 Depth = Annotated[int, Query(ge=0, le=50, description="Hops from the product or domain."), DIGITS]
 
@@ -176,23 +182,32 @@ def list_movements(
     since: Since = None,
     until: Annotated[Day | None, Query(description="First day not included (YYYY-MM-DD).")] = None,
     by_day: Annotated[Flag, Query(alias="byDay", description="One flow per day.")] = False,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
-    """Flows between products and domains (runs, rows, bytes, agreement, flags) and the domain x domain matrix."""
-    report = movements.movements(context.registry, since=since, until=until, by_day=by_day)
+    """Flows between products and domains (runs, runs covered, rows, bytes, agreement, flags), the flags of the
+    ports they read or write, and the domain x domain matrix; with `asOf`, as they stood at the end of that day."""
+    report = movements.movements(context.registry, since=since, until=until, by_day=by_day, as_of=as_of)
     return {
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
+        "asOf": as_of.isoformat() if as_of else None,
         **report.to_dict(),
         "matrix": report.matrix(),
     }
 
 
 @router.get("/lineage/flags", summary="Governance flags of data movements")
-def list_flags(context: Context, since: Since = None) -> dict[str, Any]:
-    """Every governance flag raised by observed lineage, with its flow and what to look at."""
-    findings = movements.governance_flags(context.registry, since=since)
+def list_flags(context: Context, since: Since = None, as_of: AsOf = None) -> dict[str, Any]:
+    """Every governance flag of flows and ports raised by observed lineage, with what to look at (`asOf`: as of
+    the end of that day)."""
+    findings = movements.governance_flags(context.registry, since=since, as_of=as_of)
     rules = [{"flag": flag.value, "description": text} for flag, text in movements.FLAG_RULES.items()]
-    return {"since": since.isoformat() if since else None, "rules": rules, "items": [f.to_dict() for f in findings]}
+    return {
+        "since": since.isoformat() if since else None,
+        "asOf": as_of.isoformat() if as_of else None,
+        "rules": rules,
+        "items": [f.to_dict() for f in findings],
+    }
 
 
 @router.get("/lineage/products/{product_id}", summary="Product-level lineage graph")

@@ -199,8 +199,15 @@ def movements(
     until: Annotated[str | None, typer.Option("--until", help="First day not included (YYYY-MM-DD).")] = None,
     by_day: Annotated[bool, typer.Option("--by-day", help="One flow per day (JSON adds `day`).")] = False,
     fail_on_flags: Annotated[
-        bool, typer.Option("--fail-on-flags", help="Exit 1 when a flow has a governance flag (for CI).")
+        bool,
+        typer.Option(
+            "--fail-on-flags", help="Exit 1 when a flow, or a port a flow reads or writes, has a flag (for CI)."
+        ),
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Answer as of the end of this day (YYYY-MM-DD, UTC): runs, agreements then."),
+    ] = None,
     output_format: FormatOpt = "table",
     mesh: MeshOpt = None,
     server_url: ServerOpt = None,
@@ -208,33 +215,54 @@ def movements(
 ) -> None:
     """Show data moving between domains: flows with runs, rows, bytes, agreement coverage and flags."""
     _check_format(output_format)
-    first, last = _day(since, "--since"), _day(until, "--until")
+    first, last, when = _day(since, "--since"), _day(until, "--until"), _day(as_of, "--as-of")
     if server_url:
-        params = {"since": first, "until": last, "byDay": by_day}
+        params = {"since": first, "until": last, "byDay": by_day, "asOf": when}
         answer = _from_server(server_url, token, "/lineage/movements", params)
-        flows, matrix = answer["flows"], answer["matrix"]
+        flows, matrix, ports = answer["flows"], answer["matrix"], answer.get("portFlags", [])
     else:
         from meshplane.service import movements as service
 
         with _registry(mesh) as registry:
-            report = service.movements(registry, since=first, until=last, by_day=by_day)
-        flows, matrix = report.to_dict()["flows"], report.matrix()
+            report = service.movements(registry, since=first, until=last, by_day=by_day, as_of=when)
+        answer, matrix = report.to_dict(), report.matrix()
+        flows, ports = answer["flows"], answer["portFlags"]
     flagged = [f for f in flows if f["flags"]]
-    code = EXIT_FAILED if fail_on_flags and flagged else EXIT_OK
+    code = EXIT_FAILED if fail_on_flags and (flagged or ports) else EXIT_OK
     left = _unresolved_summary(mesh, server_url, token, first)
     if output_format == "json":
-        print_json({"flows": flows, "unresolved": left})
+        print_json({"flows": flows, "portFlags": ports, "unresolved": left})
         raise typer.Exit(code)
     _render_movements(flows, matrix)
+    render_port_flags(ports)
     _say_unresolved(left, len(flows))
     raise typer.Exit(code)
+
+
+def render_port_flags(ports: list[dict[str, Any]]) -> None:
+    """The flags of ports (drift, foreign writes, sender mismatches) as a table."""
+    if not ports:
+        return
+    table = Table(title="port flags")
+    for column in ("port", "flag", "last seen", "detail", "sent by"):
+        table.add_column(column, overflow="fold")
+    for item in ports:
+        table.add_row(
+            f"{item['product']}/{item['port']} [{item['domain'] or '?'}]",
+            f"[red]{escape(item['flag'])}[/red]",
+            (item["lastSeen"] or "")[:19],
+            escape(item["detail"]),
+            escape(", ".join(item["receivedBy"])),
+        )
+    wide_console().print(table)
 
 
 def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]]) -> None:
     if not flows:
         return
     table = Table(title="flows")
-    columns = ("day", "from", "to", "port", "runs", "rows", "bytes", "last seen", "agreement", "declared", "flags")
+    columns = ("day", "from", "to", "port", "runs", "covered", "rows", "bytes", "last seen", "agreement", "declared",
+               "flags")  # fmt: skip
     for column in columns if any("day" in f for f in flows) else columns[1:]:
         table.add_column(column)
     for flow in flows:
@@ -243,6 +271,7 @@ def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]])
             f"{flow['toProduct'] or '-'} [{flow['toDomain'] or '?'}]",
             flow["port"] or "",
             str(flow["runs"]),
+            "" if flow.get("runsCovered") is None else f"{flow['runsCovered']}/{flow['runs']}",
             _amount(flow["rows"]),
             _amount(flow["bytes"]),
             (flow["lastSeen"] or "")[:19],
