@@ -30,11 +30,14 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from meshplane.access import Principal, Role
+from meshplane.api.client import ApiClient
 from meshplane.cli.app import app
+from meshplane.cli.remote_gitops import remote_apply
 from meshplane.mesh.repository import display_path
 from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.registry.access import ApiToken
+from meshplane.service.bundles import read_bundle
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.tokens import create_token
 from meshplane.settings import get_settings
@@ -284,24 +287,31 @@ def test_lint_errors_are_the_same_through_the_server(served: Served, monkeypatch
         same(local, run_remote(served, monkeypatch, "admin", "plan", str(served.mesh), "--format", output_format))
 
 
-def test_an_apply_planned_against_an_older_registry_is_refused(served: Served) -> None:
+def test_an_apply_planned_against_an_older_registry_is_refused(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
     customer_description(served.mesh)
-    from meshplane.api.client import ApiClient
-    from meshplane.service.bundles import read_bundle
-
     files = read_bundle(served.mesh)
-    with ApiClient(served.url, served.tokens["admin"]) as client:
-        planned = client.plan_bundle(files)
-        assert planned["changes"] and not planned["applied"]
-        other = files["domains/customer/domain.yaml"].replace("now planned", "later applied")
-        assert other != files["domains/customer/domain.yaml"]
-        stale = {**files, "domains/customer/domain.yaml": other}
-        client.apply_bundle(stale)  # another apply moves the registry on
-        before = audit_count(served.remote)
-        with pytest.raises(Exception, match="409") as refused:
-            client.apply_bundle(files, expected_fingerprint="0" * 64)
-        assert getattr(refused.value, "exit_code", None) == 1
-    assert audit_count(served.remote) == before
+    theirs = files["domains/customer/domain.yaml"].replace("now planned", "later applied")
+    assert theirs != files["domains/customer/domain.yaml"]
+    moved: list[dict[str, object]] = []
+
+    def another_apply_meanwhile(summary: str) -> bool:
+        """Confirm the plan shown, after another team applied the same domain with other content."""
+        with ApiClient(served.url, served.tokens["admin"]) as other:
+            moved.append(other.apply_bundle({**files, "domains/customer/domain.yaml": theirs}))
+        return True
+
+    with ApiClient(served.url, served.tokens["customer"]) as client:
+        code = remote_apply(client, served.mesh, prune=False, output_format="table", confirm=another_apply_meanwhile)
+    captured = capsys.readouterr()
+    output = " ".join((captured.out + captured.err).split())
+    assert moved and moved[0]["applied"]
+    assert code == 1 and "server answered 409" in output and "plan again" in output, output
+    with ApiClient(served.url, served.tokens["customer"]) as client:
+        now = client.plan_bundle(files)
+    assert now["changes"], "ours was not written: the registry holds theirs"
+    assert now["fingerprint"] == moved[0]["fingerprint"] and now["state"] == moved[0]["auditId"]
 
 
 def test_a_server_that_does_not_answer_is_exit_2(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -186,3 +186,27 @@ def test_a_contract_version_the_diff_cannot_read_is_refused_by_the_plan(mesh: Pa
     plan = plan_mesh(mesh, registry=registry)
     [error] = plan.errors
     assert error.code == "invalid-contract-version" and "has version '1.2'" in error.message
+
+
+def test_a_plan_shown_before_another_apply_is_not_applied(registry: Registry, mesh: Path, tmp_path: Path) -> None:
+    apply_mesh(mesh, registry=registry, actor="t")
+    other = Path(shutil.copytree(mesh, tmp_path / "other"))
+    for folder, text in ((mesh, "Ours."), (other, "Theirs.")):
+        domain = folder / "domains/customer/domain.yaml"
+        changed = domain.read_text(encoding="utf-8").replace("Customer master data (CRM)", text, 1)
+        assert changed != domain.read_text(encoding="utf-8")
+        domain.write_text(changed, encoding="utf-8")
+    shown = plan_mesh(mesh, registry=registry)
+    assert shown.state > 0 and not shown.empty
+    apply_mesh(other, registry=registry, actor="someone else")  # the registry moves on meanwhile
+    again = plan_mesh(mesh, registry=registry)
+    assert again.fingerprint == shown.fingerprint, "the same change again: only the state tells"
+    assert again.state > shown.state
+    with pytest.raises(MeshplaneError, match="registry changed since the plan was shown") as refused:
+        apply_mesh(
+            mesh, registry=registry, expected_fingerprint=shown.fingerprint, expected_state=shown.state, actor="t"
+        )
+    assert refused.value.exit_code == 1
+    assert plan_mesh(mesh, registry=registry).state == again.state, "nothing was written"
+    applied = apply_mesh(mesh, registry=registry, expected_state=again.state, actor="t")
+    assert applied.changed

@@ -121,10 +121,24 @@ class ApiClient:
         return result
 
     def apply_bundle(
-        self, files: Mapping[str, str], *, prune: bool = False, expected_fingerprint: str | None = None
+        self,
+        files: Mapping[str, str],
+        *,
+        prune: bool = False,
+        expected_fingerprint: str | None = None,
+        expected_state: int | None = None,
     ) -> dict[str, Any]:
-        """Apply a mesh bundle, all or nothing; refused (409) when its plan is no longer `expected_fingerprint`."""
-        body = {"files": dict(files), "prune": prune, "expectedFingerprint": expected_fingerprint}
+        """Apply a mesh bundle, all or nothing.
+
+        Refused (409, nothing written) when its plan is no longer `expected_fingerprint`, or the
+        registry is no longer at `expected_state` (a dry run's ``fingerprint`` and ``state``).
+        """
+        body = {
+            "files": dict(files),
+            "prune": prune,
+            "expectedFingerprint": expected_fingerprint,
+            "expectedState": expected_state,
+        }
         result: dict[str, Any] = self.call("POST", "/apply", json=body)
         return result
 

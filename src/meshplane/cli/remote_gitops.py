@@ -123,7 +123,12 @@ def remote_apply(client: ApiClient, path: Path, *, prune: bool, output_format: s
             err_console.print("apply cancelled; nothing was written")
             return EXIT_FAILED
         try:
-            answer = client.apply_bundle(remote.files, prune=prune, expected_fingerprint=planned.get("fingerprint"))
+            answer = client.apply_bundle(
+                remote.files,
+                prune=prune,
+                expected_fingerprint=planned.get("fingerprint"),
+                expected_state=planned.get("state"),
+            )
         except ServerProblem as exc:
             raise remote.refusal(exc) from None
     except MeshplaneError as exc:

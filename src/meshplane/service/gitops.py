@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_errors
 from meshplane.mesh.repository import MeshRepository, load_mesh
 from meshplane.registry import Registry
+from meshplane.registry import models as m
 from meshplane.registry.changes import Action, ChangeSet, ConsumerBreak, Kind, compare_states, ports_after
 from meshplane.registry.graph import ConsumerGraph
 from meshplane.registry.state import (
@@ -217,6 +218,8 @@ class Plan:
     changeset: ChangeSet
     versions: list[ContractVersionChange] = field(default_factory=list)
     errors: list[Diagnostic] = field(default_factory=list)
+    state: int = 0
+    """The registry state the plan was computed against (`registry_state`)."""
 
     @property
     def has_errors(self) -> bool:
@@ -396,6 +399,16 @@ def _registry_for(repo: MeshRepository, registry: Registry | None) -> Registry:
     return open_mesh_registry(repo.root)
 
 
+def registry_state(session: Session) -> int:
+    """The registry's state as plans see it: the id of its latest apply's audit entry (0 before any).
+
+    Only applies change what a plan compares with; a plan shown at state N is applied only while
+    the registry is still at N (`apply_mesh`'s `expected_state`).
+    """
+    newest_first = sa.select(m.AuditEntry.id).where(m.AuditEntry.action == "apply").order_by(m.AuditEntry.id.desc())
+    return int(session.scalar(newest_first.limit(1)) or 0)  # walks the key backwards to the latest apply
+
+
 def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Registry) -> tuple[Plan, RegistryState]:
     base_keys: set[tuple[str, str]] = set()
     current = load_registry_state(session)
@@ -409,6 +422,7 @@ def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Reg
     plan = build_plan(
         desired, current, documents, prune=prune, registry=registry.url.display, resolver=column_usage_in(session)
     )
+    plan.state = registry_state(session)
     return plan, current
 
 
@@ -471,12 +485,13 @@ def apply_mesh(
     actor: str | None = None,
     expected_fingerprint: str | None = None,
     registry: Registry | None = None,
+    expected_state: int | None = None,
 ) -> ApplyResult:
     """The `meshplane apply` use case: plan again under the write lock, refuse errors, write all or nothing.
 
-    `expected_fingerprint` is the fingerprint of the plan the user confirmed; when the registry
-    changed in between (another apply won the race), nothing is written and the user is asked to
-    look at the new plan.
+    `expected_fingerprint` is the fingerprint of the plan the user confirmed, `expected_state` the
+    registry state it was computed against (`Plan.state`); when the registry changed in between
+    (another apply won the race), nothing is written and the user is asked to look at the new plan.
     """
     repo = _gated(path)
     desired = desired_state(repo)
@@ -491,7 +506,8 @@ def apply_mesh(
             raise PlanRefused(plan)
         if plan.empty:  # also when a concurrent apply already recorded the same changes
             return ApplyResult(plan, None, who)
-        if expected_fingerprint is not None and plan.fingerprint != expected_fingerprint:
+        moved = expected_state is not None and plan.state != expected_state
+        if moved or (expected_fingerprint is not None and plan.fingerprint != expected_fingerprint):
             raise MeshplaneError(
                 "the registry changed since the plan was shown (another apply ran); nothing was written: "
                 "run `meshplane apply` again to see the new plan",

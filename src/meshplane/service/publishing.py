@@ -160,6 +160,7 @@ class BundleOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
     absent: list[dict[str, str]] = field(default_factory=list)
     actor: str = ""
+    state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of ``POST /api/v1/apply`` (docs/api.md)."""
@@ -174,6 +175,7 @@ class BundleOutcome:
             "errors": self.errors,
             "absent": self.absent,
             "actor": self.actor,
+            "state": self.state,
         }
 
 
@@ -194,11 +196,13 @@ def apply_bundle(
     dry_run: bool = False,
     lake_base: Path | None = None,
     expected_fingerprint: str | None = None,
+    expected_state: int | None = None,
 ) -> BundleOutcome:
     """Plan (and unless `dry_run`, apply) a mesh bundle against `registry`, as `actor`.
 
-    `expected_fingerprint` is the fingerprint of the plan the caller reviewed (a dry run's): when
-    the bundle's plan is now another one, nothing is written (`Conflict`).
+    `expected_fingerprint` is the fingerprint of the plan the caller reviewed (a dry run's), and
+    `expected_state` the registry state that plan was computed against: when the bundle's plan is
+    now another one, or the registry has changed since, nothing is written (`Conflict`).
 
     The bundle's files live in a temporary folder: a relative ``lake.root`` resolves below
     `lake_base` (the lake as the server sees it), else below the current folder — never below
@@ -252,6 +256,7 @@ def apply_bundle(
             errors=[_relative(d.to_dict(), prefixes) for d in plan.errors],
             absent=[{"kind": c.kind.value, "id": c.id} for c in plan.changeset.absent],
             actor=actor.actor,
+            state=plan.state,
         )
         if plan.has_errors and not dry_run:
             diagnostics = [_diagnostic(e) for e in outcome.errors]
@@ -260,14 +265,20 @@ def apply_bundle(
             )
         if dry_run or plan.empty:
             return outcome
-        if expected_fingerprint is not None and outcome.fingerprint != expected_fingerprint:
+        moved = expected_state is not None and plan.state != expected_state
+        if moved or (expected_fingerprint is not None and outcome.fingerprint != expected_fingerprint):
             raise Conflict(
                 "the registry changed since the bundle was planned: its plan is no longer the one reviewed; "
                 "nothing was written: plan again"
             )
         try:
             result = apply_mesh(
-                repo, prune=prune, actor=actor.actor, expected_fingerprint=plan.fingerprint, registry=registry
+                repo,
+                prune=prune,
+                actor=actor.actor,
+                expected_fingerprint=plan.fingerprint,
+                expected_state=expected_state,
+                registry=registry,
             )
         except PlanRefused as exc:  # the registry moved and the new plan has errors
             raise Conflict(f"the registry changed while the bundle was being applied: {exc.message}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import ApiModel, OpenModel
@@ -38,6 +38,12 @@ class BundleRequest(ApiModel):
         "another one (the registry changed meanwhile), nothing is written and the answer is 409.",
         max_length=64,
     )
+    expected_state: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        description="The `state` of the registry the reviewed plan was computed against (from a `dryRun`): when "
+        "another apply has changed the registry since, nothing is written and the answer is 409.",
+    )
 
 
 class BundleResult(OpenModel):
@@ -57,6 +63,10 @@ class BundleResult(OpenModel):
         "without `prune`: `{kind, id}`.",
     )
     actor: str = Field(description="Who the plan is for and the audit entry names: the token's name.")
+    state: int = Field(
+        description="The registry state the plan was computed against (the latest apply's audit entry id, 0 before "
+        "any): send it back as `expectedState` to apply only that plan."
+    )
 
 
 @router.post("/apply", response_model=BundleResult, summary="Plan or apply a mesh bundle", **writes(PLAN_DOMAINS))
@@ -64,7 +74,8 @@ def apply_bundle(context: Context, caller: Caller, body: BundleRequest) -> dict[
     """Lint, plan and (unless `dryRun`) apply a mesh bundle, all or nothing.
 
     A plan with errors is refused with 422 (the problem carries the plan); a plan that changed
-    while it was being applied, or that is not the `expectedFingerprint` reviewed, is a 409; a
+    while it was being applied, or that is not the `expectedFingerprint` reviewed (or was planned
+    against another `expectedState`), is a 409; a
     plan with nothing to do answers `applied: false`.
     """
     outcome = publishing.apply_bundle(
@@ -75,6 +86,7 @@ def apply_bundle(context: Context, caller: Caller, body: BundleRequest) -> dict[
         dry_run=body.dry_run,
         lake_base=context.lake_base,
         expected_fingerprint=body.expected_fingerprint,
+        expected_state=body.expected_state,
     )
     return outcome.to_dict()
 

@@ -178,7 +178,14 @@ def apply(
         if not yes and not _confirmed(shown.summary()):
             err_console.print("apply cancelled; nothing was written")
             raise typer.Exit(EXIT_FAILED)
-        result = apply_mesh(repo, prune=prune, actor=actor, expected_fingerprint=shown.fingerprint, registry=registry)
+        result = apply_mesh(
+            repo,
+            prune=prune,
+            actor=actor,
+            expected_fingerprint=shown.fingerprint,
+            expected_state=shown.state,
+            registry=registry,
+        )
     except MeshplaneError as exc:
         if output_format == "json" and exc.diagnostics:
             print_json({"applied": False, "auditId": None, **_refused_json(exc)})
