@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,26 @@ from fastapi.testclient import TestClient
 from test_receiver_support import OPERATOR, World, new_run_id, run_event
 from typer.testing import CliRunner
 
+from meshplane.api import create_app
 from meshplane.cli.app import app
 from meshplane.lineage.dbt import LinkKind, read_manifest
 from meshplane.registry import lineage as store
 from meshplane.service.dbtlink import link_product, product_links
 from meshplane.service.derivation import derive_pending
+from meshplane.service.lineage import receive_event
 from meshplane.service.unresolved import unresolved
-from meshplane.settings import get_settings
+from meshplane.settings import Settings, get_settings
 
 runner = CliRunner()
 WAREHOUSE = "duckdb:///work/finance/finance.duckdb"
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    """The API without a worker of its own: derivation and reindexing run when the test says."""
+    settings = Settings(worker_in_server="off")
+    with world.registry() as registry, TestClient(create_app(registry, settings=settings)) as test_client:
+        yield test_client
 
 
 def manifest(lake: Path, **changes: Any) -> dict[str, Any]:
@@ -338,9 +349,10 @@ def test_without_a_link_both_relations_are_listed_with_the_dbt_suggestion(world:
     assert shown.exit_code == 0 and json.loads(shown.output)["edges"] == []  # `lineage PRODUCT` still works
 
 
-def test_a_dataset_that_resolves_since_says_so(world: World, client: TestClient, tmp_path: Path) -> None:
-    send(client, world, dbt_run_events(world))
-    with world.registry() as registry:
+def test_a_dataset_that_resolves_since_says_so(world: World, tmp_path: Path) -> None:
+    with world.registry() as registry:  # no app: its worker would reindex (test_reindex.py) beside the test
+        for event in dbt_run_events(world):
+            receive_event(registry, json.dumps(event).encode(), OPERATOR)
         derive_pending(registry)
         link_product(
             registry, OPERATOR, "finance.revenue", read_manifest(write_manifest(tmp_path, manifest(world.lake)))
