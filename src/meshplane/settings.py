@@ -122,6 +122,20 @@ class Settings(BaseModel):
         le=300,
         description="Seconds between a worker's heartbeats (`meshplane db status`, GET /api/v1/lineage/status).",
     )
+    monitor_run_lease_seconds: float = Field(
+        default=900.0,
+        ge=10,
+        le=86400,
+        description="Seconds a worker's claim on a scheduled contract test lasts (docs/monitoring.md): a run "
+        "whose worker died is run again by another worker after this. Longer than the slowest test run.",
+    )
+    monitor_sync_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="Seconds between checks whether applied contracts or mesh.yaml `monitoring` changed the "
+        "schedules of the worker's contract tests.",
+    )
     lake_base: Path | None = Field(
         default=None,
         description="Folder a relative `lake.root` resolves against in mesh bundles applied through the server "

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "init": "scaffold",
     "lineage": "lineage",
     "lint": "lint",
+    "monitor": "monitor",
     "movements": "lineage",
     "new": "scaffold",
     "plan": "gitops",

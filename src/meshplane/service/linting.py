@@ -12,6 +12,7 @@ from meshplane.mesh.crosscheck import check_mesh
 from meshplane.mesh.lintrules import ContractLint, ProductLint, lint_contract, lint_product
 from meshplane.mesh.references import check_references
 from meshplane.mesh.repository import MESH_FILE, MeshRepository, display_path, find_mesh_root, load_mesh
+from meshplane.mesh.schedules import check_contract_schedule, check_mesh_schedules
 from meshplane.spec.loader import FileKind, LoadedFile, detect_kind, load_file
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
@@ -64,6 +65,7 @@ def _single_file_diagnostics(loaded: LoadedFile[Any]) -> list[Diagnostic]:
     if isinstance(model, Contract):
         out += check_references(model, loaded.document, Severity.WARNING)
         out += lint_contract(ContractLint(model, loaded.document, loaded.file))
+        out += check_contract_schedule(model, loaded.document, loaded.file)
     elif isinstance(model, DataProduct):
         out += lint_product(ProductLint(model, loaded.document, loaded.file))
     return out
@@ -71,12 +73,13 @@ def _single_file_diagnostics(loaded: LoadedFile[Any]) -> list[Diagnostic]:
 
 def lint_repository(repo: MeshRepository) -> list[Diagnostic]:
     """Every diagnostic of a loaded mesh: files, cross-file errors and warnings."""
-    out = repo.file_diagnostics() + check_mesh(repo)
+    out = repo.file_diagnostics() + check_mesh(repo) + check_mesh_schedules(repo.config_file)
     bound = {p.contract_id for e in repo.products if e.product for p in e.product.output_ports or [] if p.contract_id}
     for entry in repo.contracts:
         if entry.contract is not None:
             ctx = ContractLint(entry.contract, entry.document, entry.file, entry.contract.id in bound)
             out += lint_contract(ctx)
+            out += check_contract_schedule(entry.contract, entry.document, entry.file)
     for product_entry in repo.products:
         if product_entry.product is not None and product_entry.loaded is not None:
             domain_entry = repo.domain_by_id(product_entry.domain)

@@ -75,6 +75,15 @@ class LineageConfig(SpecModel):
     job_namespaces: dict[str, str] = Field(default_factory=dict)
 
 
+class MonitoringConfig(SpecModel):
+    """When the background worker tests the output ports' contracts (docs/monitoring.md)."""
+
+    schedule: str | None = None
+    """Default schedule of every output port's contract tests (cron or interval); None: only contracts that name one."""
+    engines: dict[str, str] = Field(default_factory=dict)
+    """Engine name → schedule of the contracts tested with that engine (over `schedule`)."""
+
+
 class MeshConfig(SpecModel):
     """The mesh itself (`mesh.yaml`)."""
 
@@ -86,3 +95,4 @@ class MeshConfig(SpecModel):
     default_engine: str | None = None
     registry: str | None = None
     lineage: LineageConfig = Field(default_factory=LineageConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)

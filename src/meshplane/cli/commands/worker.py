@@ -17,7 +17,7 @@ from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, report_error
 from meshplane.diagnostics import MeshplaneError
 from meshplane.settings import get_settings
 
-STARTUP_IMPORTS = ("meshplane.service.derivation",)
+STARTUP_IMPORTS = ("meshplane.service.derivation", "meshplane.service.schedules")
 
 
 def worker(
@@ -34,7 +34,7 @@ def worker(
         typer.Option("--mesh", help="Mesh folder whose registry to work on (default: the working directory's)."),
     ] = None,
 ) -> None:
-    """Run the background worker: derive received lineage events (runs, movements, column usage).
+    """Run the background worker: derive received lineage events, run scheduled contract tests (docs/monitoring.md).
 
     `meshplane serve` on SQLite runs it inside the server; on PostgreSQL run one or more beside the
     server processes (docs/deployment.md).
@@ -45,6 +45,7 @@ def worker(
     from meshplane.service import derivation
     from meshplane.service.registries import open_mesh_registry
     from meshplane.service.reindex import ReindexJob
+    from meshplane.service.schedules import ScheduleJob
 
     settings = get_settings()
     try:
@@ -58,7 +59,11 @@ def worker(
                 console.print(f"{again} failed event(s) queued again")
         runner = Worker(
             registry,
-            [ReindexJob(), derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds)],
+            [
+                ReindexJob(),
+                derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds),
+                ScheduleJob(),
+            ],
             poll_s=settings.worker_poll_seconds,
             heartbeat_s=settings.worker_heartbeat_seconds,
             lease_s=settings.worker_lease_seconds,
