@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/lineage.py --baseline REV       # this checkout and commit REV, same run
     .venv/bin/python benchmarks/lineage.py --json               # the figures as JSON as well
     .venv/bin/python benchmarks/lineage.py --symlinks 20000     # only: parse + derive one event with N symlinks
+    .venv/bin/python benchmarks/lineage.py --reindex 100000     # only: reindex N stored events (SQLite)
 
 The server is `meshplane serve` in its own process (on SQLite one process, its worker a thread of
 it; on PostgreSQL --workers server processes and as many `meshplane worker` processes beside
@@ -36,6 +37,11 @@ Targets (issue 7): >= 1,000 events/s single, >= 10,000 events/s batched, on SQLi
 ``--symlinks N`` measures one large event instead (issue 19): a COMPLETE reading a Hive table with N
 ``symlinks`` identifiers (the last one the retail orders port), stored, then parsed and derived on
 SQLite; target: 20,000 symlinks derived in <= 1 s (was 53 s: quadratic).
+
+``--reindex N`` measures a reindex (issue 13): N events stored on SQLite (the example mesh applied)
+and derived, then `meshplane.service.reindex.reindex` (clear what was derived, queue every event
+again) and the derivation of all of them in this process, against the first derivation of the same
+events in the same run; target: 100,000 events reindexed in <= 60 s.
 """
 
 from __future__ import annotations
@@ -423,6 +429,47 @@ def symlinks_figure(folder: Path, links: int) -> dict[str, Any]:
     return {"symlinks": links, "check_s": checked, "parse_s": parsed, "derive_s": derived, "outcome": str(outcome)}
 
 
+def reindex_figure(folder: Path, events: int) -> dict[str, Any]:
+    """Seconds to derive `events` stored events, then to reindex them (reset + derive), on SQLite."""
+    from meshplane.service import lineage as service
+    from meshplane.service.reindex import reindex
+
+    url = f"sqlite:///{folder / 'reindex.db'}"
+    _token, lake = world(url, folder)
+    bodies = make_events(lake, events // 2, "reindex")
+    admin = Principal.local_admin("bench")
+    with Registry(url) as registry:
+        for start in range(0, len(bodies), 1000):
+            service.receive_batch(registry, b"[" + b",".join(bodies[start : start + 1000]) + b"]", admin)
+        started = time.perf_counter()
+        first = service.derive_pending(registry)
+        derived = time.perf_counter() - started
+        started = time.perf_counter()
+        queued = reindex(registry, reason="benchmark", by="bench")
+        reset = time.perf_counter() - started
+        again = service.derive_pending(registry)
+        total = time.perf_counter() - started
+        with registry.read() as session:
+            counts = store.lineage_counts(session)
+    return {
+        "events": len(bodies),
+        "first_derive_s": derived,
+        "reset_s": reset,
+        "reindex_s": total,
+        "queued": queued,
+        "outcomes": [str(first), str(again)],
+        "counts": counts,
+    }
+
+
+def report_reindex(figure: dict[str, Any]) -> None:
+    print(f"\nreindex of {figure['events']:,} stored events (SQLite, in this process):")
+    print(f"  {'first derivation (reference)':<44} {figure['first_derive_s']:>10.1f} s")
+    print(f"  {'reset (clear derived, queue every event)':<44} {figure['reset_s']:>10.1f} s")
+    print(f"  {'reindex: reset + derive all again':<44} {figure['reindex_s']:>10.1f} s   target <= 60 s at 100,000")
+    print(f"  ratio reindex / first derivation: {figure['reindex_s'] / figure['first_derive_s']:.2f}")
+
+
 def report_symlinks(figure: dict[str, Any]) -> None:
     print(f"\none event with {figure['symlinks']:,} symlinks (SQLite, one core):")
     print(f"  {'check_event (the receiver)':<44} {figure['check_s']:>10.3f} s")
@@ -473,7 +520,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     parser.add_argument("--symlinks", type=int, metavar="N", help="only: one event with N symlinks, parsed and derived")
+    parser.add_argument("--reindex", type=int, metavar="N", help="only: reindex N stored events (SQLite)")
     options = parser.parse_args()
+    if options.reindex:
+        with tempfile.TemporaryDirectory(prefix="meshplane-bench-reindex-") as tmp:
+            figure = reindex_figure(Path(tmp), options.reindex)
+        report_reindex(figure)
+        print(f"load average at the end: {os.getloadavg()[0]:.2f} (other processes on the machine inflate the times)")
+        if options.json:
+            print(json.dumps(figure, indent=2))
+        return 0
     if options.symlinks:
         with tempfile.TemporaryDirectory(prefix="meshplane-bench-symlinks-") as tmp:
             figure = symlinks_figure(Path(tmp), options.symlinks)
