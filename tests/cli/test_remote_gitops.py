@@ -252,6 +252,19 @@ def test_an_apply_through_the_server_writes_what_the_local_apply_writes(
     assert again.exit_code == 0 and json.loads(again.stdout) == {"changes": [], "errors": []}
 
 
+def test_what_the_repository_no_longer_has_shows_the_same_through_the_server(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for product in ("campaign_performance", "campaign_responses"):
+        shutil.rmtree(served.mesh / "domains/marketing/products" / product)
+    kept = run_local(served, monkeypatch, "plan", str(served.mesh))
+    assert kept.exit_code == 0 and "not in the repository (kept; --prune retires them)" in kept.output
+    same(kept, run_remote(served, monkeypatch, "admin", "plan", str(served.mesh)))
+    pruned = run_local(served, monkeypatch, "plan", str(served.mesh), "--prune")
+    assert "- retire product marketing.campaign_responses" in pruned.output
+    same(pruned, run_remote(served, monkeypatch, "admin", "plan", str(served.mesh), "--prune"))
+
+
 def test_a_token_of_another_domain_is_refused_naming_the_domain(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
