@@ -1,18 +1,29 @@
-"""Ownership rules of a bundle on SQLite and PostgreSQL: ids under their domain's prefix, domains made by admins."""
+"""Ownership rules of a bundle on SQLite and PostgreSQL: ids under their domain's prefix, domains made by admins,
+mesh.yaml changed by admins only."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from meshplane.access import Principal, Role
 from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import AccessDenied
 from meshplane.mesh import load_mesh
 from meshplane.registry import Registry
+from meshplane.registry import lineage as store
 from meshplane.service.gitops import plan_mesh
-from meshplane.service.ownership import created_domains, foreign_ids, registered_domains
+from meshplane.service.ownership import (
+    created_domains,
+    foreign_ids,
+    mesh_settings_changes,
+    registered_domains,
+    require_admin_for_mesh_settings,
+)
 from meshplane.service.publishing import BundleRefused, apply_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,3 +134,41 @@ def test_a_bundle_with_lint_errors_and_no_foreign_id_is_still_a_lint_refusal(
         apply_bundle(registry, FINANCE, files, dry_run=True)
     assert not isinstance(refused.value, (AccessDenied, BundleRefused))
     assert "id-prefix" in {d.code for d in refused.value.diagnostics}
+
+
+def _record_settings(registry: Registry, settings: dict[str, object] | None) -> None:
+    """Overwrite the recorded mesh.yaml settings (None: as a registry applied before they were recorded)."""
+
+    def write(session: Session) -> None:
+        entry = sa.and_(store.DirectoryEntry.kind == "mesh", store.DirectoryEntry.name == store.MESH_SETTINGS_ENTRY)
+        if settings is None:
+            session.execute(sa.delete(store.DirectoryEntry).where(entry))
+        else:
+            session.execute(sa.update(store.DirectoryEntry).where(entry).values(value=json.dumps(settings)))
+
+    registry.write(write)
+
+
+def test_mesh_settings_are_the_lake_owners(mesh_registry: tuple[Path, Registry]) -> None:
+    """A maintainer's unchanged mesh.yaml passes (also when the record predates a field left at its default); a
+    changed one is 403 naming mesh.yaml and the field; with no record, an admin applies first."""
+    mesh, registry = mesh_registry
+    repo = load_mesh(mesh)
+    assert mesh_settings_changes(registry, repo) == []
+    with registry.read() as session:
+        recorded = store.stored_mesh_settings(session)
+    assert recorded is not None and recorded["lineage"]["jobNamespaces"]["airflow-retail"] == "retail"
+    older = {k: v for k, v in recorded.items() if k != "monitoring"}  # a field added since it was recorded
+    _record_settings(registry, older)
+    require_admin_for_mesh_settings(RETAIL, registry, repo)
+    (mesh / "mesh.yaml").write_text(
+        (mesh / "mesh.yaml").read_text(encoding="utf-8").replace("root: lake", "root: moved"), encoding="utf-8"
+    )
+    moved = load_mesh(mesh)
+    assert mesh_settings_changes(registry, moved) == ["lake.root"]
+    with pytest.raises(AccessDenied, match=r"may not change mesh.yaml \(lake.root\)"):
+        require_admin_for_mesh_settings(RETAIL, registry, moved)
+    require_admin_for_mesh_settings(ADMIN, registry, moved)
+    _record_settings(registry, None)
+    with pytest.raises(AccessDenied, match=r"no record of the mesh\.yaml last applied"):
+        require_admin_for_mesh_settings(RETAIL, registry, repo)

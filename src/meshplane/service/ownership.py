@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from meshplane.access import Principal
 from meshplane.errors import AccessDenied
@@ -33,6 +34,7 @@ from meshplane.registry import models as m
 from meshplane.registry.changes import Action, Kind
 from meshplane.service.gitops import Plan
 from meshplane.service.portindex import mesh_settings
+from meshplane.spec.meshfiles import MeshConfig
 
 
 def _caller(actor: Principal) -> str:
@@ -119,7 +121,16 @@ def mesh_settings_changes(registry: Registry, repo: MeshRepository) -> list[str]
     if applied is None:
         return None
     ignored = dict.fromkeys(IGNORED_MESH_SETTINGS)  # compared as absent on both sides
-    return _changed_paths(applied | ignored, (mesh_settings(repo) or {}) | ignored)
+    return _changed_paths(_with_defaults(applied) | ignored, (mesh_settings(repo) or {}) | ignored)
+
+
+def _with_defaults(settings: dict[str, Any]) -> dict[str, Any]:
+    """Recorded settings with today's defaults for fields added since they were recorded (a new field left
+    at its default is no change); as recorded when they no longer read as a mesh.yaml."""
+    try:
+        return MeshConfig.model_validate(settings).model_dump(by_alias=True, mode="json")
+    except ValidationError:
+        return settings
 
 
 def require_admin_for_mesh_settings(actor: Principal, registry: Registry, repo: MeshRepository) -> None:
