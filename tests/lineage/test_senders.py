@@ -1,21 +1,34 @@
 """Attribution bound to the sender: a maintainer's token sends runs of its own domain only, `lineage-writer`
 tokens send for any domain, and evidence about a port comes from its own domain or a trusted sender.
 
-Events go through the receiver route with real tokens, derivation runs as the worker runs it.
+Events go through the receiver route with real tokens, derivation runs as the worker runs it; SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_receiver_support import OPERATOR, World, ds, run_event
+from test_receiver_support import OPERATOR, World, build_world, ds, run_event, world_for
 
 from meshplane.registry import lineage as store
 from meshplane.service import movements
 from meshplane.service.derivation import derive_pending
 from meshplane.service.tokens import create_token
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> World:
+    folder = tmp_path_factory.mktemp("senders")
+    return build_world(folder, f"sqlite:///{folder / 'template.db'}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path: Path, template: World) -> World:
+    return world_for(request.param, request, tmp_path, template)
+
 
 ORDERS = "retail.sales/orders"
 CUSTOMERS = "customer.profiles/customers"
