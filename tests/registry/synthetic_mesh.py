@@ -88,7 +88,7 @@ def contract_document(contract_id: str, domain: str, version: str = "1.0.0", col
                 "properties": props,
             }
         ],
-        "slaProperties": [{"property": "latency", "value": 1, "unit": "d"}],
+        "slaProperties": [{"property": "latency", "value": 1, "unit": "d", "element": "data.id"}],
         "team": _team(domain),
     }
 

@@ -55,7 +55,8 @@ def test_a_subfolder_of_a_mesh_is_linted_with_the_whole_mesh(mesh: Path) -> None
 def test_single_contract_references_are_warnings_not_errors(mesh: Path) -> None:
     path = mesh / SALES_CONTRACT
     path.write_text(
-        path.read_text(encoding="utf-8").replace("element: orders.updated_at", "element: orders.nope"), encoding="utf-8"
+        path.read_text(encoding="utf-8").replace("element: orders.updated_at", "element: orders.nope", 1),
+        encoding="utf-8",
     )
     report = lint_path(path)
     assert (report.mode, report.files, report.target) == ("file", 1, f"m/{SALES_CONTRACT}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_errors, sort_diagnostics
+from meshplane.mesh.checkable import check_runnable
 from meshplane.mesh.crosscheck import check_mesh
 from meshplane.mesh.lintrules import ContractLint, ProductLint, lint_contract, lint_product
 from meshplane.mesh.references import check_references
@@ -64,6 +65,7 @@ def _single_file_diagnostics(loaded: LoadedFile[Any]) -> list[Diagnostic]:
     model = loaded.model
     if isinstance(model, Contract):
         out += check_references(model, loaded.document, Severity.WARNING)
+        out += check_runnable(model, loaded.document, loaded.file, Severity.WARNING)
         out += lint_contract(ContractLint(model, loaded.document, loaded.file))
         out += check_contract_schedule(model, loaded.document, loaded.file)
     elif isinstance(model, DataProduct):
@@ -78,6 +80,7 @@ def lint_repository(repo: MeshRepository) -> list[Diagnostic]:
     for entry in repo.contracts:
         if entry.contract is not None:
             ctx = ContractLint(entry.contract, entry.document, entry.file, entry.contract.id in bound)
+            out += check_runnable(entry.contract, entry.document, entry.file)
             out += lint_contract(ctx)
             out += check_contract_schedule(entry.contract, entry.document, entry.file)
     for product_entry in repo.products:
