@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import pytest
 import sqlalchemy as sa
 from test_dbt_link import cli, dbt_run_events, manifest, write_manifest
 from test_receiver_support import OPERATOR, World, build_world, ds, run_event
@@ -23,7 +24,7 @@ from meshplane.service.dbtlink import link_product
 from meshplane.service.derivation import derive_pending
 from meshplane.service.gitops import apply_mesh
 from meshplane.service.lineage import lineage_status, receive_event
-from meshplane.service.reindex import ReindexJob
+from meshplane.service.reindex import ReindexJob, reindex
 
 
 def _inputs(world: World) -> dict[str, tuple[str | None, str | None]]:
@@ -133,3 +134,17 @@ def test_lineage_reindex_on_demand_and_lineage_status(world: World) -> None:
         assert store.lineage_counts(session)["runs"] == 3  # derived once each, not twice
     shown = cli(world, "lineage", "status")
     assert shown.exit_code == 0 and "last reindex:" in shown.output and "3 of 3 derived" in shown.output, shown.output
+
+
+@pytest.mark.postgres
+def test_reindex_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    world = build_world(tmp_path, postgres_url)
+    send(world, [run_event(inputs=[ds("file", world.path("retail.sales/orders"))]) for _ in range(3)])
+    with world.registry() as registry:
+        derive_pending(registry)
+        assert reindex(registry, reason="test", by="tests") == 3
+        assert reindex(registry, reason="unchanged", by="tests", only_if_changed=True) is None  # basis recorded
+        outcome = derive_pending(registry)
+        with registry.read() as session:
+            counts = store.lineage_counts(session)
+    assert (outcome.derived, counts["runs"], counts["datasets"]) == (3, 3, 3)
