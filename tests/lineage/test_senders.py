@@ -179,3 +179,26 @@ def test_a_lineage_writer_changes_nothing_but_lineage(client: TestClient, world:
 def test_a_lineage_writer_token_has_no_domain(world: World) -> None:
     with world.registry() as registry, pytest.raises(Exception, match="domain"):
         create_token(registry, OPERATOR, role="lineage-writer", domain="retail", name="x")
+
+
+def test_column_usage_of_another_domains_product_is_no_evidence(client: TestClient, world: World) -> None:
+    """Marketing's token claims that finance's ledger reads retail's order columns: no column usage is recorded;
+    the same claim from finance's own token is."""
+    lineage = {"amount": [("file", world.path(ORDERS), "amount")]}
+
+    def claim() -> dict[str, Any]:
+        return run_event(
+            "airflow-finance/ledger",
+            inputs=[ds("file", world.path(ORDERS))],
+            outputs=[
+                ds("file", world.path("finance.ledger/ledger_entries", "p.parquet"), output=True, lineage=lineage)
+            ],
+        )
+
+    post(client, world, "maintainer:marketing", claim())
+    with world.registry() as registry, registry.read() as session:
+        assert store.column_usage_rows(session) == []
+    post(client, world, "maintainer:finance", claim())
+    with world.registry() as registry, registry.read() as session:
+        usage = [(u.consumer_product, u.provider_product, u.field) for u in store.column_usage_rows(session)]
+    assert usage == [("finance.ledger", "retail.sales", "amount")]

@@ -257,7 +257,9 @@ class _Batch:
             match = matches[id(dataset)]
             self._dataset(key, event, dataset, match, at)
             if dataset.role is DatasetRole.OUTPUT and dataset.column_lineage is not None and match is not None:
-                self._usage(event, dataset=dataset, consumer=match, matches=matches, domain=domain, at=at)
+                row = match.row  # another domain's maintainer says nothing of what that domain's product reads
+                if not port_evidence_mismatch(self.senders.get(id(event)), row.domain, row.product, row.port):
+                    self._usage(event, dataset=dataset, consumer=match, matches=matches, domain=domain, at=at)
 
     def _dataset(self, key: str, event: LineageEvent, dataset: Any, match: PortMatch | None, at: datetime) -> None:
         identity = dataset.identity
