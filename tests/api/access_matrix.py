@@ -120,6 +120,26 @@ def _dbt_link(registry: Registry, _world: World) -> Prepared:
     return "/api/v1/products/retail.sales/dbt-link", body | {"adapter": "duckdb", "relations": [relation]}
 
 
+def _open_incident(registry: Registry, _world: World) -> int:
+    """An open incident of retail's orders port: a failing run, stored and turned into an incident."""
+    from meshplane.registry import store_test_run
+    from meshplane.service.incidents import list_incidents, process_test_runs
+
+    serial = next(_serial)
+    run = run_document(result="failed") | {"startedAt": f"2026-11-20T10:{serial % 60:02d}:00Z"}
+    run["checks"][0]["id"] = f"orders.order_id.required.{serial}"  # a key of its own: a fresh incident
+    store_test_run(registry, run, actor="ci")
+    process_test_runs(registry)
+    return int(list_incidents(registry, state="open", limit=1).items[0]["id"])
+
+
+def _incident_action(verb: str, body: Any) -> Callable[[Registry, World], Prepared]:
+    def prepare(registry: Registry, world: World) -> Prepared:
+        return f"/api/v1/incidents/{_open_incident(registry, world)}/{verb}", body
+
+    return prepare
+
+
 def _any_writer(success: int) -> dict[str, int]:
     """The OpenLineage receiver: every token that may write, whatever its domain."""
     return {"anonymous": 401, "reader": 403, "other": success, "owner": success, "admin": success}
@@ -163,6 +183,12 @@ EXPECTATIONS: dict[tuple[str, str], Expectation] = {
     ("POST", "/api/v1/products/{product_id}/dbt-link"): Expectation("retail", "finance", _dbt_link, expect()),
     ("POST", "/api/v1/lineage"): Expectation("retail", "finance", _lineage_event, _any_writer(201)),
     ("POST", "/api/v1/lineage/batch"): Expectation("retail", "finance", _lineage_batch, _any_writer(200)),
+    ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): Expectation(
+        "retail", "finance", _incident_action("acknowledge", {"note": "on it"}), expect()
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/resolve"): Expectation(
+        "retail", "finance", _incident_action("resolve", {"reason": "fixed"}), expect()
+    ),
 }
 
 

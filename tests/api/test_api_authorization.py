@@ -57,6 +57,7 @@ PATH_VALUES = {
     "agreement_id": "1",
     "run_id": "1",
     "token_id": "abcdefgh",
+    "incident_id": "1",
 }
 
 

@@ -20,8 +20,9 @@ from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.registry import monitoring as store
 from meshplane.registry.worker import Worker
-from meshplane.service import schedules
+from meshplane.service import incidents, schedules
 from meshplane.service.gitops import apply_mesh
+from meshplane.service.incidents import IncidentJob
 from meshplane.service.testruns import get_run
 
 
@@ -47,7 +48,7 @@ def _scheduled_runs(registry: Registry) -> list[tuple[str, str]]:
 def test_schedules_follow_the_registry_and_due_tests_run_once(registry: Registry, mesh: Path) -> None:
     clock = Clock(NOW)
     job = schedules.ScheduleJob(clock=clock, sync_s=0)
-    worker = Worker(registry, [job])
+    worker = Worker(registry, [job, IncidentJob()])
     worker.run_jobs_once()
     status = {s["contract"]: s for s in schedules.schedule_status(registry, now=clock.now)}
     assert len(status) == 11
@@ -75,6 +76,10 @@ def test_schedules_follow_the_registry_and_due_tests_run_once(registry: Registry
     assert stored["extra"]["source"] == "schedule" and stored["recordedBy"] == schedules.WORKER_ACTOR
     assert all("samples" not in check for check in stored["checks"])
     assert after[CATALOG_ID]["lastRun"] is None
+    # the planted violations opened incidents in the same pass of the worker, each check once
+    opened = incidents.list_incidents(registry, state="open", contract=VIOLATING_CONTRACT).items
+    assert {"responses.response_id.unique", "responses.email.format"} <= {i["check"] for i in opened}
+    assert all(i["occurrences"] == 1 and i["domain"] == "marketing" for i in opened)
     worker.run(once=True)  # nothing due any more: nothing runs twice
     assert len(_scheduled_runs(registry)) == len(runs)
 

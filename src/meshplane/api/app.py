@@ -31,6 +31,7 @@ from meshplane.mesh.repository import find_mesh_root
 from meshplane.registry import Registry
 from meshplane.registry.worker import Worker
 from meshplane.service.derivation import DerivationJob
+from meshplane.service.incidents import IncidentJob
 from meshplane.service.registries import open_mesh_registry
 from meshplane.service.reindex import ReindexJob
 from meshplane.service.schedules import ScheduleJob
@@ -53,7 +54,7 @@ def start_worker(registry: Registry, settings: Settings) -> Worker:
     """The background worker of `registry` as a thread of this process (lineage reindex and derivation)."""
     return Worker(
         registry,
-        [ReindexJob(), DerivationJob(max_lag_s=settings.worker_max_lag_seconds), ScheduleJob()],
+        [ReindexJob(), DerivationJob(max_lag_s=settings.worker_max_lag_seconds), ScheduleJob(), IncidentJob()],
         poll_s=settings.worker_poll_seconds,
         heartbeat_s=settings.worker_heartbeat_seconds,
         lease_s=settings.worker_lease_seconds,

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "diff": "diff",
     "flags": "flags",
     "impact": "impact",
+    "incidents": "incidents",
     "init": "scaffold",
     "lineage": "lineage",
     "lint": "lint",
