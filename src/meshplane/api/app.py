@@ -8,7 +8,7 @@ FastAPI ones, all inside one middleware stack; errors are problem+json (`api.pro
 pass `api.guard.RequestGuard` first (the token before the body, size and inflation limits). On
 SQLite the background worker (`meshplane.registry.worker`, lineage derivation) runs as a thread of
 the server while it is up (the `worker_in_server` setting). The OpenAPI document is at
-``/openapi.json``, interactive docs at ``/docs``.
+``/openapi.json``; `meshplane.web` adds the cockpit's pages and ``/docs`` (Swagger UI from the package).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from meshplane.service.reindex import ReindexJob
 from meshplane.service.schedules import ScheduleJob
 from meshplane.service.tokens import TokenAuthenticator
 from meshplane.settings import Settings, get_settings
+from meshplane.web import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        docs_url=None,  # served by `meshplane.web` from the package (no CDN)
+        redoc_url=None,
     )
     app.state.context = context
     install_problem_handlers(app)
@@ -120,6 +123,7 @@ def create_app(
     for router in routes.routers:
         app.include_router(router)
     app.router.routes[0:0] = routes.plain  # ahead of the FastAPI routes, inside the middleware stack
+    mount_web(app, context)  # the cockpit's pages, /static and /docs
     app.add_middleware(RequestGuard, max_bytes=settings.max_request_bytes, context=context)
     generate = app.openapi
 

@@ -1,0 +1,143 @@
+"""Every page of the cockpit in real Chromium: what it shows, axe-core (no serious or critical
+violation), no horizontal scrolling at 1280x800 and 390x844, a screenshot of each (kept in
+`MESHPLANE_SCREENSHOTS` when set: `make screenshots` writes docs/screenshots/)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from web_support import HOSTILE, World, screenshot_dir, scrolls_sideways, serious_violations, sign_in
+
+pytestmark = pytest.mark.browser
+
+PAGES = {
+    "marketplace": ("/", "h1", "Data products"),
+    "product": ("/products/retail.sales", "h1", "Retail Sales"),
+    "contract": ("/contracts/retail.sales.orders", "h1", "Contract retail.sales.orders"),
+    "governance": ("/governance", "h1", "Governance by domain"),
+    "agreements": ("/agreements", "h1", "Agreements of retail"),
+    "map": ("/map", "h1", "Mesh map"),
+    "not-found": ("/products/no.such.product", "h1", "Not found"),
+    "signin": ("/signin", "h1", "Sign in"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_every_page_is_accessible_fits_a_phone_and_is_screenshotted(
+    name: str, world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve()
+    path, selector, heading = PAGES[name]
+    for viewport in ("desktop", "phone"):
+        page = new_page(viewport, bypass_csp=True)
+        sign_in(page, base, world.tokens["maintainer:retail"])
+        page.goto(base + path)
+        assert page.inner_text(selector).strip() == heading
+        assert serious_violations(page) == [], (name, viewport)
+        assert not scrolls_sideways(page), (name, viewport)
+        if (folder := screenshot_dir()) is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(folder / f"{name}-{viewport}.png"), full_page=viewport == "desktop")
+
+
+def test_marketplace_searches_with_facets_counts_and_cards(
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve(anonymous_read=True)
+    page = new_page()
+    page.goto(base + "/")
+    total = int(page.inner_text("#count strong"))
+    assert total == 10
+    assert page.locator(".product-card").count() == 10
+    page.click("aside.facets >> text=retail")
+    assert page.inner_text("#count strong") == "2"
+    assert sorted(page.locator(".product-card h2").all_inner_texts()) == ["Product Catalogue", "Retail Sales"]
+    page.fill("input[name=column]", "order_id")
+    page.click("form[role=search] button")
+    assert page.locator(".product-card h2").all_inner_texts() == ["Retail Sales"]
+    card = page.locator(".product-card").first.inner_text()
+    assert "orders: contract" in card and "test passed" in card
+    page.goto(base + "/?q=%27%20OR%201%3D1%20--%20%3Cb%3E")  # SQL and HTML metacharacters: no match, shown as text
+    assert page.inner_text("#count strong") == "0"
+    assert page.input_value("input[name=q]") == "' OR 1=1 -- <b>"
+
+
+def test_product_page_shows_schema_rules_tests_and_lineage(
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve(anonymous_read=True)
+    page = new_page()
+    page.goto(base + "/products/retail.sales")
+    text = page.inner_text("main")
+    assert "Contract retail.sales.orders" in text and "order_id" in text
+    assert "Latest run: passed" in text
+    assert page.locator("svg.chart rect").count() == 6  # one bar per recorded run
+    page.click("text=Checks of the latest run")
+    assert page.is_visible("text=orders.order_id.required")
+    assert "logistics.shipments" in page.inner_text("main")  # observed lineage: the unagreed read
+    assert "Anna Schmidt" not in text  # anonymous visitors see no personal data (the API's rule)
+
+
+def test_contract_page_lists_versions_and_readers(
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve(anonymous_read=True)
+    page = new_page()
+    page.goto(base + "/contracts/retail.sales.orders")
+    text = page.inner_text("main")
+    assert "1.2.0" in text and "One version only" in text
+    assert "read by" in text
+
+
+def test_mesh_map_draws_the_flagged_read(world: World, serve: Callable[..., str], new_page: Callable[..., Any]) -> None:
+    base = serve(anonymous_read=True)
+    page = new_page()
+    page.goto(base + "/map")
+    assert page.locator("svg.map line.edge.flagged").count() == 1
+    assert "no-agreement" in page.inner_text("#flows")
+
+
+def test_unknown_ids_are_html_404_pages(world: World, serve: Callable[..., str]) -> None:
+    base = serve(anonymous_read=True)
+    for path in ("/products/nope", "/contracts/nope", "/contracts/retail.sales.orders?old=1.2.0&new=9.9.9", "/nowhere"):
+        answer = httpx.get(base + path)
+        assert answer.status_code == 404, path
+    answer = httpx.get(base + "/products/nope")
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "no product &#39;nope&#39;" in answer.text and "Traceback" not in answer.text
+
+
+def test_hostile_text_is_escaped_on_every_page_that_shows_it(
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve(anonymous_read=True)
+    page = new_page()
+    for path in ("/", "/products/retail.sales"):
+        page.goto(base + path)
+        assert HOSTILE in page.inner_text("main"), path  # shown as text
+        assert page.evaluate("window.__pwned === undefined"), path  # never run
+        assert HOSTILE not in httpx.get(base + path).text  # escaped in the HTML
+
+
+def test_api_docs_load_from_the_package_without_internet(
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve()
+    page = new_page()
+    foreign: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(base + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "meshplane" in page.inner_text(".swagger-ui .info .title")
+    assert foreign == []
