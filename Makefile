@@ -11,7 +11,7 @@ DEMO_DIR ?= demo-work
 PYTEST_ARGS ?=
 FAST_MARKERS := not postgres and not spark and not slow
 
-.PHONY: install dbt-venv demo test test-fast lint typecheck pytest benchmarks clean help
+.PHONY: install dbt-venv demo test test-fast lint typecheck pytest benchmarks screenshots clean help
 
 help:
 	@echo "make demo      - set everything up and run the demo (meshplane demo --dir $(DEMO_DIR))"
@@ -19,6 +19,7 @@ help:
 	@echo "                 with a throw-away PostgreSQL server (scripts/run-tests.sh)"
 	@echo "make test-fast - the tests without the postgres, spark and slow markers, on every core (no lint)"
 	@echo "make lint      - ruff + mypy only"
+	@echo "make screenshots - the browser tests of every page, keeping their screenshots in docs/screenshots/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,9 @@ test-fast: install
 
 benchmarks: install
 	$(BIN)/python benchmarks/contract_test.py --rows 1000000 --runs 3
+
+screenshots: install
+	MESHPLANE_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web/test_pages.py -q -p no:randomly -n 0 -k accessible
 
 clean:
 	rm -rf $(VENV) $(DBT_VENV) .pgtest .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR)
