@@ -22,12 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import World
+from api_support import OPERATOR, World
 from fastapi import FastAPI
 
+from meshplane.access import Principal, Role
 from meshplane.api import create_app
-from meshplane.api.guard import MAX_INFLATION_RATIO, inflate
+from meshplane.api.guard import MAX_INFLATION_RATIO, WriteRules, inflate
+from meshplane.api.security import OWNER_EXTENSION
+from meshplane.errors import AccessDenied
 from meshplane.registry import Registry
+from meshplane.service.tokens import create_token
 from meshplane.settings import Settings
 
 MESHPLANE = Path(sys.executable).parent / "meshplane"
@@ -251,3 +255,79 @@ def test_health_stays_fast_under_two_gzip_bomb_clients(world: World, bomb: bytes
             process.kill()
             process.wait(10)
         log.close()
+
+
+# --- the role, before the body (issue 19: a reader's 14 MiB bundle was parsed before its 403) -----------
+
+JSON_ONLY = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def lineage_writer(registry: Registry) -> str:
+    """A lineage-writer token of the world."""
+    return create_token(registry, OPERATOR, role="lineage-writer", name="runner").token
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "path", "says"),
+    [
+        ("reader", "POST", "/api/v1/apply", "reader"),
+        ("reader", "POST", "/api/v1/lineage", "reader"),
+        ("reader", "POST", "/api/v1/agreements/1/revoke", "reader"),
+        ("reader", "PUT", "/api/v1/not-a-route", "reader"),
+        ("maintainer:retail", "POST", "/api/v1/tokens", "only an admin may create a token"),
+        ("maintainer:retail", "DELETE", "/api/v1/tokens/abcdefgh", "only an admin may revoke a token"),
+        ("lineage-writer", "POST", "/api/v1/apply", "lineage-writer"),
+        ("lineage-writer", "POST", "/api/v1/test-runs", "lineage-writer"),
+    ],
+)
+def test_a_role_that_can_never_make_a_write_is_403_before_its_body_is_read(
+    app: FastAPI, world: World, lineage_writer: str, who: str, method: str, path: str, says: str
+) -> None:
+    token = lineage_writer if who == "lineage-writer" else world.tokens[who]
+    status, read, answer = call(app, method, path, {**JSON_ONLY, "Authorization": f"Bearer {token}"}, b"{}")
+    assert (status, read) == (403, False), answer
+    assert says in answer["detail"]
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        ("maintainer:retail", "/api/v1/lineage", 400),  # `{}` is no event: the body was read and judged
+        ("lineage-writer", "/api/v1/lineage", 400),
+        ("admin", "/api/v1/tokens", 422),
+        ("maintainer:retail", "/api/v1/apply", 422),
+    ],
+)
+def test_a_role_that_may_make_a_write_has_its_body_read(
+    app: FastAPI, world: World, lineage_writer: str, who: str, path: str, status: int
+) -> None:
+    token = lineage_writer if who == "lineage-writer" else world.tokens[who]
+    answer_status, read, answer = call(app, "POST", path, {**JSON_ONLY, "Authorization": f"Bearer {token}"}, b"{}")
+    assert (answer_status, read) == (status, True), answer
+
+
+def test_write_rules_come_from_the_declared_ownership() -> None:
+    rules = WriteRules()
+    owner = {"rule": "admin", "description": "only admins"}
+    rules.load(
+        {
+            "paths": {
+                "/api/v1/things/{thing_id}": {"get": {}, "delete": {OWNER_EXTENSION: owner, "summary": "Drop"}},
+                "/api/v1/things/special": {"post": {OWNER_EXTENSION: {"rule": "any-writer"}}},
+                "/web/form": {"post": {}},
+            }
+        }
+    )
+    assert rules.operation("DELETE", "/api/v1/things/x1") == {OWNER_EXTENSION: owner, "summary": "Drop"}
+    assert rules.operation("POST", "/api/v1/things/special") == {OWNER_EXTENSION: {"rule": "any-writer"}}
+    assert rules.operation("GET", "/api/v1/things/x1") is None  # reads are not indexed
+    assert rules.operation("DELETE", "/api/v1/things/x1/more") is None
+    assert rules.operation("POST", "/web/form") is None  # only /api/ paths
+    maintainer = Principal(name="m", role=Role.MAINTAINER, domain="retail")
+    rules.require("POST", "/api/v1/things/special", maintainer)
+    rules.require("PUT", "/api/v1/unknown", maintainer)  # undeclared: writers only
+    with pytest.raises(AccessDenied, match="only an admin may drop"):
+        rules.require("DELETE", "/api/v1/things/x1", maintainer)
+    with pytest.raises(AccessDenied, match="reader"):
+        rules.require("PUT", "/api/v1/unknown", Principal(name="r", role=Role.READER))

@@ -80,3 +80,21 @@ def test_large_bodies_and_keep_alive_requests_pass(server: LiveServer) -> None:
     )
     assert [status for status, _ in answers] == [200, 200, 200, 200]
     assert json.loads(answers[0][1])["body"] == len(big)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"GET /echo HTTP/9.x\r\nHost: x\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        b"GET /echo HTTP/1.1\r\nHost x\r\n\r\n",
+    ],
+)
+def test_a_request_that_is_not_http_is_400_problem_json(server: LiveServer, raw: bytes) -> None:
+    [(status, body)] = exchange(server, raw)
+    problem = json.loads(body)
+    assert (status, problem["status"], problem["type"]) == (400, 400, "urn:meshplane:problem:invalid-http")
+    assert "not valid HTTP/1.1" in problem["detail"]
+    assert exchange(server, request())[0][0] == 200  # the server serves on

@@ -45,6 +45,9 @@ class CountingMiddleware:
         await self.app(scope, receive, send)
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def test_a_middleware_added_to_the_app_sees_every_receiver_request(tmp_path: Path) -> None:
     seen: list[tuple[str, str]] = []
     with Registry(f"sqlite:///{tmp_path / 'r.db'}") as registry:
@@ -57,7 +60,7 @@ def test_a_middleware_added_to_the_app_sees_every_receiver_request(tmp_path: Pat
                 client.post("/api/v1/lineage", json=EVENT | {"run": {"runId": str(uuid.uuid4())}}, headers=headers)
                 for _ in range(5)
             ]
-            answers.append(client.post("/api/v1/lineage", content=b"{", headers=headers))  # malformed: 400
+            answers.append(client.post("/api/v1/lineage", content=b"{", headers=headers | JSON))  # malformed: 400
             answers.append(client.post("/api/v1/lineage", json=EVENT))  # no token: 401
             batch = [EVENT | {"run": {"runId": str(uuid.uuid4())}} for _ in range(3)]
             answers.append(client.post("/api/v1/lineage/batch", json=batch, headers=headers))
@@ -88,3 +91,26 @@ def test_the_store_and_the_lineage_service_import_without_fcntl() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_body_that_is_not_json_is_415_naming_the_type_the_document_declares(tmp_path: Path) -> None:
+    with Registry(f"sqlite:///{tmp_path / 'r.db'}") as registry:
+        token = create_token(registry, Principal.local_admin("tests"), role="admin").token
+        app = create_app(registry, settings=Settings(worker_in_server="off"))
+        headers = {"Authorization": f"Bearer {token}"}
+        body = json.dumps(EVENT | {"run": {"runId": str(uuid.uuid4())}}).encode()
+        with TestClient(app) as client:
+            for path in ("/api/v1/lineage", "/api/v1/lineage/batch"):
+                declared = app.openapi()["paths"][path]["post"]["requestBody"]["content"]
+                assert list(declared) == ["application/json"]
+                assert "415" in app.openapi()["paths"][path]["post"]["responses"]
+                for media in ("text/plain", "application/x-www-form-urlencoded", "", "application/jsonx"):
+                    answer = client.post(path, content=body, headers=headers | {"Content-Type": media})
+                    assert answer.status_code == 415, (path, media, answer.text)
+                    assert answer.json()["type"] == "urn:meshplane:problem:unsupported-media-type"
+                    assert "accepts application/json" in answer.json()["detail"]
+            typed = headers | {"Content-Type": "application/json; charset=utf-8"}
+            assert client.post("/api/v1/lineage", content=body, headers=typed).status_code == 201  # stored once
+            assert (
+                client.post("/api/v1/lineage", content=body, headers=typed).status_code == 200
+            )  # the refusals stored nothing

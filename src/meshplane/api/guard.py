@@ -14,24 +14,31 @@ In this order, each step before any work of the next:
    limit of refused tokens cannot have tokens verified either). ``/health`` is never limited.
    While anonymous read is on, an anonymous caller's answers pass through `api.redaction` (no
    personal data), and every ``/api/`` answer says ``Vary: Authorization``.
-3. Reads (GET, HEAD, OPTIONS) pass on without their body being read: no route reads one.
-4. The body of a write is read up to the `max_request_bytes` setting (413 beyond; a larger
+3. **The role**, on writes to ``/api/`` paths, still before the body is read: a caller whose role can
+   never make that request is refused (403) — a reader on any write, a lineage-writer on anything but
+   the OpenLineage receiver, a maintainer on an admin-only operation (`WriteRules`, derived from the
+   ownership each operation declares in the OpenAPI document; a write the document does not declare
+   needs a maintainer or an admin). Whose domain it touches stays the service layer's decision.
+4. Reads (GET, HEAD, OPTIONS) pass on without their body being read: no route reads one.
+5. The body of a write is read up to the `max_request_bytes` setting (413 beyond; a larger
    ``Content-Length`` is refused before reading). ``Content-Encoding: gzip`` (or ``deflate``)
    bodies are inflated as a stream, with the same limit on the inflated size and a ratio limit
    (`MAX_INFLATION_RATIO`: a small bomb is stopped after a few megabytes, not at the size limit).
    Compressed bodies above `LOOP_COMPRESSED_BYTES` (plain ones above `LOOP_BYTES`) are inflated and
    scanned in a worker thread, so the event loop keeps answering other requests (``/health``
    among them) meanwhile. The OpenLineage clients send gzip.
-5. NUL characters are refused (400) in JSON bodies.
+6. NUL characters are refused (400) in JSON bodies.
 
+A route's JSON body is then parsed by `api.bodies` (strict; large ones in a worker thread).
 Answers are problem+json like every other error (`api.problems`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
@@ -42,7 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from meshplane.api.problems import error_response, problem
 from meshplane.api.ratelimits import UNLIMITED_PATHS, RateLimits, TooManyRequests, client_address
 from meshplane.api.redaction import personal_query, redacting_send, varying_send
-from meshplane.api.security import PRINCIPAL_KEY, require_read, resolve_principal
+from meshplane.api.security import OWNER_EXTENSION, PRINCIPAL_KEY, require_read, resolve_principal
 from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import AccessDenied
 
@@ -194,6 +201,76 @@ def inflate(body: bytes, max_bytes: int, max_ratio: int = MAX_INFLATION_RATIO, *
     return b"".join([*chunks, rest])
 
 
+ADMIN_RULE = "admin"
+"""The ownership rule of operations only admins may call (`security.ADMIN_ONLY`)."""
+SENDER_RULE = "any-writer"
+"""The ownership rule of the OpenLineage receiver: any token that may send lineage (`lineage.RECEIVER`)."""
+
+
+class WriteRules:
+    """Which roles may ever call each write operation of ``/api/``, from the ownership its OpenAPI operation declares.
+
+    Built once, at the first write, from the application's OpenAPI document (the one place every
+    route, FastAPI or plain, declares its ``x-meshplane-owner``), so a route added later is covered
+    by what it declares. The checks are `Principal`'s own: ``admin`` operations need
+    `Principal.require_admin`, the receiver (``any-writer``) `Principal.require_lineage_sender`,
+    every other write (any other rule, no rule, or a path the document does not have)
+    `Principal.require_writer` — a reader is never let through to a write's body.
+    """
+
+    def __init__(self) -> None:
+        self._literal: dict[tuple[str, str], dict[str, Any]] = {}
+        self._templated: list[tuple[re.Pattern[str], dict[str, dict[str, Any]]]] = []
+        self._built = False
+        self._lock = asyncio.Lock()
+
+    def load(self, document: dict[str, Any]) -> None:
+        """Index the write operations of an OpenAPI document's ``/api/`` paths (literal paths first)."""
+        for path, operations in sorted(document.get("paths", {}).items(), key=lambda item: item[0].count("{")):
+            if not path.startswith("/api/"):
+                continue
+            writes = {m.upper(): op for m, op in operations.items() if isinstance(op, dict) and m.upper() not in READS}
+            if "{" not in path:
+                self._literal.update({(method, path): op for method, op in writes.items()})
+                continue
+            pattern = "".join(
+                "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}/]+\})", path)
+            )
+            self._templated.append((re.compile(pattern), writes))
+        self._built = True
+
+    async def ensure(self, app: Any) -> None:
+        """Build the index from `app`'s OpenAPI document once (in a worker thread: it takes a while)."""
+        if self._built:
+            return
+        async with self._lock:
+            if not self._built:
+                openapi = getattr(app, "openapi", None)
+                self.load(await run_in_threadpool(openapi) if callable(openapi) else {})
+
+    def operation(self, method: str, path: str) -> dict[str, Any] | None:
+        """The OpenAPI operation a write request is for, or None when the document has none."""
+        found = self._literal.get((method, path))
+        if found is not None:
+            return found
+        for pattern, operations in self._templated:
+            if pattern.fullmatch(path):
+                return operations.get(method)
+        return None
+
+    def require(self, method: str, path: str, principal: Principal) -> None:
+        """Refuse (`AccessDenied`) a caller whose role can never make this write, before its body is read."""
+        operation = self.operation(method, path) or {}
+        rule = (operation.get(OWNER_EXTENSION) or {}).get("rule")
+        if rule == SENDER_RULE:
+            principal.require_lineage_sender()
+        elif rule == ADMIN_RULE:
+            summary = str(operation.get("summary") or f"{method} {path}")
+            principal.require_admin(summary[:1].lower() + summary[1:])
+        else:
+            principal.require_writer()
+
+
 def replay(body: bytes, original: Receive) -> Receive:
     """A receive channel giving `body` as one message, then the original channel (which reports the disconnect)."""
     sent = False
@@ -235,6 +312,8 @@ class RequestGuard:
         self.max_bytes = max_bytes
         self.context = context
         self.max_ratio = max_ratio
+        self.rules = WriteRules()
+        """Who may ever call each write operation (built from the OpenAPI document at the first write)."""
         self.limits: RateLimits | None = None
         """The rate limits of the application (per token, per address), counted in this process."""
         if context is not None:
@@ -255,6 +334,9 @@ class RequestGuard:
                     scope = {**scope, PRINCIPAL_KEY: principal}
                     if self.context.settings.anonymous_read:
                         send = self._personal_data(scope, principal, send)
+                    if scope.get("method", "GET") not in READS:
+                        await self.rules.ensure(scope.get("app"))
+                        self.rules.require(scope["method"], scope.get("path", ""), principal)
             if scope.get("method", "GET") not in READS:
                 scope, body = await guard_request(scope, receive, self.max_bytes, max_ratio=self.max_ratio)
                 receive = replay(body, receive)
@@ -292,6 +374,7 @@ __all__ = [
     "READS",
     "Refused",
     "RequestGuard",
+    "WriteRules",
     "authenticate",
     "guard_request",
     "inflate",

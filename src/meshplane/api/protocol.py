@@ -7,6 +7,10 @@ concatenating as it goes, on the event loop — a 200 MB header held `/health` f
 beyond `MAX_HEAD_BYTES`, answers ``431 Request Header Fields Too Large`` (problem+json), drops what
 else the client sends and closes the connection, before any of it is parsed. Bodies are not
 counted here (the request guard bounds them).
+
+A request httptools cannot parse (``Content-Length: -1``, a malformed request line or header, a
+bad chunk size) is answered ``400`` as problem+json too (`invalid-http`), not uvicorn's plain text:
+uvicorn calls `send_400_response` and closes the connection; the answer is the same few bytes.
 """
 
 from __future__ import annotations
@@ -23,22 +27,32 @@ DRAIN_SECONDS = 1.0
 _END_OF_HEAD = b"\r\n\r\n"
 
 
-def _refusal() -> bytes:
-    body = json.dumps(
-        {
-            "type": "urn:meshplane:problem:headers-too-large",
-            "title": "Request header fields too large",
-            "status": 431,
-            "detail": f"the request line and headers exceed {MAX_HEAD_BYTES} bytes (the limit)",
-        }
-    ).encode()
+def _problem(status: int, reason: str, kind: str, title: str, detail: str) -> bytes:
+    """A whole HTTP/1.1 answer with a problem+json body, closing the connection (`api.problems`' shape)."""
+    body = json.dumps({"type": f"urn:meshplane:problem:{kind}", "title": title, "status": status, "detail": detail})
     head = (
-        "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        f"HTTP/1.1 {status} {reason}\r\n"
         "content-type: application/problem+json\r\n"
         f"content-length: {len(body)}\r\n"
         "connection: close\r\n\r\n"
     )
-    return head.encode("ascii") + body
+    return head.encode("ascii") + body.encode()
+
+
+def _refusal() -> bytes:
+    detail = f"the request line and headers exceed {MAX_HEAD_BYTES} bytes (the limit)"
+    title = "Request header fields too large"
+    return _problem(431, "Request Header Fields Too Large", "headers-too-large", title, detail)
+
+
+INVALID_HTTP = _problem(
+    400,
+    "Bad Request",
+    "invalid-http",
+    "Bad request",
+    "the request is not valid HTTP/1.1 (its request line, a header, its Content-Length or a chunk size)",
+)
+"""The answer to a request httptools cannot parse."""
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -75,6 +89,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 return
         super().data_received(data)
 
+    def send_400_response(self, msg: str) -> None:
+        """Answer a request httptools cannot parse with problem+json (`INVALID_HTTP`), and close the connection."""
+        self.transport.write(INVALID_HTTP)
+        self.transport.close()
+
     def _refuse(self) -> None:
         self._refused = True
         self.logger.warning("request head over %d bytes from %s: 431", MAX_HEAD_BYTES, self.client)
@@ -84,4 +103,4 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.loop.call_later(DRAIN_SECONDS, self.transport.close)
 
 
-__all__ = ["DRAIN_SECONDS", "MAX_HEAD_BYTES", "BoundedHttpToolsProtocol"]
+__all__ = ["DRAIN_SECONDS", "INVALID_HTTP", "MAX_HEAD_BYTES", "BoundedHttpToolsProtocol"]

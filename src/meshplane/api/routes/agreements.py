@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field, StrictBool
 
 from meshplane.access import AgreementState
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import (
     ApiModel,
@@ -36,7 +37,13 @@ from meshplane.api.security import (
 from meshplane.service import agreements
 from meshplane.service.catalog import Page
 
-router = APIRouter(prefix="/api/v1", tags=["agreements"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["agreements"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 Paging = Annotated[PageParams, Depends(page_params)]

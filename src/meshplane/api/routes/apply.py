@@ -7,13 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import ApiModel, OpenModel
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import PLAN_DOMAINS, Caller, read_access, writes
 from meshplane.service import publishing
 
-router = APIRouter(prefix="/api/v1", tags=["apply"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["apply"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import (
     DomainId,
@@ -23,7 +24,13 @@ from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import read_access
 from meshplane.service import catalog
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["catalog"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 Paging = Annotated[PageParams, Depends(page_params)]

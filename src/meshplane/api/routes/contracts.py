@@ -7,13 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import ContractId, Flag, IdFilter, OpenModel, PageOf, PageParams, Version, page_params, paged
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import read_access
 from meshplane.service import catalog
 
-router = APIRouter(prefix="/api/v1", tags=["contracts"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["contracts"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field
 
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import DIGITS, ApiModel, Day, OpenModel, ProductId
 from meshplane.api.problems import READ_PROBLEMS
@@ -21,7 +22,13 @@ from meshplane.api.security import PRODUCT_DOMAIN, Caller, read_access, writes
 from meshplane.lineage.dbt import ManifestLinks
 from meshplane.service import dbtlink, unresolved
 
-router = APIRouter(prefix="/api/v1", tags=["lineage"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["lineage"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 

@@ -8,6 +8,8 @@ middleware stack: one request per event is the norm, and they need neither FastA
 parsing nor its dependency solving. Their OpenAPI operations are declared once, here
 (`openapi_paths`). The body is read as it was sent and checked by `meshplane.lineage.check_event`
 (the OpenLineage JSON Schema is the judge); a malformed event is a 400 problem naming the field.
+A body whose ``Content-Type`` is not `MEDIA_TYPE` (what the clients send, what the document declares)
+is 415, naming it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import DIGITS, Day, DomainId, Flag, ProductId
 from meshplane.api.problems import PROBLEM_MEDIA_TYPE, READ_PROBLEMS, WRITE_PROBLEMS, problem
@@ -36,7 +39,13 @@ from meshplane.api.security import (
 from meshplane.lineage import InvalidEventError
 from meshplane.service import lineage, movements
 
-router = APIRouter(prefix="/api/v1", tags=["lineage"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["lineage"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 
@@ -46,6 +55,20 @@ RECEIVER = Ownership(
     "their job (mesh.yaml job namespaces, the ownership facet, the parent run, the ports written), not by the "
     "token's domain.",
 )
+
+
+MEDIA_TYPE = "application/json"
+"""The one media type of the receiver's bodies: what the OpenLineage clients send, what `openapi_paths` declares."""
+
+
+def _unsupported_media(request: Request) -> Response | None:
+    """The 415 answer of a body that is not `MEDIA_TYPE` (parameters such as ``charset`` aside), else None."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media == MEDIA_TYPE:
+        return None
+    sent = f"'{media[:50]}'" if media else "missing"
+    detail = f"the body's Content-Type is {sent}: the receiver accepts {MEDIA_TYPE}"
+    return problem(415, detail, kind="unsupported-media-type", instance=request.url.path)
 
 
 def _invalid(exc: InvalidEventError, path: str, **extensions: Any) -> JSONResponse:
@@ -67,6 +90,8 @@ async def _writer(request: Request) -> tuple[ApiContext, Any, BackgroundTask | N
 async def receive_event(request: Request) -> Response:
     """Store one event (201; 200 when it was stored before). A malformed event is 400, naming the field."""
     context, caller, note = await _writer(request)
+    if (refused := _unsupported_media(request)) is not None:
+        return refused
     body = await request.body()
     try:
         result = await lineage.receive_event_async(context.registry, body, caller)
@@ -88,6 +113,8 @@ async def receive_batch(request: Request) -> Response:
     array) the answer is 400.
     """
     context, caller, note = await _writer(request)
+    if (refused := _unsupported_media(request)) is not None:
+        return refused
     body = await request.body()
     try:
         outcome = await lineage.receive_batch_async(context.registry, body, caller)
@@ -133,13 +160,14 @@ def _operation(operation_id: str, summary: str, description: str, body: dict[str
         | {k: v for k, v in doc.items() if k == "headers"}
         for code, doc in problems.items()
     }
+    responses["415"]["description"] = f"The body is not gzip, deflate or plain, or not {MEDIA_TYPE}."
     return {
         "post": {
             "tags": ["lineage"],
             "summary": summary,
             "description": description,
             "operationId": operation_id,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "requestBody": {"required": True, "content": {MEDIA_TYPE: {"schema": body}}},
             "responses": dict(sorted(responses.items())),
             OWNER_EXTENSION: RECEIVER.to_dict(),
         }
@@ -232,4 +260,4 @@ def lineage_status(context: Context) -> dict[str, Any]:
     return lineage.lineage_status(context.registry)
 
 
-__all__ = ["RECEIVER", "openapi_paths", "plain_routes", "receive_batch", "receive_event", "router"]
+__all__ = ["MEDIA_TYPE", "RECEIVER", "openapi_paths", "plain_routes", "receive_batch", "receive_event", "router"]

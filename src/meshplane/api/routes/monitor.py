@@ -6,13 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import IdFilter, OpenModel
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import read_access
 from meshplane.service import schedules
 
-router = APIRouter(prefix="/api/v1", tags=["monitoring"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["monitoring"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends
 
 from meshplane import __version__
 from meshplane.access import Principal
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.params import OpenModel
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import read_access
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], route_class=JsonRoute)
 
 
 class Health(OpenModel):

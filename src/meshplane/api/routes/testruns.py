@@ -8,13 +8,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import IdFilter, OpenModel, PageOf, PageParams, RowId, Timestamp, page_params, paged
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import CONTRACT_DOMAIN, Caller, read_access, writes
 from meshplane.service import testruns
 
-router = APIRouter(prefix="/api/v1", tags=["test runs"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["test runs"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -8,13 +8,20 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import ConfigDict, Field
 
 from meshplane.access import Role
+from meshplane.api.bodies import JsonRoute
 from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import ApiModel, Flag, OpenModel
 from meshplane.api.problems import READ_PROBLEMS, WRITE_PROBLEMS
 from meshplane.api.security import ADMIN_ONLY, Caller, read_access, writes
 from meshplane.service import tokens
 
-router = APIRouter(prefix="/api/v1", tags=["tokens"], dependencies=[Depends(read_access)], responses=READ_PROBLEMS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["tokens"],
+    dependencies=[Depends(read_access)],
+    responses=READ_PROBLEMS,
+    route_class=JsonRoute,
+)
 
 Context = Annotated[ApiContext, Depends(get_context)]
 
