@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "init": "scaffold",
     "lineage": "lineage",
     "lint": "lint",
+    "migrations": "migrations",
     "monitor": "monitor",
     "movements": "lineage",
     "new": "scaffold",

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from meshplane.diagnostics import Diagnostic, JsonPath, Severity
+from meshplane.mesh.deprecation import check_deprecations
 from meshplane.mesh.ownership import contract_prefix, is_under, owning_domain, product_prefix
 from meshplane.mesh.references import check_references
 from meshplane.mesh.repository import ContractEntry, MeshRepository, ProductEntry
@@ -104,6 +105,7 @@ def _check_products(repo: MeshRepository) -> list[Diagnostic]:
             )
         if product.team is not None and product.team.members:
             out += _owner_problem(product.team.members, site, ("team", "members"), f"team of product '{product.id}'")
+        out += check_deprecations(product, site.doc, entry.file)
     return out
 
 

@@ -59,6 +59,7 @@ from meshplane.service.impact import (
     no_column_lineage,
 )
 from meshplane.service.linting import lint_repository
+from meshplane.service.migrations import plan_diagnostics
 from meshplane.service.portindex import PortIndexBuild
 from meshplane.service.registries import open_mesh_registry
 from meshplane.spec.meshfiles import Domain
@@ -423,6 +424,7 @@ def _plan_in(session: Session, desired: MeshState, *, prune: bool, registry: Reg
         desired, current, documents, prune=prune, registry=registry.url.display, resolver=column_usage_in(session)
     )
     plan.state = registry_state(session)
+    plan.errors += plan_diagnostics(session, desired, current, plan.changeset)
     return plan, current
 
 
