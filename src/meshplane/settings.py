@@ -136,6 +136,32 @@ class Settings(BaseModel):
         description="Seconds between checks whether applied contracts or mesh.yaml `monitoring` changed the "
         "schedules of the worker's contract tests.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The server's address as people reach it (https://meshplane.example.org): notifications link "
+        "to the incident's web page below it (docs/monitoring.md#notifications); unset: no link.",
+    )
+    notify_backoff_seconds: float = Field(
+        default=30.0,
+        ge=0.01,
+        le=3600,
+        description="Seconds before the first retry of a failed notification delivery; each retry waits twice as "
+        "long as the one before, up to an hour (docs/monitoring.md#notifications).",
+    )
+    notify_retry_window_seconds: float = Field(
+        default=86400.0,
+        ge=0.1,
+        le=7 * 86400,
+        description="Seconds a notification delivery is retried after its first attempt; then it is dead "
+        "(the dead-letter state, shown with the incident).",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0.1,
+        le=120,
+        description="Seconds one notification delivery (one HTTP request or apprise send) may take before it "
+        "counts as failed.",
+    )
     lake_base: Path | None = Field(
         default=None,
         description="Folder a relative `lake.root` resolves against in mesh bundles applied through the server "

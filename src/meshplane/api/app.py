@@ -32,6 +32,7 @@ from meshplane.registry import Registry
 from meshplane.registry.worker import Worker
 from meshplane.service.derivation import DerivationJob
 from meshplane.service.incidents import IncidentJob
+from meshplane.service.notifications import NotificationJob
 from meshplane.service.registries import open_mesh_registry
 from meshplane.service.reindex import ReindexJob
 from meshplane.service.schedules import ScheduleJob
@@ -55,7 +56,13 @@ def start_worker(registry: Registry, settings: Settings) -> Worker:
     """The background worker of `registry` as a thread of this process (lineage reindex and derivation)."""
     return Worker(
         registry,
-        [ReindexJob(), DerivationJob(max_lag_s=settings.worker_max_lag_seconds), ScheduleJob(), IncidentJob()],
+        [
+            ReindexJob(),
+            DerivationJob(max_lag_s=settings.worker_max_lag_seconds),
+            ScheduleJob(),
+            IncidentJob(),
+            NotificationJob(),
+        ],
         poll_s=settings.worker_poll_seconds,
         heartbeat_s=settings.worker_heartbeat_seconds,
         lease_s=settings.worker_lease_seconds,

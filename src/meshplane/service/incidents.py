@@ -356,7 +356,10 @@ def get_incident(registry: Registry, incident_id: int) -> dict[str, Any]:
     """One incident with its trail."""
     with registry.read() as session:
         row = _get(session, incident_id)
-        return incident_view(row) | {"events": [event_view(e) for e in store.events_of(session, incident_id)]}
+        view = incident_view(row) | {"events": [event_view(e) for e in store.events_of(session, incident_id)]}
+    from meshplane.service.notifications import incident_extras  # it builds on this module
+
+    return view | incident_extras(registry, incident_id)
 
 
 def _domain_of(registry: Registry, incident_id: int) -> str:

@@ -11,6 +11,7 @@ from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_erro
 from meshplane.mesh.checkable import check_runnable
 from meshplane.mesh.crosscheck import check_mesh
 from meshplane.mesh.lintrules import ContractLint, ProductLint, lint_contract, lint_product
+from meshplane.mesh.notifications import check_domain_notifications
 from meshplane.mesh.references import check_references
 from meshplane.mesh.repository import MESH_FILE, MeshRepository, display_path, find_mesh_root, load_mesh
 from meshplane.mesh.schedules import check_contract_schedule, check_mesh_schedules
@@ -76,6 +77,8 @@ def _single_file_diagnostics(loaded: LoadedFile[Any]) -> list[Diagnostic]:
 def lint_repository(repo: MeshRepository) -> list[Diagnostic]:
     """Every diagnostic of a loaded mesh: files, cross-file errors and warnings."""
     out = repo.file_diagnostics() + check_mesh(repo) + check_mesh_schedules(repo.config_file)
+    for declared in repo.domains:
+        out += check_domain_notifications(declared.loaded)
     bound = {p.contract_id for e in repo.products if e.product for p in e.product.output_ports or [] if p.contract_id}
     for entry in repo.contracts:
         if entry.contract is not None:

@@ -50,6 +50,22 @@ class DomainSupport(SpecModel):
     invitation_url: str | None = None
 
 
+class NotificationTarget(SpecModel):
+    """Where a domain hears about its incidents (docs/monitoring.md#notifications).
+
+    Exactly one of `webhook` (an http(s) URL receiving signed JSON) and `apprise` (an apprise URL:
+    ``slack://…``, ``mailtos://…``; ``${VAR}`` placeholders are read from the environment when sent).
+    """
+
+    name: str
+    webhook: str | None = None
+    apprise: str | None = None
+    secret_env: str | None = None
+    """The environment variable holding the webhook's HMAC-SHA256 key (never the key itself)."""
+    events: list[str] | None = None
+    """Only these incident events (opened, reopened, acknowledged, resolved); default all it may hear."""
+
+
 class Domain(SpecModel):
     """A business domain (a subsidiary): its id, team and support channels."""
 
@@ -61,6 +77,7 @@ class Domain(SpecModel):
     tags: list[str] | None = None
     team: DomainTeam
     support: list[DomainSupport] | None = None
+    notifications: list[NotificationTarget] | None = None
 
 
 class LakeConfig(SpecModel):

@@ -17,7 +17,12 @@ from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, report_error
 from meshplane.diagnostics import MeshplaneError
 from meshplane.settings import get_settings
 
-STARTUP_IMPORTS = ("meshplane.service.derivation", "meshplane.service.schedules", "meshplane.service.incidents")
+STARTUP_IMPORTS = (
+    "meshplane.service.derivation",
+    "meshplane.service.schedules",
+    "meshplane.service.incidents",
+    "meshplane.service.notifications",
+)
 
 
 def worker(
@@ -44,6 +49,7 @@ def worker(
     from meshplane.registry.worker import Worker
     from meshplane.service import derivation
     from meshplane.service.incidents import IncidentJob
+    from meshplane.service.notifications import NotificationJob
     from meshplane.service.registries import open_mesh_registry
     from meshplane.service.reindex import ReindexJob
     from meshplane.service.schedules import ScheduleJob
@@ -65,6 +71,7 @@ def worker(
                 derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds),
                 ScheduleJob(),
                 IncidentJob(),
+                NotificationJob(),
             ],
             poll_s=settings.worker_poll_seconds,
             heartbeat_s=settings.worker_heartbeat_seconds,

@@ -1,0 +1,47 @@
+"""Chat and e-mail targets through apprise (Slack, Microsoft Teams, e-mail… by URL).
+
+The declared URL may hold ``${VAR}`` placeholders (``slack://${RETAIL_SLACK_TOKENS}``,
+``mailtos://${SMTP_USER}:${SMTP_PASSWORD}@mail.example.org?to=oncall@example.org``), replaced from
+the environment for each attempt: the repository and the registry keep only the placeholders, and
+no message or log names the expanded URL. The text rendering of the incident is sent as the body.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from meshplane.service.notify import Outgoing, SendResult
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand(address: str) -> tuple[str | None, str | None]:
+    """(the URL with its placeholders replaced, None) or (None, why not: a variable that is not set)."""
+    missing = [name for name in _PLACEHOLDER.findall(address) if not os.environ.get(name)]
+    if missing:
+        return None, f"environment variable {', '.join(sorted(set(missing)))} is not set"
+    return _PLACEHOLDER.sub(lambda match: os.environ[match.group(1)], address), None
+
+
+def send(message: Outgoing) -> SendResult:
+    """Send the text once through apprise."""
+    import apprise
+
+    url, problem = expand(message.address)
+    if url is None:
+        return SendResult(False, error=problem)
+    scheme = message.address.split("://", 1)[0]
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        return SendResult(False, error=f"apprise cannot read the {scheme}:// URL (after its placeholders)")
+    try:
+        sent = notifier.notify(body=message.text, title=message.title, timeout=message.timeout)
+    except Exception as exc:  # apprise plugins raise what their libraries raise
+        return SendResult(False, error=f"{scheme}: {type(exc).__name__}")
+    if sent:
+        return SendResult(True)
+    return SendResult(False, error=f"apprise could not deliver to the {scheme}:// target")
+
+
+__all__ = ["expand", "send"]
