@@ -33,6 +33,7 @@ from api_support import OPERATOR, World, bundle, run_document
 from meshplane.registry import Registry
 from meshplane.service.agreements import request_agreement
 from meshplane.service.tokens import create_token
+from token_support import orphan_maintainer_token
 
 Prepared = tuple[str, Any]
 
@@ -221,9 +222,7 @@ def _new_domain(registry: Registry, world: World) -> Prepared:
     """A bundle adding domain `returns`, applied (as "owner") with a maintainer token of that domain."""
     key = f"maintainer:{NEW_DOMAIN}"
     if key not in world.tokens:
-        world.tokens[key] = create_token(
-            registry, OPERATOR, role="maintainer", domain=NEW_DOMAIN, name=f"ci-{NEW_DOMAIN}"
-        ).token
+        world.tokens[key] = orphan_maintainer_token(registry, OPERATOR, NEW_DOMAIN, f"ci-{NEW_DOMAIN}")
     files = bundle(world.mesh)
     files[f"domains/{NEW_DOMAIN}/domain.yaml"] = files["domains/logistics/domain.yaml"].replace(
         "id: logistics", f"id: {NEW_DOMAIN}"

@@ -61,3 +61,16 @@ def test_an_expired_token_is_401_naming_the_date(app: FastAPI, registry: Registr
         listed = client.get("/api/v1/tokens", params={"includeRevoked": "true"}, headers=world.headers("admin")).json()
         assert next(t for t in listed if t["id"] == token_id)["active"] is False
         assert token_id not in {t["id"] for t in client.get("/api/v1/tokens", headers=world.headers("admin")).json()}
+
+
+def test_a_maintainer_token_for_an_unknown_domain_is_422_naming_it(client: TestClient, world: World) -> None:
+    refused = client.post(
+        "/api/v1/tokens", json={"role": "maintainer", "domain": "nosuch"}, headers=world.headers("admin")
+    )
+    assert refused.status_code == 422 and "no domain 'nosuch' in the registry" in refused.json()["detail"], refused.text
+    assert "retail" in refused.json()["detail"]
+    assert len(client.get("/api/v1/tokens", headers=world.headers("admin")).json()) == len(world.tokens)
+    granted = client.post(
+        "/api/v1/tokens", json={"role": "maintainer", "domain": "retail"}, headers=world.headers("admin")
+    )
+    assert granted.status_code == 201, granted.text

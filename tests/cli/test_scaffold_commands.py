@@ -71,6 +71,11 @@ def test_init_then_new_domain_product_contract_each_lint_clean(work: Path) -> No
 
     result = runner.invoke(app, ["new", "contract", "sales", "orders", "returns", "--mesh", "acme"])
     assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "/acme/" in line and line.startswith(("created", "upd"))]
+    assert [(line.split()[0], line.split("/acme/", 1)[1]) for line in said] == [
+        ("created", "domains/sales/products/orders/contracts/returns.odcs.yaml"),
+        ("updated", "domains/sales/products/orders/product.odps.yaml"),
+    ]
     lint_clean("acme")
     lint_clean("acme/domains/sales/products/orders/contracts/returns.odcs.yaml")
 

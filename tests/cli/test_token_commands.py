@@ -17,8 +17,10 @@ from meshplane.registry import Registry
 from meshplane.registry.access import ApiToken
 from meshplane.service.tokens import hash_token
 from meshplane.settings import get_settings
+from token_support import add_domains
 
 REPO = Path(__file__).resolve().parents[2]
+
 runner = CliRunner()
 
 
@@ -35,8 +37,8 @@ def mesh(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
         )
     )
     (copy / ".meshplane").mkdir()
-    with registry_of(copy):  # the registry exists (created and migrated), as after `meshplane db init`
-        pass
+    with registry_of(copy) as registry:  # the registry exists (created and migrated), as after `meshplane db init`
+        add_domains(registry, "retail", "finance")
     yield copy
     get_settings.cache_clear()
 
@@ -91,11 +93,16 @@ def test_json_create_and_revoke(mesh: Path) -> None:
         (["--role", "maintainer"], "needs a domain"),
         (["--role", "reader", "--domain", "retail"], "not scoped"),
         (["--role", "root"], "role must be one of"),
+        (
+            ["--role", "maintainer", "--domain", "nosuch"],
+            "no domain 'nosuch' in the registry; known domains: finance, retail",
+        ),
     ],
 )
 def test_refusals_are_messages_with_exit_2(mesh: Path, args: list[str], message: str) -> None:
     result = token("create", *args, "--mesh", str(mesh))
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
+    assert json.loads(token("list", "--all", "--mesh", str(mesh), "--format", "json").stdout) == []
 
 
 def test_revoking_an_unknown_token(mesh: Path) -> None:

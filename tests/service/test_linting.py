@@ -146,3 +146,34 @@ def test_report_counts_and_order(mesh: Path) -> None:
     keys = [(d.file or "", d.line or 0) for d in report.diagnostics]
     assert keys == sorted(keys)
     assert [d.code for d in report.diagnostics] == ["missing-description", "yaml-duplicate-key"]
+
+
+def test_a_folder_without_a_mesh_is_not_walked_beyond_barren_folders(tmp_path: Path) -> None:
+    # a mesh layout without mesh.yaml: folders without mesh files (domains/, products/) alternate with ones holding them
+    layout = tmp_path / "repo" / "domains" / "crm"
+    shutil.copytree(BASE_MESH / "domains" / "crm", layout)
+    # an unrelated tree: a contract four levels below folders without any mesh file is not searched for
+    deep = tmp_path / "repo" / "docs" / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    (deep / "far.odcs.yaml").write_text("apiVersion: v3.1.0\nkind: DataContract\n", encoding="utf-8")
+    (tmp_path / "repo" / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "repo" / "node_modules" / "x" / "vendored.odcs.yaml").write_text("x: 1\n", encoding="utf-8")
+    report = lint_path(tmp_path / "repo")
+    linted = {Path(d.file).name for d in report.diagnostics if d.file}
+    assert report.mode == "files" and report.files == len(list(layout.rglob("*.od?s.yaml"))) + 1
+    assert "far.odcs.yaml" not in linted and "vendored.odcs.yaml" not in linted
+    assert not any(d.code == "lint-search-capped" for d in report.diagnostics)
+
+
+def test_the_search_for_loose_files_is_capped_with_a_clear_message(tmp_path: Path) -> None:
+    for index in range(8):
+        (tmp_path / f"f{index}").mkdir()
+    with pytest.raises(MeshplaneError) as info:
+        lint_path(tmp_path, max_folders=5)
+    assert "searched 5 folders, then stopped" in info.value.message
+    assert "lint the mesh folder or a narrower path" in info.value.message
+    (tmp_path / "f0" / "one.odcs.yaml").write_text("apiVersion: v3.1.0\nkind: DataContract\n", encoding="utf-8")
+    report = lint_path(tmp_path, max_folders=5)
+    capped = [d for d in report.diagnostics if d.code == "lint-search-capped"]
+    assert [d.severity for d in capped] == [Severity.WARNING]
+    assert "only the first 5 folders below" in capped[0].message

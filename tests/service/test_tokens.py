@@ -27,6 +27,7 @@ from meshplane.service.tokens import (
     token_id_of,
     validate_scope,
 )
+from token_support import add_domains
 
 ADMIN = Principal.local_admin("operator")
 
@@ -35,6 +36,7 @@ ADMIN = Principal.local_admin("operator")
 def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
     url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     with Registry(url) as reg:
+        add_domains(reg, "retail", "finance")
         yield reg
 
 
@@ -260,3 +262,17 @@ def test_a_remembered_token_is_not_accepted_past_its_expiry(registry: Registry) 
     assert auth.remembered(created.token) is None  # no longer answered from memory
     with pytest.raises(AccessDenied, match="expired on"):
         auth.authenticate(created.token)
+
+
+def test_a_maintainer_token_for_an_unknown_domain_is_refused(registry: Registry) -> None:
+    with pytest.raises(MeshplaneError, match=r"no domain 'nosuch' in the registry; known domains: finance, retail"):
+        create_token(registry, ADMIN, role="maintainer", domain="nosuch")
+    assert list_tokens(registry, ADMIN, include_revoked=True) == []
+
+
+def test_an_empty_registry_says_to_apply_first(tmp_path: Path) -> None:
+    with (
+        Registry(f"sqlite:///{tmp_path / 'empty.db'}") as empty,
+        pytest.raises(MeshplaneError, match="apply the mesh first"),
+    ):
+        create_token(empty, ADMIN, role="maintainer", domain="retail")

@@ -169,6 +169,64 @@ def find_mesh_root(start: Path) -> Path | None:
     return None
 
 
+MESH_FILE_SUFFIXES = (".odcs.yaml", ".odcs.yml", ".odps.yaml", ".odps.yml")
+MESH_FILE_NAMES = ("domain.yaml", "domain.yml", MESH_FILE)
+WALK_MAX_FOLDERS = 5000
+"""How many folders a search for loose mesh files visits before it stops (and says so)."""
+WALK_MAX_BARREN = 3
+"""How many nested folders without a mesh file a search goes through (domains/<d>/products/<p> has at most 2)."""
+_NEVER_WALKED = frozenset({"node_modules", "__pycache__", "site-packages", "venv", "lake"})
+
+
+def is_mesh_file(path: Path) -> bool:
+    """True for a file meshplane reads: *.odcs.yaml, *.odps.yaml, domain.yaml, mesh.yaml."""
+    name = path.name.lower()
+    return name.endswith(MESH_FILE_SUFFIXES) or name in MESH_FILE_NAMES
+
+
+@dataclass
+class MeshFileSearch:
+    """The mesh files found below a folder that is not a mesh, and whether the search stopped at its cap."""
+
+    files: list[Path]
+    folders: int
+    capped: bool
+
+
+def find_mesh_files(start: Path, *, max_folders: int = WALK_MAX_FOLDERS) -> MeshFileSearch:
+    """Mesh files below `start`, without walking unrelated trees.
+
+    Hidden folders, vendored ones (node_modules, virtual environments, a lake) and symbolic links are skipped;
+    a folder is entered only when fewer than `WALK_MAX_BARREN` folders above it (up to `start`) in a row held
+    no mesh file; at most `max_folders` folders are read (`capped` then says the search stopped).
+    """
+    files: list[Path] = []
+    pending: list[tuple[Path, int]] = [(start, 0)]
+    folders = 0
+    while pending:
+        if folders >= max_folders:
+            return MeshFileSearch(sorted(files), folders, True)
+        folder, barren_above = pending.pop()
+        folders += 1
+        found: list[Path] = []
+        below: list[Path] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not entry.name.startswith(".") and entry.name not in _NEVER_WALKED:
+                            below.append(Path(entry.path))
+                    elif entry.is_file() and is_mesh_file(Path(entry.name)):
+                        found.append(Path(entry.path))
+        except OSError:  # unreadable folder: nothing to lint there
+            continue
+        files += found
+        barren = 0 if found else barren_above + 1
+        if barren < WALK_MAX_BARREN:
+            pending += [(child, barren) for child in sorted(below, reverse=True)]
+    return MeshFileSearch(sorted(files), folders, False)
+
+
 def _yaml_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(suffixes))
 

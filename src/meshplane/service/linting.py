@@ -13,19 +13,20 @@ from meshplane.mesh.crosscheck import check_mesh
 from meshplane.mesh.lintrules import ContractLint, ProductLint, lint_contract, lint_product
 from meshplane.mesh.notifications import check_domain_notifications
 from meshplane.mesh.references import check_references
-from meshplane.mesh.repository import MESH_FILE, MeshRepository, display_path, find_mesh_root, load_mesh
+from meshplane.mesh.repository import (
+    MESH_FILE,
+    WALK_MAX_BARREN,
+    WALK_MAX_FOLDERS,
+    MeshRepository,
+    display_path,
+    find_mesh_files,
+    find_mesh_root,
+    load_mesh,
+)
 from meshplane.mesh.schedules import check_contract_schedule, check_mesh_schedules
 from meshplane.spec.loader import FileKind, LoadedFile, detect_kind, load_file
 from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
-
-MESH_FILE_SUFFIXES = (".odcs.yaml", ".odcs.yml", ".odps.yaml", ".odps.yml")
-MESH_FILE_NAMES = ("domain.yaml", "domain.yml", MESH_FILE)
-
-
-def _is_mesh_file(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith(MESH_FILE_SUFFIXES) or name in MESH_FILE_NAMES
 
 
 @dataclass
@@ -103,14 +104,16 @@ def _lint_part_of_mesh(root: Path, folder: Path) -> LintReport:
     diagnostics = [
         d for d in lint_repository(repo) if d.file is not None and Path(d.file).resolve().is_relative_to(inside)
     ]
-    files = sum(1 for p in inside.rglob("*") if p.is_file() and _is_mesh_file(p))
+    files = len(find_mesh_files(inside).files)
     report = LintReport(display_path(folder), "mesh", files, diagnostics)
     report.summary = {"files": files}
     return report
 
 
-def lint_path(path: Path) -> LintReport:
+def lint_path(path: Path, *, max_folders: int = WALK_MAX_FOLDERS) -> LintReport:
     """Lint a mesh folder, a folder of mesh files (no cross-file checks) or one file.
+
+    Outside a mesh, the search for mesh files reads at most `max_folders` folders (`find_mesh_files`).
 
     Raises `MeshplaneError` when there is nothing lintable at `path` (exit 2).
     """
@@ -138,10 +141,14 @@ def lint_path(path: Path) -> LintReport:
     root = find_mesh_root(path)
     if root is not None:
         return _lint_part_of_mesh(root, path)
-    files = sorted(p for p in path.rglob("*") if p.is_file() and _is_mesh_file(p))
+    search = find_mesh_files(path, max_folders=max_folders)
+    files = search.files
+    capped = "; lint the mesh folder or a narrower path" if search.capped else ""
     if not files:
         raise MeshplaneError(
-            f"{path} is not a mesh (no {MESH_FILE}) and holds no *.odcs.yaml or *.odps.yaml files",
+            f"{path} is not a mesh (no {MESH_FILE}) and holds no *.odcs.yaml or *.odps.yaml files"
+            f" (searched {search.folders} folders{', then stopped' if search.capped else ''}; none more than"
+            f" {WALK_MAX_BARREN} levels below folders without mesh files){capped}",
         )
     diagnostics: list[Diagnostic] = []
     for file in files:
@@ -153,4 +160,12 @@ def lint_path(path: Path) -> LintReport:
             f"{display_path(path)} has no {MESH_FILE}: files were linted one by one, without cross-file checks",
         )
     )
+    if search.capped:
+        diagnostics.append(
+            Diagnostic(
+                Severity.WARNING,
+                "lint-search-capped",
+                f"only the first {search.folders} folders below {display_path(path)} were searched{capped}",
+            )
+        )
     return LintReport(display_path(path), "files", len(files), sort_diagnostics(diagnostics))

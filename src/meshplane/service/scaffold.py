@@ -211,7 +211,10 @@ def new_product(start: Path, domain: str, product: str, port: str | None = None)
 
 
 def new_contract(start: Path, domain: str, product: str, port: str) -> list[Path]:
-    """Add an output port and its contract to an existing product."""
+    """Add an output port and its contract to an existing product.
+
+    Returns the new contract file, then the existing product descriptor it updated (always last).
+    """
     _check_id("port", port)
     root = _mesh_root(start)
     folder = root / "domains" / domain / "products" / product

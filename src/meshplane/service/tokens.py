@@ -203,6 +203,18 @@ def validate_scope(role: Role | str, domain: str | None) -> tuple[Role, str | No
     return parsed, None
 
 
+def _require_domain(session: Session, domain: str) -> None:
+    """Refuse a maintainer scope naming a domain the registry does not hold (a typo would grant nothing)."""
+    row = session.get(m.Domain, domain)
+    if row is not None and row.retired_at is None:
+        return
+    known = sorted(session.execute(sa.select(m.Domain.id).where(m.Domain.retired_at.is_(None))).scalars())
+    listed = (
+        f"known domains: {', '.join(known)}" if known else "the registry holds no domain yet (apply the mesh first)"
+    )
+    raise MeshplaneError(f"no domain '{domain}' in the registry; {listed}")
+
+
 def create_token(
     registry: Registry,
     actor: Principal,
@@ -226,6 +238,8 @@ def create_token(
     expires_at = parse_expiry(expires, now=now) if expires is not None else now + timedelta(days=default_days)
 
     def _in_transaction(session: Session) -> CreatedToken:
+        if scope is not None:
+            _require_domain(session, scope)
         for _ in range(8):  # a clash of 40 random bits is rare; retry rather than fail
             token_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(TOKEN_ID_LENGTH))
             taken = session.execute(sa.select(ApiToken.id).where(ApiToken.token_id == token_id)).first()

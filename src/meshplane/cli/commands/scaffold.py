@@ -16,9 +16,12 @@ new_app = typer.Typer(help="Scaffold a domain, a data product or an output-port 
 MeshOption = Annotated[Path, typer.Option("--mesh", help="Mesh folder (default: found from the current folder).")]
 
 
-def _done(paths: list[Path]) -> None:
+def _done(paths: list[Path], updated: list[Path] | None = None) -> None:
+    """One line per file: `created` for a new one, `updated` for an existing one the command edited."""
     for path in paths:
         console.print(f"[green]created[/green] {escape(str(path))}")
+    for path in updated or []:
+        console.print(f"[yellow]updated[/yellow] {escape(str(path))}")
 
 
 def _placeholders(paths: list[Path]) -> None:
@@ -74,7 +77,8 @@ def new_contract(
 ) -> None:
     """Add an output port and its contract to an existing product."""
     paths = scaffold.new_contract(mesh, domain, product, port)
-    _done(paths)
+    *created, descriptor = paths
+    _done(created, updated=[descriptor])
     _placeholders(paths)
 
 
