@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from meshplane.engines.types import type_family
+from meshplane.mesh.deprecation import Deprecation, port_deprecations
 from meshplane.registry import lineage as store
 from meshplane.registry import models as m
 from meshplane.registry.versions import major_of
@@ -54,6 +55,8 @@ class Flag(enum.StrEnum):
     SCHEMA_DRIFT = "schema-drift"
     UNATTRIBUTED_JOB = "unattributed-job"
     SENDER_MISMATCH = "sender-mismatch"
+    DEPRECATED_READ = "deprecated-read"
+    SUNSET_READ = "sunset-read"
 
 
 FLAG_RULES: dict[Flag, str] = {
@@ -71,8 +74,14 @@ FLAG_RULES: dict[Flag, str] = {
     Flag.SENDER_MISMATCH: "a maintainer's token sent a job the rules attribute to another domain (the run is "
     "attributed to the sender's domain), or reported a write or schema of another domain's port (not evidence: "
     "no foreign-write or schema-drift from it)",
+    Flag.DEPRECATED_READ: "a job of another domain read an output port its product marks deprecated "
+    "(customProperties deprecated / sunsetDate), before the sunset date",
+    Flag.SUNSET_READ: "a job of another domain read a deprecated output port after its sunset date (error severity)",
 }
 """Every flag and when it is raised (docs/lineage.md lists the same table)."""
+
+FLAG_SEVERITY: dict[Flag, str] = {Flag.SUNSET_READ: "error"}
+"""Flags more severe than the default ``warning``."""
 
 DEPRECATED_STATUSES = frozenset({"deprecated", "retired"})
 PORT_FLAGS = (Flag.SCHEMA_DRIFT, Flag.FOREIGN_WRITE, Flag.SENDER_MISMATCH)
@@ -195,6 +204,7 @@ def judge_flows(session: Session, flows: Sequence[Flow], *, moment: datetime) ->
     statuses = {(c, v): s for c, v, s in session.execute(sa.select(
         m.ContractVersion.contract_id, m.ContractVersion.version, m.ContractVersion.status))}  # fmt: skip
     drifted = {key for key, schema in latest_port_schemas(session, until=moment).items() if schema.drift}
+    sunsets = _deprecated_ports(session, {f.from_product for f in flows if f.kind == "read" and f.from_product})
     for flow in flows:
         flags: list[Flag] = []
         if flow.port is None:
@@ -225,11 +235,39 @@ def judge_flows(session: Session, flows: Sequence[Flow], *, moment: datetime) ->
                 flags.append(Flag.DEPRECATED_CONTRACT)
             if (flow.from_product, flow.port) in drifted:
                 flags.append(Flag.SCHEMA_DRIFT)
+            if cross:
+                flags += _deprecation_flags(flow, sunsets, moment)
         if (flow.to_domain if flow.kind == "read" else flow.from_domain) is None:
             flags.append(Flag.UNATTRIBUTED_JOB)
         if flow.mismatches:
             flags.append(Flag.SENDER_MISMATCH)
         flow.flags = [f.value for f in flags]
+
+
+def _deprecated_ports(session: Session, products: set[str]) -> dict[tuple[str, str, str], Deprecation]:
+    """(product, port, version) -> deprecation, from the current descriptors of `products`."""
+    if not products:
+        return {}
+    rows = session.execute(
+        sa.select(m.Product.id, m.ProductDescriptor.document)
+        .join(
+            m.ProductDescriptor,
+            sa.and_(m.ProductDescriptor.product_id == m.Product.id, m.ProductDescriptor.revision == m.Product.revision),
+        )
+        .where(m.Product.id.in_(products))
+    )
+    return {(pid, name, version): dep for pid, doc in rows for (name, version), dep in port_deprecations(doc).items()}
+
+
+def _deprecation_flags(flow: Flow, sunsets: Mapping[tuple[str, str, str], Deprecation], moment: datetime) -> list[Flag]:
+    """``sunset-read`` when a run read a deprecated port after its sunset date, else ``deprecated-read``."""
+    found = [sunsets[key] for v in flow.versions if (key := (flow.from_product or "", flow.port or "", v)) in sunsets]
+    if not found:
+        return []
+    reads = [flow.read_times.get(run, moment) for run in flow.runs] or [moment]
+    if any(dep.is_past(read.astimezone(UTC).date()) for dep in found for read in reads):
+        return [Flag.SUNSET_READ]
+    return [Flag.DEPRECATED_READ]
 
 
 # --- port flags -------------------------------------------------------------------------------------
@@ -306,6 +344,7 @@ def port_flags(session: Session, *, since: datetime | None = None, until: dateti
 __all__ = [
     "DEPRECATED_STATUSES",
     "FLAG_RULES",
+    "FLAG_SEVERITY",
     "PARTIAL_PRODUCERS",
     "PORT_FLAGS",
     "Flag",

@@ -38,6 +38,7 @@ from meshplane.registry import models as m
 from meshplane.service.flags import (
     DEPRECATED_STATUSES,
     FLAG_RULES,
+    FLAG_SEVERITY,
     Flag,
     PortFlag,
     PortSchema,
@@ -300,10 +301,16 @@ class FlagFinding:
     detail: str
     port: PortFlag | None = None
 
+    @property
+    def severity(self) -> str:
+        """``error`` for a read after sunset (`FLAG_SEVERITY`), else ``warning``."""
+        return FLAG_SEVERITY.get(Flag(self.flag), "warning")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON shape (``port``: product/port and who sent the evidence, for a port flag)."""
         out: dict[str, Any] = {
             "flag": self.flag,
+            "severity": self.severity,
             "detail": self.detail,
             "flow": self.flow.to_dict() if self.flow else None,
         }
