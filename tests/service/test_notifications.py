@@ -66,7 +66,9 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _mesh(tmp_path: Path, retail: str, finance: str) -> Path:
     mesh = Path(
-        shutil.copytree(REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane"))
+        shutil.copytree(
+            REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane")
+        )
     )
     add_targets(mesh / "domains/retail/domain.yaml", retail)
     add_targets(mesh / "domains/finance/domain.yaml", finance)
@@ -226,10 +228,7 @@ def test_an_unset_secret_is_a_failed_attempt_not_an_unsigned_message(url: str, t
 
 
 def test_lint_names_file_and_line_of_bad_targets(tmp_path: Path) -> None:
-    targets = (
-        "  - name: chat\n    apprise: nosuchscheme://x\n"
-        "  - name: hook\n    webhook: ftp://files.example/hook\n"
-    )
+    targets = "  - name: chat\n    apprise: nosuchscheme://x\n  - name: hook\n    webhook: ftp://files.example/hook\n"
     mesh = _mesh(tmp_path, targets, "  - name: ok\n    webhook: https://hooks.example/fin\n")
     report = lint_path(mesh)
     found = {(d.code, Path(d.file).name, d.line) for d in report.diagnostics if "notification" in d.code}

@@ -108,7 +108,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
 def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_no_incident(url: str, tmp_path: Path) -> None:
     receiver = HoldingReceiver()
     try:
-        mesh = Path(shutil.copytree(REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake")))
+        mesh = Path(
+            shutil.copytree(REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake"))
+        )
         add_targets(mesh / "domains/retail/domain.yaml", f"  - name: ops\n    webhook: {receiver.url}\n")
         add_targets(mesh / "domains/finance/domain.yaml", f"  - name: fin\n    webhook: {receiver.url}\n")
         with Registry(url) as registry:
