@@ -15,6 +15,7 @@ from meshplane.diagnostics import MeshplaneError, Severity
 from meshplane.registry import Registry
 from meshplane.service.agreements import request_agreement
 from meshplane.service.gitops import PlanRefused, apply_mesh, plan_mesh
+from meshplane.service.impact import impact_of
 from meshplane.service.migrations import list_migrations
 
 BASE_MESH = Path(__file__).resolve().parents[1] / "corpus" / "meshes" / "_base"
@@ -196,3 +197,14 @@ def test_days_to_sunset_count_from_today(mesh: Path, registry: Registry) -> None
     later = datetime(2020, 2, 2, tzinfo=UTC)
     [row] = list_migrations(registry, now=later)
     assert row["daysToSunset"] == (date(2020, 1, 31) - date(2020, 2, 2)).days == -2
+
+
+def test_impact_lists_who_is_still_on_a_deprecated_port(mesh: Path, registry: Registry) -> None:
+    apply_mesh(mesh, registry=registry)
+    publish_v2(mesh, SOON)
+    apply_mesh(mesh, registry=registry)
+    report = impact_of(registry, "sales.orders.orders@1.0.0")
+    [row] = report.to_dict()["migrations"]
+    assert row["old"]["port"] == "orders" and row["daysToSunset"] == 30
+    assert [(c["product"], c["team"]) for c in row["remaining"]] == [("crm.customers", "CRM Data")]
+    assert "migrations" not in impact_of(registry, "crm.customers.customers").to_dict()

@@ -25,6 +25,7 @@ from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.registry.graph import ConsumerGraph, DownstreamConsumer, cached_graph
 from meshplane.registry.versions import major_of
+from meshplane.service.migrations import list_migrations
 from meshplane.spec.loader import load_contract
 from meshplane.spec.odcs import Contract
 
@@ -175,6 +176,8 @@ class ImpactReport:
     consumers: list[ImpactedConsumer] = field(default_factory=list)
     columns: list[ColumnImpact] = field(default_factory=list)
     diff: DiffLike | None = None
+    migrations: list[dict[str, Any]] = field(default_factory=list)
+    """Open migrations of the contract: deprecated ports and who is still on them (`service.migrations`)."""
 
     @property
     def affected(self) -> list[ImpactedConsumer]:
@@ -202,6 +205,8 @@ class ImpactReport:
         if self.diff is not None:
             out["diff"] = self.diff.to_dict()
             out["breakingChanges"] = [c.to_dict() for c in self.diff.breaking_changes()]
+        if self.migrations:
+            out["migrations"] = self.migrations
         return out
 
 
@@ -322,4 +327,5 @@ def impact_of(
         graph, contract_id, major_of(version), version=version, provider=provider, changes=changes, resolver=resolver
     )
     report.diff = diff
+    report.migrations = [row for row in list_migrations(registry) if row["contract"] == contract_id]
     return report

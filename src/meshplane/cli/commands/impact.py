@@ -32,6 +32,15 @@ def _render(report: ImpactReport) -> None:
             console.print(
                 f"  [bold red]breaking[/bold red] {escape(change.message)} [dim]\\[{escape(change.rule)}][/dim]"
             )
+    for row in report.migrations:
+        old, new = row["old"], row["new"]
+        left = f", {row['daysToSunset']} day(s) left" if row["daysToSunset"] is not None else ""
+        target = f" → {new['port']}@{new['version']}" if new else ""
+        still = "; ".join(f"{c['product'] or 'domain ' + str(c['domain'])} ({c['how']})" for c in row["remaining"])
+        console.print(
+            f"[yellow]deprecated[/yellow] port {escape(old['port'])}@{escape(old['version'])}{escape(target)} "
+            f"(sunset {row['sunsetDate'] or '-'}{left}): still on it: {escape(still or 'nobody')}"
+        )
     if not report.consumers:
         console.print("[green]no downstream consumers[/green]")
         return
