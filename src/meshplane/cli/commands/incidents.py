@@ -128,7 +128,28 @@ def show(
         why = f" ({event['reason']})" if event["reason"] else ""
         note = f": {escape(event['note'])}" if event["note"] else ""
         console.print(f"  {_when(event['at'])} {event['kind']}{why} by {escape(event['actor'])}{note}")
+    _print_reach(incident)
     raise typer.Exit(EXIT_OK)
+
+
+def _print_reach(incident: dict[str, Any]) -> None:
+    """The blast radius and the notification deliveries of `incident show`."""
+    radius = incident.get("blastRadius") or []
+    console.print(f"blast radius: {len(radius)} consumer(s)" + (":" if radius else ""))
+    for consumer in radius:
+        console.print(
+            f"  {escape(consumer['product'])} ({escape(consumer['domain'])}, team {escape(str(consumer['team']))}) "
+            f"depth {consumer['depth']}, known by {', '.join(consumer['knownBy'])}: {escape(consumer['reason'])}"
+        )
+    deliveries = incident.get("deliveries") or []
+    if deliveries:
+        console.print("notifications:")
+    for item in deliveries:
+        error = f": {escape(item['lastError'])}" if item["lastError"] and item["state"] != "delivered" else ""
+        console.print(
+            f"  {item['eventKind']} → {escape(item['domain'])}/{escape(item['target'])} ({item['targetKind']}, "
+            f"{item['audience']}) {item['state']} after {item['attempts']} attempt(s){error}"
+        )
 
 
 @incidents_app.command("ack")
