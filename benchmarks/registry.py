@@ -15,7 +15,12 @@ files) and times `impact` of random contracts, end to end from the registry (gra
 p50/p95 over --runs calls. Reference: a plain breadth-first search over an in-memory adjacency
 list of the same edges; the ratio says what loading the graph from the database costs.
 
+Part 3 (issue 14) runs part 1 again on the same mesh where --second-majors of its contracts also
+publish a 2.0.0 beside their 1.0.0, each on its own output port (`outN_v2`): one more contract
+file and one more port per such contract. Reference: part 1's single-version figure, same run.
+
 Targets (issue 5): plan+apply of 1,000 contracts <= 10 s on SQLite; impact p95 <= 50 ms.
+Target (issue 14): plan+apply with 300 of 1,000 contracts carrying two majors <= 1.2x single-version.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import yaml
 
 from meshplane.mesh import load_mesh
 from meshplane.registry import Registry
@@ -56,7 +62,7 @@ from meshplane.spec.odcs import Contract
 from meshplane.spec.odps import DataProduct
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "registry"))  # test support
-from synthetic_mesh import SyntheticMesh, generate_synthetic_mesh, write_synthetic_mesh
+from synthetic_mesh import SyntheticMesh, contract_document, generate_synthetic_mesh, write_synthetic_mesh
 
 
 def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
@@ -159,7 +165,7 @@ def bulk_insert_reference(url: str, desired: MeshState) -> float:
                         "created_at": now,
                         "updated_at": now,
                     }
-                    for c in desired.contract_versions
+                    for c in {c.contract_id: c for c in desired.contract_versions}.values()  # one row per id
                 ],
             )
             session.execute(
@@ -183,11 +189,39 @@ def bulk_insert_reference(url: str, desired: MeshState) -> float:
         return time.perf_counter() - start
 
 
-def bench_plan_apply(contracts: int, url: str, reference_url: str, workdir: Path) -> dict[str, Any]:
+def add_second_majors(root: Path, mesh: SyntheticMesh, count: int) -> int:
+    """Give `count` contracts (spread over the mesh) a 2.0.0 file and an output port of their own."""
+    step = max(len(mesh.contracts) // max(count, 1), 1)
+    chosen = mesh.contracts[::step][:count]
+    by_product: dict[Path, list[str]] = defaultdict(list)
+    for contract_id in chosen:
+        domain, folder, port = contract_id.split(".")
+        base = root / "domains" / domain / "products" / folder
+        by_product[base].append(port)
+        document = contract_document(contract_id, domain, version="2.0.0")
+        (base / "contracts" / f"{port}_v2.odcs.yaml").write_text(json.dumps(document), encoding="utf-8")
+    for base, ports in by_product.items():
+        path = base / "product.odps.yaml"
+        descriptor = yaml.safe_load(path.read_text(encoding="utf-8"))
+        contract_ids = {p["name"]: p["contractId"] for p in descriptor["outputPorts"]}
+        descriptor["outputPorts"] += [
+            {"name": f"{port}_v2", "version": "2.0.0", "contractId": contract_ids[port], "type": "tables",
+             "description": "Data, second major."}
+            for port in ports
+        ]  # fmt: skip
+        path.write_text(json.dumps(descriptor), encoding="utf-8")
+    return len(chosen)
+
+
+def bench_plan_apply(
+    contracts: int, url: str, reference_url: str, workdir: Path, second_majors: int = 0
+) -> dict[str, Any]:
     products = max(contracts // 2, 1)
-    root = workdir / f"mesh-{contracts}"
+    root = workdir / f"mesh-{contracts}-{second_majors}"
     if not root.exists():
-        write_synthetic_mesh(root, domains=10, products=products, edges=products * 4, ports_per_product=2)
+        mesh = write_synthetic_mesh(root, domains=10, products=products, edges=products * 4, ports_per_product=2)
+        if second_majors:
+            add_second_majors(root, mesh, second_majors)
     t_load, repo = timed(load_mesh, root)
     t_lint, _ = timed(lint_gate, repo)
     with Registry(url) as registry:
@@ -197,7 +231,8 @@ def bench_plan_apply(contracts: int, url: str, reference_url: str, workdir: Path
     assert result.changed and replan.empty and not plan.errors
     t_bulk = bulk_insert_reference(reference_url, desired_state(repo))
     return {
-        "contracts": len(repo.contracts),
+        "contracts": len({c.contract.id for c in repo.contracts if c.contract}),
+        "contract_files": len(repo.contracts),
         "products": len(repo.products),
         "changes": len(plan.change_dicts()),
         "load_s": t_load,
@@ -316,12 +351,13 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=2000)
     parser.add_argument("--edges", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--second-majors", type=int, default=300, help="contracts that also publish a 2.0.0")
     parser.add_argument("--postgres", help="also run on this PostgreSQL server (a database per part is created)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     if args.quick:
-        args.contracts, args.products, args.edges, args.runs = 100, 200, 1000, 30
+        args.contracts, args.products, args.edges, args.runs, args.second_majors = 100, 200, 1000, 30, 30
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="meshplane-bench-") as tmp:
         work = Path(tmp)
@@ -332,14 +368,25 @@ def main() -> int:
             figures = bench_plan_apply(args.contracts, fresh("bench_apply"), fresh("bench_bulk"), work)
             report(f"[{dialect}] plan + apply of {figures['contracts']} contracts", figures)
             results[f"{dialect}.plan_apply"] = figures
+            majors = bench_plan_apply(
+                args.contracts, fresh("bench_majors"), fresh("bench_majors_bulk"), work, args.second_majors
+            )
+            majors["vs_single_version"] = majors["plan_apply_s"] / figures["plan_apply_s"]
+            report(
+                f"[{dialect}] plan + apply of {majors['contracts']} contracts, {args.second_majors} with two majors",
+                majors,
+            )
+            results[f"{dialect}.plan_apply_two_majors"] = majors
             figures = bench_impact(args.products, args.edges, args.runs, fresh("bench_impact"))
             report(f"[{dialect}] impact on {figures['products']} products / {figures['edges']} edges", figures)
             results[f"{dialect}.impact"] = figures
     sqlite_apply, sqlite_impact = results["sqlite.plan_apply"], results["sqlite.impact"]
+    sqlite_majors = results["sqlite.plan_apply_two_majors"]
     print(f"\nload average during the run: {os.getloadavg()[0]:.2f} (2 cores: figures above ~1 are inflated)")
     print(
         f"\ntargets: plan+apply {sqlite_apply['plan_apply_s']:.2f} s (<= 10 s; with file loading "
-        f"{sqlite_apply['cli_apply_s']:.2f} s), impact p95 {sqlite_impact['impact_p95_ms']:.1f} ms (<= 50 ms)"
+        f"{sqlite_apply['cli_apply_s']:.2f} s), impact p95 {sqlite_impact['impact_p95_ms']:.1f} ms (<= 50 ms), "
+        f"two majors {sqlite_majors['vs_single_version']:.2f}x single-version (<= 1.2x)"
     )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
