@@ -1,0 +1,52 @@
+"""GET /api/v1/incidents/{id} shows the blast radius and the deliveries, a dead letter included.
+
+The server's own worker (SQLite: a thread of the app) fans the incident out and tries a webhook
+where nothing listens until the retry window closes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from api_support import World, copy_mesh, run_document
+from fastapi.testclient import TestClient
+
+from meshplane.registry import Registry, store_test_run
+from meshplane.service.gitops import apply_mesh
+from meshplane.settings import get_settings
+
+
+def test_the_incident_shows_its_blast_radius_and_a_dead_delivery(
+    client: TestClient, registry: Registry, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHPLANE_NOTIFY_BACKOFF_SECONDS", "0.05")
+    monkeypatch.setenv("MESHPLANE_NOTIFY_RETRY_WINDOW_SECONDS", "0.5")
+    get_settings.cache_clear()
+    mesh = copy_mesh(tmp_path / "mesh")
+    domain = mesh / "domains/finance/domain.yaml"
+    text = domain.read_text(encoding="utf-8")
+    domain.write_text(text + "notifications:\n  - name: fin\n    webhook: http://127.0.0.1:9/hook\n", encoding="utf-8")
+    apply_mesh(mesh, registry=registry, actor="tests")
+    store_test_run(registry, run_document(result="failed"), actor="ci")
+
+    reader = world.headers("reader")
+    deadline = time.monotonic() + 60
+    shown: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        listed = client.get("/api/v1/incidents", headers=reader).json()
+        if listed["total"]:
+            shown = client.get(f"/api/v1/incidents/{listed['items'][0]['id']}", headers=reader).json()
+            deliveries = shown["deliveries"]
+            if deliveries and deliveries[0]["state"] == "dead":  # type: ignore[index]
+                break
+        time.sleep(0.2)
+    [delivery] = shown["deliveries"]  # type: ignore[misc]
+    assert (delivery["domain"], delivery["target"], delivery["audience"], delivery["state"]) == (
+        "finance", "fin", "consumer", "dead"
+    )  # fmt: skip
+    assert delivery["attempts"] == len(delivery["log"]) >= 2 and delivery["lastError"]
+    radius = {c["product"]: c for c in shown["blastRadius"]}  # type: ignore[attr-defined]
+    assert radius["finance.ledger"]["knownBy"][0] == "inputPort" and radius["finance.ledger"]["team"]
+    assert client.get("/api/v1/incidents/1").status_code == 401
