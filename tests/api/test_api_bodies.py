@@ -36,7 +36,7 @@ def test_every_router_reads_json_bodies_with_the_strict_reader() -> None:
 def test_a_duplicate_key_is_named_where_it_is(text: str, key: str, at: int) -> None:
     with pytest.raises(DuplicateKeyError) as caught:
         read_json(text.encode())
-    assert caught.value.msg.startswith(f'duplicate key "{key}"')
+    assert caught.value.msg.startswith(f"duplicate key '{key}'")
     assert caught.value.pos == at and text[at:].startswith(f'"{key}"')
 
 
@@ -72,7 +72,7 @@ def test_duplicate_keys_cannot_choose_a_role(client: TestClient, world: World, r
     problem = response.json()
     assert problem["type"] == "urn:meshplane:problem:invalid-json"
     assert problem["detail"] == (
-        'the body is not valid JSON: duplicate key "role" (a key may appear once per object) at line 2, column 2'
+        "the body is not valid JSON: duplicate key 'role' (a key may appear once per object) at line 2, column 2"
     )
     assert len(list_tokens(registry, OPERATOR)) == before
 
@@ -86,3 +86,9 @@ def test_a_large_bundle_is_read_and_judged_like_a_small_one(client: TestClient, 
     )
     assert response.status_code == 422, response.text
     assert "mesh.yaml" in response.json()["detail"]
+
+
+def test_a_duplicate_key_is_named_on_one_line() -> None:
+    with pytest.raises(DuplicateKeyError) as caught:
+        read_json(b'{"a\\nb\\"": 1, "a\\nb\\"": 2}')
+    assert caught.value.msg.startswith("duplicate key 'a\\nb\\\"'") and "\n" not in caught.value.msg

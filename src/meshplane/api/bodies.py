@@ -82,7 +82,7 @@ def read_json(body: bytes) -> Any:
     except _Duplicate:
         key, offset = _duplicate_at(text)
         raise DuplicateKeyError(
-            f"duplicate key {json.dumps(key)} (a key may appear once per object)", text, offset
+            f"duplicate key '{json.dumps(key)[1:-1][:100]}' (a key may appear once per object)", text, offset
         ) from None
 
 
