@@ -22,7 +22,7 @@ from meshplane.lineage.dbt import read_manifest
 from meshplane.registry import lineage as store
 from meshplane.service.dbtlink import link_product
 from meshplane.service.derivation import derive_pending
-from meshplane.service.gitops import apply_mesh
+from meshplane.service.gitops import apply_mesh, plan_mesh
 from meshplane.service.lineage import lineage_status, receive_event
 from meshplane.service.reindex import ReindexJob, reindex
 
@@ -102,10 +102,11 @@ def test_a_new_job_namespace_mapping_reattributes_stored_runs(tmp_path: Path) ->
         ),
         encoding="utf-8",
     )
-    domain = world.mesh / "domains" / "retail" / "domain.yaml"  # an entity change too: apply writes then
-    domain.write_text(
-        domain.read_text(encoding="utf-8").replace("Runs the group", "Runs the group's"), encoding="utf-8"
-    )
+    with world.registry() as registry:  # a change of mesh.yaml's settings alone is a change of the plan
+        planned = plan_mesh(world.mesh, registry=registry)
+    assert planned.change_dicts() == [
+        {"kind": "mesh", "action": "update", "id": "mesh.yaml", "fields": ["lineage.jobNamespaces"]}
+    ]
     with world.registry() as registry:
         result = apply_mesh(world.mesh, registry=registry, actor="tests")
     assert not result.plan.empty
@@ -120,6 +121,8 @@ def test_a_new_job_namespace_mapping_reattributes_stored_runs(tmp_path: Path) ->
             store.lineage_counts(session),
         )
     assert _run_job(world, job).done == 1
+    with world.registry() as registry:
+        assert plan_mesh(world.mesh, registry=registry).empty
     with world.registry() as registry, registry.read() as session:
         after = [tuple(r) for r in session.execute(sa.select(store.LineageRun.domain, store.LineageRun.rule))]
     assert after == [("finance", "job-namespace")] and after != before

@@ -31,6 +31,7 @@ _LABEL = {
     Kind.OUTPUT_PORT.value: "output port",
     Kind.INPUT_PORT.value: "input port",
     Kind.CONTRACT.value: "contract",
+    Kind.MESH.value: "settings of",
 }
 _PORTS = (Kind.OUTPUT_PORT.value, Kind.INPUT_PORT.value)
 _LEVEL_STYLE = {"breaking": "bold red", "non-breaking": "yellow", "info": "cyan", "none": "dim"}
@@ -155,6 +156,9 @@ def _tree(view: PlanView) -> Tree:
             owners[key] = domain_node(domain).add(label)
         return owners[key]
 
+    for change in entities:
+        if change.get("kind") == Kind.MESH.value:  # mesh.yaml's settings: the whole mesh
+            tree.add(_entity_line(change))
     for domain in domain_changes:
         domain_node(domain)
     grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)

@@ -53,6 +53,8 @@ class Kind(enum.StrEnum):
     INPUT_PORT = "inputPort"
     CONTRACT = "contract"
     CONTRACT_VERSION = "contractVersion"
+    MESH = "mesh"
+    """mesh.yaml's settings (job namespaces, lake root): one change naming the fields."""
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,9 @@ class Plan:
     errors: list[Diagnostic] = field(default_factory=list)
     state: int = 0
     """The registry state the plan was computed against (`registry_state`)."""
+    settings: list[str] = field(default_factory=list)
+    """mesh.yaml's settings (dotted paths: ``lineage.jobNamespaces``, ``lake.root``) that differ from the
+    applied ones: a change of their own (``kind: mesh``), written with the port index they shape."""
 
     @property
     def has_errors(self) -> bool:
@@ -230,15 +233,18 @@ class Plan:
     @property
     def empty(self) -> bool:
         """True when the registry already matches the repository."""
-        return self.changeset.empty
+        return self.changeset.empty and not self.settings
 
     def change_dicts(self) -> list[dict[str, Any]]:
-        """Every change as JSON, entities first (domains, products, ports, contracts), then versions."""
-        return [c.to_dict() for c in self.changeset.entities] + [v.to_dict() for v in self.versions]
+        """Every change as JSON: mesh.yaml's settings, entities (domains, products, ports, contracts), versions."""
+        mesh = [{"kind": Kind.MESH.value, "action": Action.UPDATE.value, "id": MESH_FILE, "fields": self.settings}]
+        entities = [c.to_dict() for c in self.changeset.entities] + [v.to_dict() for v in self.versions]
+        return (mesh if self.settings else []) + entities
 
     def counts(self) -> dict[str, int]:
-        """Number of changes per action."""
+        """Number of changes per action (a change of mesh.yaml's settings is one update)."""
         counts = Counter(c.action.value for c in self.changeset.entities)
+        counts[Action.UPDATE.value] += 1 if self.settings else 0
         counts.update((Action.UPDATE if v.revises_draft else Action.CREATE).value for v in self.versions)
         return {a.value: counts.get(a.value, 0) for a in Action}
 
@@ -443,6 +449,16 @@ def _gated(path: Path | MeshRepository) -> MeshRepository:
     return load_for_gitops(path)
 
 
+MESH_FILE = "mesh.yaml"
+
+
+def _settings_changes(registry: Registry, repo: MeshRepository) -> list[str]:
+    """mesh.yaml's settings that differ from the applied ones ([] before any were recorded)."""
+    from meshplane.service.ownership import mesh_settings_changes  # ownership reads plans: imported late
+
+    return mesh_settings_changes(registry, repo) or []
+
+
 def plan_mesh(path: Path | MeshRepository, *, prune: bool = False, registry: Registry | None = None) -> Plan:
     """The `meshplane plan` use case (reads only)."""
     repo = _gated(path)
@@ -450,7 +466,9 @@ def plan_mesh(path: Path | MeshRepository, *, prune: bool = False, registry: Reg
     store = _registry_for(repo, registry)
     try:
         with store.read() as session:
-            return _plan_in(session, desired, prune=prune, registry=store)[0]
+            plan = _plan_in(session, desired, prune=prune, registry=store)[0]
+        plan.settings = _settings_changes(store, repo)
+        return plan
     finally:
         if registry is None:
             store.close()
@@ -501,9 +519,11 @@ def apply_mesh(
     store = _registry_for(repo, registry)
     now = datetime.now(UTC)
     index = PortIndexBuild.prepare(repo)  # computed before the write: the writer is not held meanwhile
+    settings = _settings_changes(store, repo)
 
     def write(session: Session) -> ApplyResult:
         plan, current = _plan_in(session, desired, prune=prune, registry=store)
+        plan.settings = settings
         if plan.has_errors:
             raise PlanRefused(plan)
         if plan.empty:  # also when a concurrent apply already recorded the same changes
