@@ -129,6 +129,13 @@ class Settings(BaseModel):
         description="Seconds a worker's claim on a scheduled contract test lasts (docs/monitoring.md): a run "
         "whose worker died is run again by another worker after this. Longer than the slowest test run.",
     )
+    monitor_freshness_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="Seconds between the worker's freshness evaluations of every port with a freshness or latency "
+        "SLA (from lineage, table metadata and the last test: no data is read; docs/monitoring.md).",
+    )
     monitor_sync_seconds: float = Field(
         default=60.0,
         ge=1,

@@ -166,8 +166,6 @@ def test_notifiers_claim_each_state_change_once(mesh_registry: tuple[Path, Regis
 @pytest.mark.postgres
 def test_two_workers_processing_the_same_runs_open_one_incident(postgres_url: str, tmp_path: Path) -> None:
 
-
-
     mesh = Path(shutil.copytree(EXAMPLE, tmp_path / "m", ignore=shutil.ignore_patterns("lake", ".meshplane")))
     with Registry(postgres_url) as registry:
         apply_mesh(mesh, registry=registry, actor="test")
@@ -190,3 +188,17 @@ def test_two_workers_processing_the_same_runs_open_one_incident(postgres_url: st
         incident = _only(registry)
         assert incident["occurrences"] == 20  # every run counted once, by one worker or the other
         assert len(incidents.get_incident(registry, incident["id"])["events"]) == 1
+
+
+def test_one_batch_that_opens_updates_and_resolves_a_key_keeps_its_trail_in_order(
+    mesh_registry: tuple[Path, Registry],
+) -> None:
+    _, registry = mesh_registry
+    for minute, status in enumerate(("failed", "failed", "passed", "failed")):
+        _store(registry, _run(minute, status))
+    counts = incidents.process_test_runs(registry)[1]
+    assert (counts.opened, counts.updated, counts.resolved, counts.reopened) == (1, 1, 1, 1)
+    incident = _only(registry)
+    assert (incident["state"], incident["occurrences"], incident["reopened"]) == ("open", 3, 1)
+    trail = incidents.get_incident(registry, incident["id"])["events"]
+    assert [e["kind"] for e in trail] == ["opened", "resolved", "reopened"]

@@ -31,6 +31,7 @@ from meshplane.mesh.repository import find_mesh_root
 from meshplane.registry import Registry
 from meshplane.registry.worker import Worker
 from meshplane.service.derivation import DerivationJob
+from meshplane.service.freshness import FreshnessJob
 from meshplane.service.incidents import IncidentJob
 from meshplane.service.notifications import NotificationJob
 from meshplane.service.registries import open_mesh_registry
@@ -61,6 +62,7 @@ def start_worker(registry: Registry, settings: Settings) -> Worker:
             DerivationJob(max_lag_s=settings.worker_max_lag_seconds),
             ScheduleJob(),
             IncidentJob(),
+            FreshnessJob(),
             NotificationJob(),
         ],
         poll_s=settings.worker_poll_seconds,

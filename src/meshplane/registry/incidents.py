@@ -113,9 +113,32 @@ def unresolved_keys(session: Session, keys: Sequence[str]) -> dict[str, Incident
     return out
 
 
+def unresolved_ids(session: Session, keys: Sequence[str]) -> dict[str, int]:
+    """The ids of the unresolved incidents among `keys`, by key (no objects loaded)."""
+    out: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        query = sa.select(Incident.key, Incident.id).where(Incident.key.in_(chunk), Incident.state != "resolved")
+        out.update((key, int(incident_id)) for key, incident_id in session.execute(query))
+    return out
+
+
 def latest(session: Session, key: str) -> Incident | None:
     """The newest incident of `key`, whatever its state."""
     return session.scalars(sa.select(Incident).where(Incident.key == key).order_by(Incident.id.desc()).limit(1)).first()
+
+
+def latest_of(session: Session, keys: Sequence[str]) -> dict[str, Incident]:
+    """The newest incident of each of `keys` that has one, whatever its state."""
+    out: dict[str, Incident] = {}
+    for start in range(0, len(keys), 500):
+        newest = (
+            sa.select(sa.func.max(Incident.id))
+            .where(Incident.key.in_(list(keys[start : start + 500])))
+            .group_by(Incident.key)
+        )
+        out.update((row.key, row) for row in session.scalars(sa.select(Incident).where(Incident.id.in_(newest))))
+    return out
 
 
 def add_event(
@@ -201,7 +224,9 @@ __all__ = [
     "events_of",
     "incident_key",
     "latest",
+    "latest_of",
     "mark_notified",
     "unresolved",
+    "unresolved_ids",
     "unresolved_keys",
 ]

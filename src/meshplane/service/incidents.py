@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -100,6 +100,26 @@ class Counts:
     resolved: int = 0
 
 
+_INCIDENTS = cast(sa.Table, store.Incident.__table__)
+_ONE_MORE = (
+    sa.update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == sa.bindparam("b_id"))
+    .values(occurrences=_INCIDENTS.c.occurrences + 1)
+)
+"""One more occurrence of an open incident (executemany with `_seen_values` and ``b_id``)."""
+
+
+def _seen_values(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "last_seen_at": outcome.at,
+        "observed": outcome.observed,
+        "threshold": outcome.threshold,
+        "message": outcome.message,
+        "severity": outcome.severity,
+        "last_run_id": outcome.run_id,
+    }
+
+
 def _seen(incident: store.Incident, outcome: Outcome) -> None:
     incident.last_seen_at = outcome.at
     incident.observed = outcome.observed
@@ -112,18 +132,75 @@ def _seen(incident: store.Incident, outcome: Outcome) -> None:
 def record_outcomes(session: Session, outcomes: Sequence[Outcome], *, actor: str = AUTO_ACTOR) -> Counts:
     """Open, update, reopen or resolve the incidents these outcomes speak of (inside the caller's transaction).
 
-    Outcomes of contracts the registry does not know are ignored.
+    Outcomes of contracts the registry does not know are ignored. The incidents are read in a few
+    queries and the new ones inserted in one flush, whatever the number of outcomes.
     """
     counts = Counts()
     places = ports_of(session, (o.contract_id for o in outcomes))
     keys = [store.incident_key(o.contract_id, o.check_id) for o in outcomes]
-    current = store.unresolved_keys(session, sorted(set(keys)))
+    open_ids = store.unresolved_ids(session, sorted(set(keys)))
+    current: dict[str, store.Incident] = {}  # the unresolved incidents loaded as objects (state changes)
+    failing_new = sorted({k for k, o in zip(keys, outcomes, strict=True) if o.failed and k not in open_ids})
+    previous = store.latest_of(session, failing_new)
+    updates: list[dict[str, Any]] = []  # one more occurrence of an open incident: one executemany
+
+    def flush_updates() -> None:
+        if updates:
+            session.connection().execute(_ONE_MORE, updates)
+            updates.clear()
+
+    def loaded(key: str) -> store.Incident | None:
+        if key not in current and key in open_ids:
+            flush_updates()
+            current[key] = session.get_one(store.Incident, open_ids[key])
+        return current.get(key)
+
+    created: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def flush_created(*, final: bool = False) -> None:
+        """Insert the incidents opened so far and their ``opened`` events: two statements, whatever their number.
+
+        Before the end of the batch (an incident it opened is resolved by it), they are loaded back
+        for the outcomes still to come.
+        """
+        if not created:
+            return
+        rows = [row for row, _ in created.values()]
+        inserted = session.execute(
+            sa.insert(store.Incident).returning(store.Incident.id, store.Incident.key, sort_by_parameter_order=True),
+            rows,
+        )
+        ids = {key: incident_id for incident_id, key in inserted}
+        events = [
+            {"incident_id": ids[row["key"]], "kind": "opened", "at": row["opened_at"], "actor": actor[:300],
+             "state_from": None, "state_to": "open", "reason": None, "note": None, "details": opened_details}
+            for row, opened_details in created.values()
+        ]  # fmt: skip
+        session.execute(sa.insert(store.IncidentEvent), events)
+        open_ids.update(ids)
+        if not final:
+            for key in created:
+                current[key] = session.get_one(store.Incident, ids[key])
+        created.clear()
+
     for key, outcome in zip(keys, outcomes, strict=True):
         place = places.get(outcome.contract_id)
         if place is None:
             continue
-        incident = current.get(key)
+        if key in created:
+            if outcome.failed:
+                row = created[key][0]
+                row["occurrences"] += 1
+                row.update(_seen_values(outcome))
+                counts.updated += 1
+                continue
+            flush_created()  # opened by this batch, resolved by it too: its events stay in order
         details = {"run": outcome.run_id, "observed": outcome.observed, "message": outcome.message}
+        if outcome.failed and key in open_ids and key not in current:
+            updates.append({"b_id": open_ids[key], **_seen_values(outcome)})
+            counts.updated += 1
+            continue
+        incident = loaded(key)
         if not outcome.failed:
             if incident is not None:
                 before = incident.state
@@ -132,7 +209,8 @@ def record_outcomes(session: Session, outcomes: Sequence[Outcome], *, actor: str
                 incident.last_run_id = outcome.run_id
                 store.add_event(session, incident, "resolved", at=outcome.at, actor=actor, state_from=before,
                                 reason=PASSED, details=details)  # fmt: skip
-                del current[key]
+                del current[key], open_ids[key]
+                previous[key] = incident  # a failure later in the batch reopens it
                 counts.resolved += 1
             continue
         if incident is not None:
@@ -140,39 +218,38 @@ def record_outcomes(session: Session, outcomes: Sequence[Outcome], *, actor: str
             _seen(incident, outcome)
             counts.updated += 1
             continue
-        last = store.latest(session, key)
+        last = previous.pop(key, None)
         if last is not None:  # it failed before, was resolved, and fails again
             last.state, last.reopened, last.occurrences = "open", last.reopened + 1, last.occurrences + 1
             last.acknowledged_at = last.acknowledged_by = last.resolved_at = last.resolved_by = None
             last.resolution = last.note = None
             last.domain_id, last.product_id, last.port = place.domain, place.product, place.port
             _seen(last, outcome)
+            flush_updates()
             store.add_event(session, last, "reopened", at=outcome.at, actor=actor, state_from="resolved",
                             details=details)  # fmt: skip
-            current[key] = last
+            current[key], open_ids[key] = last, last.id
             counts.reopened += 1
             continue
-        incident = store.Incident(
-            key=key,
-            contract_id=outcome.contract_id,
-            check_id=outcome.check_id,
-            kind=outcome.kind,
-            domain_id=place.domain,
-            product_id=place.product,
-            port=place.port,
-            state="open",
-            opened_at=outcome.at,
-            first_seen_at=outcome.at,
-            last_seen_at=outcome.at,
-            occurrences=1,
-            reopened=0,
-        )
-        _seen(incident, outcome)
-        session.add(incident)
-        session.flush()
-        store.add_event(session, incident, "opened", at=outcome.at, actor=actor, state_from=None, details=details)
-        current[key] = incident
+        row = {
+            "key": key,
+            "contract_id": outcome.contract_id,
+            "check_id": outcome.check_id,
+            "kind": outcome.kind,
+            "domain_id": place.domain,
+            "product_id": place.product,
+            "port": place.port,
+            "state": "open",
+            "opened_at": outcome.at,
+            "first_seen_at": outcome.at,
+            "occurrences": 1,
+            "reopened": 0,
+            **_seen_values(outcome),
+        }
+        created[key] = (row, details)
         counts.opened += 1
+    flush_updates()
+    flush_created(final=True)
     return counts
 
 

@@ -21,6 +21,7 @@ STARTUP_IMPORTS = (
     "meshplane.service.derivation",
     "meshplane.service.schedules",
     "meshplane.service.incidents",
+    "meshplane.service.freshness",
     "meshplane.service.notifications",
 )
 
@@ -48,6 +49,7 @@ def worker(
 
     from meshplane.registry.worker import Worker
     from meshplane.service import derivation
+    from meshplane.service.freshness import FreshnessJob
     from meshplane.service.incidents import IncidentJob
     from meshplane.service.notifications import NotificationJob
     from meshplane.service.registries import open_mesh_registry
@@ -71,6 +73,7 @@ def worker(
                 derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds),
                 ScheduleJob(),
                 IncidentJob(),
+                FreshnessJob(),
                 NotificationJob(),
             ],
             poll_s=settings.worker_poll_seconds,
