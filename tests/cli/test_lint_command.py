@@ -137,7 +137,7 @@ def test_unusable_input_exits_2_with_a_message(
 def test_bad_format_option_is_a_usage_error() -> None:
     result = runner.invoke(app, ["lint", str(BASE_MESH), "--format", "xml"])
     assert result.exit_code == 2
-    assert "use table or json" in result.output
+    assert "use table, json, github or gitlab" in result.output
     assert "Traceback" not in result.output
 
 

@@ -19,6 +19,8 @@ from rich.markup import escape
 from meshplane.api.client import ApiClient, ServerProblem, diagnostic_from_dict
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, err_console, print_json, report_error
 from meshplane.cli.plan_view import PlanView, render_plan
+from meshplane.cli.reports import CI_FORMATS
+from meshplane.cli.reports.plans import emit_plan, emit_refusal
 from meshplane.diagnostics import MeshplaneError
 from meshplane.mesh.repository import MESH_FILE
 from meshplane.service.bundles import localise_files, read_bundle
@@ -80,6 +82,9 @@ def _fail(exc: MeshplaneError, output_format: str, applying: bool) -> int:
         document = {"changes": [], "errors": [d.to_dict() for d in exc.diagnostics]}
         print_json({"applied": False, "auditId": None, **document} if applying else document)
         return exc.exit_code
+    if output_format in CI_FORMATS and exc.diagnostics:
+        emit_refusal(exc, "plan", output_format)
+        return exc.exit_code
     return report_error(exc)
 
 
@@ -95,6 +100,8 @@ def remote_plan(client: ApiClient, path: Path, *, prune: bool, output_format: st
         return _fail(exc, output_format, applying=False)
     if output_format == "json":
         print_json(view.to_dict())
+    elif output_format in CI_FORMATS:
+        emit_plan(view, output_format)
     else:
         render_plan(view)
     return EXIT_FAILED if view.has_errors else EXIT_OK

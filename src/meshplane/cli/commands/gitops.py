@@ -25,6 +25,9 @@ PathArg = Annotated[
     Path | None, typer.Argument(help="The mesh folder (default: the one holding the working directory).")
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+PlanFormatOpt = Annotated[
+    str, typer.Option("--format", help="table, json, github (Actions annotations) or gitlab (Code Quality).")
+]
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Retire domains, products and contracts that the repository no longer has.")
 ]
@@ -48,9 +51,9 @@ def mesh_path(path: Path | None) -> Path:
     return find_mesh_root(Path.cwd()) or Path()
 
 
-def _check_format(output_format: str) -> None:
-    if output_format not in ("table", "json"):
-        raise typer.BadParameter("use table or json", param_hint="--format")
+def _check_format(output_format: str, *extra: str) -> None:
+    if output_format not in ("table", "json", *extra):
+        raise typer.BadParameter(f"use {', '.join(('table', 'json', *extra))}", param_hint="--format")
 
 
 def _refused_json(exc: MeshplaneError) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def plan(
     path: PathArg = None,
     *,
     prune: PruneOpt = False,
-    output_format: FormatOpt = "table",
+    output_format: PlanFormatOpt = "table",
     server_url: ServerOpt = None,
     token: TokenOpt = None,
 ) -> None:
@@ -84,7 +87,9 @@ def plan(
     changed content under a registered version, removal of something still consumed, lint errors),
     2 when there is no registry to plan against (none is created) or the server cannot be used.
     """
-    _check_format(output_format)
+    from meshplane.cli.reports import CI_FORMATS
+
+    _check_format(output_format, *CI_FORMATS)
     client = _remote(server_url, token)
     if client is not None:
         from meshplane.cli.remote_gitops import remote_plan
@@ -100,9 +105,19 @@ def plan(
         if output_format == "json" and exc.diagnostics:
             print_json(_refused_json(exc))
             raise typer.Exit(exc.exit_code) from None
+        if output_format in CI_FORMATS and exc.diagnostics:
+            from meshplane.cli.reports.plans import emit_refusal
+
+            emit_refusal(exc, str(mesh_path(path)), output_format)
+            raise typer.Exit(exc.exit_code) from None
         raise typer.Exit(report_error(exc)) from None
     if output_format == "json":
         print_json(result.to_dict())
+    elif output_format in CI_FORMATS:
+        from meshplane.cli.plan_view import PlanView
+        from meshplane.cli.reports.plans import emit_plan
+
+        emit_plan(PlanView.of(result), output_format)
     else:
         render_plan(result)
     raise typer.Exit(EXIT_FAILED if result.has_errors else EXIT_OK)

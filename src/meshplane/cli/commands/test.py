@@ -36,6 +36,8 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     JUNIT = "junit"
+    GITHUB = "github"
+    GITLAB = "gitlab"
 
 
 _STYLE = {
@@ -179,7 +181,10 @@ def test(
     engine: Annotated[
         str | None, typer.Option("--engine", help="Engine to run the checks on (default: the server type's).")
     ] = None,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="table, json or junit.")] = OutputFormat.TABLE,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="table, json, junit, github (Actions annotations) or gitlab (Code Quality)."),
+    ] = OutputFormat.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write the report to this file.")] = None,
     mesh: Annotated[
         Path | None, typer.Option("--mesh", help="Mesh folder (default: found from the current folder up).")
@@ -217,6 +222,14 @@ def test(
         from meshplane.checks import junit_xml
 
         text = junit_xml(runs)
+    elif output_format in (OutputFormat.GITHUB, OutputFormat.GITLAB):
+        from meshplane.cli.reports import CiReport, emit, from_test_runs, test_summary_lines
+
+        chunks: list[str] = []
+        target_name = target or ("--all" if all_contracts else "")
+        ci_report = CiReport("test", target_name, from_test_runs(runs), test_summary_lines(runs))
+        emit(ci_report, output_format.value, chunks.append)
+        text = "".join(chunks)
     if output is not None:
         if output_format is OutputFormat.TABLE:
             with output.open("w", encoding="utf-8") as handle:
