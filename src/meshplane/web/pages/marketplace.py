@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
-from meshplane.service import catalog, testruns
+from meshplane.service import catalog, governance
 from meshplane.web.core import Html, View, get
 
 PAGE_SIZE = 24
 ALL = 100_000
 
 
-def product_badges(view: View) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
-    """Output ports per product, and the latest test result per contract."""
-    ports: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for port in catalog.list_ports(view.api.registry, limit=ALL).items:
-        ports[port["product"]].append(port)
-    results = {r["contract"]: r for r in testruns.pass_rates(view.api.registry, limit=ALL).items}
-    return ports, results
+def _cards(view: View, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The products of the page with their output ports and the latest test run of each port's contract."""
+    ports: dict[str, list[dict[str, Any]]] = {item["id"]: [] for item in items}
+    for port in catalog.list_ports(view.api.registry, limit=ALL).items:  # one query, not one per card
+        if port["product"] in ports:
+            ports[port["product"]].append(port)
+    contracts = [p["contractId"] for own in ports.values() for p in own if p.get("contractId")]
+    latest = governance.latest_results(view.api.registry, contracts)
+    cards = []
+    for item in items:
+        own = ports[item["id"]]
+        tests = [latest[p["contractId"]] for p in own if p.get("contractId") in latest]
+        cards.append(item | {"ports": own, "tests": [{"lastResult": r, "lastRunAt": at} for r, at in tests]})
+    return cards
 
 
 def marketplace(view: View) -> Html:
@@ -37,12 +44,7 @@ def marketplace(view: View) -> Html:
         start = 0
     domains = Counter(item["domain"] for item in found.items)
     tags = Counter(tag for item in found.items for tag in item["tags"])
-    ports, results = product_badges(view)
-    cards = []
-    for item in found.items[start : start + PAGE_SIZE]:
-        own = ports.get(item["id"], [])
-        tested = [results[p["contractId"]] for p in own if p.get("contractId") in results]
-        cards.append(item | {"ports": own, "tests": tested})
+    cards = _cards(view, found.items[start : start + PAGE_SIZE])
     return Html(
         "marketplace.html",
         {
