@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshplane.service import catalog
+from meshplane.service import catalog, migrations
 from meshplane.web import shapes
 from meshplane.web.core import Html, View, get
 
@@ -36,6 +36,9 @@ def contract(view: View) -> Html:
             "old": old,
             "new": new,
             "diff": diff,
+            "migrations": [
+                mig for mig in migrations.list_migrations(view.api.registry) if mig["contract"] == contract_id
+            ],
         },
     )
 
