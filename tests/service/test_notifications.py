@@ -20,9 +20,12 @@ from notify_support import Receiver, add_targets
 
 from meshplane.access import Principal, Role
 from meshplane.registry import Registry, store_test_run
+from meshplane.registry.worker import Worker
 from meshplane.service import incidents, notifications
 from meshplane.service.gitops import apply_mesh
+from meshplane.service.incidents import IncidentJob
 from meshplane.service.linting import lint_path
+from meshplane.service.notifications import NotificationJob
 from meshplane.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -244,3 +247,27 @@ def test_lint_names_file_and_line_of_bad_targets(tmp_path: Path) -> None:
 def test_the_backoff_doubles_up_to_an_hour() -> None:
     assert [notifications.next_delay(n, 30) for n in (1, 2, 3)] == [30, 60, 120]
     assert notifications.next_delay(20, 30) == 3600
+
+
+def test_a_hanging_target_costs_its_timeout_and_holds_up_no_other_job(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHPLANE_NOTIFY_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("MESHPLANE_NOTIFY_BACKOFF_SECONDS", "30")
+    get_settings.cache_clear()
+    with Receiver(delay_s=5) as hanging, Receiver() as finance:
+        mesh = _mesh(tmp_path, _webhook("ops", hanging.url), _webhook("fin", finance.url))
+        with Registry(url) as registry:
+            apply_mesh(mesh, registry=registry, actor="test")
+            incident_id = _fail_and_open(registry)
+            worker = Worker(registry, [NotificationJob(), IncidentJob()], worker_id="w")
+            started = time.monotonic()
+            for _ in range(3):
+                worker.run_jobs_once()
+            elapsed = time.monotonic() - started
+            shown = incidents.get_incident(registry, incident_id)
+    states = {d["target"]: (d["state"], d["attempts"]) for d in shown["deliveries"]}
+    assert states == {"ops": ("pending", 1), "fin": ("delivered", 1)}  # retried in 30 s, not at once
+    assert "ReadTimeout" in next(d["lastError"] for d in shown["deliveries"] if d["target"] == "ops")
+    assert elapsed < 5  # one timeout of 0.5 s, not the receiver's 5 s; the other job ran (generous bound)
+    assert worker.stats["incidents"].runs == 3
