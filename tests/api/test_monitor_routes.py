@@ -32,3 +32,17 @@ def test_monitor_lists_every_schedule_to_readers(client: TestClient, registry: R
 def test_monitor_needs_a_token(client: TestClient) -> None:
     response = client.get("/api/v1/monitor")
     assert response.status_code == 401
+
+
+def test_monitor_shows_the_last_freshness_cycle(client: TestClient, registry: Registry, world: World) -> None:
+    from datetime import UTC, datetime
+
+    from meshplane.service import freshness
+
+    with registry.read() as session:
+        ports = freshness.watched_ports(session)
+    freshness.evaluate_cycle(registry, ports, datetime.now(UTC))  # no lake, no lineage, no tests: all unknown
+    # (the server's own worker may have run a cycle too: it finds the same)
+    cycle = client.get("/api/v1/monitor", headers=world.headers("reader")).json()["freshness"]
+    assert cycle["ports"] == len(ports) > 0 and cycle["unknown"] == len(ports) and cycle["breached"] == 0
+    assert {p["state"] for p in cycle["problems"]} == {"unknown"} and len(cycle["problems"]) == len(ports)

@@ -58,8 +58,9 @@ def test_monitor_status_shows_schedules_last_and_next_runs(mesh: Path) -> None:
         worker.run_jobs_once()  # one due test runs (no lake: it ends in error)
     result = invoke("monitor", "status", "--mesh", str(mesh), "--format", "json")
     assert result.exit_code == 0, result.output
-    rows = {row["contract"]: row for row in json.loads(result.output)["schedules"]}
-    assert len(rows) == 11
+    document = json.loads(result.output)
+    rows = {row["contract"]: row for row in document["schedules"]}
+    assert len(rows) == 11 and document["freshness"] is None  # no freshness cycle ran
     ran = [row for row in rows.values() if row["lastRun"] is not None]
     assert [row["contract"] for row in ran] == ["retail.sales.orders"]  # the most overdue (SLA frequency 1 h)
     assert ran[0]["lastRun"]["result"] == "error" and ran[0]["origin"] == "contract:sla"
@@ -73,8 +74,12 @@ def test_monitor_status_shows_schedules_last_and_next_runs(mesh: Path) -> None:
 def test_worker_once_keeps_the_schedules(mesh: Path) -> None:
     result = invoke("worker", "--once", "--quiet", "--mesh", str(mesh))
     assert result.exit_code == 0, result.output
-    rows = json.loads(invoke("monitor", "status", "--mesh", str(mesh), "--format", "json").output)["schedules"]
+    document = json.loads(invoke("monitor", "status", "--mesh", str(mesh), "--format", "json").output)
+    rows = document["schedules"]
     assert len(rows) == 11 and all(row["nextRunAt"] for row in rows) and not any(row["lastRun"] for row in rows)
+    assert document["freshness"]["ports"] > 0  # the worker's freshness job ran its first cycle
+    table = invoke("monitor", "status", "--mesh", str(mesh))
+    assert "freshness: last cycle" in table.output and "unknown" in table.output
 
 
 def test_monitor_status_refuses_an_unknown_format(mesh: Path) -> None:

@@ -346,6 +346,15 @@ def freshness_status(registry: Registry) -> dict[str, Any] | None:
     return value
 
 
+def freshness_summary(registry: Registry) -> dict[str, Any] | None:
+    """The last cycle without the fresh ports: when, counts, and each breached or unknown port SLA."""
+    status = freshness_status(registry)
+    if status is None:
+        return None
+    problems = [e for e in status.get("evaluations", []) if e.get("state") != "fresh"]
+    return {k: v for k, v in status.items() if k != "evaluations"} | {"problems": problems}
+
+
 __all__ = [
     "CYCLE",
     "WATCHED",
@@ -355,6 +364,7 @@ __all__ = [
     "evaluate",
     "evaluate_cycle",
     "freshness_status",
+    "freshness_summary",
     "lineage_times",
     "table_time",
     "tested_times",

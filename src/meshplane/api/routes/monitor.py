@@ -11,7 +11,7 @@ from meshplane.api.context import ApiContext, get_context
 from meshplane.api.params import IdFilter, OpenModel
 from meshplane.api.problems import READ_PROBLEMS
 from meshplane.api.security import read_access
-from meshplane.service import schedules
+from meshplane.service import freshness, schedules
 
 router = APIRouter(
     prefix="/api/v1",
@@ -52,16 +52,31 @@ class ScheduleOut(OpenModel):
     last_run: LastRun | None
 
 
+class FreshnessOut(OpenModel):
+    """The last freshness cycle: when, how many port SLAs it judged, and those breached or unknown."""
+
+    at: str
+    ports: int
+    breached: int
+    unknown: int
+    problems: list[dict[str, Any]]
+
+
 class MonitorOut(OpenModel):
-    """Every scheduled contract test."""
+    """Every scheduled contract test, and the last freshness cycle (None: none ran yet)."""
 
     schedules: list[ScheduleOut]
+    freshness: FreshnessOut | None
 
 
 @router.get("/monitor", response_model=MonitorOut, summary="Scheduled contract tests")
 def monitor_status(context: Context, domain: IdFilter = None) -> dict[str, Any]:
-    """Each output port's scheduled contract tests: schedule, last run (duration, result), next run."""
-    return {"schedules": schedules.schedule_status(context.registry, domain=domain)}
+    """Each output port's scheduled contract tests (schedule, last run: duration, result; next run) and the last
+    freshness cycle with the port SLAs it found breached or could not judge."""
+    return {
+        "schedules": schedules.schedule_status(context.registry, domain=domain),
+        "freshness": freshness.freshness_summary(context.registry),
+    }
 
 
 __all__ = ["router"]

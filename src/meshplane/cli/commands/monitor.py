@@ -24,6 +24,10 @@ MeshOption = Annotated[
 ]
 
 
+def _when(value: str | None) -> str:
+    return (value or "-")[:19].replace("T", " ")
+
+
 def _last(run: dict[str, Any] | None) -> tuple[str, str, str]:
     if run is None:
         return "-", "-", "[dim]never ran[/dim]"
@@ -42,14 +46,28 @@ def status(
     """Show each scheduled contract: its schedule (and where it comes from), last run, duration, result, next run."""
     if output_format not in ("table", "json"):
         fail(f"--format must be table or json, not '{output_format}'", EXIT_USAGE)
+    from meshplane.service.freshness import freshness_summary
     from meshplane.service.registries import open_mesh_registry
     from meshplane.service.schedules import schedule_status
 
     with open_mesh_registry(mesh, auto_upgrade=False) as registry:
         rows = schedule_status(registry, domain=domain)
+        fresh = freshness_summary(registry)
     if output_format == "json":
-        print_json({"schedules": rows})
+        print_json({"schedules": rows, "freshness": fresh})
         raise typer.Exit(EXIT_OK)
+    if fresh is not None:
+        console.print(
+            f"freshness: last cycle {_when(fresh['at'])} UTC, {fresh['ports']} port SLA(s), "
+            f"{fresh['breached']} breached, {fresh['unknown']} unknown"
+        )
+        for problem in fresh["problems"]:
+            age = (
+                f"{problem['ageSeconds']:.0f} s old (from {problem['source']})"
+                if problem["ageSeconds"] is not None
+                else ""
+            )
+            console.print(f"  {problem['state']} {escape(problem['contract'])} {problem['check']} {age}")
     if not rows:
         console.print("no scheduled contract tests yet (the worker lists them once it has run; docs/monitoring.md)")
         raise typer.Exit(EXIT_OK)
