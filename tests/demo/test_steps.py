@@ -135,3 +135,15 @@ def test_every_try_next_command_works_as_printed(steps: dict[str, DemoStep], tmp
             assert "breaking-without-major" in output and "to create" in output, output
             assert "60 to create" not in output
     assert not (work / "mesh-change" / ".meshplane").exists(), "no registry was created beside the change"
+
+
+def test_the_breaking_change_ships_as_a_new_major_beside_the_old_one(steps: dict[str, DemoStep]) -> None:
+    step = _step(steps, "Publish customers 2.0.0 beside 1.x")
+    [row] = step.detail  # type: ignore[misc]
+    assert (row["old"]["port"], row["new"]["port"], row["daysToSunset"]) == ("customers", "customers_v2", 90)
+    assert [c["product"] for c in row["moved"]] == ["retail.sales"]
+    declared = {c["product"] for c in row["remaining"] if c["how"] == "inputPort"}
+    assert declared == {"customer.customer360", "marketing.campaign_performance"}
+    assert any(
+        line.startswith("warning: output port customer.profiles/customers@1.0.0 is deprecated") for line in step.lines
+    )

@@ -152,6 +152,58 @@ def plan_breaking_change(options: DemoOptions) -> DemoStep:
     return DemoStep("Plan a breaking change (customers 1.1.0 drops `segment`)", plan.has_errors, lines, plan)
 
 
+MIGRATION_DAYS = 90
+"""How long the demo's deprecated customers port is served beside its new major."""
+
+
+def migrate_side_by_side(options: DemoOptions) -> DemoStep:
+    """Publish the breaking change as 2.0.0 beside 1.x with a sunset date, and move one consumer to it."""
+    from meshplane.mesh import load_mesh
+    from meshplane.service.migrations import list_migrations
+
+    mesh = options.work_dir / "mesh"
+    migrated = options.work_dir / "mesh-migrate"
+    shutil.copytree(mesh, migrated, ignore=shutil.ignore_patterns("lake", ".meshplane"))
+    product = migrated / "domains" / "customer" / "products" / "profiles"
+    new_major = options.work_dir / "mesh-change" / product.relative_to(migrated) / "contracts" / "customers.odcs.yaml"
+    text = new_major.read_text(encoding="utf-8").replace("\nversion: 1.1.0\n", "\nversion: 2.0.0\n", 1)
+    (product / "contracts" / "customers_v2.odcs.yaml").write_text(text, encoding="utf-8")
+    now = options.now or datetime.now(UTC)
+    sunset = (now + timedelta(days=MIGRATION_DAYS)).date().isoformat()
+    descriptor = product / "product.odps.yaml"
+    old = "    contractId: customer.profiles.customers\n"
+    deprecation = (
+        "    customProperties:\n"
+        "      - property: deprecated\n        value: true\n"
+        f"      - property: sunsetDate\n        value: '{sunset}'\n"
+        "      - property: replacedBy\n        value: customers_v2\n"
+        "  - name: customers_v2\n"
+        "    description: One row per customer, without the segment (2.0.0).\n"
+        "    type: tables\n    version: 2.0.0\n    contractId: customer.profiles.customers\n"
+    )
+    descriptor.write_text(descriptor.read_text(encoding="utf-8").replace(old, old + deprecation, 1), encoding="utf-8")
+    sales = migrated / "domains" / "retail" / "products" / "sales" / "product.odps.yaml"
+    reads = "    version: 1.0.0\n    contractId: customer.profiles.customers\n"
+    sales.write_text(sales.read_text(encoding="utf-8").replace(reads, reads.replace("1.0.0", "2.0.0"), 1), "utf-8")
+    point_at_demo_registry(migrated)
+    with demo_registry(options) as registry:  # the lake stays the demo mesh's: its port index is unchanged
+        result = apply_mesh(load_mesh(migrated, lake_base=mesh), actor="demo", registry=registry)
+        rows = list_migrations(registry, now=now)
+    lines = [f"applied {migrated}: {result.plan.summary()}"]
+    lines += [f"warning: {d.message}" for d in result.plan.errors]
+    lines.append("meshplane migrations:")
+    for row in rows:
+        lines.append(
+            f"  {row['old']['product']}/{row['old']['port']}@{row['old']['version']} → "
+            f"{row['new']['port']}@{row['new']['version'] if row['new'] else '-'}: sunset {row['sunsetDate']} "
+            f"({row['daysToSunset']} days), {len(row['moved'])} moved, {len(row['remaining'])} remaining"
+        )
+        lines += [f"    moved: {c['product']} ({c['team']})" for c in row["moved"]]
+        lines += [f"    remaining: {c['product'] or c['domain']} ({c['how']})" for c in row["remaining"]]
+    ok = len(rows) == 1 and len(rows[0]["moved"]) == 1 and bool(rows[0]["remaining"])
+    return DemoStep("Publish customers 2.0.0 beside 1.x, deprecate 1.x, move one consumer", ok, lines, rows)
+
+
 def point_at_demo_registry(checkout: Path) -> None:
     """Point a checkout beside the demo's mesh at the demo's registry (``registry:`` in its mesh.yaml).
 
@@ -241,6 +293,7 @@ STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (
     test_products,
     lineage_week,
     plan_breaking_change,
+    migrate_side_by_side,
 )
 """The demo, in order. Each later capability adds its step here."""
 
@@ -268,6 +321,7 @@ def tour(work_dir: Path) -> list[str]:
         f"meshplane lint {q(mesh / 'domains/retail/products/sales/product.odps.yaml')}",
         f"meshplane plan {q(changed)}",
         f"meshplane impact customer.profiles.customers --mesh {q(mesh)}",
+        f"meshplane migrations --mesh {q(mesh)}",
         f"meshplane diff {q(mesh / contract)} {q(changed / contract)}",
         f"meshplane movements --mesh {q(mesh)}",
         f"meshplane lineage retail.sales --downstream --mesh {q(mesh)}",
