@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from meshplane.demo.monitoring import monitor_and_notify
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry
 from meshplane.service.gitops import apply_mesh, plan_mesh
@@ -293,7 +292,6 @@ STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (
     apply,
     test_products,
     lineage_week,
-    monitor_and_notify,
     plan_breaking_change,
     migrate_side_by_side,
 )
