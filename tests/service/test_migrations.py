@@ -12,11 +12,12 @@ import pytest
 
 from meshplane.access import Principal
 from meshplane.diagnostics import MeshplaneError, Severity
+from meshplane.errors import NotFound
 from meshplane.registry import Registry
-from meshplane.service.agreements import request_agreement
+from meshplane.service.agreements import request_agreement, set_auto_approve
 from meshplane.service.gitops import PlanRefused, apply_mesh, plan_mesh
 from meshplane.service.impact import impact_of
-from meshplane.service.migrations import list_migrations
+from meshplane.service.migrations import list_migrations, migrate_agreement
 
 BASE_MESH = Path(__file__).resolve().parents[1] / "corpus" / "meshes" / "_base"
 ORDERS = "domains/sales/products/orders"
@@ -208,3 +209,36 @@ def test_impact_lists_who_is_still_on_a_deprecated_port(mesh: Path, registry: Re
     assert row["old"]["port"] == "orders" and row["daysToSunset"] == 30
     assert [(c["product"], c["team"]) for c in row["remaining"]] == [("crm.customers", "CRM Data")]
     assert "migrations" not in impact_of(registry, "crm.customers.customers").to_dict()
+
+
+def test_a_moved_consumer_carries_its_agreement_purpose_to_the_new_port(mesh: Path, registry: Registry) -> None:
+    apply_mesh(mesh, registry=registry)
+    publish_v2(mesh, SOON)
+    move_consumer(mesh)
+    apply_mesh(mesh, registry=registry)
+    admin = Principal.local_admin("operator")
+    ask = {"consumer": "crm.customers", "provider": "sales.orders", "port": "orders", "purpose": "order counts"}
+    request_agreement(registry, admin, **ask)
+    moved = migrate_agreement(
+        registry, admin, consumer="crm.customers", provider="sales.orders", old_port="orders", new_port="orders_v2"
+    )
+    assert (moved.port, moved.purpose, moved.state.value) == ("orders_v2", "order counts", "requested")
+
+
+def test_an_auto_approved_new_port_needs_no_decision(mesh: Path, registry: Registry) -> None:
+    apply_mesh(mesh, registry=registry)
+    publish_v2(mesh, SOON)
+    move_consumer(mesh)
+    apply_mesh(mesh, registry=registry)
+    admin = Principal.local_admin("operator")
+    set_auto_approve(registry, admin, "sales.orders", "orders_v2", enabled=True)
+    ask = {"consumer": "crm.customers", "provider": "sales.orders", "port": "orders", "purpose": "order counts"}
+    request_agreement(registry, admin, **ask)
+    moved = migrate_agreement(
+        registry, admin, consumer="crm.customers", provider="sales.orders", old_port="orders", new_port="orders_v2"
+    )
+    assert moved.state.value == "active"
+    with pytest.raises(NotFound):
+        migrate_agreement(
+            registry, admin, consumer="crm.customers", provider="sales.orders", old_port="nope", new_port="orders_v2"
+        )

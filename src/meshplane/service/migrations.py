@@ -26,8 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from meshplane.access import OPEN_STATES
+from meshplane.access import OPEN_STATES, Principal
 from meshplane.diagnostics import Diagnostic, Severity
+from meshplane.errors import NotFound
 from meshplane.mesh.deprecation import Deprecation, port_deprecations
 from meshplane.registry import Registry
 from meshplane.registry.access import UsageAgreement
@@ -35,6 +36,7 @@ from meshplane.registry.changes import Action, ChangeSet, Kind
 from meshplane.registry.lineage import LineageRun, RunDataset
 from meshplane.registry.state import MeshState, RegistryState, load_registry_state
 from meshplane.registry.versions import major_of
+from meshplane.service.agreements import AgreementView, request_agreement
 
 
 @dataclass(frozen=True)
@@ -303,4 +305,38 @@ def plan_diagnostics(
     return out
 
 
-__all__ = ["Consumer", "Migration", "Port", "list_migrations", "plan_diagnostics"]
+def migrate_agreement(
+    registry: Registry,
+    actor: Principal,
+    *,
+    consumer: str,
+    provider: str,
+    old_port: str,
+    new_port: str,
+    now: datetime | None = None,
+) -> AgreementView:
+    """Ask for the new major's port with the purpose (and end date) of the open agreement on the old port.
+
+    An agreement covers a port, so a consumer moving to the new major's port needs one there; it is a
+    plain request (`request_agreement`), approved at once when the provider set the new port to
+    auto-approve, waiting for the provider's decision otherwise. The old agreement stays until the
+    old port goes.
+    """
+    with registry.read() as session:
+        row = session.execute(
+            sa.select(UsageAgreement.purpose, UsageAgreement.end_date, UsageAgreement.state).where(
+                UsageAgreement.consumer_product_id == consumer,
+                UsageAgreement.provider_product_id == provider,
+                UsageAgreement.port_name == old_port,
+                UsageAgreement.state.in_([s.value for s in OPEN_STATES]),
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"{consumer} has no open usage agreement for {provider}/{old_port} to carry over")
+    return request_agreement(
+        registry, actor, consumer=consumer, provider=provider, port=new_port, purpose=row.purpose,
+        end_date=row.end_date, now=now,
+    )  # fmt: skip
+
+
+__all__ = ["Consumer", "Migration", "Port", "list_migrations", "migrate_agreement", "plan_diagnostics"]
