@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "meshplane.diff": 3,
     "meshplane.lineage": 3,
     "meshplane.mesh": 3,
+    "meshplane.interop": 3,
     # 4. the use cases
     "meshplane.service": 4,
     # 5. the server (HTTP API, and the web pages when they come)

@@ -1,0 +1,1 @@
+"""Importers: one module per source kind, found by `meshplane.interop.importer_modules()`."""
