@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry, migrate
-from meshplane.registry.models import Base
+from meshplane.registry.models import load_all_models
 
 TABLES = {
     "alembic_version",
@@ -50,7 +50,7 @@ def test_first_use_migrates_to_head(registry_url: str) -> None:
 def test_migrated_schema_matches_the_models(registry: Registry) -> None:
     with registry.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, load_all_models()) == []
 
 
 def test_upgrade_is_idempotent_and_reports_the_state_before(registry_url: str) -> None:

@@ -16,6 +16,8 @@ Conventions:
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import UTC, datetime
 from typing import Any
 
@@ -294,6 +296,20 @@ class CheckResult(Base):
     extra: Mapped[dict[str, Any] | None]
 
 
+def load_all_models() -> sa.MetaData:
+    """Import every registry module that declares tables and return the complete metadata.
+
+    Tables live beside the code that owns them (access, lineage, monitoring, ...), so
+    `Base.metadata` holds only what has been imported; comparing it with the migrated schema needs
+    them all.
+    """
+    package = importlib.import_module("meshplane.registry")
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name != "migrations":
+            importlib.import_module(f"meshplane.registry.{module.name}")
+    return Base.metadata
+
+
 __all__ = [
     "AuditEntry",
     "Base",
@@ -309,5 +325,6 @@ __all__ = [
     "TeamMember",
     "TestRun",
     "UtcDateTime",
+    "load_all_models",
     "utcnow",
 ]
