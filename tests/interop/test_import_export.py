@@ -4,46 +4,23 @@ mesh's contracts (names, types, required, keys kept); DDL per dialect; bad input
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from interop_support import EXAMPLE_CONTRACTS, lints_clean, shape
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
 from meshplane.interop import ExportOptions, ImportOptions, export_contract, import_source
-from meshplane.interop.contracts import primary_key
-from meshplane.service.linting import lint_path
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE_CONTRACTS = sorted((REPO / "examples" / "holding" / "domains").rglob("*.odcs.yaml"))
 DIALECTS = ("postgres", "duckdb", "spark", "snowflake", "bigquery")
 runner = CliRunner()
 VALUE = {"string": "'x'", "integer": "1", "number": "1.5", "boolean": "true", "date": "DATE '2026-01-02'",
          "timestamp": "TIMESTAMPTZ '2026-01-02 03:04:05+00'", "time": "TIME '03:04:05'"}  # fmt: skip
-
-
-def shape(document: dict[str, Any]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """What a round trip keeps: per table, each property's name, logical type, required and key position."""
-    out = []
-    for obj in document["schema"]:
-        props = obj.get("properties") or []
-        keys = primary_key(props)
-        out.append((str(obj["name"]), [
-            (p["name"], p.get("logicalType"), bool(p.get("required") or p.get("primaryKey")),
-             keys.index(p["name"]) + 1 if p["name"] in keys else None)
-            for p in props
-        ]))  # fmt: skip
-    return out
-
-
-def lints_clean(document: dict[str, Any], folder: Path) -> bool:
-    path = folder / "imported.odcs.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return not lint_path(path).has_errors
 
 
 # ---- parquet and csv ------------------------------------------------------------------------------

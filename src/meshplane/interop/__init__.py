@@ -149,7 +149,9 @@ def schema_object(table: Table) -> dict[str, Any]:
         out["description"] = table.description
     props: list[dict[str, Any]] = []
     for col in table.columns:
-        prop: dict[str, Any] = {"name": col.name, "logicalType": col.logical_type, "physicalType": col.physical_type}
+        prop: dict[str, Any] = {"name": col.name, "logicalType": col.logical_type}
+        if col.physical_type:  # "" when the source format has no physical type (JSON Schema)
+            prop["physicalType"] = col.physical_type
         if col.description:
             prop["description"] = col.description
         if col.required is not None:
