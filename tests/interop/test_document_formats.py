@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from interop_support import EXAMPLE_CONTRACTS, lints_clean, shape
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
-from meshplane.interop import ExportOptions, ImportOptions, export_contract, import_source
+from meshplane.interop import ExportOptions, ImportOptions, InteropError, export_contract, import_source
 
 runner = CliRunner()
 
@@ -102,3 +103,39 @@ def test_jsonschema_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not a JSON document" in result.stderr and not (tmp_path / "o.yaml").exists()
     (tmp_path / "y.json").write_text("[1]", encoding="utf-8")
     assert "a JSON Schema is an object" in runner.invoke(app, ["import", "jsonschema", str(tmp_path / "y.json")]).stderr
+
+
+# ---- avro -----------------------------------------------------------------------------------------
+
+
+def _avro_names_are_valid(record: dict[str, Any]) -> None:
+    """The naming rules of the Avro specification, and defaults matching a union's first branch."""
+    name = r"[A-Za-z_][A-Za-z0-9_]*"
+    assert re.fullmatch(name, record["name"]) and re.fullmatch(rf"{name}(\.{name})*", record["namespace"])
+    for field in record["fields"]:
+        assert re.fullmatch(name, field["name"])
+        if isinstance(field["type"], list):
+            assert field["type"][0] == "null" and field["default"] is None
+
+
+@pytest.mark.parametrize("contract", EXAMPLE_CONTRACTS, ids=lambda p: p.stem)
+def test_avro_round_trip_on_the_example_contracts(contract: Path, tmp_path: Path) -> None:
+    """contract → export avro → import avro keeps names, logical types, required and the key."""
+    original = _original(contract)
+    exported = export_contract("avro", original, ExportOptions())
+    document = json.loads(exported.text)
+    for record in document if isinstance(document, list) else [document]:
+        _avro_names_are_valid(record)
+    (tmp_path / "c.avsc").write_text(exported.text, encoding="utf-8")
+    back = import_source("avro", tmp_path / "c.avsc", ImportOptions()).document
+    assert shape(back) == shape(original)
+    decimals = [p for o in original["schema"] for p in o["properties"] if "DECIMAL" in str(p.get("physicalType"))]
+    kept = {p["name"]: p.get("physicalType") for o in back["schema"] for p in o["properties"]}
+    assert all(kept[p["name"]] == p["physicalType"] for p in decimals)
+    assert lints_clean(back, tmp_path)
+
+
+def test_avro_refuses_names_avro_cannot_hold() -> None:
+    contract = {"id": "a.b", "schema": [{"name": "t", "properties": [{"name": "bad-name", "logicalType": "string"}]}]}
+    with pytest.raises(InteropError, match=r"property 'bad-name' is not an Avro name"):
+        export_contract("avro", contract, ExportOptions())

@@ -28,7 +28,7 @@ def _say(title: str, items: list[str]) -> None:
 
 
 def import_command(
-    kind: Annotated[str, typer.Argument(help="What SOURCE is: parquet, csv, sql or jsonschema.")],
+    kind: Annotated[str, typer.Argument(help="What SOURCE is: parquet, csv, sql, jsonschema or avro.")],
     source: Annotated[Path, typer.Argument(help="The file to import.")],
     *,
     product: Annotated[
@@ -41,7 +41,7 @@ def import_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --output when it exists.")] = False,
 ) -> None:
-    """Write an ODCS contract (v3.1.0, linted clean) from a Parquet or CSV file, SQL DDL or a JSON Schema.
+    """Write an ODCS contract (v3.1.0, linted clean) from a Parquet or CSV file, SQL DDL, a JSON Schema or an Avro schema.
 
     Exit 0 when written; 2 for an unknown kind, a source that cannot be read or parsed (nothing written).
     """
@@ -65,7 +65,9 @@ def import_command(
 def export_command(
     output_format: Annotated[
         str,
-        typer.Argument(metavar="FORMAT", help="The format to write: sql, jsonschema or markdown (docs/interop.md)."),
+        typer.Argument(
+            metavar="FORMAT", help="The format to write: sql, jsonschema, avro or markdown (docs/interop.md)."
+        ),
     ],
     contract: Annotated[Path, typer.Argument(help="The ODCS contract file.")],
     *,
