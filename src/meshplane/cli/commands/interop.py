@@ -41,7 +41,7 @@ def import_command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --output when it exists.")] = False,
 ) -> None:
-    """Write an ODCS contract (v3.1.0, linted clean) from a Parquet or CSV file, SQL DDL, a JSON Schema or an Avro schema.
+    """Write an ODCS contract (v3.1.0, linted clean) from Parquet, CSV, SQL DDL, JSON Schema or Avro.
 
     Exit 0 when written; 2 for an unknown kind, a source that cannot be read or parsed (nothing written).
     """
