@@ -26,7 +26,13 @@ def primary_key(props: list[dict[str, Any]]) -> list[str]:
     return [str(p["name"]) for p in keyed]
 
 
-def dropped_fields(contract: dict[str, Any], carried: frozenset[str] = KEPT_PROPERTY_FIELDS) -> list[str]:
+OBJECT_FIELDS = frozenset({"name", "properties", "physicalType", "physicalName"})
+"""What every exporter carries of a schema object."""
+
+
+def dropped_fields(
+    contract: dict[str, Any], carried: frozenset[str] = KEPT_PROPERTY_FIELDS, objects: frozenset[str] = OBJECT_FIELDS
+) -> list[str]:
     """What of the contract an export does not carry, one line per field: ``quality (3: orders.amount, …)``."""
     where: dict[str, list[str]] = {}
     for table, props in tables(contract):
@@ -35,7 +41,7 @@ def dropped_fields(contract: dict[str, Any], carried: frozenset[str] = KEPT_PROP
                 where.setdefault(key, []).append(f"{table}.{prop['name']}")
     for obj in contract.get("schema") or []:
         if isinstance(obj, dict):
-            for key in sorted(set(obj) - {"name", "properties", "physicalType", "physicalName"}):
+            for key in sorted(set(obj) - objects):
                 where.setdefault(f"schema {key}", []).append(str(obj.get("name")))
     out = []
     for key, names in where.items():

@@ -66,7 +66,7 @@ def export_command(
     output_format: Annotated[
         str,
         typer.Argument(
-            metavar="FORMAT", help="The format to write: sql, jsonschema, avro or markdown (docs/interop.md)."
+            metavar="FORMAT", help="The format to write: sql, jsonschema, avro, dbt-sources, dbt-model or markdown."
         ),
     ],
     contract: Annotated[Path, typer.Argument(help="The ODCS contract file.")],
@@ -90,6 +90,7 @@ def export_command(
     if output is None:
         typer.echo(exported.text, nl=False)
     else:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(exported.text, encoding="utf-8")
         err_console.print(f"written {escape(str(output))}")
     raise typer.Exit(EXIT_OK)

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from meshplane.interop import Exported, ExportOptions, InteropError
-from meshplane.interop.contracts import dropped_fields, primary_key, tables
+from meshplane.interop.contracts import OBJECT_FIELDS, dropped_fields, primary_key, tables
 
 FORMAT = "avro"
 DESCRIPTION = "an Avro schema (.avsc): one record per table"
@@ -79,6 +79,6 @@ def write(contract: dict[str, Any], options: ExportOptions) -> Exported:
     if not records:
         raise InteropError("the contract has no schema object to write as an Avro record")
     document: Any = records[0] if len(records) == 1 else records
-    dropped = dropped_fields(contract, CARRIED)
+    dropped = dropped_fields(contract, CARRIED, OBJECT_FIELDS | {"description"})
     dropped.append("physicalType other than DECIMAL(p,s) (Avro types stand for them)")
     return Exported(json.dumps(document, indent=2, ensure_ascii=False) + "\n", dropped)
