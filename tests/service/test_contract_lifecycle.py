@@ -34,9 +34,10 @@ def mesh(tmp_path: Path) -> Path:
     return Path(shutil.copytree(BASE_MESH, tmp_path / "m"))
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    with Registry(f"sqlite:///{tmp_path / 'r.db'}") as reg:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    with Registry(url) as reg:
         yield reg
 
 
