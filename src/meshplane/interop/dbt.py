@@ -37,12 +37,16 @@ def _test(name: str, rule: dict[str, Any] | None, arguments: dict[str, Any] | No
 
 
 def _zero(rule: dict[str, Any]) -> bool:
-    return rule.get("mustBe") == 0 or rule.get("mustBeLessThan") == 1 or rule.get("mustBeLessOrEqualTo") == 0
+    counted = rule.get("unit", "rows") == "rows"  # "less than 1 percent" is not zero
+    return (
+        rule.get("mustBe") == 0 or rule.get("mustBeLessOrEqualTo") == 0 or (counted and rule.get("mustBeLessThan") == 1)
+    )
 
 
 def _rule_test(rule: dict[str, Any], where: str, dropped: list[str]) -> Any | None:
     metric = rule.get("metric") or rule.get("rule")
-    args = rule.get("arguments") if isinstance(rule.get("arguments"), dict) else {}
+    given = rule.get("arguments")
+    args: dict[str, Any] = given if isinstance(given, dict) else {}
     if metric in ("nullValues", "missingValues") and _zero(rule) and not args.get("missingValues"):
         return _test("not_null", rule)
     if metric == "duplicateValues" and _zero(rule):
