@@ -9,6 +9,25 @@ from meshplane.web import shapes
 from meshplane.web.core import Html, View, get
 
 
+def _deprecates(descriptor: dict[str, Any], contract_id: str) -> bool:
+    """True when the descriptor has a port of `contract_id` marked deprecated (a migration may be open)."""
+    for port in descriptor.get("outputPorts") or []:
+        if isinstance(port, dict) and port.get("contractId") == contract_id:
+            for prop in port.get("customProperties") or []:
+                if isinstance(prop, dict) and prop.get("property") == "deprecated" and prop.get("value") is True:
+                    return True
+    return False
+
+
+def _migrations(view: View, found: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open migrations of the contract; computed only when its product deprecates one of its ports."""
+    product = catalog.get_product(view.api.registry, found["product"]) if found.get("product") else {}
+    if not _deprecates(product.get("descriptor") or {}, found["id"]):
+        return []
+    every = migrations.list_migrations(view.api.registry, domain=found["domain"])
+    return [mig for mig in every if mig["contract"] == found["id"]]
+
+
 def contract(view: View) -> Html:
     """The contract page (``?old=&new=`` picks the versions to compare; default: the last two)."""
     contract_id = view.request.path_params["contract_id"]
@@ -36,9 +55,7 @@ def contract(view: View) -> Html:
             "old": old,
             "new": new,
             "diff": diff,
-            "migrations": [
-                mig for mig in migrations.list_migrations(view.api.registry) if mig["contract"] == contract_id
-            ],
+            "migrations": _migrations(view, found),
         },
     )
 
