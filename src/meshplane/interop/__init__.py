@@ -48,11 +48,13 @@ class Table:
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """What the user said about the contract to write: its product (``domain.product``), port and dialect."""
+    """What the user said about the contract to write: its product (``domain.product``), port, dialect, table."""
 
     product: str | None = None
     port: str | None = None
     dialect: str | None = None
+    table: str | None = None
+    """The table to import from a database (``schema.table`` or ``table``; None: every table)."""
 
 
 @dataclass(frozen=True)

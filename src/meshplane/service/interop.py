@@ -54,13 +54,14 @@ def import_contract(
     product: str | None = None,
     port: str | None = None,
     dialect: str | None = None,
+    table: str | None = None,
     output: Path | None = None,
     overwrite: bool = False,
 ) -> ImportResult:
     """Import `source` as `kind` into an ODCS contract, lint it, and write it to `output` when given."""
     if output is not None and output.exists() and not overwrite:
         raise MeshplaneError(f"{output} exists: choose another --output or pass --force")
-    imported = import_source(kind, source, ImportOptions(product=product, port=port, dialect=dialect))
+    imported = import_source(kind, source, ImportOptions(product=product, port=port, dialect=dialect, table=table))
     text = yaml.safe_dump(imported.document, sort_keys=False, allow_unicode=True)
     report = _lint_text(text, output.name if output else f"{source.stem}.odcs.yaml")
     if has_errors(report):

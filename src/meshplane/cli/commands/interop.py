@@ -28,7 +28,7 @@ def _say(title: str, items: list[str]) -> None:
 
 
 def import_command(
-    kind: Annotated[str, typer.Argument(help="What SOURCE is: parquet, csv, sql, jsonschema or avro.")],
+    kind: Annotated[str, typer.Argument(help="What SOURCE is: parquet, csv, sql, duckdb, jsonschema or avro.")],
     source: Annotated[Path, typer.Argument(help="The file to import.")],
     *,
     product: Annotated[
@@ -36,6 +36,9 @@ def import_command(
     ] = None,
     port: Annotated[str | None, typer.Option("--port", help="The output port (and table) name.")] = None,
     dialect: DialectOpt = None,
+    table: Annotated[
+        str | None, typer.Option("--table", help="The table of a database source (duckdb): TABLE or SCHEMA.TABLE.")
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the contract here (default: standard output).")
     ] = None,
@@ -49,7 +52,7 @@ def import_command(
 
     try:
         result = import_contract(
-            kind, source, product=product, port=port, dialect=dialect, output=output, overwrite=force
+            kind, source, product=product, port=port, dialect=dialect, table=table, output=output, overwrite=force
         )
     except MeshplaneError as exc:
         raise typer.Exit(report_error(exc)) from None
