@@ -273,3 +273,23 @@ def test_worker_once_catches_up_and_retries_failed_events(mesh: Path, monkeypatc
     monkeypatch.undo()
     again = invoke("worker", "--once", "--retry-failed", "--mesh", str(mesh))
     assert "1 failed event(s) queued again" in again.output and "derived 1 event(s)" in again.output
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_movements_tables_fit_the_width_without_cutting_ids(
+    mesh: Path, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    observed(mesh)
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = invoke("movements", "--mesh", str(mesh))
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.replace(",", " ").split()}
+    ids = ("retail.sales", "marketing.campaign_performance", "finance.ledger", "logistics.shipments", "ledger_entries")
+    for whole in (*ids, "[marketing]", "no-agreement", "undeclared-input"):  # each on one line, never cut
+        assert whole in words, whole
+    assert "4 flow(s), 3 flagged" in text and "…" not in text and "[red]" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines() if not line.startswith("(")) <= width
+    assert "--wide shows every column" in text  # amounts left out at this width, and said so
+    wide = invoke("movements", "--mesh", str(mesh), "--wide")
+    assert "bytes" in wide.stdout and "--wide shows" not in wide.stdout

@@ -78,15 +78,16 @@ def output_width() -> int:
 
 
 def wide_console() -> Console:
-    """The console for wide output (trees, tables): the terminal, or a plain one at `output_width` when piped."""
-    return console if console.is_terminal else Console(width=output_width(), highlight=False, soft_wrap=True)
+    """The console on a terminal; a wide one when piped, for output not laid out by `print_table` (trees)."""
+    return console if console.is_terminal else Console(width=200, highlight=False, soft_wrap=True)
 
 
 @dataclass(frozen=True)
 class Column:
     """A column of `print_table`.
 
-    `key`: its values are ids, never cut nor wrapped (the table drops other columns first).
+    `key`: its values are ids (states, flags, dates): never cut, a cell wraps only between words (the
+    table drops other columns first).
     `drop`: 0 for columns always shown; the higher, the sooner it is left out when the table does not fit
     (`--wide` keeps every column).
     """
@@ -98,6 +99,8 @@ class Column:
 
 
 Cell = str | Text
+_GAP = 2  # between two columns: the right padding and the (blank) rule
+_FOLD_AT = 16  # a column that is not a key gets this narrow at most before dropping (longer words fold)
 
 
 def _plain(cell: Cell) -> Text:
@@ -105,32 +108,57 @@ def _plain(cell: Cell) -> Text:
 
 
 def _widths(columns: Sequence[Column], rows: Sequence[Sequence[Text]], index: int) -> tuple[int, int]:
-    """(narrowest, widest) a column renders: a key column whole, another down to its longest word."""
+    """(narrowest, widest) a column renders: no narrower than its longest word (a key column: never folded)."""
     lines = [line for row in rows for line in row[index].plain.splitlines()]
     header = columns[index].header.split()
     whole = max((cell_len(line) for line in lines), default=0)
     word = max((cell_len(w) for w in [*header, *(w for line in lines for w in line.split())]), default=0)
-    full = cell_len(columns[index].header)  # a key column's header does not wrap either
-    return (max(whole, full) if columns[index].key else word), max(whole, full)
+    longest_id = max((cell_len(w) for line in lines for w in line.split()), default=0)
+    full = cell_len(columns[index].header)
+    narrowest = max([longest_id, *(cell_len(h) for h in header)]) if columns[index].key else min(word, _FOLD_AT)
+    return narrowest, max(whole, full)
 
 
-def _span(columns: Sequence[Column], rows: Sequence[Sequence[Text]], shown: Sequence[int], widest: bool) -> int:
-    """Width of the table of the `shown` columns: their narrowest (or widest) widths and 3 between columns."""
-    return sum(_widths(columns, rows, i)[1 if widest else 0] for i in shown) + 3 * max(len(shown) - 1, 0)
+def _span(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Text]],
+    shown: Sequence[int],
+    widest: bool,
+    *,
+    whole_keys: bool = False,
+) -> int:
+    """Width of the table of the `shown` columns: their narrowest (or widest; `whole_keys`: key columns widest)
+    widths and the gaps between."""
+    total = sum(_widths(columns, rows, i)[1 if widest or (whole_keys and columns[i].key) else 0] for i in shown)
+    return total + _GAP * max(len(shown) - 1, 0)
 
 
-def _build(columns: Sequence[Column], rows: Sequence[Sequence[Text]], shown: Sequence[int], title: str | None) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-    for index in shown:
-        column = columns[index]
-        narrowest = _widths(columns, rows, index)[0]
-        table.add_column(
-            column.header,
-            justify=column.justify,
-            no_wrap=column.key,
-            overflow="fold",
-            min_width=narrowest if column.key else None,
-        )
+def _allot(columns: Sequence[Column], rows: Sequence[Sequence[Text]], shown: Sequence[int], width: int) -> list[int]:
+    """Content width per shown column: each its widest; when too wide, the widest other columns give way
+    first (down to their longest word), then the widest key columns (down to their longest word)."""
+    spans = [_widths(columns, rows, i) for i in shown]
+    widths = [widest for _, widest in spans]
+    excess = sum(widths) + _GAP * max(len(shown) - 1, 0) - width
+    for keys in (False, True):
+        while excess > 0:
+            cut = [n for n, i in enumerate(shown) if columns[i].key is keys and widths[n] > spans[n][0]]
+            if not cut:
+                break
+            widest = max(cut, key=lambda n: widths[n])
+            widths[widest] -= 1
+            excess -= 1
+    return widths
+
+
+def _build(
+    columns: Sequence[Column], rows: Sequence[Sequence[Text]], shown: Sequence[int], title: str | None, width: int
+) -> Table:
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, pad_edge=False, title_justify="left"
+    )
+    for index, allotted in zip(shown, _allot(columns, rows, shown, width), strict=True):
+        # a key column is never narrower than its longest word (an id): it wraps between words only
+        table.add_column(columns[index].header, justify=columns[index].justify, overflow="fold", width=allotted)
     for row in rows:
         table.add_row(*(row[i] for i in shown))
     return table
@@ -143,8 +171,8 @@ def fit_columns(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width
     if wide:
         return shown
     order = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: (-columns[i].drop, -i))
-    for index in order:
-        if _span(columns, texts, shown, False) <= width:
+    for index in order:  # until every key cell is on one line and the other columns fit by wrapping
+        if _span(columns, texts, shown, False, whole_keys=True) <= width:
             break
         shown.remove(index)
     return shown
@@ -156,24 +184,30 @@ def print_table(
     *,
     title: str | None = None,
     wide: bool = False,
+    target: Console | None = None,
 ) -> list[str]:
     """Print a table fitting the terminal (or `output_width` when piped); returns the headers left out.
 
-    Key columns (ids, states, flags) are never cut nor wrapped: the least important columns are left out
-    first (a line says which; `--wide` shows them all, each cell on one line), then other cells wrap. When
-    even the key columns are wider than the terminal, the table is written wider (the terminal wraps lines).
-    Cells are Rich markup or `Text`; piped output carries no styles.
+    Key columns (ids, states, flags, dates) are never cut: their cells wrap between words only, and the least
+    important columns are left out first (a line says which; `--wide` shows them all, each cell on one line),
+    then other cells wrap. When even the key columns' longest words do not fit, the table is written wider.
+    Cells are Rich markup or `Text`; piped output carries no styles. `target`: print there (a file) at its width.
     """
-    width = output_width()
+    width = target.width if target is not None else output_width()
     texts = [[_plain(cell) for cell in row] for row in rows]
     shown = fit_columns(columns, texts, width, wide=wide)
-    table = _build(columns, texts, shown, title)
-    target_width = max(width, _span(columns, texts, shown, wide))
-    target = console if console.is_terminal and target_width == console.width else None
+    needed = max(width, _span(columns, texts, shown, wide))
+    table = _build(columns, texts, shown, title, needed)
     if target is None:
-        target = Console(width=target_width, highlight=False, soft_wrap=False, no_color=not console.is_terminal)
+        target = console if console.is_terminal and needed == console.width else None
+    if target is None:
+        target = Console(width=needed, highlight=False, no_color=not console.is_terminal)
+    elif needed > target.width:  # a file: as wide as the key columns need
+        target = Console(file=target.file, width=needed, highlight=False, no_color=target.no_color)
     target.print(table)
     left_out = [columns[i].header for i in range(len(columns)) if i not in shown]
     if left_out:
-        target.print(f"(not shown at this width: {', '.join(left_out)}; --wide shows every column)", markup=False)
+        target.print(
+            f"(not shown at this width: {', '.join(left_out)}; --wide shows every column)", markup=False, soft_wrap=True
+        )
     return left_out

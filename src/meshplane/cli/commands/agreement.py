@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from meshplane.access import AgreementState
-from meshplane.cli.output import EXIT_OK, console, print_json, wide_console
+from meshplane.cli.output import EXIT_OK, Column, console, print_json, print_table
 from meshplane.diagnostics import MeshplaneError
 from meshplane.settings import get_settings
 
@@ -154,6 +153,7 @@ def list_command(
     server_url: ServerOpt = None,
     token: TokenOpt = None,
     output_format: FormatOpt = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
 ) -> None:
     """List agreements, newest first."""
     _check_format(output_format)
@@ -164,20 +164,26 @@ def list_command(
     if output_format == "json":
         print_json(page)
         raise typer.Exit(EXIT_OK)
-    table = Table()
-    for column in ("id", "state", "consumer", "provider port", "purpose", "end date"):
-        table.add_column(column)
-    for item in page["items"]:
-        provider_port = f"{item['provider']['product']}/{item['provider']['port']}"
-        table.add_row(
+    columns = [
+        Column("id", key=True, justify="right"),
+        Column("state", key=True),
+        Column("consumer", key=True),
+        Column("provider port", key=True),
+        Column("end date", key=True, drop=1),
+        Column("purpose", drop=2),
+    ]
+    rows = [
+        [
             str(item["id"]),
-            item["state"],
+            escape(item["state"]),
             escape(item["consumer"]["product"]),
-            escape(provider_port),
-            escape(item["purpose"][:60]),
-            item.get("endDate") or "",
-        )
-    wide_console().print(table)
+            escape(f"{item['provider']['product']}/{item['provider']['port']}"),
+            escape(item.get("endDate") or ""),
+            escape(" ".join(item["purpose"].split())),
+        ]
+        for item in page["items"]
+    ]
+    print_table(columns, rows, wide=wide)
     console.print(f"{len(page['items'])} of {page['total']} agreement(s)")
     raise typer.Exit(EXIT_OK)
 

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, print_json, wide_console
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, Column, console, print_json, print_table, wide_console
 from meshplane.diagnostics import MeshplaneError
 from meshplane.settings import get_settings
 
@@ -209,6 +209,7 @@ def movements(
         typer.Option("--as-of", help="Answer as of the end of this day (YYYY-MM-DD, UTC): runs, agreements then."),
     ] = None,
     output_format: FormatOpt = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the tables, however wide.")] = False,
     mesh: MeshOpt = None,
     server_url: ServerOpt = None,
     token: TokenOpt = None,
@@ -233,69 +234,99 @@ def movements(
     if output_format == "json":
         print_json({"flows": flows, "portFlags": ports, "unresolved": left})
         raise typer.Exit(code)
-    _render_movements(flows, matrix)
-    render_port_flags(ports)
+    _render_movements(flows, matrix, wide=wide)
+    render_port_flags(ports, wide=wide)
     _say_unresolved(left, len(flows))
     raise typer.Exit(code)
 
 
-def render_port_flags(ports: list[dict[str, Any]]) -> None:
+def render_port_flags(ports: list[dict[str, Any]], *, wide: bool = False) -> None:
     """The flags of ports (drift, foreign writes, sender mismatches) as a table."""
     if not ports:
         return
-    table = Table(title="port flags")
-    for column in ("port", "flag", "last seen", "detail", "sent by"):
-        table.add_column(column, overflow="fold")
-    for item in ports:
-        table.add_row(
-            f"{item['product']}/{item['port']} [{item['domain'] or '?'}]",
+    columns = [
+        Column("port", key=True),
+        Column("flag", key=True),
+        Column("last seen", key=True, drop=2),
+        Column("detail", drop=1),
+        Column("sent by", drop=3),
+    ]
+    rows = [
+        [
+            escape(f"{item['product']}/{item['port']} [{item['domain'] or '?'}]"),
             f"[red]{escape(item['flag'])}[/red]",
-            (item["lastSeen"] or "")[:19],
+            escape((item["lastSeen"] or "")[:19]),
             escape(item["detail"]),
             escape(", ".join(item["receivedBy"])),
-        )
-    wide_console().print(table)
+        ]
+        for item in ports
+    ]
+    print_table(columns, rows, title="port flags", wide=wide)
 
 
-def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]]) -> None:
+FLOW_COLUMNS = (
+    Column("day", key=True),
+    Column("from", key=True),
+    Column("to", key=True),
+    Column("port", key=True),
+    Column("runs", justify="right", drop=3),
+    Column("covered", justify="right", drop=4),
+    Column("rows", justify="right", drop=6),
+    Column("bytes", justify="right", drop=7),
+    Column("last seen", key=True, drop=5),
+    Column("agreement", key=True, drop=1),
+    Column("declared", key=True, drop=2),
+    Column("flags", key=True),
+)
+"""The flows table: ids, agreement state and flags are never cut; amounts go first when it is too wide."""
+
+
+def _render_movements(flows: list[dict[str, Any]], matrix: list[dict[str, Any]], *, wide: bool = False) -> None:
     if not flows:
         return
-    table = Table(title="flows")
-    columns = ("day", "from", "to", "port", "runs", "covered", "rows", "bytes", "last seen", "agreement", "declared",
-               "flags")  # fmt: skip
-    for column in columns if any("day" in f for f in flows) else columns[1:]:
-        table.add_column(column)
+    by_day = any("day" in f for f in flows)
+    rows = []
     for flow in flows:
         cells = [
-            f"{flow['fromProduct'] or '(lake)'} [{flow['fromDomain'] or '?'}]",
-            f"{flow['toProduct'] or '-'} [{flow['toDomain'] or '?'}]",
-            flow["port"] or "",
+            escape(f"{flow['fromProduct'] or '(lake)'} [{flow['fromDomain'] or '?'}]"),
+            escape(f"{flow['toProduct'] or '-'} [{flow['toDomain'] or '?'}]"),
+            escape(flow["port"] or ""),
             str(flow["runs"]),
             "" if flow.get("runsCovered") is None else f"{flow['runsCovered']}/{flow['runs']}",
             _amount(flow["rows"]),
             _amount(flow["bytes"]),
-            (flow["lastSeen"] or "")[:19],
-            flow["agreement"],
+            escape((flow["lastSeen"] or "")[:19]),
+            escape(flow["agreement"]),
             "yes" if flow["declared"] else "no",
             f"[red]{escape(', '.join(flow['flags']))}[/red]" if flow["flags"] else "[green]ok[/green]",
         ]
-        table.add_row(*([flow["day"]] if "day" in flow else []), *cells)
-    wide_console().print(table)
-    grid = Table(title="domain x domain")
-    for column in ("from", "to", "flows", "runs", "rows", "bytes", "covered", "flagged"):
-        grid.add_column(column)
-    for cell in matrix:
-        grid.add_row(
-            cell["fromDomain"] or "(lake)",
-            cell["toDomain"] or "(lake/?)",
+        rows.append([escape(flow.get("day") or ""), *cells] if by_day else cells)
+    columns = list(FLOW_COLUMNS) if by_day else list(FLOW_COLUMNS[1:])
+    print_table(columns, rows, title="flows", wide=wide)
+    grid_columns = [
+        Column("from", key=True),
+        Column("to", key=True),
+        Column("flows", justify="right"),
+        Column("runs", justify="right", drop=1),
+        Column("rows", justify="right", drop=3),
+        Column("bytes", justify="right", drop=4),
+        Column("covered", justify="right", drop=2),
+        Column("flagged", justify="right"),
+    ]
+    grid_rows = [
+        [
+            escape(cell["fromDomain"] or "(lake)"),
+            escape(cell["toDomain"] or "(lake/?)"),
             str(cell["flows"]),
             str(cell["runs"]),
             _amount(cell["rows"]),
             _amount(cell["bytes"]),
             str(cell["covered"]),
             f"[red]{cell['flagged']}[/red]" if cell["flagged"] else "0",
-        )
-    wide_console().print(grid)
+        ]
+        for cell in matrix
+    ]
+    print_table(grid_columns, grid_rows, title="domain x domain", wide=wide)
     uncovered = sum(1 for f in flows if f["flags"])
     console.print(f"{len(flows)} flow(s), {uncovered} flagged")
 

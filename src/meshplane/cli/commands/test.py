@@ -19,7 +19,16 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from meshplane.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, wide_console
+from meshplane.cli.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PIPED_WIDTH,
+    Column,
+    err_console,
+    print_table,
+    wide_console,
+)
 
 if TYPE_CHECKING:
     from meshplane.checks import CheckResult, TestRun
@@ -78,42 +87,59 @@ def _observed(value: Any) -> str:
     return shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
 
 
-def print_table(runs: list[TestRun], out: Console) -> None:
-    """Readable tables, one per run, with a summary line each."""
-    from rich.table import Table
+OBSERVED_WIDTH = 40
+"""Longest observed value shown in the table (whole in --format json)."""
 
+
+def render_runs(runs: list[TestRun], *, verbose: bool = False, wide: bool = False, out: Console | None = None) -> None:
+    """One table per run: its failing, erroring and warning checks (every check with `verbose`), then counts.
+
+    Check ids are never cut (`cli.output.print_table`); passing checks are one summary line unless `verbose`.
+    """
+    say = out or wide_console()
     for run in runs:
         mark, style = _STYLE[run.result.value]
         head = f"{run.contract_id or run.file} {run.contract_version or ''}".strip()
         where = " · ".join(x for x in (run.server and f"server {run.server}", run.engine) if x)
         title = f"[{style}]{mark} {run.result.value}[/{style}] [bold]{escape(head)}[/bold]"
-        out.print(f"\n{title} [dim]{escape(where)}[/dim]")
+        say.print(f"\n{title} [dim]{escape(where)}[/dim]")
         if run.error:
-            out.print(f"  [{style}]{escape(run.error)}[/{style}]")
+            say.print(f"  [{style}]{escape(run.error)}[/{style}]")
         if not run.checks:
             continue
-        table = Table(show_edge=False, pad_edge=False, expand=False)
-        table.add_column("")
-        table.add_column("check", no_wrap=True)
-        table.add_column("observed", max_width=24, overflow="ellipsis")
-        table.add_column("threshold", max_width=24, overflow="fold")
-        table.add_column("message", overflow="fold")
-        for check in run.checks:
+        shown = [c for c in run.checks if verbose or c.status.value != "passed"]
+        rows = []
+        for check in shown:
             mark, style = _STYLE[check.status.value]
             note = f" [dim]({len(check.samples)} sample row(s) in --format json)[/dim]" if check.samples else ""
             message = escape(check.message)
             if check.status.value != "passed":
                 message = f"[{style}]{message}[/{style}]{note}"
-            table.add_row(
-                f"[{style}]{mark}[/{style}]",
-                escape(check.spec.id),
-                escape(_observed(check.observed)),
-                escape(check.threshold or ""),
-                message,
+            observed = _observed(check.observed)
+            if len(observed) > OBSERVED_WIDTH:
+                observed = observed[: OBSERVED_WIDTH - 1] + "…"
+            rows.append(
+                [
+                    f"[{style}]{mark}[/{style}]",
+                    escape(check.spec.id),
+                    escape(observed),
+                    escape(check.threshold or ""),
+                    message,
+                ]
             )
-        out.print(table)
+        if rows:
+            columns = [
+                Column("", key=True),
+                Column("check", key=True),
+                Column("observed", drop=2),
+                Column("threshold", drop=1),
+                Column("message"),
+            ]
+            print_table(columns, rows, wide=wide, target=out)
         counts = ", ".join(f"{n} {s}" for s in _STYLE if (n := sum(1 for c in run.checks if c.status.value == s)))
-        out.print(f"  {len(run.checks)} checks: {counts}")
+        passing = sum(1 for c in run.checks if c.status.value == "passed")
+        hidden = " (--verbose lists the passing ones)" if passing and not verbose else ""
+        say.print(f"  {len(run.checks)} checks: {counts}{hidden}")
 
 
 def object_line(where: str, results: Sequence[CheckResult]) -> str:
@@ -190,6 +216,10 @@ def test(
         Path | None, typer.Option("--mesh", help="Mesh folder (default: found from the current folder up).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List passing checks too (default: a count of them).")
+    ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
     record: Annotated[
         bool,
         typer.Option(
@@ -233,12 +263,17 @@ def test(
     if output is not None:
         if output_format is OutputFormat.TABLE:
             with output.open("w", encoding="utf-8") as handle:
-                print_table(runs, Console(file=handle, width=160, no_color=True, highlight=False))
+                render_runs(
+                    runs,
+                    verbose=verbose,
+                    wide=wide,
+                    out=Console(file=handle, width=PIPED_WIDTH, no_color=True, highlight=False),
+                )
         else:
             output.write_text(text, encoding="utf-8")
         err_console.print(f"report written to {escape(str(output))}")
     elif output_format is OutputFormat.TABLE:
-        print_table(runs, wide_console())
+        render_runs(runs, verbose=verbose, wide=wide)
     else:
         typer.echo(text, nl=False)
     if record:  # after the report: a refusal to record (an unregistered contract) leaves the report shown
