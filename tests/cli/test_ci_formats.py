@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from test_remote_gitops import Served, breaking_change, run_local, run_remote, served, template
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
@@ -20,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 BASE_MESH = REPO / "tests" / "corpus" / "meshes" / "_base"
 CONTRACT = "domains/sales/products/orders/contracts/orders.odcs.yaml"
 runner = CliRunner()
+__all__ = ["served", "template"]  # the live-server fixtures of the remote GitOps tests
 
 
 @pytest.fixture
@@ -167,3 +169,23 @@ def test_plan_github_and_gitlab(broken_mesh: Path, tmp_path: Path, monkeypatch: 
 def test_unknown_format_is_a_usage_error(command: list[str], broken_mesh: Path) -> None:
     result = runner.invoke(app, [*command, "--format", "sarif"])
     assert result.exit_code == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output_format", ["github", "gitlab"])
+def test_a_plan_through_the_server_reports_as_the_local_one(
+    served: Served, monkeypatch: pytest.MonkeyPatch, output_format: str
+) -> None:
+    """`plan --server-url --format github|gitlab`: the same findings, line for line, as the local plan."""
+    breaking_change(served.mesh)
+    local = run_local(served, monkeypatch, "plan", str(served.mesh), "--format", output_format)
+    remote = run_remote(served, monkeypatch, "customer", "plan", str(served.mesh), "--format", output_format)
+    assert local.exit_code == remote.exit_code == 1
+    assert remote.stdout == local.stdout
+    if output_format == "github":
+        assert any(
+            line.startswith("::error file=") and "title=meshplane breaking-without-major::" in line
+            for line in remote.stdout.splitlines()
+        )
+    else:
+        assert "meshplane/breaking-without-major" in {i["check_name"] for i in json.loads(remote.stdout)}
