@@ -137,6 +137,7 @@ def rss():
 
 def probe():
     connection = None
+    idle_since = None
     while True:
         time.sleep(0.01)
         with lock:
@@ -144,6 +145,9 @@ def probe():
                 continue
         started = time.perf_counter()
         try:
+            if connection is not None and idle_since is not None and time.monotonic() - idle_since > 2:
+                connection.close()  # the server closes keep-alive connections idle for 5 s: never reuse one that old
+                connection = None
             if connection is None:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             connection.request("GET", "/health")
@@ -152,6 +156,7 @@ def probe():
             failure = None if response.status == 200 else f"/health answered {response.status}"
         except OSError as exc:
             failure, connection = f"/health failed: {exc!r}", None
+        idle_since = time.monotonic()
         took, memory = time.perf_counter() - started, rss()
         with lock:
             if state["on"]:
