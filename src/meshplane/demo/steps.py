@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from meshplane.demo.monitoring import monitor_and_notify
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry
 from meshplane.service.gitops import apply_mesh, plan_mesh
@@ -269,7 +270,7 @@ def lineage_week(options: DemoOptions) -> DemoStep:
     with demo_registry(options) as registry:
         token = create_token(registry, Principal.local_admin("demo"), role=Role.ADMIN, name="demo lineage").token
         with LocalServer(registry) as server:
-            summary = simulate_week(options.work_dir / "mesh", server.url, token, now=now)
+            summary = simulate_week(options.work_dir / "mesh", server.url, token, now=now, registry=registry)
         derive_pending(registry)  # what the server's worker had not derived yet when it stopped
         report = movements(registry, since=now - timedelta(days=8))
     lines = summary.lines()
@@ -291,6 +292,7 @@ STEPS: tuple[Callable[[DemoOptions], DemoStep], ...] = (
     lint,
     apply,
     test_products,
+    monitor_and_notify,
     lineage_week,
     plan_breaking_change,
     migrate_side_by_side,
