@@ -32,7 +32,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World,
     folder = tmp_path_factory.mktemp("simulation")
     world = build_world(folder, f"sqlite:///{folder / 'registry.db'}")
     with world.registry() as registry, LiveServer(create_app(registry, settings=Settings())) as server:
-        summary = simulate_week(world.mesh, server.url, world.tokens["admin"], now=NOW)
+        summary = simulate_week(world.mesh, server.url, world.tokens["admin"], now=NOW, registry=registry)
         derive_pending(registry)  # every test reads derived lineage, whichever runs first (or alone)
         yield world, summary, server.url
 
@@ -88,7 +88,7 @@ def test_running_figures_are_never_added_to_the_final_ones(simulated: tuple[Worl
 def test_sending_the_week_again_stores_nothing_new(simulated: tuple[World, SimulationSummary, str]) -> None:
     world, summary, url = simulated
     before = counts(world)
-    again = simulate_week(world.mesh, url, world.tokens["admin"], now=NOW, agreements=False)
+    again = simulate_week(world.mesh, url, world.tokens["admin"], now=NOW)
     assert again.events == summary.events
     assert counts(world) == before
 

@@ -9,7 +9,7 @@ Events go through the unmodified ``openlineage-python`` client (HTTP transport, 
 to a running meshplane server.
 
 Before the runs, the usage agreements of every declared cross-domain input port are requested
-and approved through the API (the token must be an admin's), so those flows are covered. With
+and approved in the registry, an hour before the week starts, so those flows are covered. With
 ``include_unagreed_flow`` a marketing job also reads ``retail.sales`` orders, a port its product
 neither declared nor has an agreement for: `meshplane movements` shows it flagged.
 
@@ -24,9 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshplane.diagnostics import MeshplaneError
+from meshplane.errors import Conflict
+
+if TYPE_CHECKING:
+    from meshplane.registry import Registry
 
 PRODUCER = "https://meshplane.example/demo/simulate-week"
 RUN_NAMESPACE = uuid.UUID("6d657368-706c-616e-6500-73696d756c61")
@@ -278,10 +282,16 @@ def _events(job: SimulatedJob, ports: Mapping[str, _Port], day: datetime, rng: r
     return events
 
 
-def _agreements(mesh_dir: Path, ports: Mapping[str, _Port], server_url: str, token: str) -> list[str]:
-    """Request and approve an agreement for every declared cross-domain input port (admin token)."""
-    from meshplane.api.client import ApiClient
+def _agreements(registry: Registry, mesh_dir: Path, ports: Mapping[str, _Port], at: datetime) -> list[str]:
+    """Request and approve, as the lake's admin at `at`, an agreement for every declared cross-domain input port.
+
+    They go through the service with the week's clock, not through the API at the server's clock:
+    agreement coverage is judged at each read's time, so agreements approved after a simulated
+    week would cover none of its reads.
+    """
+    from meshplane.access import AgreementState, Principal
     from meshplane.mesh.repository import load_mesh
+    from meshplane.service.agreements import decide_agreement, request_agreement
 
     repo = load_mesh(mesh_dir)
     providers: dict[str, tuple[str, str, str]] = {}
@@ -290,24 +300,30 @@ def _agreements(mesh_dir: Path, ports: Mapping[str, _Port], server_url: str, tok
         for port in (product.output_ports or []) if product else []:
             if port.contract_id and f"{product.id}/{port.name}" in ports:  # type: ignore[union-attr]
                 providers.setdefault(port.contract_id, (product.id, port.name, entry.domain))  # type: ignore[union-attr]
+    admin = Principal.local_admin("simulation")
     created = []
-    with ApiClient(server_url, token) as api:
-        for entry in repo.products:
-            consumer = entry.product
-            for wanted in (consumer.input_ports or []) if consumer else []:
-                provider = providers.get(wanted.contract_id)
-                if consumer is None or provider is None or provider[2] == entry.domain:
-                    continue
-                purpose = f"{consumer.name or consumer.id} reads {provider[0]}/{provider[1]} daily"
-                body = {"consumer": consumer.id, "provider": provider[0], "port": provider[1], "purpose": purpose}
-                try:
-                    agreement = api.call("POST", "/agreements", json=body)
-                    if agreement.get("state") != "active":
-                        api.call("POST", f"/agreements/{agreement['id']}/approve", json={"reason": "simulated week"})
-                except MeshplaneError as exc:
-                    if "409" not in exc.message:  # an open agreement exists already
-                        raise
-                created.append(f"{consumer.id} → {provider[0]}/{provider[1]}")
+    for entry in repo.products:
+        consumer = entry.product
+        for wanted in (consumer.input_ports or []) if consumer else []:
+            provider = providers.get(wanted.contract_id)
+            if consumer is None or provider is None or provider[2] == entry.domain:
+                continue
+            purpose = f"{consumer.name or consumer.id} reads {provider[0]}/{provider[1]} daily"
+            try:
+                agreement = request_agreement(
+                    registry,
+                    admin,
+                    consumer=consumer.id,
+                    provider=provider[0],
+                    port=provider[1],
+                    purpose=purpose,
+                    now=at,
+                )
+                if agreement.state is not AgreementState.ACTIVE:
+                    decide_agreement(registry, admin, agreement.id, approve=True, reason="simulated week", now=at)
+            except Conflict:  # an open agreement exists already
+                pass
+            created.append(f"{consumer.id} → {provider[0]}/{provider[1]}")
     return created
 
 
@@ -318,15 +334,16 @@ def simulate_week(
     *,
     now: datetime,
     include_unagreed_flow: bool = True,
-    agreements: bool = True,
+    registry: Registry | None = None,
     seed: int = 7,
     days: int = 7,
 ) -> SimulationSummary:
     """Send `days` days of job runs of the example mesh at `mesh_dir` to the server at `server_url`.
 
     The server must serve a registry the mesh was applied to (its port index locates the lake).
-    `token` is sent as the OpenLineage API key (any writer's token); with `agreements`, the
-    declared cross-domain input ports get approved usage agreements first (an admin's token).
+    `token` is sent as the OpenLineage API key (any writer's token). Given the `registry` the server
+    serves, the declared cross-domain input ports get usage agreements approved an hour before the
+    week's first run.
     Raises `MeshplaneError` when the client is not installed or the server refuses an event.
     """
     try:
@@ -339,8 +356,9 @@ def simulate_week(
     if missing:
         raise MeshplaneError(f"{mesh_dir} is not the example mesh: no lake location for {', '.join(missing)}")
     summary = SimulationSummary(days=days)
-    if agreements:
-        summary.agreements = _agreements(mesh_dir, ports, server_url, token)
+    first_day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
+    if registry is not None:
+        summary.agreements = _agreements(registry, mesh_dir, ports, first_day - timedelta(hours=1))
     config = HttpConfig(
         url=server_url.rstrip("/") + "/",
         auth=ApiKeyTokenProvider({"apiKey": token}),
@@ -350,7 +368,6 @@ def simulate_week(
     client = OpenLineageClient(transport=HttpTransport(config))
     rng = random.Random(seed)
     jobs = [j for j in JOBS if include_unagreed_flow or not j.unagreed]
-    first_day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
     try:
         for offset in range(days):
             day = first_day + timedelta(days=offset)

@@ -270,7 +270,7 @@ def lineage_week(options: DemoOptions) -> DemoStep:
     with demo_registry(options) as registry:
         token = create_token(registry, Principal.local_admin("demo"), role=Role.ADMIN, name="demo lineage").token
         with LocalServer(registry) as server:
-            summary = simulate_week(options.work_dir / "mesh", server.url, token, now=now)
+            summary = simulate_week(options.work_dir / "mesh", server.url, token, now=now, registry=registry)
         derive_pending(registry)  # what the server's worker had not derived yet when it stopped
         report = movements(registry, since=now - timedelta(days=8))
     lines = summary.lines()
