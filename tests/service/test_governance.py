@@ -81,3 +81,17 @@ def test_metadata_health_counts_what_descriptors_and_contracts_lack(mesh_registr
     ]
     assert retail.columns == len(columns)
     assert retail.oldest_descriptor_days == 0
+
+
+def test_port_coverage_and_ports_of_products(mesh_registry: tuple[Path, Registry]) -> None:
+    _, registry = mesh_registry
+    coverage = governance.port_coverage(registry)
+    every = catalog.list_ports(registry, limit=500).items
+    for domain in {p["domain"] for p in every}:
+        own = [p for p in every if p["domain"] == domain]
+        assert coverage[domain] == (len(own), sum(1 for p in own if p["contractId"]))
+    ports = governance.output_ports_of(registry, ["retail.sales", "no.such"])
+    assert [p["name"] for p in ports["retail.sales"]] == sorted(
+        p["name"] for p in every if p["product"] == "retail.sales"
+    )
+    assert ports["no.such"] == [] and governance.output_ports_of(registry, []) == {}

@@ -44,7 +44,19 @@ class DomainAdherence:
 
 
 def adherence(registry: Registry, since: datetime) -> dict[str, DomainAdherence]:
-    """Per domain: runs per day since `since`, and contracts whose latest run failed a freshness check."""
+    """Per domain: runs per day since the start of `since`'s day, and contracts whose latest run failed a
+    freshness check (cached until the next recorded run or the next day)."""
+    start = datetime.combine(since.date(), datetime.min.time(), tzinfo=UTC)
+    with registry.read() as session:
+        stamp = (session.execute(sa.select(sa.func.max(m.TestRun.id))).scalar_one(), _stamp(session))
+    return registry.cache.get(("adherence", start), stamp, lambda: _adherence(registry, start))
+
+
+def _stamp(session: Any) -> Any:
+    return session.execute(sa.select(sa.func.max(m.AuditEntry.id))).scalar_one()
+
+
+def _adherence(registry: Registry, since: datetime) -> dict[str, DomainAdherence]:
     run = m.TestRun
     day = sa.func.substr(sa.cast(run.started_at, sa.String), 1, 10)
     passed = sa.func.sum(sa.case((run.result.in_(PASSING), 1), else_=0))
@@ -97,6 +109,37 @@ def latest_results(registry: Registry, contract_ids: Iterable[str]) -> dict[str,
     with registry.read() as session:
         rows = session.execute(sa.select(ranked).where(ranked.c.rank == 1))
         return {row.contract_id: (row.result, row.started_at.isoformat()) for row in rows}
+
+
+def port_coverage(registry: Registry) -> dict[str, tuple[int, int]]:
+    """Domain → (active output ports, those with a contract), in one query."""
+    port = m.OutputPort
+    query = (
+        sa.select(m.Product.domain_id, sa.func.count(), sa.func.count(port.contract_id))
+        .join(m.Product, m.Product.id == port.product_id)
+        .where(port.retired_at.is_(None))
+        .group_by(m.Product.domain_id)
+    )
+    with registry.read() as session:
+        return {domain: (int(total), int(bound)) for domain, total, bound in session.execute(query)}
+
+
+def output_ports_of(registry: Registry, product_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Product → its active output ports (name, version, contract id), for the given products (one query)."""
+    wanted = sorted(set(product_ids))
+    out: dict[str, list[dict[str, Any]]] = {product: [] for product in wanted}
+    if not wanted:
+        return out
+    port = m.OutputPort
+    query = (
+        sa.select(port.product_id, port.name, port.version, port.contract_id)
+        .where(port.product_id.in_(wanted), port.retired_at.is_(None))
+        .order_by(port.product_id, port.name, port.id)
+    )
+    with registry.read() as session:
+        for row in session.execute(query):
+            out[row.product_id].append({"name": row.name, "version": row.version, "contractId": row.contract_id})
+    return out
 
 
 @dataclass
@@ -165,7 +208,7 @@ def metadata_health(registry: Registry, now: datetime | None = None) -> dict[str
     """Per domain, what its product metadata lacks (cached until the next change of the registry)."""
     moment = now or datetime.now(UTC)
     with registry.read() as session:
-        stamp = session.execute(sa.select(sa.func.max(m.AuditEntry.id))).scalar_one()
+        stamp = _stamp(session)
     return registry.cache.get(("metadata-health", moment.date()), stamp, lambda: _load_health(registry, moment))
 
 
@@ -176,4 +219,6 @@ __all__ = [
     "adherence",
     "latest_results",
     "metadata_health",
+    "output_ports_of",
+    "port_coverage",
 ]

@@ -23,27 +23,32 @@ def governance(view: View) -> Html:
     now = datetime.now(UTC)
     since = now - timedelta(days=DAYS)
     registry = view.api.registry
-    ports = catalog.list_ports(registry, limit=ALL).items
+    coverage = figures.port_coverage(registry)
     flags = movements.governance_flags(registry, since=since)
     pending = agreements.list_agreements(registry, state=AgreementState.REQUESTED, limit=ALL).items
     adherence = figures.adherence(registry, since)
     health = figures.metadata_health(registry, now)
+    products_of: dict[str, set[str]] = {}
+    for finding in flags:
+        if finding.port is not None and finding.flow is None:
+            owner = catalog.get_product(registry, finding.port.product)["domain"]
+            products_of.setdefault(owner, set()).add(finding.port.product)
     rows = []
     for domain in catalog.list_domains(registry, limit=ALL).items:
         name = domain["id"]
-        own = [p for p in ports if p["domain"] == name]
+        total, bound = coverage.get(name, (0, 0))
         flagged = [
             f
             for f in flags
             if (f.flow is not None and name in (f.flow.from_domain, f.flow.to_domain))
-            or (f.port is not None and f.flow is None and any(p["product"] == f.port.product for p in own))
+            or (f.port is not None and f.flow is None and f.port.product in products_of.get(name, ()))
         ]
         rows.append(
             {
                 "domain": name,
                 "products": domain["products"],
-                "ports": len(own),
-                "with_contract": sum(1 for p in own if p.get("contractId")),
+                "ports": total,
+                "with_contract": bound,
                 "adherence": adherence.get(name, figures.DomainAdherence()),
                 "flagged": len(flagged),
                 "pending": sum(1 for a in pending if a.provider_domain == name),

@@ -14,10 +14,7 @@ ALL = 100_000
 
 def _cards(view: View, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The products of the page with their output ports and the latest test run of each port's contract."""
-    ports: dict[str, list[dict[str, Any]]] = {item["id"]: [] for item in items}
-    for port in catalog.list_ports(view.api.registry, limit=ALL).items:  # one query, not one per card
-        if port["product"] in ports:
-            ports[port["product"]].append(port)
+    ports = governance.output_ports_of(view.api.registry, [item["id"] for item in items])
     contracts = [p["contractId"] for own in ports.values() for p in own if p.get("contractId")]
     latest = governance.latest_results(view.api.registry, contracts)
     cards = []
