@@ -106,15 +106,22 @@ def exporter_modules() -> dict[str, ModuleType]:
     return _modules("meshplane.interop.exporters")
 
 
-def import_source(kind: str, source: Path, options: ImportOptions) -> Imported:
-    """Read `source` as `kind` into an ODCS contract; InteropError for an unknown kind or bad source."""
+def import_source(kind: str, source: str | Path, options: ImportOptions) -> Imported:
+    """Read `source` as `kind` into an ODCS contract; InteropError for an unknown kind or bad source.
+
+    `source` is a file, or a connection URL for an importer that declares ``SOURCE_IS_URL``.
+    """
     known = importer_modules()
     if kind not in known:
         raise InteropError(f"unknown import kind {kind!r}: use one of {', '.join(known)}")
-    if not source.is_file():
-        raise InteropError(f"{source}: no such file")
+    if getattr(known[kind], "SOURCE_IS_URL", False):
+        read_url: Callable[[str, ImportOptions], Imported] = known[kind].read
+        return read_url(str(source), options)
+    path = Path(source)
+    if not path.is_file():
+        raise InteropError(f"{path}: no such file")
     reader: Callable[[Path, ImportOptions], Imported] = known[kind].read
-    return reader(source, options)
+    return reader(path, options)
 
 
 def export_contract(output_format: str, contract: dict[str, Any], options: ExportOptions) -> Exported:

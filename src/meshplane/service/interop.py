@@ -49,7 +49,7 @@ def export_formats() -> dict[str, str]:
 
 def import_contract(
     kind: str,
-    source: Path,
+    source: str | Path,
     *,
     product: str | None = None,
     port: str | None = None,
@@ -63,9 +63,9 @@ def import_contract(
         raise MeshplaneError(f"{output} exists: choose another --output or pass --force")
     imported = import_source(kind, source, ImportOptions(product=product, port=port, dialect=dialect, table=table))
     text = yaml.safe_dump(imported.document, sort_keys=False, allow_unicode=True)
-    report = _lint_text(text, output.name if output else f"{source.stem}.odcs.yaml")
+    report = _lint_text(text, output.name if output else "imported.odcs.yaml")
     if has_errors(report):
-        raise MeshplaneError(f"the contract imported from {source} does not lint clean", report)
+        raise MeshplaneError(f"the contract imported ({kind}) does not lint clean", report)
     written = None
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

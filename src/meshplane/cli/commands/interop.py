@@ -28,8 +28,10 @@ def _say(title: str, items: list[str]) -> None:
 
 
 def import_command(
-    kind: Annotated[str, typer.Argument(help="What SOURCE is: parquet, csv, sql, duckdb, jsonschema or avro.")],
-    source: Annotated[Path, typer.Argument(help="The file to import.")],
+    kind: Annotated[
+        str, typer.Argument(help="What SOURCE is: parquet, csv, sql, duckdb, postgres, jsonschema or avro.")
+    ],
+    source: Annotated[str, typer.Argument(help="The file to import (for postgres: a postgresql:// URL).")],
     *,
     product: Annotated[
         str | None, typer.Option("--product", help="The product (DOMAIN.PRODUCT) the contract belongs to.")
@@ -37,7 +39,8 @@ def import_command(
     port: Annotated[str | None, typer.Option("--port", help="The output port (and table) name.")] = None,
     dialect: DialectOpt = None,
     table: Annotated[
-        str | None, typer.Option("--table", help="The table of a database source (duckdb): TABLE or SCHEMA.TABLE.")
+        str | None,
+        typer.Option("--table", help="The table of a database source (duckdb, postgres): TABLE or SCHEMA.TABLE."),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the contract here (default: standard output).")
