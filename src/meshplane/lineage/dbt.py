@@ -142,6 +142,14 @@ def read_manifest(path: Path, *, max_bytes: int = MAX_MANIFEST_BYTES) -> Manifes
     larger than `max_bytes`, not JSON (truncated), of a manifest schema version not in
     `MANIFEST_VERSIONS`, or has a node whose location cannot be read.
     """
+    return parse_manifest(load_manifest(path, max_bytes=max_bytes), path)
+
+
+def load_manifest(path: Path, *, max_bytes: int = MAX_MANIFEST_BYTES) -> dict[str, Any]:
+    """The dbt manifest at `path` as its JSON document, read within bounds and of a known schema version.
+
+    The one reader of manifest files: `read_manifest` (lineage links) and `meshplane import dbt` use it.
+    """
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -154,7 +162,21 @@ def read_manifest(path: Path, *, max_bytes: int = MAX_MANIFEST_BYTES) -> Manifes
         raise _error(path, f"not a dbt manifest: not JSON ({exc}; a truncated file?)") from None
     except OSError as exc:
         raise _error(path, f"cannot read the manifest ({exc.strerror or exc})") from None
-    return parse_manifest(document, path)
+    manifest_version(document, path)
+    return dict(document)
+
+
+def manifest_version(document: Any, path: Path) -> int:
+    """The manifest schema version of a loaded document; `MeshplaneError` when it is not a known manifest."""
+    if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
+        raise _error(path, "not a dbt manifest: no 'metadata' object")
+    found = _SCHEMA_VERSION.search(str(document["metadata"].get("dbt_schema_version") or ""))
+    version = int(found.group(1)) if found else None
+    if version not in MANIFEST_VERSIONS:
+        known = ", ".join(f"v{v}" for v in sorted(MANIFEST_VERSIONS))
+        stated = document["metadata"].get("dbt_schema_version") or "none"
+        raise _error(path, f"unknown dbt manifest schema version {stated!r} (meshplane reads {known})")
+    return version
 
 
 def _project_dir(path: Path) -> Path:
@@ -165,15 +187,8 @@ def _project_dir(path: Path) -> Path:
 
 def parse_manifest(document: Any, path: Path) -> ManifestLinks:
     """`read_manifest` for an already loaded document (`path` names it in errors, and anchors relative locations)."""
-    if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
-        raise _error(path, "not a dbt manifest: no 'metadata' object")
+    version = manifest_version(document, path)
     metadata = document["metadata"]
-    found = _SCHEMA_VERSION.search(str(metadata.get("dbt_schema_version") or ""))
-    version = int(found.group(1)) if found else None
-    if version not in MANIFEST_VERSIONS:
-        known = ", ".join(f"v{v}" for v in sorted(MANIFEST_VERSIONS))
-        stated = metadata.get("dbt_schema_version") or "none"
-        raise _error(path, f"unknown dbt manifest schema version {stated!r} (meshplane reads {known})")
     adapter = str(metadata.get("adapter_type") or "")
     if not adapter:
         raise _error(path, "metadata.adapter_type is missing: meshplane cannot tell the warehouse")
@@ -272,6 +287,8 @@ __all__ = [
     "LinkKind",
     "ManifestLinks",
     "RelationLink",
+    "load_manifest",
+    "manifest_version",
     "parse_manifest",
     "read_manifest",
 ]
