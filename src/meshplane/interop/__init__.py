@@ -35,6 +35,8 @@ class Column:
     """1-based position in the primary key; None when the column is not part of it."""
     unique: bool = False
     description: str | None = None
+    quality: tuple[dict[str, Any], ...] = ()
+    """ODCS quality rules of the column (from a source's tests)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ def schema_object(table: Table) -> dict[str, Any]:
             prop["primaryKeyPosition"] = col.key_position
         if col.unique:
             prop["unique"] = True
+        if col.quality:
+            prop["quality"] = [dict(rule) for rule in col.quality]
         props.append(prop)
     out["properties"] = props
     return out

@@ -29,7 +29,7 @@ def _say(title: str, items: list[str]) -> None:
 
 def import_command(
     kind: Annotated[
-        str, typer.Argument(help="What SOURCE is: parquet, csv, sql, duckdb, postgres, jsonschema or avro.")
+        str, typer.Argument(help="What SOURCE is: parquet, csv, sql, duckdb, postgres, dbt, jsonschema or avro.")
     ],
     source: Annotated[str, typer.Argument(help="The file to import (for postgres: a postgresql:// URL).")],
     *,
@@ -40,7 +40,9 @@ def import_command(
     dialect: DialectOpt = None,
     table: Annotated[
         str | None,
-        typer.Option("--table", help="The table of a database source (duckdb, postgres): TABLE or SCHEMA.TABLE."),
+        typer.Option(
+            "--table", help="The table of a database (TABLE or SCHEMA.TABLE), or the dbt node (its unique id or name)."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the contract here (default: standard output).")
