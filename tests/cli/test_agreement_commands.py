@@ -45,7 +45,9 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
         }
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(create_app(registry, settings=Settings()), log_level="warning", log_config=None)
+        # No worker: its jobs read the process settings, which this test changes around each command.
+        app = create_app(registry, settings=Settings(worker_in_server="off"))
+        config = uvicorn.Config(app, log_level="warning", log_config=None)
         uv = uvicorn.Server(config)
         thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
