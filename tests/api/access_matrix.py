@@ -283,3 +283,17 @@ APPLY_SCENARIOS: dict[str, Scenario] = {
         ("mesh.yaml", "lake.root", "only an admin"),
     ),
 }
+
+
+PATH_VALUES = {
+    "domain_id": "retail",
+    "product_id": "retail.sales",
+    "port": "orders",
+    "contract_id": "retail.sales.orders",
+    "version": "1.2.0",
+    "agreement_id": "1",
+    "run_id": "1",
+    "token_id": "abcdefgh",
+    "incident_id": "1",
+}
+"""A value for each path parameter of the API's routes, for the tests that call every route."""

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from access_matrix import APPLY_SCENARIOS, EXPECTATIONS, SQUATTED_CONTRACT, Expectation, Scenario
+from access_matrix import APPLY_SCENARIOS, EXPECTATIONS, PATH_VALUES, SQUATTED_CONTRACT, Expectation, Scenario
 from api_support import IDENTITIES, OPERATOR, LiveServer, World, build_world, bundle, copy_world
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
@@ -50,18 +50,6 @@ MUTATING_ROUTES = sorted((m, p) for m, p, _ in ROUTES if m in MUTATING and not p
 """The API's writes. The web cockpit's form targets (``WEB_FORMS``) take a session and a CSRF token, not a
 bearer token: tests/web checks them (a forged POST from a reader or another domain is 403)."""
 READ_ROUTES = sorted((m, p) for m, p, _ in ROUTES if m == "GET" and p.startswith("/api/"))
-
-PATH_VALUES = {
-    "domain_id": "retail",
-    "product_id": "retail.sales",
-    "port": "orders",
-    "contract_id": "retail.sales.orders",
-    "version": "1.2.0",
-    "agreement_id": "1",
-    "run_id": "1",
-    "token_id": "abcdefgh",
-    "incident_id": "1",
-}
 
 
 def _fill(path: str) -> str:

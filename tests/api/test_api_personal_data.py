@@ -11,23 +11,15 @@ from typing import Any
 
 import pytest
 import yaml
+from access_matrix import PATH_VALUES
 from api_support import World, run_document
 from fastapi.testclient import TestClient
 
 from meshplane.api import create_app
 from meshplane.api.redaction import HIDDEN, redact
 from meshplane.registry import Registry
+from meshplane.service.incidents import process_test_runs
 from meshplane.settings import Settings
-
-PATH_VALUES = {
-    "domain_id": "retail",
-    "product_id": "retail.sales",
-    "port": "orders",
-    "contract_id": "retail.sales.orders",
-    "version": "1.2.0",
-    "agreement_id": "1",
-    "run_id": "1",
-}
 
 
 def _people(world: World) -> set[str]:
@@ -57,8 +49,9 @@ def _people(world: World) -> set[str]:
 
 @pytest.fixture
 def opened(registry: Registry, world: World) -> Iterator[TestClient]:
-    """The API with anonymous read on, an agreement and a test run recorded by maintainers."""
-    with TestClient(create_app(registry, settings=Settings(anonymous_read=True))) as client:
+    """The API with anonymous read on, an agreement, a failed test run recorded by a maintainer, its incident."""
+    settings = Settings(anonymous_read=True, worker_in_server="off")
+    with TestClient(create_app(registry, settings=settings)) as client:
         asked = client.post(
             "/api/v1/agreements",
             json={"consumer": "retail.sales", "provider": "customer.profiles", "port": "customers", "purpose": "x"},
@@ -66,9 +59,13 @@ def opened(registry: Registry, world: World) -> Iterator[TestClient]:
         )
         assert asked.status_code == 201, asked.text
         ran = client.post(
-            "/api/v1/test-runs", json={"runs": [run_document()]}, headers=world.headers("maintainer:retail")
+            "/api/v1/test-runs",
+            json={"runs": [run_document(result="failed")]},
+            headers=world.headers("maintainer:retail"),
         )
         assert ran.status_code == 201, ran.text
+        _, counts, _ = process_test_runs(registry)  # the worker's incidents job, once: incident 1
+        assert counts.opened >= 1
         yield client
 
 
