@@ -13,7 +13,6 @@ import httpx
 import pytest
 from web_support import OPERATOR, World, run_document, screenshot_dir, scrolls_sideways, serious_violations, sign_in
 
-import meshplane.api  # noqa: F401  (first: the web package is imported through the API's application)
 from meshplane.registry.incidents import REASONS, STATES
 from meshplane.service.incidents import list_incidents, process_test_runs
 from meshplane.service.testruns import record_runs
