@@ -5,11 +5,20 @@ violation), no horizontal scrolling at 1280x800 and 390x844, a screenshot of eac
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from web_support import HOSTILE, World, screenshot_dir, scrolls_sideways, serious_violations, sign_in
+from web_support import (
+    HOSTILE,
+    World,
+    make_purpose_hostile,
+    screenshot_dir,
+    scrolls_sideways,
+    serious_violations,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -111,8 +120,9 @@ def test_unknown_ids_are_html_404_pages(world: World, serve: Callable[..., str])
 
 
 def test_hostile_text_is_escaped_on_every_page_that_shows_it(
-    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any], tmp_path: Path
 ) -> None:
+    make_purpose_hostile(world, tmp_path)
     base = serve(anonymous_read=True)
     page = new_page()
     for path in ("/", "/products/retail.sales"):

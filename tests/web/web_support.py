@@ -103,12 +103,22 @@ def send_reads(world: World, *moments: datetime) -> None:
         derive_pending(registry)
 
 
-def build_world(folder: Path) -> World:
-    """The example mesh (with a hostile purpose) applied to SQLite, tokens, test runs and one unagreed read."""
-    mesh = Path(shutil.copytree(EXAMPLE_MESH, folder / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")))
+def make_purpose_hostile(world: World, folder: Path) -> None:
+    """Apply to `world`'s registry a copy of its mesh in `folder` whose retail.sales purpose starts with `HOSTILE`.
+
+    Only that test's registry copy sees it: the shared mesh, and so the screenshots, keep the example's text.
+    """
+    mesh = Path(shutil.copytree(world.mesh, folder / "hostile-mesh", ignore=shutil.ignore_patterns(".meshplane")))
     descriptor = mesh / "domains" / "retail" / "products" / "sales" / "product.odps.yaml"
     text = descriptor.read_text(encoding="utf-8")
     descriptor.write_text(text.replace("  purpose: >-\n", f"  purpose: >-\n    {HOSTILE}\n", 1), encoding="utf-8")
+    with Registry(world.registry_url) as registry:
+        apply_mesh(mesh, registry=registry, actor="web-tests")
+
+
+def build_world(folder: Path) -> World:
+    """The example mesh applied to SQLite, tokens, test runs and one unagreed read."""
+    mesh = Path(shutil.copytree(EXAMPLE_MESH, folder / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")))
     world = World(f"sqlite:///{folder / 'registry.db'}", mesh)
     now = datetime.now(UTC)
     with Registry(world.registry_url) as registry:
