@@ -197,5 +197,8 @@ def render_plan(plan: Plan | PlanView) -> None:
         )
     for diag in view.errors:
         print_diagnostic(diagnostic_from_dict(diag))
-    errors = f", [bold red]{len(view.errors)} error(s)[/bold red]" if view.errors else ""
-    console.print(f"[bold]plan:[/bold] {view.summary()}{errors}")
+    failing = sum(1 for e in view.errors if e.get("severity", "error") == "error")
+    warned = len(view.errors) - failing
+    errors = f", [bold red]{failing} error(s)[/bold red]" if failing else ""
+    warnings = f", [yellow]{warned} warning(s)[/yellow]" if warned else ""
+    console.print(f"[bold]plan:[/bold] {view.summary()}{errors}{warnings}")
