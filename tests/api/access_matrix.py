@@ -79,6 +79,19 @@ def _requested(registry: Registry) -> int:
     return view.id
 
 
+def _to_migrate(registry: Registry, _world: World) -> Prepared:
+    """An open agreement of customer.customer360 on retail.sales/orders, carried over to order_lines."""
+    ask = {"consumer": "customer.customer360", "provider": "retail.sales", "port": "orders", "purpose": "history"}
+    request_agreement(registry, OPERATOR, **ask)
+    move = {
+        "consumer": "customer.customer360",
+        "provider": "retail.sales",
+        "fromPort": "orders",
+        "toPort": "order_lines",
+    }
+    return "/api/v1/migrations/agreements", move
+
+
 def _decision(verb: str, body: Any) -> Callable[[Registry, World], Prepared]:
     def prepare(registry: Registry, _world: World) -> Prepared:
         return f"/api/v1/agreements/{_requested(registry)}/{verb}", body
@@ -160,6 +173,7 @@ EXPECTATIONS: dict[tuple[str, str], Expectation] = {
         ),
         expect(201),
     ),
+    ("POST", "/api/v1/migrations/agreements"): Expectation("customer", "finance", _to_migrate, expect(201)),
     ("POST", "/api/v1/agreements/{agreement_id}/approve"): Expectation(
         "customer", "finance", _decision("approve", {"reason": "fine"}), expect()
     ),

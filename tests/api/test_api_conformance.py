@@ -53,6 +53,7 @@ SEED = 19
 BEYOND_SCHEMA: dict[tuple[str, str], tuple[int, frozenset[str]]] = {
     ("POST", "/api/v1/apply"): (422, frozenset({"invalid", "plan-refused"})),
     ("POST", "/api/v1/agreements"): (422, frozenset({"invalid"})),
+    ("POST", "/api/v1/migrations/agreements"): (422, frozenset({"invalid"})),  # toPort is the agreement's port
     ("POST", "/api/v1/lineage"): (400, frozenset({"invalid-event"})),
     ("POST", "/api/v1/lineage/batch"): (400, frozenset({"invalid-event"})),
     ("POST", "/api/v1/tokens"): (422, frozenset({"invalid"})),

@@ -41,3 +41,34 @@ def test_migrations_list_a_deprecated_port_with_its_consumers(
 
 def test_migrations_need_a_token(client: TestClient) -> None:
     assert client.get("/api/v1/migrations").status_code == 401
+
+
+def test_a_consumer_carries_its_agreement_over_to_the_new_port(client: TestClient, world: World) -> None:
+    """POST /migrations/agreements: the consumer's maintainer; same purpose; a plain request on the new port."""
+    ask = {"consumer": "customer.customer360", "provider": "retail.sales", "port": "orders", "purpose": "order history"}
+    assert client.post("/api/v1/agreements", json=ask, headers=world.headers("maintainer:customer")).status_code == 201
+    move = {
+        "consumer": "customer.customer360",
+        "provider": "retail.sales",
+        "fromPort": "orders",
+        "toPort": "order_lines",
+    }
+
+    other = client.post("/api/v1/migrations/agreements", json=move, headers=world.headers("maintainer:finance"))
+    assert other.status_code == 403, other.text
+    assert client.post("/api/v1/migrations/agreements", json=move, headers=world.headers("reader")).status_code == 403
+    assert client.post("/api/v1/migrations/agreements", json=move).status_code == 401
+
+    moved = client.post("/api/v1/migrations/agreements", json=move, headers=world.headers("maintainer:customer"))
+    assert moved.status_code == 201, moved.text
+    body = moved.json()
+    assert (body["provider"]["port"], body["purpose"], body["state"]) == ("order_lines", "order history", "requested")
+    again = client.post("/api/v1/migrations/agreements", json=move, headers=world.headers("maintainer:customer"))
+    assert again.status_code == 409, again.text  # the new port's request is open already
+
+    missing = {**move, "fromPort": "nope"}
+    gone = client.post("/api/v1/migrations/agreements", json=missing, headers=world.headers("maintainer:customer"))
+    assert gone.status_code == 404 and "no open usage agreement" in gone.json()["detail"]
+    same = {**move, "toPort": "orders"}
+    refused = client.post("/api/v1/migrations/agreements", json=same, headers=world.headers("maintainer:customer"))
+    assert refused.status_code == 422 and "new major's port" in refused.json()["detail"]

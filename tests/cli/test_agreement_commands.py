@@ -122,6 +122,27 @@ def test_reject(server: tuple[str, dict[str, str]]) -> None:
     assert rejected.exit_code == 0 and json.loads(rejected.stdout)["state"] == "rejected"
 
 
+def test_migrate_carries_the_purpose_over_to_the_new_port(server: tuple[str, dict[str, str]]) -> None:
+    url, tokens = server
+    env = {"MESHPLANE_SERVER_URL": url}
+    purpose = ["--purpose", "order history", "--format", "json"]
+    asked = agreement(
+        "request", "customer.customer360", "retail.sales", "orders", *purpose, token=tokens["customer"], env=env
+    )
+    assert asked.exit_code == 0, asked.output
+    moved = agreement(
+        "migrate", "customer.customer360", "retail.sales", "orders", "order_lines", "--format", "json",
+        token=tokens["customer"], env=env,
+    )  # fmt: skip
+    assert moved.exit_code == 0, moved.output
+    body = json.loads(moved.stdout)
+    assert (body["provider"]["port"], body["purpose"], body["state"]) == ("order_lines", "order history", "requested")
+    foreign = agreement(
+        "migrate", "customer.customer360", "retail.sales", "orders", "order_lines", token=tokens["retail"], env=env
+    )
+    assert foreign.exit_code == 1 and "403" in foreign.stderr and "customer" in foreign.stderr
+
+
 def test_refusals_and_errors(server: tuple[str, dict[str, str]]) -> None:
     url, tokens = server
     env = {"MESHPLANE_SERVER_URL": url}

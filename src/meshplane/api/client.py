@@ -152,6 +152,12 @@ class ApiClient:
         result: dict[str, Any] = self.call("POST", "/agreements", json=body)
         return result
 
+    def migrate_agreement(self, *, consumer: str, provider: str, from_port: str, to_port: str) -> dict[str, Any]:
+        """Carry `consumer`'s open agreement on `provider`/`from_port` over to `to_port` (a new major's port)."""
+        body = {"consumer": consumer, "provider": provider, "fromPort": from_port, "toPort": to_port}
+        result: dict[str, Any] = self.call("POST", "/migrations/agreements", json=body)
+        return result
+
     def decide_agreement(self, agreement_id: int, *, approve: bool, reason: str | None) -> dict[str, Any]:
         """Approve or reject a requested agreement."""
         verb = "approve" if approve else "reject"

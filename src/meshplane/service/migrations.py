@@ -27,10 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from meshplane.access import OPEN_STATES, Principal
-from meshplane.diagnostics import Diagnostic, Severity
+from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity
 from meshplane.errors import NotFound
 from meshplane.mesh.deprecation import Deprecation, port_deprecations
 from meshplane.registry import Registry
+from meshplane.registry import models as m
 from meshplane.registry.access import UsageAgreement
 from meshplane.registry.changes import Action, ChangeSet, Kind
 from meshplane.registry.lineage import LineageRun, RunDataset
@@ -322,6 +323,14 @@ def migrate_agreement(
     auto-approve, waiting for the provider's decision otherwise. The old agreement stays until the
     old port goes.
     """
+    actor.require_writer()
+    with registry.read() as session:
+        domain = session.execute(sa.select(m.Product.domain_id).where(m.Product.id == consumer)).scalar_one_or_none()
+    if domain is None:
+        raise NotFound(f"consumer product '{consumer}' is not registered")
+    actor.require_maintainer([str(domain)], f"move the usage agreements of product {consumer}")
+    if new_port == old_port:
+        raise MeshplaneError(f"the new port is the agreement's port {old_port}: name the new major's port")
     with registry.read() as session:
         row = session.execute(
             sa.select(UsageAgreement.purpose, UsageAgreement.end_date, UsageAgreement.state).where(

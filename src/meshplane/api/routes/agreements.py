@@ -34,7 +34,7 @@ from meshplane.api.security import (
     read_access,
     writes,
 )
-from meshplane.service import agreements
+from meshplane.service import agreements, migrations
 from meshplane.service.catalog import Page
 
 router = APIRouter(
@@ -60,6 +60,17 @@ class AgreementRequest(ApiModel):
     port: str = Field(min_length=1, max_length=300, description="The provider's output port name.")
     purpose: NonBlank = Text
     end_date: Day | None = Field(default=None, description="Last day the agreement is active (optional).")
+
+
+class AgreementMove(ApiModel):
+    """A consumer carries its open agreement over to the provider's new port (a new major's), same purpose."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consumer: str = Field(min_length=1, max_length=200, description="The consumer product id.")
+    provider: str = Field(min_length=1, max_length=200, description="The provider product id.")
+    from_port: str = Field(min_length=1, max_length=300, description="The port the open agreement covers.")
+    to_port: str = Field(min_length=1, max_length=300, description="The provider's new port (the new major's).")
 
 
 class Decision(ApiModel):
@@ -159,6 +170,30 @@ def request_agreement(context: Context, caller: Caller, body: AgreementRequest) 
         port=body.port,
         purpose=body.purpose,
         end_date=body.end_date,
+    )
+    return view.to_dict()
+
+
+@router.post(
+    "/migrations/agreements",
+    status_code=201,
+    response_model=AgreementOut,
+    summary="Carry an agreement over to a new port",
+    **writes(CONSUMER_DOMAIN),
+)
+def migrate_agreement(context: Context, caller: Caller, body: AgreementMove) -> dict[str, Any]:
+    """Request the new major's port with the purpose and end date of the open agreement on the old one.
+
+    Approved at once when the provider set the new port to auto-approve; otherwise it waits for the
+    provider's decision. The old agreement stays until the old port goes.
+    """
+    view = migrations.migrate_agreement(
+        context.registry,
+        caller,
+        consumer=body.consumer,
+        provider=body.provider,
+        old_port=body.from_port,
+        new_port=body.to_port,
     )
     return view.to_dict()
 

@@ -95,6 +95,25 @@ def request(
     raise typer.Exit(EXIT_OK)
 
 
+@agreement_app.command("migrate")
+def migrate(
+    consumer: Annotated[str, typer.Argument(help="Your product (the consumer), e.g. retail.sales.")],
+    provider: Annotated[str, typer.Argument(help="The provider product, e.g. customer.profiles.")],
+    from_port: Annotated[str, typer.Argument(help="The port your open agreement covers (the old major's).")],
+    to_port: Annotated[str, typer.Argument(help="The provider's new port (the new major's), e.g. customers_v2.")],
+    *,
+    server_url: ServerOpt = None,
+    token: TokenOpt = None,
+    output_format: FormatOpt = "table",
+) -> None:
+    """Carry your agreement over to a provider's new major port: same purpose; approved at once on auto-approve."""
+    _check_format(output_format)
+    with client(server_url, token) as api:
+        answer = api.migrate_agreement(consumer=consumer, provider=provider, from_port=from_port, to_port=to_port)
+    _show(answer, output_format)
+    raise typer.Exit(EXIT_OK)
+
+
 @agreement_app.command("approve")
 def approve(
     agreement_id: IdArg,
