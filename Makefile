@@ -59,7 +59,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/contract_test.py --rows 1000000 --runs 3
 
 screenshots: install
-	MESHPLANE_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web/test_pages.py tests/web/test_incidents.py tests/web/test_migrations.py -q -p no:randomly -n 0 -k "accessible or acknowledges or deprecated"
+	MESHPLANE_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web/test_web_pages.py tests/web/test_web_incidents.py tests/web/test_web_migrations.py -q -p no:randomly -n 0 -k "accessible or acknowledges or deprecated"
 
 clean:
 	rm -rf $(VENV) $(DBT_VENV) .pgtest .mypy_cache .ruff_cache .pytest_cache $(DEMO_DIR)

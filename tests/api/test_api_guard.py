@@ -246,7 +246,10 @@ def test_health_stays_fast_under_two_gzip_bomb_clients(world: World, bomb: bytes
             seen = Counter(json.loads(attacker.communicate("", timeout=60)[0].strip().splitlines()[-1]))
         assert seen["401"] > 0 and seen["413"] > 0, seen
         assert not any(status.startswith("5") for status in seen), seen
-        assert attacked <= 3 * idle, f"/health p50 {attacked * 1000:.2f} ms under attack, {idle * 1000:.2f} ms idle"
+        # Within 3x of idle (the bound); below 2 ms a loaded machine's scheduling noise decides the ratio
+        # (0.36 ms idle vs 1.17 ms attacked was seen in CI), the 560 ms of before is far above either.
+        bound = max(3 * idle, 0.002)
+        assert attacked <= bound, f"/health p50 {attacked * 1000:.2f} ms under attack, {idle * 1000:.2f} ms idle"
     finally:
         process.send_signal(signal.SIGINT)
         try:

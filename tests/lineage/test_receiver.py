@@ -20,6 +20,7 @@ from meshplane.registry import lineage as store
 from meshplane.service import lineage as service
 
 PROBLEM = "application/problem+json"
+JSON = "application/json"
 
 
 def stored_bodies(world: World) -> list[dict[str, Any]]:
@@ -77,7 +78,7 @@ def test_a_malformed_event_is_a_400_naming_the_field_and_stores_nothing(client: 
     body = client.post("/api/v1/lineage", json=missing, headers=world.headers()).json()
     assert body["errors"][0] == {"in": "body", "field": "$.job.namespace", "reason": "required field is missing"}
     for text in ("not json", "[1, 2]", "{}"):
-        answer = client.post("/api/v1/lineage", content=text, headers=world.headers())
+        answer = client.post("/api/v1/lineage", content=text, headers={**world.headers(), "Content-Type": JSON})
         assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "$", text
     assert counts(world)["events"] == 0
 
@@ -199,7 +200,9 @@ def test_a_batch_of_only_malformed_events_is_a_400(client: TestClient, world: Wo
     assert body["summary"]["failed"] == 2 and [f["index"] for f in body["failed_events"]] == [0, 1]
     assert body["errors"][0]["field"].startswith("0.$")
     for text in ('{"eventTime": "x"}', "nope"):
-        not_array = client.post("/api/v1/lineage/batch", content=text, headers=world.headers())
+        not_array = client.post(
+            "/api/v1/lineage/batch", content=text, headers={**world.headers(), "Content-Type": JSON}
+        )
         assert not_array.status_code == 400 and not_array.json()["errors"][0]["field"] == "$"
     empty = client.post("/api/v1/lineage/batch", json=[], headers=world.headers())
     assert empty.status_code == 200 and empty.json()["summary"]["received"] == 0

@@ -28,7 +28,6 @@ from meshplane.service.gitops import apply_mesh
 from meshplane.service.lineage import receive_event
 
 CAMPAIGNS = "domains/marketing/products/campaigns/contracts/campaigns.odcs.yaml"
-WROTE = datetime.now(UTC)
 
 
 def _guarded(*_args: Any, **_kwargs: Any) -> Any:
@@ -50,13 +49,19 @@ def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def lake_mesh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wrote() -> datetime:
+    """When the module's lake is written (the fixture below, right after): its tests evaluate around it."""
+    return datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def lake_mesh(tmp_path_factory: pytest.TempPathFactory, wrote: datetime) -> Path:
     """The example mesh with its lake (parquet, csv, Iceberg ledger), campaigns rewritten as a Delta table."""
     from deltalake import write_deltalake
 
     root = tmp_path_factory.mktemp("fresh") / "holding"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("lake", ".meshplane"))
-    generate_lake(root, root / "lake", rows=30, seed=7, now=WROTE)
+    generate_lake(root, root / "lake", rows=30, seed=7, now=wrote)
     contract = root / CAMPAIGNS
     text = contract.read_text(encoding="utf-8").replace(
         "path: marketing/campaigns/campaigns/*.parquet\n    format: parquet",
@@ -83,19 +88,19 @@ def _ports(registry: Registry) -> list[freshness.WatchedPort]:
         return freshness.watched_ports(session)
 
 
-def test_table_metadata_and_file_times_judge_freshness(registry: Registry) -> None:
+def test_table_metadata_and_file_times_judge_freshness(wrote: datetime, registry: Registry) -> None:
     ports = _ports(registry)
-    fresh = _by_port(freshness.evaluate_cycle(registry, ports, WROTE + timedelta(minutes=5)))
+    fresh = _by_port(freshness.evaluate_cycle(registry, ports, wrote + timedelta(minutes=5)))
     ledger = fresh[("finance.ledger.ledger_entries", "sla.freshness")]
     campaigns = fresh[("marketing.campaigns.campaigns", "sla.freshness")]
     orders = fresh[("retail.sales.orders", "sla.latency")]
     assert (ledger.source, ledger.breached) == ("iceberg", False)
     assert (campaigns.source, campaigns.breached) == ("delta", False)
     assert (orders.source, orders.breached) == ("files", False)
-    assert abs((campaigns.newest - WROTE).total_seconds()) < 120  # the Delta commit time
+    assert abs((campaigns.newest - wrote).total_seconds()) < 120  # the Delta commit time
     assert incidents.list_incidents(registry).total == 0
 
-    late = WROTE + timedelta(days=3)
+    late = wrote + timedelta(days=3)
     stale = _by_port(freshness.evaluate_cycle(registry, ports, late))
     still_fresh = {k: (e.source, e.breached) for k, e in stale.items() if not e.breached}
     assert still_fresh == {("retail.catalog.products", "sla.freshness"): ("files", False)}  # 7 days allowed
@@ -111,10 +116,10 @@ def test_table_metadata_and_file_times_judge_freshness(registry: Registry) -> No
 
 
 def test_lineage_is_read_first_and_a_completed_run_keeps_a_port_fresh(
-    registry: Registry, lake_mesh: Path, monkeypatch: pytest.MonkeyPatch
+    wrote: datetime, registry: Registry, lake_mesh: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     orders = str((lake_mesh / "lake/retail/sales/orders").absolute())
-    late = WROTE + timedelta(days=3)
+    late = wrote + timedelta(days=3)
     event = {
         "eventType": "COMPLETE",
         "eventTime": (late - timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
@@ -158,8 +163,8 @@ def test_the_last_contract_test_measures_a_port_without_lineage_or_data(
     assert (breach["check"], breach["kind"]) == ("sla.freshness", "freshness") and "(from test)" in breach["message"]
 
 
-def test_the_job_evaluates_once_per_cycle_whichever_worker(registry: Registry) -> None:
-    clock = [WROTE + timedelta(minutes=5)]
+def test_the_job_evaluates_once_per_cycle_whichever_worker(wrote: datetime, registry: Registry) -> None:
+    clock = [wrote + timedelta(minutes=5)]
     jobs = [freshness.FreshnessJob(clock=lambda: clock[0], interval_s=60) for _ in range(2)]
     workers = [Worker(registry, [job], worker_id=f"w{i}") for i, job in enumerate(jobs)]
     done = [w.run_jobs_once() or w.stats["freshness"].done for w in workers]

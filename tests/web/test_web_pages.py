@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from web_support import (
     HOSTILE,
     World,
@@ -62,11 +63,11 @@ def test_marketplace_searches_with_facets_counts_and_cards(
     assert total == 10
     assert page.locator(".product-card").count() == 10
     page.click("aside.facets >> text=retail")
-    assert page.inner_text("#count strong") == "2"
+    expect(page.locator("#count strong")).to_have_text("2")  # retried until the new page is there
     assert sorted(page.locator(".product-card h2").all_inner_texts()) == ["Product Catalogue", "Retail Sales"]
     page.fill("input[name=column]", "order_id")
     page.click("form[role=search] button")
-    assert page.locator(".product-card h2").all_inner_texts() == ["Retail Sales"]
+    expect(page.locator(".product-card h2")).to_have_text(["Retail Sales"])
     card = page.locator(".product-card").first.inner_text()
     assert "orders: contract" in card and "test passed" in card
     page.goto(base + "/?q=%27%20OR%201%3D1%20--%20%3Cb%3E")  # SQL and HTML metacharacters: no match, shown as text
