@@ -7,21 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from majors_support import BASE_MESH, CRM_PRODUCT, ORDERS, SALES_CONTRACT, SALES_PRODUCT, V2_PORT, edit
 from meshplane.diagnostics import Diagnostic, Severity
 from meshplane.mesh import load_mesh
 from meshplane.service.linting import lint_repository
-
-BASE_MESH = Path(__file__).resolve().parents[1] / "corpus" / "meshes" / "_base"
-ORDERS = "domains/sales/products/orders"
-SALES_CONTRACT = f"{ORDERS}/contracts/orders.odcs.yaml"
-SALES_PRODUCT = f"{ORDERS}/product.odps.yaml"
-CRM_PRODUCT = "domains/crm/products/customers/product.odps.yaml"
-V2_PORT = """  - name: orders_v2
-    description: One row per order, amounts in cents.
-    type: tables
-    version: 2.0.0
-    contractId: sales.orders.orders
-"""
 
 
 @pytest.fixture
@@ -30,13 +19,6 @@ def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(BASE_MESH, dest)
     monkeypatch.chdir(tmp_path)
     return dest
-
-
-def edit(mesh: Path, rel: str, old: str, new: str) -> None:
-    path = mesh / rel
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} not found exactly once in {rel}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def add_major(mesh: Path, version: str = "2.0.0", status: str = "active", port: str = V2_PORT) -> None:

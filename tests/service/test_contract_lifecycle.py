@@ -9,24 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from majors_support import BASE_MESH, CRM_PRODUCT, ORDERS, SALES_CONTRACT, SALES_PRODUCT, V2_PORT, edit
 from meshplane.access import Principal
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import Registry
 from meshplane.registry import models as m
 from meshplane.service.agreements import request_agreement
 from meshplane.service.gitops import PlanRefused, apply_mesh, plan_mesh
-
-BASE_MESH = Path(__file__).resolve().parents[1] / "corpus" / "meshes" / "_base"
-ORDERS = "domains/sales/products/orders"
-SALES_CONTRACT = f"{ORDERS}/contracts/orders.odcs.yaml"
-SALES_PRODUCT = f"{ORDERS}/product.odps.yaml"
-CRM_PRODUCT = "domains/crm/products/customers/product.odps.yaml"
-V2_PORT = """  - name: orders_v2
-    description: One row per order, amounts in cents.
-    type: tables
-    version: 2.0.0
-    contractId: sales.orders.orders
-"""
 
 
 @pytest.fixture
@@ -39,13 +28,6 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registr
     url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     with Registry(url) as reg:
         yield reg
-
-
-def edit(mesh: Path, rel: str, old: str, new: str) -> None:
-    path = mesh / rel
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} not found exactly once in {rel}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def versions(registry: Registry, contract_id: str) -> dict[str, tuple[str, str]]:

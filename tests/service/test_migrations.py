@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from majors_support import BASE_MESH, CRM_PRODUCT, ORDERS, SALES_CONTRACT, SALES_PRODUCT, V2_PORT, edit
 from meshplane.access import Principal
 from meshplane.diagnostics import MeshplaneError, Severity
 from meshplane.errors import NotFound
@@ -19,21 +20,10 @@ from meshplane.service.gitops import PlanRefused, apply_mesh, plan_mesh
 from meshplane.service.impact import impact_of
 from meshplane.service.migrations import list_migrations, migrate_agreement
 
-BASE_MESH = Path(__file__).resolve().parents[1] / "corpus" / "meshes" / "_base"
-ORDERS = "domains/sales/products/orders"
-SALES_CONTRACT = f"{ORDERS}/contracts/orders.odcs.yaml"
-SALES_PRODUCT = f"{ORDERS}/product.odps.yaml"
-CRM_PRODUCT = "domains/crm/products/customers/product.odps.yaml"
 OLD_PORT = """  - name: orders
     description: One row per order.
     type: tables
     version: 1.0.0
-    contractId: sales.orders.orders
-"""
-V2_PORT = """  - name: orders_v2
-    description: One row per order, amounts in cents.
-    type: tables
-    version: 2.0.0
     contractId: sales.orders.orders
 """
 SOON = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
@@ -49,13 +39,6 @@ def mesh(tmp_path: Path) -> Path:
 def registry(tmp_path: Path) -> Iterator[Registry]:
     with Registry(f"sqlite:///{tmp_path / 'r.db'}") as reg:
         yield reg
-
-
-def edit(mesh: Path, rel: str, old: str, new: str) -> None:
-    path = mesh / rel
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} not found exactly once in {rel}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def deprecated(sunset: str) -> str:
