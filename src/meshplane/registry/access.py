@@ -86,6 +86,10 @@ class AgreementEvent(Base):
     to_state: Mapped[str] = mapped_column(sa.String(16))
     reason: Mapped[str | None] = mapped_column(sa.Text)
     audit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("audit_log.id"))
+    notified_at: Mapped[datetime | None] = mapped_column(index=True)
+    """When the notifications job fanned the transition out (migration ``0016``; None: not yet)."""
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
+    claimed_until: Mapped[datetime | None]
 
 
 class PortSetting(Base):
