@@ -6,9 +6,12 @@ it down; a command itself imports only its own module (`COMMANDS`), which the te
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import typer
 
 from meshplane.cli import app as cli_app
@@ -97,3 +100,39 @@ def test_the_console_script_and_python_dash_m_run_the_cli() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("meshplane ")
+
+
+SERVER_LIBRARIES = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "starlette", "jinja2", "meshplane.registry.store")
+"""What a whole `meshplane test` run without a registry must never import (web, registry, migrations)."""
+
+
+@pytest.mark.parametrize("in_mesh", [False, True], ids=["loose-contract", "mesh-without-registry"])
+def test_a_whole_test_run_without_a_registry_imports_no_server_library(tmp_path: Path, in_mesh: bool) -> None:
+    data = tmp_path
+    if in_mesh:  # a mesh reads its data under the lake root (`lake/`); no registry file exists
+        (tmp_path / "mesh.yaml").write_text("apiVersion: meshplane/v1\nkind: Mesh\nname: m\n", encoding="utf-8")
+        data = tmp_path / "lake"
+        data.mkdir()
+    (data / "orders.csv").write_text("id,name\n1,a\n2,b\n", encoding="utf-8")
+    (tmp_path / "orders.odcs.yaml").write_text(
+        "apiVersion: v3.1.0\nkind: DataContract\nid: orders\nversion: 1.0.0\nstatus: active\n"
+        "servers:\n  - server: lake\n    type: local\n    path: orders.csv\n    format: csv\n"
+        "schema:\n  - name: orders\n    properties:\n"
+        "      - name: id\n        logicalType: integer\n        required: true\n        unique: true\n"
+        "      - name: name\n        logicalType: string\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\nfrom meshplane.cli import launch\n"
+        "sys.argv = ['meshplane', 'test', 'orders.odcs.yaml', '--format', 'json', '-q']\n"
+        "try:\n    launch.main()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
+        f"print('\\nexit', code, ','.join(m for m in {SERVER_LIBRARIES!r} if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHPLANE_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    last = out.stdout.strip().splitlines()[-1].split(" ")
+    assert last[:2] == ["exit", "0"], out.stdout + out.stderr
+    loaded = last[2] if len(last) > 2 else ""
+    assert loaded == "", f"`meshplane test` without a registry imported {loaded}: import it only when it is used"

@@ -275,7 +275,6 @@ def record_runs(
     """
     from meshplane.registry.url import registry_configured, resolve_registry_url
     from meshplane.service.registries import configured_registry
-    from meshplane.service.testruns import refuse_unregistered
 
     root = mesh_root or find_mesh_root(Path.cwd())
     try:
@@ -288,6 +287,7 @@ def record_runs(
         return None
     from meshplane.registry import Registry, mask_password, record_test_run
     from meshplane.service.gitops import default_actor
+    from meshplane.service.testruns import refuse_unregistered  # imports SQLAlchemy: only with a registry
 
     registry = Registry(resolved)
     storable = [run for run in runs if run.contract_id is not None and run.contract_version is not None]
