@@ -160,6 +160,14 @@ def test_search_by_column(client: TestClient, world: World) -> None:
     assert get(client, world, "/api/v1/search", column="no_such_column")["total"] == 0
 
 
+def test_search_by_classification(client: TestClient, world: World) -> None:
+    found = get(client, world, "/api/v1/search", classification="Restricted")
+    assert {p["id"] for p in found["items"]} == {"customer.profiles", "finance.ledger"}
+    assert all("restricted" in p["classifications"] and p["matched"] == ["classification"] for p in found["items"])
+    assert {c["column"] for c in found["items"][0]["columns"]}  # the columns so classified
+    assert get(client, world, "/api/v1/search", classification="top-secret")["total"] == 0
+
+
 def test_search_ranks_name_matches_first_and_pages(client: TestClient, world: World) -> None:
     found = get(client, world, "/api/v1/search", q="customer")
     assert found["total"] >= 3

@@ -123,6 +123,7 @@ def test_search_by_text_from_the_registry_and_the_server(world: World) -> None:
         (["--domain", "finance"], {"finance.ledger", "finance.revenue"}),
         (["--tag", "fact", "--domain", "retail"], {"retail.sales"}),
         (["--owner", "anna.schmidt"], {"retail.sales", "retail.catalog"}),
+        (["--classification", "restricted"], {"customer.profiles", "finance.ledger"}),
         (["nothing-matches-this"], set()),
     ],
 )

@@ -114,7 +114,10 @@ ENTRY = CatalogEntry(
     ("Retail", "orders"),
     {"id": "retail.sales", "name": "Retail Sales", "purpose": "Every customer order."},
     ("anna@retail", "Anna Schmidt"),
-    (Column("retail.sales.orders", "orders", "order_id"), Column("retail.sales.orders", "orders", "address.city")),
+    (
+        Column("retail.sales.orders", "orders", "order_id", "internal"),
+        Column("retail.sales.orders", "orders", "address.city", "Restricted"),
+    ),
 )
 
 
@@ -131,6 +134,8 @@ ENTRY = CatalogEntry(
         (ProductQuery(column="address.*"), ["column"]),
         (ProductQuery(domain="retail", status="active"), []),
         (ProductQuery(text="sales", column="order_id"), ["column", "id", "name"]),
+        (ProductQuery(classification="RESTRICTED"), ["classification"]),
+        (ProductQuery(column="address.*", classification="restricted"), ["column"]),
     ],
 )
 def test_matching(query: ProductQuery, matched: list[str]) -> None:
@@ -147,6 +152,8 @@ def test_matching(query: ProductQuery, matched: list[str]) -> None:
         ProductQuery(column="amount"),
         ProductQuery(domain="finance"),
         ProductQuery(status="retired"),
+        ProductQuery(classification="public"),
+        ProductQuery(column="order_id", classification="restricted"),  # the column matched is not so classified
     ],
 )
 def test_not_matching(query: ProductQuery) -> None:
@@ -163,3 +170,13 @@ def test_an_empty_registry_has_an_empty_index(tmp_path: Path) -> None:
     with Registry(f"sqlite:///{tmp_path / 'empty.db'}") as registry:
         assert catalog_index(registry).entries == []
         assert search_products(registry, ProductQuery(text="x")).total == 0
+
+
+def test_search_by_classification_with_the_facet_values(mesh_registry: tuple[Path, Registry]) -> None:
+    _, registry = mesh_registry
+    found = search_products(registry, ProductQuery(classification="restricted")).items
+    assert {p["id"] for p in found} == {"customer.profiles", "finance.ledger"}
+    assert all("restricted" in p["classifications"] for p in found)
+    assert ENTRY.classifications == ("internal", "restricted")
+    catalogue = search_products(registry, ProductQuery(classification="Public", domain="retail")).items
+    assert {p["id"] for p in catalogue} == {"retail.catalog", "retail.sales"}

@@ -75,6 +75,26 @@ def test_marketplace_searches_with_facets_counts_and_cards(
     assert page.input_value("input[name=q]") == "' OR 1=1 -- <b>"
 
 
+def test_marketplace_filters_by_classification_with_a_facet(
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve(anonymous_read=True)
+    page = new_page()
+    page.goto(base + "/?domain=retail")
+    names = page.locator("#classifications li a").all_inner_texts()
+    facet = dict(zip(names, page.locator("#classifications li span").all_inner_texts(), strict=True))
+    assert facet == {"confidential": "1", "internal": "2", "public": "2"}  # products per classification
+    page.goto(base + "/")
+    page.click("#classifications >> text=restricted")
+    expect(page.locator("#count strong")).to_have_text("2")
+    assert sorted(page.locator(".product-card h2").all_inner_texts()) == ["Customer Profiles", "General Ledger"]
+    assert page.input_value("input[name=classification]") == "restricted"
+    page.fill("input[name=classification]", "<b>secret</b>")
+    page.click("form[role=search] button")
+    expect(page.locator("#count strong")).to_have_text("0")
+    assert "<b>secret</b>" not in httpx.get(base + "/?classification=%3Cb%3Esecret%3C%2Fb%3E").text
+
+
 def test_product_page_shows_schema_rules_tests_and_lineage(
     world: World, serve: Callable[..., str], new_page: Callable[..., Any]
 ) -> None:

@@ -473,6 +473,7 @@ class Column:
     contract: str
     object: str
     path: str
+    classification: str | None = field(default=None, compare=False)  # a column is its contract, object and path
 
     def to_dict(self) -> dict[str, str]:
         """JSON shape."""
@@ -497,6 +498,8 @@ class CatalogEntry:
     folded_tags: frozenset[str] = field(init=False, repr=False)
     folded_owners: tuple[str, ...] = field(init=False, repr=False)
     folded_columns: tuple[tuple[str, str], ...] = field(init=False, repr=False)
+    classifications: tuple[str, ...] = field(init=False, repr=False)
+    """The distinct classifications of the columns, lower case, sorted (the marketplace's facet)."""
     haystack: str = field(init=False, repr=False)
     """Every folded text in one string: a word absent from it matches no field (the quick rejection)."""
 
@@ -506,6 +509,7 @@ class CatalogEntry:
         self.folded_tags = frozenset(t.lower() for t in self.tags)
         self.folded_owners = tuple(o.lower() for o in self.owners)
         self.folded_columns = tuple((c.path.lower(), c.path.rsplit(".", 1)[-1].lower()) for c in self.columns)
+        self.classifications = tuple(sorted({c.classification.lower() for c in self.columns if c.classification}))
 
     def summary(self) -> dict[str, Any]:
         """JSON shape of a product in lists and search results."""
@@ -517,15 +521,17 @@ class CatalogEntry:
             "version": self.version,
             "tags": list(self.tags),
             "purpose": self.texts.get("purpose"),
+            "classifications": list(self.classifications),
         }
 
 
-def _walk_properties(props: Any, prefix: str) -> Iterator[str]:
+def _walk_properties(props: Any, prefix: str) -> Iterator[tuple[str, str | None]]:
     for prop in props if isinstance(props, list) else []:
         if not isinstance(prop, Mapping) or not isinstance(prop.get("name"), str):
             continue
         here = f"{prefix}{prop['name']}"
-        yield here
+        classification = prop.get("classification")
+        yield here, classification.strip() or None if isinstance(classification, str) else None
         yield from _walk_properties(prop.get("properties"), f"{here}.")
         items = prop.get("items")
         if isinstance(items, Mapping):
@@ -537,7 +543,8 @@ def contract_columns(contract_id: str, document: Mapping[str, Any]) -> list[Colu
     out: list[Column] = []
     for obj in document.get("schema") or []:
         if isinstance(obj, Mapping) and isinstance(obj.get("name"), str):
-            out += [Column(contract_id, obj["name"], path) for path in _walk_properties(obj.get("properties"), "")]
+            walked = _walk_properties(obj.get("properties"), "")
+            out += [Column(contract_id, obj["name"], path, level) for path, level in walked]
     return out
 
 
@@ -620,15 +627,18 @@ class ProductQuery:
     owner: str | None = None
     column: str | None = None
     status: str | None = None
+    classification: str | None = None
+    """A column classification (``restricted``, ``pii``…; any case): products with a column so classified."""
 
     @functools.cached_property
-    def _folded(self) -> tuple[str, str, str, list[str]]:
-        """Tag, owner, column pattern and text words in lower case (folded once per query)."""
+    def _folded(self) -> tuple[str, str, str, list[str], str]:
+        """Tag, owner, column pattern, text words and classification in lower case (folded once per query)."""
         return (
             (self.tag or "").lower(),
             (self.owner or "").lower(),
             (self.column or "").lower(),
             (self.text or "").lower().split(),
+            (self.classification or "").lower(),
         )
 
     def match(self, entry: CatalogEntry) -> tuple[int, list[str], list[Column]] | None:
@@ -637,8 +647,10 @@ class ProductQuery:
             return None
         if self.status and entry.status != self.status:
             return None
-        tag, owner, pattern, words = self._folded
+        tag, owner, pattern, words, level = self._folded
         if tag and tag not in entry.folded_tags:
+            return None
+        if level and level not in entry.classifications:
             return None
         if words and not all(word in entry.haystack for word in words):
             return None
@@ -653,11 +665,15 @@ class ProductQuery:
             found = [
                 column
                 for column, (path, name) in zip(entry.columns, entry.folded_columns, strict=True)
-                if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(name, pattern)
+                if (fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(name, pattern))
+                and (not level or (column.classification or "").lower() == level)
             ]
             if not found:
                 return None
             fields.append("column")
+        elif level:
+            found = [c for c in entry.columns if (c.classification or "").lower() == level]
+            fields.append("classification")
         if words:
             for word in words:
                 hits = [name for name, text in entry.folded.items() if word in text]

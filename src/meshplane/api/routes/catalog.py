@@ -181,9 +181,15 @@ def search(
         str | None, Query(max_length=300, description="A column name of the product's contracts (`*` wildcards).")
     ] = None,
     status: IdFilter = None,
+    classification: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="A column classification (`restricted`, `pii`…; any case)."),
+    ] = None,
 ) -> dict[str, Any]:
     """Active products matching every given criterion; text matches on id or name rank first."""
-    query = catalog.ProductQuery(text=q, tag=tag, domain=domain, owner=owner, column=column, status=status)
+    query = catalog.ProductQuery(
+        text=q, tag=tag, domain=domain, owner=owner, column=column, status=status, classification=classification
+    )
     return paged(catalog.search_products(context.registry, query, limit=paging.limit, offset=paging.offset), paging)
 
 

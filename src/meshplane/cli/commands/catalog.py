@@ -74,6 +74,7 @@ class RegistrySource:
             owner=params.get("owner"),
             column=params.get("column"),
             status=params.get("status"),
+            classification=params.get("classification"),
         )
         limit, offset = int(params["limit"]), int(params["offset"])
         page = catalog.search_products(self.registry, query, limit=limit, offset=offset)
@@ -181,6 +182,10 @@ def search(
     column: Annotated[
         str | None, typer.Option("--column", help="A column name of the product's contracts (`*` wildcards).")
     ] = None,
+    classification: Annotated[
+        str | None,
+        typer.Option("--classification", help="Products with a column of this classification (e.g. restricted)."),
+    ] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Part of a team member's username or name.")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="A tag of the product.")] = None,
     domain: Annotated[str | None, typer.Option("--domain", help="Only products of this domain.")] = None,
@@ -198,6 +203,7 @@ def search(
     params = {
         "q": text or None,
         "column": column,
+        "classification": classification,
         "owner": owner,
         "tag": tag,
         "domain": domain,
@@ -223,7 +229,7 @@ def search(
         Column("matched", drop=4),
         Column("purpose", drop=5),
     ]
-    if column:
+    if column or classification:
         columns.append(Column("columns", drop=1))
     rows = []
     for item in items:
@@ -236,7 +242,7 @@ def search(
             escape(", ".join(item.get("matched") or [])),
             escape(_sentence(item.get("purpose"))),
         ]
-        if column:
+        if column or classification:
             row.append(escape(", ".join(f"{c['object']}.{c['column']}" for c in item.get("columns") or [])))
         rows.append(row)
     print_table(columns, rows, wide=wide)

@@ -1,4 +1,4 @@
-"""``/``: the marketplace — search by text, tag, owner, domain and column, with facets and cards."""
+"""``/``: the marketplace — search by text, tag, owner, domain, column and classification, with facets and cards."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def marketplace(view: View) -> Html:
         domain=view.query("domain"),
         owner=view.query("owner"),
         column=view.query("column"),
+        classification=view.query("classification", limit=100),
     )
     found = catalog.search_products(view.api.registry, query, limit=ALL)
     try:
@@ -41,6 +42,15 @@ def marketplace(view: View) -> Html:
         start = 0
     domains = Counter(item["domain"] for item in found.items)
     tags = Counter(tag for item in found.items for tag in item["tags"])
+    levels = Counter(level for item in found.items for level in item.get("classifications", ()))
+    kept = {
+        "q": query.text,
+        "tag": query.tag,
+        "domain": query.domain,
+        "owner": query.owner,
+        "column": query.column,
+        "classification": query.classification,
+    }
     cards = _cards(view, found.items[start : start + PAGE_SIZE])
     return Html(
         "marketplace.html",
@@ -53,6 +63,8 @@ def marketplace(view: View) -> Html:
             "page_size": PAGE_SIZE,
             "domains": domains.most_common(),
             "tags": tags.most_common(20),
+            "classifications": sorted(levels.items()),
+            "kept": kept,
         },
     )
 
