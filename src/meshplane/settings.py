@@ -162,6 +162,13 @@ class Settings(BaseModel):
         description="Seconds a notification delivery is retried after its first attempt; then it is dead "
         "(the dead-letter state, shown with the incident).",
     )
+    notify_reminder_seconds: float = Field(
+        default=21600.0,
+        ge=1,
+        le=7 * 86400,
+        description="Seconds between the worker's deprecation reminder cycles: each consumer still on a deprecated "
+        "port hears once per milestone (docs/monitoring.md#who-hears-what).",
+    )
     notify_timeout_seconds: float = Field(
         default=10.0,
         ge=0.1,

@@ -121,7 +121,7 @@ def existing_keys(session: Session, event_ids: Sequence[int]) -> set[tuple[int, 
     query = sa.select(Delivery.event_id, Delivery.domain_id, Delivery.target).where(
         Delivery.event_id.in_(list(event_ids))
     )
-    return {(int(e), str(d), str(t)) for e, d, t in session.execute(query)}
+    return {(int(e), str(d), str(t)) for e, d, t in session.execute(query) if e is not None}
 
 
 def claim_agreement_events(

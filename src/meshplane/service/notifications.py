@@ -44,9 +44,9 @@ from meshplane.registry.versions import major_of
 from meshplane.registry.worker import JobResult
 from meshplane.service.impact import ChangedColumn, ColumnUsage, analyse_impact, column_usage_in
 from meshplane.service.incidents import incident_view
+from meshplane.service.notices import fan_out_agreements, reminder_cycle, render_notice, targets_of
 from meshplane.service.notify import Outgoing, sender_of
 from meshplane.settings import get_settings
-from meshplane.spec.meshfiles import NotificationTarget
 
 if TYPE_CHECKING:
     from meshplane.registry.database import StampedCache
@@ -191,6 +191,7 @@ def payload_of(
     view = incident_view(incident)
     return {
         "schema": PAYLOAD_SCHEMA,
+        "kind": "incident",
         "event": {
             "id": event.id,
             "kind": event.kind,
@@ -233,7 +234,9 @@ def payload_of(
 
 
 def render(payload: dict[str, Any]) -> tuple[str, str]:
-    """(title, text) of a payload, for chat and e-mail targets."""
+    """(title, text) of a payload, for chat and e-mail targets (agreement and deprecation ones: `render_notice`)."""
+    if payload.get("kind") in ("agreement", "deprecation"):
+        return render_notice(payload)
     incident, event, affected = payload["incident"], payload["event"], payload["affected"]
     where = f"{incident['product']}:{incident['port']}" if incident["port"] else incident["contract"]
     title = f"meshplane incident {event['kind']}: {where} · {incident['check']}"
@@ -263,22 +266,6 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
 
 
 # -- fan-out -------------------------------------------------------------------------------------------
-
-
-def targets_of(session: Session, domain_ids: set[str]) -> dict[str, list[NotificationTarget]]:
-    """The notification targets each domain declares (its applied domain.yaml)."""
-    if not domain_ids:
-        return {}
-    rows = session.execute(
-        sa.select(m.Domain.id, m.Domain.document).where(
-            m.Domain.id.in_(sorted(domain_ids)), m.Domain.retired_at.is_(None)
-        )
-    )
-    out: dict[str, list[NotificationTarget]] = {}
-    for domain_id, document in rows:
-        declared = (document or {}).get("notifications") or []
-        out[str(domain_id)] = [NotificationTarget.model_validate(item) for item in declared if isinstance(item, dict)]
-    return out
 
 
 @dataclass
@@ -433,24 +420,45 @@ def send_due(
 
 @dataclass
 class NotificationJob:
-    """The worker's ``notifications`` job: fan incident events out to deliveries, then send what is due."""
+    """The worker's ``notifications`` job: fan incident and agreement events out to deliveries, remind, send."""
 
     name: str = "notifications"
+    reminder_interval_s: float | None = None
+    """Seconds between deprecation reminder cycles (None: ``MESHPLANE_NOTIFY_REMINDER_SECONDS``)."""
+    _reminders_not_before: float = field(default=0.0, repr=False)
+
+    def _remind(self, worker: Worker) -> tuple[int, int] | None:
+        """The reminder cycle when it is due; this worker asks the registry at most once a minute."""
+        if time.monotonic() < self._reminders_not_before:
+            return None
+        interval = self.reminder_interval_s if self.reminder_interval_s is not None else (
+            get_settings().notify_reminder_seconds
+        )  # fmt: skip
+        self._reminders_not_before = time.monotonic() + min(interval, 60.0)
+        return reminder_cycle(worker.registry, interval_s=interval)
 
     def run_once(self, worker: Worker) -> JobResult:
-        """One fan-out of new events and about a second of sending."""
+        """One fan-out of new events, the reminders when due, and about a second of sending."""
         spread = fan_out(worker.registry, worker.worker_id, lease_s=worker.lease_s)
+        agreed, agreed_deliveries = fan_out_agreements(worker.registry, worker.worker_id, lease_s=worker.lease_s)
+        problems: list[str] = []
+        try:
+            reminded = self._remind(worker)
+        except Exception as exc:  # a reminder cycle that fails never holds up the deliveries
+            log.exception("deprecation reminders failed")
+            reminded, problems = None, [f"deprecation reminders: {type(exc).__name__}: {exc}"[:500]]
         sent, more = send_due(worker.registry, worker.worker_id, lease_s=worker.lease_s)
         detail = (
-            f"{spread.events} event(s) → {spread.deliveries} deliveries; {sent.delivered} delivered, "
-            f"{sent.retrying} to retry, {sent.dead} dead"
+            f"{spread.events} event(s) → {spread.deliveries} deliveries; {agreed} agreement event(s) → "
+            f"{agreed_deliveries}; {reminded[0] if reminded else 0} reminder(s) → {reminded[1] if reminded else 0}; "
+            f"{sent.delivered} delivered, {sent.retrying} to retry, {sent.dead} dead"
         )
         return JobResult(
-            done=spread.events + sent.attempts,
-            more=more or spread.events > 0,
-            failed=sent.retrying + sent.dead,
+            done=spread.events + agreed + sent.attempts,
+            more=more or spread.events > 0 or agreed > 0,
+            failed=sent.retrying + sent.dead + len(problems),
             detail=detail,
-            errors=tuple(sent.errors[-5:]),
+            errors=tuple([*sent.errors, *problems][-5:]),
         )
 
 
