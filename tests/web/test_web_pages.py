@@ -30,6 +30,11 @@ PAGES = {
     "governance": ("/governance", "h1", "Governance by domain"),
     "agreements": ("/agreements", "h1", "Agreements of retail"),
     "map": ("/map", "h1", "Mesh map"),
+    "flow-runs": (
+        "/flows?from_product=retail.sales&to_product=logistics.shipments",
+        "h1",
+        "Runs of retail.sales → logistics.shipments",
+    ),
     "not-found": ("/products/no.such.product", "h1", "Not found"),
     "signin": ("/signin", "h1", "Sign in"),
 }
@@ -128,6 +133,38 @@ def test_mesh_map_draws_the_flagged_read(world: World, serve: Callable[..., str]
     page.goto(base + "/map")
     assert page.locator("svg.map line.edge.flagged").count() == 1
     assert "no-agreement" in page.inner_text("#flows")
+
+
+def test_mesh_map_clicks_through_to_the_runs_of_a_flow(
+    world: World, serve: Callable[..., str], new_page: Callable[..., Any]
+) -> None:
+    base = serve(anonymous_read=True)
+    page = new_page()
+    page.goto(base + "/map")
+    page.click("svg.map a:has(line.edge.flagged) line.hit")  # the edge itself is the link
+    expect(page.locator("h1")).to_have_text("Runs of retail.sales → logistics.shipments")
+    row = page.locator("table.runs tbody tr")
+    assert row.count() == 1
+    cells = row.first.locator("td").all_inner_texts()
+    assert cells[1] == "airflow-logistics/shipments" and cells[4] == "not covered"
+    assert "no-agreement" in cells[5]
+    page.goto(base + "/map")
+    page.click("table >> a[aria-label='1 runs from retail to logistics']")  # a matrix cell
+    expect(page.locator("h1")).to_have_text("Runs of retail → logistics")
+    assert page.locator("table.runs tbody tr").count() == 1
+    html = httpx.get(base + "/map").text  # without JavaScript: plain links beside the graph
+    assert 'href="/flows?days=30&amp;kind=read&amp;from_domain=retail' in html
+
+
+def test_an_unknown_flow_is_a_404_page_and_its_names_are_escaped(world: World, serve: Callable[..., str]) -> None:
+    base = serve(anonymous_read=True)
+    answer = httpx.get(base + "/flows", params={"from_product": "<b>nope</b>", "to_product": "retail.sales"})
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+    assert "no flow from &lt;b&gt;nope&lt;/b&gt; to retail.sales in the last 30 days" in answer.text
+    assert "<b>nope</b>" not in answer.text
+    assert httpx.get(base + "/flows").status_code == 400  # no flow named
+    old = httpx.get(base + "/flows", params={"from_product": "retail.sales", "days": "1"})
+    assert old.status_code == 404  # the read was three days ago
 
 
 def test_unknown_ids_are_html_404_pages(world: World, serve: Callable[..., str]) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from meshplane.service import catalog, movements
+from meshplane.service.flowruns import FlowSelector
 from meshplane.web.core import Html, View, get
 
 ALL = 100_000
@@ -77,6 +78,7 @@ def mesh_map(view: View) -> Html:
             "matrix": matrix,
             "days": days,
             "focus": focus,
+            "selector_of": FlowSelector.of,  # each edge, flow and matrix cell links to its runs (/flows)
         },
     )
 
