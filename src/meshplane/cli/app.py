@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "show": "catalog",
     "test": "test",
+    "test-runs": "testruns",
     "token": "token",
     "worker": "worker",
 }

@@ -33,6 +33,7 @@ from meshplane.lineage.events import (
     spec_version_of,
 )
 from meshplane.lineage.facets import (
+    Assertion,
     ColumnLineage,
     DatasetStatistics,
     DataSource,
@@ -82,6 +83,7 @@ __all__ = [
     "SCHEME_RULES",
     "SERVER_LOCATORS",
     "TERMINAL_EVENT_TYPES",
+    "Assertion",
     "Attribution",
     "AttributionRule",
     "ColumnLineage",

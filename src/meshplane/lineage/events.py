@@ -41,6 +41,7 @@ from meshplane.diagnostics import MeshplaneError, json_type, render_json_path
 from meshplane.lineage.facets import (
     READERS,
     STATISTICS_FIELDS,
+    Assertion,
     ColumnLineage,
     DatasetStatistics,
     DataSource,
@@ -129,6 +130,8 @@ class EventDataset:
     symlinks: tuple[SymlinkIdentifier, ...] = ()
     data_source: DataSource | None = None
     lifecycle: LifecycleChange | None = None
+    assertions: tuple[Assertion, ...] = ()
+    """The ``dataQualityAssertions`` facet of an input (its ``inputFacets``, else its dataset ``facets``)."""
     _source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -468,6 +471,8 @@ def classify(document: Mapping[str, Any], *, partial: bool = False) -> EventKind
 
 _DATASET_FACETS = ("schema", "columnLineage", "ownership", "symlinks", "dataSource", "lifecycleStateChange")
 """The dataset facets meshplane reads, in the order their warnings are reported."""
+_ASSERTIONS = "dataQualityAssertions"
+"""Read from an input's ``inputFacets`` (where the spec puts it), else from its dataset ``facets``."""
 _NO_FACETS: Mapping[str, Any] = MappingProxyType({})
 _INVALID = object()
 """What `_read_facet_text` answers for a facet that fails its schema."""
@@ -510,11 +515,11 @@ class _Reader:
 
     def dataset(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> EventDataset:
         namespace, name = raw.get("namespace", ""), raw.get("name", "")
-        read, stats = self._facets(raw, role, path)
+        read, stats, assertions = self._facets(raw, role, path)
         return EventDataset(  # positional, in field order (faster than by keyword)
             role, namespace, name, _identity(namespace, name, path), read.get("schema"), read.get("columnLineage"),
             stats, read.get("ownership") or (), read.get("symlinks") or (), read.get("dataSource"),
-            read.get("lifecycleStateChange"), raw,
+            read.get("lifecycleStateChange"), assertions, raw,
         )  # fmt: skip
 
     def check_datasets(self, raws: Any, role: DatasetRole, key: str) -> None:
@@ -529,21 +534,26 @@ class _Reader:
         if "#" in namespace:  # the one way to have no canonical identity (canonicalising never adds a '#')
             _identity(namespace, raw.get("name", ""), path)
 
-    def _facets(self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]) -> tuple[Any, Any]:
+    def _facets(
+        self, raw: dict[str, Any], role: DatasetRole, path: tuple[str | int, ...]
+    ) -> tuple[Any, Any, tuple[Assertion, ...]]:
         read: Mapping[str, Any] = _NO_FACETS
         facets = raw.get("facets")
         if isinstance(facets, dict) and facets:
             read = {key: self.facet(facets, "dataset", key, path, "facets") for key in _DATASET_FACETS if key in facets}
-        stats = None
+        stats, assertions = None, ()
         if role is DatasetRole.INPUT and "inputFacets" in raw:
             stats = self.facet(raw["inputFacets"], "input", "inputStatistics", path, "inputFacets")
             if stats is not None:
                 _check_statistics(raw["inputFacets"]["inputStatistics"], (*path, "inputFacets", "inputStatistics"))
+            assertions = self.facet(raw["inputFacets"], "input", _ASSERTIONS, path, "inputFacets") or ()
         elif role is DatasetRole.OUTPUT and "outputFacets" in raw:
             stats = self.facet(raw["outputFacets"], "output", "outputStatistics", path, "outputFacets")
             if stats is not None:
                 _check_statistics(raw["outputFacets"]["outputStatistics"], (*path, "outputFacets", "outputStatistics"))
-        return read, stats
+        if role is DatasetRole.INPUT and not assertions and isinstance(facets, dict) and _ASSERTIONS in facets:
+            assertions = self.facet(facets, "dataset", _ASSERTIONS, path, "facets") or ()  # where dbt-ol also puts it
+        return read, stats, assertions
 
 
 def _check_statistics(facet: Mapping[str, Any], path: tuple[str | int, ...]) -> None:

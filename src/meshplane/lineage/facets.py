@@ -152,6 +152,20 @@ class ParentRun:
     root_job_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """One entry of a ``dataQualityAssertions`` facet: a test run on the dataset (or one of its columns)."""
+
+    assertion: str
+    success: bool
+    column: str | None = None
+    name: str | None = None
+    severity: str | None = None
+    description: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+
+
 # --- readers ---
 
 
@@ -240,6 +254,27 @@ def _lifecycle(raw: Mapping[str, Any]) -> LifecycleChange | None:
     return LifecycleChange(raw.get("lifecycleStateChange", ""), previous.get("namespace"), previous.get("name"))
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _assertions(raw: Mapping[str, Any]) -> tuple[Assertion, ...]:
+    return tuple(
+        Assertion(
+            str(a.get("assertion") or ""),
+            a.get("success") is True,
+            _text(a.get("column")),
+            _text(a.get("name")),
+            _text(a.get("severity")),
+            _text(a.get("description")),
+            _text(a.get("expected")),
+            _text(a.get("actual")),
+        )
+        for a in raw.get("assertions") or ()
+        if isinstance(a, Mapping) and a.get("assertion")
+    )
+
+
 def _job_type(raw: Mapping[str, Any]) -> JobType | None:
     return JobType(raw.get("processingType"), raw.get("integration"), raw.get("jobType")) if raw else None
 
@@ -274,7 +309,8 @@ READERS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("run", "parent"): _parent, ("job", "ownership"): _owners, ("job", "jobType"): _job_type,
     ("dataset", "schema"): _schema, ("dataset", "columnLineage"): _column_lineage, ("dataset", "ownership"): _owners,
     ("dataset", "symlinks"): _symlinks, ("dataset", "dataSource"): _data_source,
-    ("dataset", "lifecycleStateChange"): _lifecycle,
+    ("dataset", "lifecycleStateChange"): _lifecycle, ("dataset", "dataQualityAssertions"): _assertions,
+    ("input", "dataQualityAssertions"): _assertions,
     ("input", "inputStatistics"): _statistics, ("output", "outputStatistics"): _statistics,
 }  # fmt: skip
 """What meshplane reads from each standard facet it interprets (`FACET_SCHEMAS`) that passed its schema."""
@@ -284,6 +320,7 @@ __all__ = [
     "MAX_STATISTIC",
     "READERS",
     "STATISTICS_FIELDS",
+    "Assertion",
     "ColumnLineage",
     "DataSource",
     "DatasetStatistics",

@@ -15,7 +15,8 @@ re-run publish) is recognised by its fingerprint (`run_fingerprint`) and not sto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -113,52 +114,123 @@ def store_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "
         stored = session.execute(sa.select(m.TestRun.id).where(m.TestRun.fingerprint == fingerprint)).scalar()
         if stored is not None:
             return stored, False
-        version_id = session.execute(
-            sa.select(m.ContractVersion.id).where(
-                m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
-            )
-        ).scalar_one_or_none()
-        row = m.TestRun(
-            contract_id=contract_id,
-            contract_version=version,
-            contract_version_id=version_id,
-            server=_text(run.get("server")),
-            engine=_text(run.get("engine")),
-            result=result,
-            started_at=started,
-            finished_at=finished,
-            recorded_at=m.utcnow(),
-            recorded_by=actor,
-            check_count=len(checks),
-            extra={k: v for k, v in run.items() if k not in _RUN_KEYS},
+        return _insert(
+            session,
+            run,
+            actor=actor,
             fingerprint=fingerprint,
-        )
-        session.add(row)
-        session.flush()
-        if checks:
-            session.execute(
-                sa.insert(m.CheckResult),
-                [
-                    {
-                        "test_run_id": row.id,
-                        "position": index,
-                        "check_id": str(check.get("id") or f"check-{index}"),
-                        "kind": _text(check.get("kind")),
-                        "object": _text(check.get("object")),
-                        "property": _text(check.get("property")),
-                        "status": str(check.get("status") or "error"),
-                        "severity": _text(check.get("severity")),
-                        "observed": check.get("observed"),
-                        "threshold": _text(check.get("threshold")),
-                        "message": _text(check.get("message")),
-                        "extra": {k: v for k, v in check.items() if k not in _CHECK_KEYS} or None,
-                    }
-                    for index, check in enumerate(checks)
-                ],
-            )
-        return row.id, True
+            required=(contract_id, version, result),
+            times=(started, finished),
+        ), True
 
     return registry.write(_in_transaction, exclusive=True)
+
+
+def _insert(
+    session: Session,
+    run: Mapping[str, Any],
+    *,
+    actor: str,
+    fingerprint: str,
+    required: tuple[str, str, str],
+    times: tuple[datetime, datetime | None],
+) -> int:
+    contract_id, version, result = required
+    version_id = session.execute(
+        sa.select(m.ContractVersion.id).where(
+            m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
+        )
+    ).scalar_one_or_none()
+    checks = run.get("checks") or []
+    row = m.TestRun(
+        contract_id=contract_id,
+        contract_version=version,
+        contract_version_id=version_id,
+        server=_text(run.get("server")),
+        engine=_text(run.get("engine")),
+        result=result,
+        started_at=times[0],
+        finished_at=times[1],
+        recorded_at=m.utcnow(),
+        recorded_by=actor[:200],
+        check_count=len(checks),
+        extra={k: v for k, v in run.items() if k not in _RUN_KEYS},
+        fingerprint=fingerprint,
+    )
+    session.add(row)
+    session.flush()
+    _insert_checks(session, row.id, checks)
+    return row.id
+
+
+def _insert_checks(session: Session, run_id: int, checks: Sequence[Mapping[str, Any]]) -> None:
+    if not checks:
+        return
+    session.execute(
+        sa.insert(m.CheckResult),
+        [
+            {
+                "test_run_id": run_id,
+                "position": index,
+                "check_id": str(check.get("id") or f"check-{index}")[:500],
+                "kind": _text(check.get("kind")),
+                "object": _text(check.get("object")),
+                "property": _text(check.get("property")),
+                "status": str(check.get("status") or "error"),
+                "severity": _text(check.get("severity")),
+                "observed": check.get("observed"),
+                "threshold": _text(check.get("threshold")),
+                "message": _text(check.get("message")),
+                "extra": {k: v for k, v in check.items() if k not in _CHECK_KEYS} or None,
+            }
+            for index, check in enumerate(checks)
+        ],
+    )
+
+
+def evidence_fingerprint(key: str) -> str:
+    """The ``fingerprint`` of a run derived from evidence (`store_evidence_run`): sha256 of its key, namespaced."""
+    return hashlib.sha256(f"evidence\n{key}".encode()).hexdigest()
+
+
+def store_evidence_run(session: Session, run: Mapping[str, Any], *, key: str, actor: str) -> tuple[int, bool]:
+    """Store a run that evidence says happened (an OpenLineage event's assertions), once per `key`.
+
+    Inside the caller's transaction. The same key again (a re-derived event) stores nothing new:
+    the stored run takes the new document's contract, result and checks when it is at least as
+    recent (a resolution that changed with a reindex), keeping its id, so nothing counts twice.
+    Returns the run's id and whether it is new.
+    """
+    contract_id, version, result = _require(run)
+    started = _timestamp(run.get("startedAt"), "startedAt")
+    finished = _timestamp(run["finishedAt"], "finishedAt") if run.get("finishedAt") is not None else None
+    checks = run.get("checks") or []
+    fingerprint = evidence_fingerprint(key)
+    row = session.execute(sa.select(m.TestRun).where(m.TestRun.fingerprint == fingerprint)).scalar_one_or_none()
+    if row is None:
+        return _insert(
+            session,
+            run,
+            actor=actor,
+            fingerprint=fingerprint,
+            required=(contract_id, version, result),
+            times=(started, finished),
+        ), True
+    if (finished or started) < (row.finished_at or row.started_at).replace(tzinfo=(finished or started).tzinfo):
+        return row.id, False  # an older event of the same run says less
+    row.contract_id, row.contract_version, row.result = contract_id, version, result
+    row.contract_version_id = session.execute(
+        sa.select(m.ContractVersion.id).where(
+            m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
+        )
+    ).scalar_one_or_none()
+    row.started_at, row.finished_at = min(started, row.started_at.replace(tzinfo=started.tzinfo)), finished
+    row.server, row.engine = _text(run.get("server")), _text(run.get("engine"))
+    row.check_count, row.extra = len(checks), {k: v for k, v in run.items() if k not in _RUN_KEYS}
+    session.execute(sa.delete(m.CheckResult).where(m.CheckResult.test_run_id == row.id))
+    session.flush()
+    _insert_checks(session, row.id, checks)
+    return row.id, False
 
 
 @dataclass(frozen=True)

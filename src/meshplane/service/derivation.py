@@ -8,7 +8,9 @@ oldest first:
 * the run, attributed to a domain (`attribute_job`), its latest state;
 * its datasets, resolved to output ports through the index built at apply time, with their
   latest statistics and the schema's drift from the port's contract;
-* column usage from ``columnLineage``.
+* column usage from ``columnLineage``;
+* the ``dataQualityAssertions`` of inputs that resolve to a port, as test runs of its contract
+  (`meshplane.service.assertions`), once per run and dataset.
 
 A chunk is **claimed** (a lease on its queue rows; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
 **observed** outside any write (parsing, resolving, merging into the stored rows as read), and
@@ -58,7 +60,10 @@ from meshplane.registry import Registry, dbtlinks
 from meshplane.registry import lineage as store
 from meshplane.registry import lineage_queue as queue
 from meshplane.registry import models as m
+from meshplane.registry.database import EXCLUSIVE_LOCK_KEY
+from meshplane.registry.testruns import store_evidence_run
 from meshplane.registry.worker import JobResult
+from meshplane.service.assertions import assertion_key, assertion_run
 from meshplane.service.flags import facet_is_complete, schema_drift
 from meshplane.service.senders import bind_attribution, port_evidence_mismatch
 
@@ -174,6 +179,8 @@ class _Batch:
         self.senders: Mapping[int, store.Sender | None] = {}
         """Who sent each event (by ``id()`` of the event): binds attribution (`meshplane.service.senders`)."""
         self.drifts: dict[tuple[Any, ...], list[dict[str, str]] | None] = {}
+        self.evidence: dict[str, tuple[datetime, dict[str, Any], str]] = {}
+        """Test runs the events' assertions give: key → (event time, run document, recorded by); the latest wins."""
 
     def load(self, events: Sequence[LineageEvent]) -> None:
         run_keys = {_run_key(e) for e in events if e.kind is not EventKind.DATASET}
@@ -268,6 +275,8 @@ class _Batch:
         if match is not None and dataset.role is not DatasetRole.INPUT:  # evidence about the port
             row = match.row
             mismatch = port_evidence_mismatch(self.senders.get(id(event)), row.domain, row.product, row.port)
+        elif match is not None and dataset.assertions and event.kind is EventKind.RUN:  # test results of the port
+            mismatch = self._assertions(key, event, dataset, match, at)
         if dataset.schema is not None and match is not None and dataset.role is not DatasetRole.INPUT and not mismatch:
             fields = tuple((f.name, f.type) for f in dataset.schema)
             drift = self.drift(match, fields, facet_is_complete(event.producer, fields))
@@ -290,6 +299,20 @@ class _Batch:
             state = self.datasets[obs.key] = store.DatasetState.new(obs)
         state.observe(obs)
         self.touched_sets.add(obs.key)
+
+    def _assertions(self, key: str, event: LineageEvent, dataset: Any, match: PortMatch, at: datetime) -> str | None:
+        """Keep the dataset's assertions as a test run of the port; the sender's mismatch instead when it may not."""
+        sender = self.senders.get(id(event))
+        row = match.row
+        mismatch = port_evidence_mismatch(sender, row.domain, row.product, row.port, reported="tested")
+        if mismatch is not None:
+            return mismatch
+        by = sender.received_by if sender is not None else "local operator (lineage)"
+        document = assertion_run(event, dataset.identity, dataset.assertions, match, at=at, received_by=by)
+        run_key = assertion_key(key, dataset.identity)
+        if run_key not in self.evidence or at >= self.evidence[run_key][0]:
+            self.evidence[run_key] = (at, document, by)
+        return None
 
     def _usage(
         self,
@@ -344,6 +367,8 @@ class _Batch:
             datasets=sets,
             usage=self.usage,
         )
+        for run_key, (_, document, by) in sorted(self.evidence.items()):
+            store_evidence_run(session or self.session, document, key=run_key, actor=by)
 
 
 # --- deriving queued events ----------------------------------------------------------------------------
@@ -413,12 +438,19 @@ def _write_batch(session: Session, batch: _Batch, events: Sequence[LineageEvent]
     """Write what `batch` observed and release the claim on `ids`, in the caller's transaction."""
     registry = batch.registry
     if registry.dialect == "postgresql":  # derivers touching the same runs or usage rows take turns, in one order
+        if _tests_in(events):  # test runs are stored under the lock every writer of test runs takes, and first
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": EXCLUSIVE_LOCK_KEY})
         session.execute(_LOCK_KEYS, {"keys": sorted({_advisory_key(k) for k in batch.lock_keys()})})
     if not batch.still_current(session):
         batch = _observe(session, registry, events, batch.senders)
     batch.write(session)
     if queue.release(session, ids, me) != len(ids):
         raise LeaseLost(f"the claim of {me} on {len(ids)} events ran out; another worker derives them")
+
+
+def _tests_in(events: Sequence[LineageEvent]) -> bool:
+    """True when an event carries assertions (its derivation may store test runs)."""
+    return any(d.assertions for e in events for d in e.inputs)
 
 
 @dataclass

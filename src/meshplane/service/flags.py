@@ -299,7 +299,8 @@ class PortFlag:
 
 
 def port_flags(session: Session, *, since: datetime | None = None, until: datetime | None = None) -> list[PortFlag]:
-    """Every port flag seen in [since, until): drift of the latest schema, foreign writes, sender mismatches."""
+    """Every port flag seen in [since, until): drift of the latest schema, foreign writes, sender mismatches (of
+    writes, schemas and test results)."""
     out: list[PortFlag] = []
     for (product, port), schema in sorted(latest_port_schemas(session, until=until).items()):
         if schema.drift and (since is None or schema.seen_at >= since):
@@ -312,8 +313,10 @@ def port_flags(session: Session, *, since: datetime | None = None, until: dateti
         sa.select(d.product, d.port, d.domain, d.mismatch, d.last_seen, r.domain.label("run_domain"), r.received_by,
                   r.job_namespace, r.job_name)
         .outerjoin(r, r.run_key == d.run_key)
-        .where(d.product.is_not(None), d.role.in_(("output", "static")),
-               sa.or_(d.mismatch.is_not(None), sa.and_(r.domain.is_not(None), r.domain != d.domain)))
+        .where(d.product.is_not(None),
+               sa.or_(sa.and_(d.role.in_(("output", "static")),
+                              sa.or_(d.mismatch.is_not(None), sa.and_(r.domain.is_not(None), r.domain != d.domain))),
+                      sa.and_(d.role == "input", d.mismatch.is_not(None))))  # test results sent about another's port
         .order_by(d.product, d.port, d.last_seen)
     )  # fmt: skip
     if since is not None:

@@ -49,12 +49,15 @@ def bind_attribution(
     return (domain, SENDER_RULE, f"sent by {sender.received_by}"), mismatch
 
 
-def port_evidence_mismatch(sender: Sender | None, port_domain: str | None, product: str, port: str) -> str | None:
-    """Why `sender` may not give evidence (a write, a schema) about `product`/`port` of `port_domain`; None: it may."""
+def port_evidence_mismatch(
+    sender: Sender | None, port_domain: str | None, product: str, port: str, *, reported: str = "written"
+) -> str | None:
+    """Why `sender` may not give evidence (a write, a schema, test results) about `product`/`port` of `port_domain`;
+    None: it may. `reported`: what the evidence says was done to the port (``written``, ``tested``)."""
     if sender is None or sender.bound is None or port_domain is None or port_domain == sender.bound:
         return None
     return (
-        f"{product}/{port} (domain {port_domain}) reported as written by {sender.received_by}, a maintainer of "
+        f"{product}/{port} (domain {port_domain}) reported as {reported} by {sender.received_by}, a maintainer of "
         f"{sender.bound}: not evidence about another domain's port"
     )
 

@@ -3,8 +3,10 @@
 A run is the JSON of `meshplane test --format json` (ARCHITECTURE.md §3). It is recorded by
 maintainers of its contract's domain (or admins); a run of a contract the registry does not know is
 refused (404 naming the contract id), whoever sends it.
-History and pass rates are read back per contract. Mesh bundles, the other thing CI publishes, are
-`service.publishing`.
+History and pass rates are read back per contract. The history also holds the test results
+OpenLineage producers report (dbt's tests: `meshplane.service.assertions`), source ``openlineage``,
+beside the runs of ``meshplane test`` (source ``meshplane``). Mesh bundles, the other thing CI
+publishes, are `service.publishing`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import NotFound
 from meshplane.registry import Registry, store_test_run
 from meshplane.registry import models as m
+from meshplane.service.assertions import SOURCE as LINEAGE_SOURCE
 from meshplane.service.catalog import Page
+
+SOURCES = ("meshplane", LINEAGE_SOURCE)
+"""What `list_runs` filters on: runs meshplane ran (``meshplane test``, CI, the worker's schedule: source
+``meshplane`` or ``schedule``), or the assertions an OpenLineage producer reported (source ``openlineage``)."""
 
 
 def _contract_domains(registry: Registry, contract_ids: Iterable[str]) -> dict[str, str]:
@@ -59,12 +66,25 @@ def record_runs(registry: Registry, actor: Principal, runs: Sequence[Mapping[str
         if not isinstance(contract, Mapping) or not isinstance(contract.get("id"), str):
             raise MeshplaneError(f"runs[{index}]: 'contract' must be an object with 'id' and 'version'")
         contract_ids.append(contract["id"])
+        if run.get("engine") == LINEAGE_SOURCE:
+            raise MeshplaneError(
+                f"runs[{index}]: engine '{LINEAGE_SOURCE}' is kept for the test results lineage events report; "
+                "name the engine the checks ran on"
+            )
     domains = _contract_domains(registry, contract_ids)
     unknown = sorted({c for c in contract_ids if c not in domains})
     if unknown:
         raise NotFound(f"{_named(unknown)} are not registered: apply them first, then record their runs")
     actor.require_maintainer({domains[c] for c in contract_ids if c in domains}, "publish test runs of these contracts")
     return [store_test_run(registry, run, actor=actor.actor) for run in runs]
+
+
+def _source(row: m.TestRun) -> str:
+    """``openlineage`` (a producer's assertions), ``schedule`` (the worker's monitoring), else ``meshplane``."""
+    if row.engine == LINEAGE_SOURCE:
+        return LINEAGE_SOURCE
+    said = (row.extra or {}).get("source")
+    return said if isinstance(said, str) and said else "meshplane"
 
 
 def _run_summary(row: m.TestRun, domain: str | None) -> dict[str, Any]:
@@ -81,6 +101,7 @@ def _run_summary(row: m.TestRun, domain: str | None) -> dict[str, Any]:
         "recordedBy": row.recorded_by,
         "checkCount": row.check_count,
         "registeredVersion": row.contract_version_id is not None,
+        "source": _source(row),
     }
 
 
@@ -93,10 +114,12 @@ def list_runs(
     result: str | None = None,
     server: str | None = None,
     since: datetime | None = None,
+    source: str | None = None,
+    checks: bool = False,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
-    """Recorded runs, newest first."""
+    """Recorded runs, newest first; from one `source` (`SOURCES`) only when given; with their checks if `checks`."""
     query = sa.select(m.TestRun, m.Contract.domain_id).outerjoin(m.Contract, m.Contract.id == m.TestRun.contract_id)
     if contract:
         query = query.where(m.TestRun.contract_id == contract)
@@ -110,12 +133,45 @@ def list_runs(
         query = query.where(m.TestRun.server == server)
     if since is not None:
         query = query.where(m.TestRun.started_at >= since)
+    if source == LINEAGE_SOURCE:
+        query = query.where(m.TestRun.engine == LINEAGE_SOURCE)
+    elif source is not None:
+        query = query.where(sa.or_(m.TestRun.engine.is_(None), m.TestRun.engine != LINEAGE_SOURCE))
     with registry.read() as session:
         total = int(session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
         rows = session.execute(
             query.order_by(m.TestRun.started_at.desc(), m.TestRun.id.desc()).limit(limit).offset(offset)
         ).all()
-        return Page([_run_summary(run, dom) for run, dom in rows], total)
+        items = [_run_summary(run, dom) for run, dom in rows]
+        if checks:
+            found = _checks_of(session, [item["id"] for item in items])
+            for item in items:
+                item["checks"] = found.get(item["id"], [])
+        return Page(items, total)
+
+
+def _check_dict(c: m.CheckResult) -> dict[str, Any]:
+    return {
+        "id": c.check_id,
+        "kind": c.kind,
+        "object": c.object,
+        "property": c.property,
+        "status": c.status,
+        "severity": c.severity,
+        "observed": c.observed,
+        "threshold": c.threshold,
+        "message": c.message,
+    } | (c.extra or {})
+
+
+def _checks_of(session: Any, run_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not run_ids:
+        return out
+    query = sa.select(m.CheckResult).where(m.CheckResult.test_run_id.in_(run_ids))
+    for check in session.execute(query.order_by(m.CheckResult.test_run_id, m.CheckResult.position)).scalars():
+        out.setdefault(check.test_run_id, []).append(_check_dict(check))
+    return out
 
 
 def get_run(registry: Registry, run_id: int) -> dict[str, Any]:
@@ -132,21 +188,7 @@ def get_run(registry: Registry, run_id: int) -> dict[str, Any]:
         ).scalars()
         out = _run_summary(row, domain)
         out["extra"] = row.extra or {}
-        out["checks"] = [
-            {
-                "id": c.check_id,
-                "kind": c.kind,
-                "object": c.object,
-                "property": c.property,
-                "status": c.status,
-                "severity": c.severity,
-                "observed": c.observed,
-                "threshold": c.threshold,
-                "message": c.message,
-            }
-            | (c.extra or {})
-            for c in checks
-        ]
+        out["checks"] = [_check_dict(c) for c in checks]
         return out
 
 
@@ -227,4 +269,4 @@ def pass_rates(
         return Page(items, total)
 
 
-__all__ = ["PASSING", "get_run", "list_runs", "pass_rates", "record_runs", "refuse_unregistered"]
+__all__ = ["PASSING", "SOURCES", "get_run", "list_runs", "pass_rates", "record_runs", "refuse_unregistered"]

@@ -116,6 +116,8 @@ class RunSummary(OpenModel):
     result: str
     started_at: str
     check_count: int
+    source: str
+    """``meshplane`` (``meshplane test``, the worker's schedule) or ``openlineage`` (a producer's assertions)."""
 
 
 class RunDetail(RunSummary):
@@ -162,8 +164,16 @@ def list_runs(
     result: Literal["passed", "warning", "failed", "error"] | None = None,
     server: IdFilter = None,
     since: Annotated[Timestamp | None, Query(description="Runs started at or after this instant.")] = None,
+    source: Annotated[
+        Literal["meshplane", "openlineage"] | None,
+        Query(
+            description="Only runs of `meshplane test` (and the worker), or only assertions OpenLineage producers "
+            "reported (dbt tests)."
+        ),
+    ] = None,
+    checks: Annotated[bool, Query(description="Include each run's check results.")] = False,
 ) -> dict[str, Any]:
-    """Recorded runs, newest first."""
+    """Recorded runs, newest first: `meshplane test` runs and the dbt tests (assertions) lineage events reported."""
     page = testruns.list_runs(
         context.registry,
         contract=contract,
@@ -172,6 +182,8 @@ def list_runs(
         result=result,
         server=server,
         since=since,
+        source=source,
+        checks=checks,
         limit=paging.limit,
         offset=paging.offset,
     )

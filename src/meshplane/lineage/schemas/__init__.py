@@ -46,6 +46,8 @@ FACET_SCHEMAS: dict[tuple[str, str], str] = {
     ("dataset", "symlinks"): "SymlinksDatasetFacet",
     ("dataset", "dataSource"): "DatasourceDatasetFacet",
     ("dataset", "lifecycleStateChange"): "LifecycleStateChangeDatasetFacet",
+    ("dataset", "dataQualityAssertions"): "DataQualityAssertionsDatasetFacet",
+    ("input", "dataQualityAssertions"): "DataQualityAssertionsDatasetFacet",
     ("input", "inputStatistics"): "InputStatisticsInputDatasetFacet",
     ("output", "outputStatistics"): "OutputStatisticsOutputDatasetFacet",
 }
