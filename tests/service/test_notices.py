@@ -27,6 +27,7 @@ from meshplane.registry.worker import Worker
 from meshplane.service import notices, notifications
 from meshplane.service.agreements import decide_agreement, request_agreement, revoke_agreement
 from meshplane.service.gitops import apply_mesh
+from meshplane.service.linting import lint_path
 from meshplane.service.notifications import NotificationJob
 from meshplane.settings import get_settings
 
@@ -170,16 +171,25 @@ def test_a_receiver_that_is_down_never_holds_up_the_transition(url: str, tmp_pat
 def test_a_target_filter_applies_to_agreement_events(url: str, tmp_path: Path) -> None:
     with Receiver() as retail, Receiver() as finance:
         mesh = _holding(
-            tmp_path, _webhook("ops", retail.url, "    events: [opened, resolved]\n"), _webhook("fin", finance.url)
+            tmp_path,
+            _webhook("ops", retail.url, "    events: [opened, agreement.requested]\n"),
+            _webhook("fin", finance.url, "    events: [opened, resolved]\n"),
         )
+        assert not [d for d in lint_path(mesh).diagnostics if d.file and d.file.endswith("domain.yaml")]
         with Registry(url) as registry:
             apply_mesh(mesh, registry=registry, actor="test")
             asked = request_agreement(registry, FINANCE, consumer="finance.ledger", provider="retail.sales",
                                       port="orders", purpose="close")  # fmt: skip
             decide_agreement(registry, RETAIL, asked.id, approve=True)
             _drain(registry)
-    assert retail.payloads() == []  # its filter names incident events only
-    assert [p["event"]["kind"] for p in finance.payloads()] == ["agreement.approved"]
+    assert [p["event"]["kind"] for p in retail.payloads()] == ["agreement.requested"]
+    assert finance.payloads() == []  # its filter names incident events only
+
+
+def test_lint_refuses_an_unknown_event_in_a_filter(tmp_path: Path) -> None:
+    mesh = _holding(tmp_path, _webhook("ops", "https://hooks.example/r", "    events: [agreement.maybe]\n"), "")
+    found = [d for d in lint_path(mesh).diagnostics if d.file and d.file.endswith("retail/domain.yaml")]
+    assert found and "agreement.maybe" in found[0].message
 
 
 # -- deprecation reminders ---------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Notifications of incidents: who hears what, the blast radius, and deliveries with retries.
 
-The worker's ``notifications`` job (`NotificationJob`) does two things each run:
+The worker's ``notifications`` job (`NotificationJob`) does two things each run (and, through
+`meshplane.service.notices`, fans agreement transitions out and sends deprecation reminders into
+the same deliveries):
 
 1. **Fan-out**: it claims the incident events not yet notified (`meshplane.registry.incidents.claim_events`)
    and, in the same transaction that marks them notified, writes one `Delivery` per (event, domain,

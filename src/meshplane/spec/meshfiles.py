@@ -51,7 +51,7 @@ class DomainSupport(SpecModel):
 
 
 class NotificationTarget(SpecModel):
-    """Where a domain hears about its incidents (docs/monitoring.md#notifications).
+    """Where a domain hears about its incidents, usage agreements and deprecations (docs/monitoring.md#notifications).
 
     Exactly one of `webhook` (an http(s) URL receiving signed JSON) and `apprise` (an apprise URL:
     ``slack://…``, ``mailtos://…``; ``${VAR}`` placeholders are read from the environment when sent).
@@ -63,7 +63,8 @@ class NotificationTarget(SpecModel):
     secret_env: str | None = None
     """The environment variable holding the webhook's HMAC-SHA256 key (never the key itself)."""
     events: list[str] | None = None
-    """Only these incident events (opened, reopened, acknowledged, resolved); default all it may hear."""
+    """Only these events (opened, reopened, acknowledged, resolved, agreement.requested, agreement.approved,
+    agreement.rejected, agreement.revoked, agreement.expired, deprecation.reminder); default all it may hear."""
 
 
 class Domain(SpecModel):

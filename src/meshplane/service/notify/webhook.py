@@ -1,6 +1,6 @@
 """Webhook targets: the JSON payload POSTed to an http(s) URL, signed with HMAC-SHA256.
 
-Headers (docs/monitoring.md#webhooks): ``X-Meshplane-Event`` (the incident event kind),
+Headers (docs/monitoring.md#payload): ``X-Meshplane-Event`` (the event kind: ``opened``…, ``agreement.requested``…),
 ``X-Meshplane-Delivery`` (the delivery id: the same on every retry, for receivers that deduplicate),
 ``X-Meshplane-Signature`` ``sha256=<hex HMAC-SHA256 of the raw body>`` keyed with the value of the
 target's ``secretEnv`` variable (no header when the target names none). A 2xx answer is accepted;
