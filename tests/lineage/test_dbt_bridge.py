@@ -5,7 +5,8 @@ The finance team's dbt project reads retail's ``orders`` port through a source w
 ``dbt-ol run`` and ``dbt-ol build`` send their events to a live ``meshplane serve`` (its worker
 derives them) with ``OPENLINEAGE_URL`` and ``OPENLINEAGE_API_KEY``, as a user would. Before the
 link both relations are unresolved, with the dbt suggestion; after ``meshplane dbt link`` the runs
-join the cross-domain flow, with column usage from dbt's column lineage.
+join the cross-domain flow, with column usage from dbt's column lineage, and the tests of ``dbt-ol build``
+are assertion results of the written port in the test-run history (``meshplane test-runs``).
 
 dbt runs from ``.venv-dbt`` (``make dbt-venv``, pins in ``constraints-dbt.txt``): its pins differ
 from the project's, so it is a venv of its own, called as a subprocess.
@@ -91,7 +92,7 @@ models:
       location: "{lake}/finance/revenue/daily_revenue/data.parquet"
     columns:
       - name: revenue_date
-        data_tests: [not_null]
+        data_tests: [not_null, unique]
       - name: gross_revenue
 """,
         encoding="utf-8",
@@ -215,3 +216,25 @@ def test_dbt_ol_runs_resolve_to_the_ports_once_linked(setting: tuple[World, Path
         ("finance.revenue", "retail.sales", "total_amount"),
     } <= usage
     assert ("finance.revenue", "daily_revenue", "linked") in written
+
+    # dbt-ol build's tests are assertion results of the written port, in the test-run history
+    with Registry(world.registry_url) as registry, registry.read() as session:
+        contracts = {f"{r['product']}/{r['port']}": r["contract_id"] for r in store.load_index(session).rows}
+    history = cli(
+        "test-runs", "--contract", contracts["finance.revenue/daily_revenue"], "--checks", "--format", "json",
+        "--server-url", server.url, "--token", world.tokens["reader"],
+    )  # fmt: skip
+    assert history.exit_code == 0, history.output
+    runs = json.loads(history.output)["items"]
+    assert runs and {r["source"] for r in runs} == {"openlineage"}, runs
+    assertions = {(c["assertion"], c["column"], c["success"]) for r in runs for c in r["checks"]}
+    assert {("not_null", "revenue_date", True), ("unique", "revenue_date", True)} <= assertions, assertions
+    assert all(r["result"] == "passed" and r["recordedBy"].startswith("ci-finance") for r in runs)
+    # the source's tests are finance's claims about retail's port: no evidence of it, a sender-mismatch
+    theirs = cli(
+        "test-runs", "--contract", contracts["retail.sales/orders"], "--source", "openlineage", "--format", "json",
+        "--server-url", server.url, "--token", world.tokens["reader"],
+    )  # fmt: skip
+    assert theirs.exit_code == 0 and json.loads(theirs.output)["items"] == [], theirs.output
+    flagged = cli("flags", "--format", "json", "--server-url", server.url, "--token", world.tokens["reader"])
+    assert "reported as tested by ci-finance" in flagged.output, flagged.output
