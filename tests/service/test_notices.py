@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from notify_support import Receiver, add_targets
 
 from majors_support import BASE_MESH, CRM_PRODUCT, ORDERS, SALES_CONTRACT, SALES_PRODUCT, V2_PORT, edit
 from meshplane.access import AgreementState, Principal, Role
-from meshplane.registry import Registry
+from meshplane.registry import Registry, migrate
 from meshplane.registry import notifications as store
 from meshplane.registry.worker import Worker
 from meshplane.service import notices, notifications
@@ -190,6 +191,21 @@ def test_lint_refuses_an_unknown_event_in_a_filter(tmp_path: Path) -> None:
     mesh = _holding(tmp_path, _webhook("ops", "https://hooks.example/r", "    events: [agreement.maybe]\n"), "")
     found = [d for d in lint_path(mesh).diagnostics if d.file and d.file.endswith("retail/domain.yaml")]
     assert found and "agreement.maybe" in found[0].message
+
+
+def test_transitions_made_before_migration_0016_are_not_sent(url: str, tmp_path: Path) -> None:
+    with Receiver() as retail:
+        mesh = _holding(tmp_path, _webhook("ops", retail.url), _webhook("fin", retail.url))
+        with Registry(url) as registry:
+            apply_mesh(mesh, registry=registry, actor="test")
+            request_agreement(registry, FINANCE, consumer="finance.ledger", provider="retail.sales", port="orders",
+                              purpose="close")  # fmt: skip
+            with registry.engine.connect() as conn, conn.begin():
+                command.downgrade(migrate.alembic_config(conn), "0015")
+            with registry.engine.connect() as conn, conn.begin():
+                command.upgrade(migrate.alembic_config(conn), "head")
+            assert notices.fan_out_agreements(registry, "w1") == (0, 0)
+    assert retail.payloads() == []
 
 
 # -- deprecation reminders ---------------------------------------------------------------------------------
