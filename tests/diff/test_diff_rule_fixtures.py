@@ -179,6 +179,16 @@ CASES: list[Case] = [
     Case("property-logical-type-changed", "B/B", _set(_p("note"), logicalType="integer")),
     Case("property-physical-type-changed", "B/B", _set(_p("note"), physicalType="TEXT")),
     Case("items-type-changed", "B/B", _set(_p("tags"), items={"logicalType": "integer", "physicalType": "VARCHAR"})),
+    Case(
+        "map-type-changed",
+        "B/B",
+        _set(
+            _p("note"), logicalType="map", map={"key": {"logicalType": "string"}, "value": {"logicalType": "integer"}}
+        ),
+        before=_set(
+            _p("note"), logicalType="map", map={"key": {"logicalType": "string"}, "value": {"logicalType": "string"}}
+        ),
+    ),
     Case("property-type-declared", "N/B", lambda d: None, before=_pop(_p("note"), "physicalType")),
     Case("property-type-dropped", "B/N", _pop(_p("note"), "physicalType")),
     Case("property-required-relaxed", "B/N", _set(_p("customer_id"), required=False)),
@@ -278,6 +288,8 @@ CASES: list[Case] = [
     # any element
     Case("element-id-changed", "B/B", _pop(_p("order_id"), "id")),
     Case("element-id-assigned", "I/I", _set(_p("customer_id"), id="customer_id_prop")),
+    Case("element-deprecated", "N/N", _set(_p("note"), deprecated=True)),
+    Case("element-undeprecated", "N/N", _set(_p("note"), deprecated=False), before=_set(_p("note"), deprecated=True)),
     Case("documentation-changed", "I/I", _set(_p("note"), description="Free text entered by the customer.")),
     Case("custom-properties-changed", "I/I", setter(customProperties=[{"property": "costCenter", "value": "43"}])),
     Case(

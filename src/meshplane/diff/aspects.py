@@ -43,6 +43,7 @@ class Aspect(enum.StrEnum):
     LOGICAL_TYPE = "property.logicalType"
     PHYSICAL_TYPE = "property.physicalType"
     ITEMS = "property.items"
+    MAP = "property.map"
     ITEMS_LOGICAL_TYPE = "property.items.logicalType"
     ITEMS_PHYSICAL_TYPE = "property.items.physicalType"
     REQUIRED = "property.required"
@@ -73,6 +74,7 @@ class Aspect(enum.StrEnum):
     SLA_ELEMENT = "sla.element"
     # any element
     ELEMENT_ID = "id"
+    DEPRECATED = "deprecated"
     DOCUMENTATION = "documentation"
     CUSTOM_PROPERTIES = "customProperties"
     UNMODELLED = "unmodelled"

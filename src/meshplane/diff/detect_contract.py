@@ -180,6 +180,7 @@ CONTRACT_FIELDS: FieldTable = {
     "authoritativeDefinitions": documentation,
     "description": _sub_table(_DESCRIPTION_FIELDS),
     "customProperties": custom_properties,
+    "context": documentation,
     "tenant": changed(Aspect.METADATA),
     "domain": changed(Aspect.METADATA),
     "dataProduct": changed(Aspect.METADATA),
@@ -412,5 +413,7 @@ SLA_FIELDS: FieldTable = {
     "description": documentation,
     "scheduler": changed(Aspect.SCHEDULE),
     "schedule": changed(Aspect.SCHEDULE),
+    "authoritativeDefinitions": documentation,
+    "customProperties": custom_properties,
 }
 """How each key of an SLA property is compared (None: by :func:`compare_sla_values`)."""

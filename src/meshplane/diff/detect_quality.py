@@ -240,6 +240,16 @@ def _compare_valid_values(out: Collector, where: Where, old: Doc, new: Doc) -> N
         if "validValues" in (new.get("arguments") or old.get("arguments") or {})
         else (".validValues")
     )
+    compare_value_lists(out, where, before, after, field="validValues", suffix=suffix)
+
+
+def compare_value_lists(
+    out: Collector, where: Where, before: list[Any] | None, after: list[Any] | None, *, field: str, suffix: str
+) -> None:
+    """A list of allowed values (a rule's `validValues`, a property's `enum`): values added loosen it,
+    values removed tighten it; a list appearing restricts the values, one disappearing lifts that."""
+    if before is None and after is None:
+        return
     if before is None or after is None:
         # a list appearing restricts the values (tightened); one disappearing lifts the restriction
         shift = Shift.TIGHTENED if before is None else Shift.LOOSENED
@@ -247,7 +257,7 @@ def _compare_valid_values(out: Collector, where: Where, old: Doc, new: Doc) -> N
             Aspect.ALLOWED_VALUES,
             shift,
             where,
-            field="validValues",
+            field=field,
             old=before,
             new=after,
             detail="list " + ("introduced: " + render(after) if before is None else "removed: any value allowed"),
@@ -263,7 +273,7 @@ def _compare_valid_values(out: Collector, where: Where, old: Doc, new: Doc) -> N
             Aspect.ALLOWED_VALUES,
             Shift.LOOSENED,
             where,
-            field="validValues",
+            field=field,
             old=before,
             new=after,
             detail=", ".join(render(v) for v in added),
@@ -274,7 +284,7 @@ def _compare_valid_values(out: Collector, where: Where, old: Doc, new: Doc) -> N
             Aspect.ALLOWED_VALUES,
             Shift.TIGHTENED,
             where,
-            field="validValues",
+            field=field,
             old=before,
             new=after,
             detail=", ".join(render(v) for v in removed),

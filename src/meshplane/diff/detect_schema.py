@@ -30,7 +30,7 @@ from meshplane.diff.collect import (
     unmodelled,
     value_of,
 )
-from meshplane.diff.detect_quality import compare_quality_lists
+from meshplane.diff.detect_quality import compare_quality_lists, compare_value_lists
 from meshplane.diff.measures import Bound, bound_from, compare_bounds, compare_classification, compare_values
 from meshplane.diff.model import Shift
 
@@ -101,6 +101,14 @@ def _object_logical_type(out: Collector, where: Where, key: str, old: Any, new: 
         unmodelled(out, where, key, old, new)
 
 
+def deprecated(out: Collector, where: Where, key: str, old: Any, new: Any) -> None:
+    """`deprecated` (ODCS v3.2.0) of an object or property: a notice added or withdrawn, no guarantee."""
+    before, after = old is True, new is True
+    if before != after:
+        shift = Shift.ADDED if after else Shift.REMOVED
+        out.emit(Aspect.DEPRECATED, shift, where, field=key, old=before, new=after, suffix=f".{key}")
+
+
 _OBJECT_FIELDS: FieldTable = {
     "id": element_id,
     "name": None,
@@ -111,6 +119,9 @@ _OBJECT_FIELDS: FieldTable = {
     "description": documentation,
     "tags": documentation,
     "authoritativeDefinitions": documentation,
+    "synonyms": documentation,
+    "context": documentation,
+    "deprecated": deprecated,
     "dataGranularityDescription": changed(Aspect.OBJECT_GRANULARITY),
     "customProperties": custom_properties,
     "properties": None,
@@ -280,6 +291,15 @@ def _critical(out: Collector, where: Where, key: str, old: Any, new: Any) -> Non
         out.emit(Aspect.CRITICAL, Shift.CHANGED, where, field=key, old=bool(old), new=bool(new), suffix=f".{key}")
 
 
+def _enum(out: Collector, where: Where, key: str, old: Any, new: Any) -> None:
+    """A property's `enum` (ODCS v3.2.0): its values compare as a list of allowed values."""
+
+    def values(entries: Any) -> list[Any] | None:
+        return [e.get("value") if isinstance(e, dict) else e for e in entries] if entries else None
+
+    compare_value_lists(out, where, values(old), values(new), field=key, suffix=f".{key}")
+
+
 def _property_fields(logical: Aspect, physical: Aspect) -> dict[str, Any]:
     return {
         "id": element_id,
@@ -305,6 +325,11 @@ def _property_fields(logical: Aspect, physical: Aspect) -> dict[str, Any]:
         "examples": documentation,
         "tags": documentation,
         "authoritativeDefinitions": documentation,
+        "synonyms": documentation,
+        "semanticType": documentation,
+        "deprecated": deprecated,
+        "enum": _enum,
+        "map": value_of(Aspect.MAP),
         "customProperties": custom_properties,
         "relationships": None,
         "quality": None,
@@ -460,5 +485,11 @@ def compare_relationships(out: Collector, owner: Where, old: list[Doc], new: lis
             compare_fields(out, where(key), before[key], after[key], _RELATIONSHIP_FIELDS)
 
 
-_RELATIONSHIP_FIELDS: FieldTable = {"type": None, "from": None, "to": None, "customProperties": custom_properties}
-"""A kept relationship differs only in its custom properties (type/from/to are its identity)."""
+_RELATIONSHIP_FIELDS: FieldTable = {
+    "type": None,
+    "from": None,
+    "to": None,
+    "id": element_id,
+    "customProperties": custom_properties,
+}
+"""A kept relationship differs only in its stable id or custom properties (type/from/to are its identity)."""

@@ -56,7 +56,7 @@ def on(aspects: A | Iterable[A], *shifts: S) -> tuple[tuple[A, S], ...]:
     return tuple((aspect, shift) for aspect in aspect_list for shift in (shifts or ANY_SHIFT))
 
 
-_TYPE_DECLARATIONS = (A.LOGICAL_TYPE, A.PHYSICAL_TYPE, A.ITEMS_LOGICAL_TYPE, A.ITEMS_PHYSICAL_TYPE, A.ITEMS)
+_TYPE_DECLARATIONS = (A.LOGICAL_TYPE, A.PHYSICAL_TYPE, A.ITEMS_LOGICAL_TYPE, A.ITEMS_PHYSICAL_TYPE, A.ITEMS, A.MAP)
 
 # fmt: off
 RULES: tuple[Rule, ...] = (
@@ -199,12 +199,17 @@ RULES: tuple[Rule, ...] = (
          "The type of an array's elements (`items.logicalType`/`items.physicalType`) changed.",
          "{subject}: element type changed from {old} to {new}",
          "Code iterating over the array expects the old element type; the stored arrays hold it."),
+    Rule("map-type-changed", on(A.MAP, S.CHANGED), B, B,
+         "The key or value definition of a `logicalType: map` property (`map`, ODCS v3.2.0) changed.",
+         "{subject}: map key/value changed from {old} to {new}",
+         "Code reading the map expects the old key and value types; the stored maps hold them."),
     Rule("property-type-declared", on(_TYPE_DECLARATIONS, S.ADDED), N, B,
-         "A type (logical, physical, or the `items` schema of an array) is declared where there was none.",
+         "A type (logical, physical, the `items` schema of an array or the `map` of a map) is declared where "
+         "there was none.",
          "{subject}: {field} declared as {new}",
          "Consumers gain a guarantee; the producer's existing data may not match it."),
     Rule("property-type-dropped", on(_TYPE_DECLARATIONS, S.REMOVED), B, N,
-         "A declared type (logical, physical, or an array's `items`) was removed.",
+         "A declared type (logical, physical, an array's `items` or a map's `map`) was removed.",
          "{subject}: {field} {old} is no longer declared",
          "Consumers lose the type guarantee they parse with; the producer can keep the data as it is."),
     Rule("property-required-relaxed", on(A.REQUIRED, S.LOOSENED), B, N,
@@ -389,11 +394,12 @@ RULES: tuple[Rule, ...] = (
          "{subject}: severity raised from {old} to {new}",
          "A stronger guarantee; failures the producer used to ship with a warning now block."),
     Rule("allowed-values-added", on(A.ALLOWED_VALUES, S.LOOSENED), B, N,
-         "A value was added to a list of allowed values (`validValues`).",
+         "A value was added to a list of allowed values (a rule's `validValues`, a property's `enum`), "
+         "or a property's `enum` was removed.",
          "{subject}: allowed values added: {detail}",
          "Consumers map, switch over or validate the known values; a new one falls through."),
     Rule("allowed-values-removed", on(A.ALLOWED_VALUES, S.TIGHTENED), N, B,
-         "A value was removed from a list of allowed values.",
+         "A value was removed from a list of allowed values, or a property got an `enum`.",
          "{subject}: allowed values removed: {detail}",
          "Consumers handle a value that no longer occurs; the producer's data may still contain it."),
     Rule("check-schedule-changed", on(A.SCHEDULE), N, N,
@@ -442,10 +448,21 @@ RULES: tuple[Rule, ...] = (
          "An element got a stable `id` it did not have.",
          "{subject}: stable id {new} assigned",
          "Adds a handle for future versions; nothing about the data changes."),
+    Rule("element-deprecated", on(A.DEPRECATED, S.ADDED), N, N,
+         "A schema object or property was marked `deprecated: true` (ODCS v3.2.0).",
+         "{subject} is deprecated",
+         "Like a deprecated contract: the data keeps coming and every guarantee holds, so nothing "
+         "breaks today, but consumers must be told to plan a migration."),
+    Rule("element-undeprecated", on(A.DEPRECATED, S.REMOVED), N, N,
+         "`deprecated: true` was removed from a schema object or property.",
+         "{subject} is no longer deprecated",
+         "The announced removal is called off; nothing about the data changes, but consumers who "
+         "planned a migration must hear it (as for a contract going back from deprecated to active)."),
     Rule("documentation-changed", on(A.DOCUMENTATION), I, I,
          "Documentation changed: `description` (and the contract's purpose/usage/limitations), "
          "`businessName`, `name` of the contract or a quality rule, `tags`, `authoritativeDefinitions`, "
-         "`examples`, an SLA `driver`, `dimension`/`businessImpact` of a quality rule.",
+         "`examples`, an SLA `driver`, `dimension`/`businessImpact` of a quality rule, and ODCS v3.2.0's "
+         "`context`, `synonyms` and a property's `semanticType`.",
          "{subject}: {field} changed",
          "Words for people; no guarantee about the data changes."),
     Rule("custom-properties-changed", on(A.CUSTOM_PROPERTIES), I, I,

@@ -87,8 +87,11 @@ LOGICAL_TYPES: Mapping[str, TypeFamily] = {
     "time": frozenset({DType.TIME, DType.TIMETZ}),
     "object": frozenset({DType.STRUCT, DType.MAP, DType.JSON, DType.JSONB, DType.OBJECT, DType.VARIANT}),
     "array": frozenset({DType.ARRAY, DType.LIST}),
+    "map": frozenset({DType.MAP}),
+    "vector": frozenset({DType.ARRAY, DType.LIST, DType.VECTOR}),
 }
-"""Logical type (ODCS `logicalType`) -> the sqlglot type families that conform to it.
+"""Logical type (ODCS `logicalType`) -> the sqlglot type families that conform to it (`map` and
+`vector` are ODCS v3.2.0's; a vector is stored as a fixed-size or plain list of numbers).
 
 `number` also accepts every integer type (an integer is a number); see `Engine.conforms`.
 """

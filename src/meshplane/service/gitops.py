@@ -142,7 +142,7 @@ def contract_spec(
         product_id,
         document,
         document_sha256(document),
-        contract.status,
+        contract.status or "",  # ODCS v3.2.0 no longer requires a status
         contract.name,
         file,
     )

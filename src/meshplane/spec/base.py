@@ -54,6 +54,8 @@ class CustomProperty(SpecModel):
     property: str
     value: Any = None
     description: str | None = None
+    vendor: str | None = None
+    """The tool or vendor the property belongs to (ODCS v3.2.0)."""
 
 
 class AuthoritativeDefinition(SpecModel):

@@ -1,8 +1,11 @@
-"""Typed model of a Bitol ODCS data contract (v3.1.0, also reads v3.0.x documents).
+"""Typed model of a Bitol ODCS data contract (v3.2.0 and v3.1.0, also reads v3.0.x documents).
 
 The official JSON Schema is the judge of validity (see `validation.py`); these models give the
 rest of meshplane a typed view of a contract that has already passed it. They cover every field of
-ODCS v3.1.0 so that parse -> dump -> parse round-trips. A v3.0.x document is judged by its own
+ODCS v3.2.0 so that parse -> dump -> parse round-trips. The fields v3.2 adds (`context`, `enum`,
+`semanticType`, `map`, `synonyms`, `deprecated`, a custom property's `vendor`, ...) are optional
+here; the v3.1 schema refuses them in a v3.1 document before a model is built, and v3.2 no longer
+requires `status`. A v3.0.x document is judged by its own
 version's schema, which leaves its objects open: the fields it admits that v3.1 does not name
 (``team[].comment``) are kept as each model's extra fields (see `spec.base`) and dumped back.
 """
@@ -16,7 +19,13 @@ from pydantic import Field
 
 from meshplane.spec.base import UNKNOWN_FIELDS, AuthoritativeDefinition, CustomProperty, JsonScalar, SpecModel
 
-LogicalType = Literal["string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean"]
+LogicalType = Literal[
+    "string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean", "map", "vector"
+]
+"""A property's logical type (`map` and `vector` are new in ODCS v3.2.0)."""
+
+SemanticType = Literal["column", "measure", "dimension"]
+"""The role a property plays in the data model (ODCS v3.2.0, RFC 0034)."""
 
 OPERATORS: tuple[str, ...] = (
     "mustBe",
@@ -34,6 +43,59 @@ OPEN_VERSIONS: frozenset[str] = frozenset({"v3.0.0", "v3.0.1", "v3.0.2"})
 """ODCS versions whose schema leaves its objects open below the root (no `additionalProperties:
 false`): a field the standard does not name (``team[].comment``) is valid there, and the model of a
 document of that version keeps it (`spec.base.UNKNOWN_FIELDS`). v3.1 closes every object."""
+
+
+class VerifiedStatement(SpecModel):
+    """A canonical question, with its verified answer if any, for AI tools (ODCS v3.2.0 `context`)."""
+
+    id: str | None = None
+    question: str
+    answer: str | None = None
+    authoritative_definitions: list[AuthoritativeDefinition] | None = None
+    tags: list[str] | None = None
+    custom_properties: list[CustomProperty] | None = None
+
+
+class ContextConstraint(SpecModel):
+    """What AI tools must not do with the data (ODCS v3.2.0 `context`)."""
+
+    id: str | None = None
+    constraint: str
+    authoritative_definitions: list[AuthoritativeDefinition] | None = None
+    tags: list[str] | None = None
+    custom_properties: list[CustomProperty] | None = None
+
+
+class Context(SpecModel):
+    """Guidance for AI agents and semantic layers (ODCS v3.2.0, RFC 0038); a string means instructions only."""
+
+    instructions: str | None = None
+    verified_statements: list[VerifiedStatement] | None = None
+    constraints: list[ContextConstraint] | None = None
+
+
+class Synonym(SpecModel):
+    """Another name of a schema object or property (ODCS v3.2.0, RFC 0041)."""
+
+    id: str | None = None
+    synonym: str
+    description: str | None = None
+    locale: str | None = None
+    source: str | None = None
+    status: str | None = None
+    custom_properties: list[CustomProperty] | None = None
+
+
+class EnumValue(SpecModel):
+    """One allowed value of a property (ODCS v3.2.0 `enum`, RFC 0033)."""
+
+    value: JsonScalar
+    label: str | None = None
+    id: str | None = None
+    description: str | None = None
+    custom_properties: list[CustomProperty] | None = None
+    authoritative_definitions: list[AuthoritativeDefinition] | None = None
+    tags: list[str] | None = None
 
 
 class ContractDescription(SpecModel):
@@ -146,6 +208,7 @@ _OPERATOR_FIELDS = {
 class Relationship(SpecModel):
     """A foreign-key style relationship between properties (`from` is implicit at property level)."""
 
+    id: str | None = None
     type: str | None = None
     from_: str | list[str] | None = Field(default=None, alias="from")
     to: str | list[str] | None = None
@@ -173,8 +236,12 @@ class SchemaProperty(SpecModel):
     physical_type: str | None = None
     business_name: str | None = None
     description: str | None = None
+    deprecated: bool | None = None
+    synonyms: list[Synonym] | None = None
     logical_type: LogicalType | None = None
     logical_type_options: dict[str, Any] | None = None
+    semantic_type: SemanticType | None = None
+    enum: list[EnumValue] | None = None
     primary_key: bool | None = None
     primary_key_position: int | None = None
     required: bool | None = None
@@ -195,6 +262,7 @@ class SchemaProperty(SpecModel):
     quality: list[DataQuality] | None = None
     properties: list[SchemaProperty] | None = None
     items: SchemaProperty | None = None
+    map: MapDefinition | None = None
 
     @property
     def column(self) -> str:
@@ -210,6 +278,17 @@ class SchemaProperty(SpecModel):
         if self.items is not None:
             yield from self.items.walk(f"{here}[].")
 
+    def enum_values(self) -> list[JsonScalar]:
+        """The values of the property's `enum` (ODCS v3.2.0), in the contract's order."""
+        return [entry.value for entry in self.enum or []]
+
+
+class MapDefinition(SpecModel):
+    """The key and value of a `logicalType: map` property (ODCS v3.2.0, RFC 0030)."""
+
+    key: SchemaProperty
+    value: SchemaProperty
+
 
 class SchemaObject(SpecModel):
     """A dataset (table, view, topic, file) described by the contract."""
@@ -220,7 +299,9 @@ class SchemaObject(SpecModel):
     physical_type: str | None = None
     business_name: str | None = None
     description: str | None = None
-    logical_type: Literal["object"] | None = None
+    deprecated: bool | None = None
+    synonyms: list[Synonym] | None = None
+    logical_type: Literal["object", "blob"] | None = None
     data_granularity_description: str | None = None
     tags: list[str] | None = None
     authoritative_definitions: list[AuthoritativeDefinition] | None = None
@@ -228,6 +309,7 @@ class SchemaObject(SpecModel):
     properties: list[SchemaProperty] | None = None
     relationships: list[Relationship] | None = None
     quality: list[DataQuality] | None = None
+    context: Context | str | None = None
 
     @property
     def table(self) -> str:
@@ -305,6 +387,8 @@ class SlaProperty(SpecModel):
     description: str | None = None
     scheduler: str | None = None
     schedule: str | None = None
+    authoritative_definitions: list[AuthoritativeDefinition] | None = None
+    custom_properties: list[CustomProperty] | None = None
 
 
 class Contract(SpecModel):
@@ -314,7 +398,7 @@ class Contract(SpecModel):
     kind: Literal["DataContract"]
     id: str
     version: str
-    status: str
+    status: str | None = None
     name: str | None = None
     tenant: str | None = None
     tags: list[str] | None = None
@@ -332,6 +416,7 @@ class Contract(SpecModel):
     authoritative_definitions: list[AuthoritativeDefinition] | None = None
     custom_properties: list[CustomProperty] | None = None
     contract_created_ts: str | None = None
+    context: Context | str | None = None
 
     @property
     def objects(self) -> list[SchemaObject]:

@@ -9,8 +9,9 @@ first; python-jsonschema only runs on documents that fail, to explain every erro
 A test holds the two to the same verdict on every official example and every corpus file.
 
 Version rules for contracts: a document is validated against the schema of the apiVersion it
-declares. If that fails but the document is valid ODCS v3.1.0, it only uses newer fields than it
-declares (several official examples do) and gets a warning naming the version it needs.
+declares. If that fails (for another reason than a missing top-level field) but the document is
+valid against a newer supported version, it only uses newer fields than it declares (several
+official examples do) and gets a warning naming the oldest version that accepts it.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ ODCS_SCHEMAS: dict[str, str] = {
     "v3.0.1": "odcs-json-schema-v3.0.1.json",
     "v3.0.2": "odcs-json-schema-v3.0.2.json",
     "v3.1.0": "odcs-json-schema-v3.1.0.json",
+    "v3.2.0": "odcs-json-schema-v3.2.0.json",
 }
-"""Supported ODCS apiVersions and their official schema files."""
-ODCS_LATEST = "v3.1.0"
+"""Supported ODCS apiVersions and their official schema files, oldest first (the order in which a
+document that uses newer fields than it declares is tried against the newer versions)."""
+ODCS_LATEST = "v3.2.0"
 ODCS_OPEN_VERSIONS = OPEN_VERSIONS
 """ODCS versions whose schema leaves its objects open (`spec.odcs.OPEN_VERSIONS`)."""
 
@@ -312,18 +315,24 @@ def validate_contract(doc: YamlDocument) -> list[Diagnostic]:
     declared_errors = validate_against(doc, ODCS_SCHEMAS[declared])
     if not declared_errors or declared == ODCS_LATEST:
         return declared_errors
+    # a missing top-level field is not a newer field (v3.2 no longer requires `status`; v3.1 does)
+    missing = any(d.code == "schema-required" and d.path in (None, "$") for d in declared_errors)
+    newer_versions = [] if missing else list(ODCS_SCHEMAS)[list(ODCS_SCHEMAS).index(declared) + 1 :]
+    for version in newer_versions:
+        if is_valid_against(doc.data, ODCS_SCHEMAS[version]):
+            newer = ", ".join(sorted({d.path or "$" for d in declared_errors})[:3])
+            return [
+                doc.diagnostic(
+                    ("apiVersion",),
+                    f"declares ODCS {declared} but uses fields that need ODCS {version} ({newer}); "
+                    f"declare apiVersion: {version}",
+                    code="api-version-too-old",
+                    severity=Severity.WARNING,
+                )
+            ]
+    if missing:
+        return declared_errors
     latest_errors = validate_against(doc, ODCS_SCHEMAS[ODCS_LATEST])
-    if not latest_errors:
-        newer = ", ".join(sorted({d.path or "$" for d in declared_errors})[:3])
-        return [
-            doc.diagnostic(
-                ("apiVersion",),
-                f"declares ODCS {declared} but uses fields that need ODCS {ODCS_LATEST} ({newer}); "
-                f"declare apiVersion: {ODCS_LATEST}",
-                code="api-version-too-old",
-                severity=Severity.WARNING,
-            )
-        ]
     return latest_errors if len(latest_errors) < len(declared_errors) else declared_errors
 
 
