@@ -50,3 +50,28 @@ def test_the_incident_shows_its_blast_radius_and_a_dead_delivery(
     radius = {c["product"]: c for c in shown["blastRadius"]}  # type: ignore[attr-defined]
     assert radius["finance.ledger"]["knownBy"][0] == "inputPort" and radius["finance.ledger"]["team"]
     assert client.get("/api/v1/incidents/1").status_code == 401
+
+
+def test_an_agreement_request_through_the_api_is_committed_and_shows_its_delivery(
+    client: TestClient, registry: Registry, world: World, tmp_path: Path
+) -> None:
+    mesh = copy_mesh(tmp_path / "mesh")
+    domain = mesh / "domains/customer/domain.yaml"
+    text = domain.read_text(encoding="utf-8")
+    domain.write_text(text + "notifications:\n  - name: ops\n    webhook: http://127.0.0.1:9/hook\n", encoding="utf-8")
+    apply_mesh(mesh, registry=registry, actor="tests")
+    body = {"consumer": "retail.sales", "provider": "customer.profiles", "port": "customers", "purpose": "enrich"}
+    asked = client.post("/api/v1/agreements", json=body, headers=world.headers("maintainer:retail"))
+    assert asked.status_code == 201, asked.text  # nothing listens there: the request is made all the same
+    deadline = time.monotonic() + 60
+    shown: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        shown = client.get(f"/api/v1/agreements/{asked.json()['id']}", headers=world.headers("reader")).json()
+        if shown["deliveries"] and shown["deliveries"][0]["attempts"]:  # type: ignore[index]
+            break
+        time.sleep(0.2)
+    [delivery] = shown["deliveries"]  # type: ignore[misc]
+    assert (delivery["domain"], delivery["target"], delivery["audience"], delivery["eventKind"]) == (
+        "customer", "ops", "provider", "agreement.requested"
+    )  # fmt: skip
+    assert delivery["log"][0]["ok"] is False and "address" not in delivery

@@ -115,6 +115,12 @@ def test_a_request_reaches_the_provider_and_the_decisions_the_requester(url: str
             revoke_agreement(registry, RETAIL, asked.id, reason="the port is being retired")
             _drain(registry)
             logged = {d.agreement_event_id for d in registry_deliveries(registry)}
+            shown = notifications.agreement_deliveries(registry, asked.id)
+        assert [(d["eventKind"], d["domain"], d["state"]) for d in shown] == [
+            ("agreement.requested", "retail", "delivered"),
+            ("agreement.approved", "finance", "delivered"),
+            ("agreement.revoked", "finance", "delivered"),
+        ]
 
         requested = retail.payloads()[0]
         assert requested["schema"] == notices.AGREEMENT_SCHEMA and requested["kind"] == "agreement"

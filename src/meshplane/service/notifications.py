@@ -475,7 +475,7 @@ def delivery_view(row: store.Delivery) -> dict[str, Any]:
     """A delivery as the API and the CLI show it (never its address: placeholders or tokens may be in it)."""
     return {
         "id": row.id,
-        "event": row.event_id,
+        "event": row.event_id or row.agreement_event_id or row.reminder_id,
         "eventKind": row.payload.get("event", {}).get("kind"),
         "domain": row.domain_id,
         "audience": row.audience,
@@ -503,6 +503,12 @@ def incident_extras(registry: Registry, incident_id: int) -> dict[str, Any]:
         }
 
 
+def agreement_deliveries(registry: Registry, agreement_id: int) -> list[dict[str, Any]]:
+    """The deliveries of an agreement's transitions, oldest first (``event``: the agreement event's id)."""
+    with registry.read() as session:
+        return [delivery_view(row) for row in store.of_subject(session, agreement_id=agreement_id)]
+
+
 __all__ = [
     "CONSUMER_EVENTS",
     "PAYLOAD_SCHEMA",
@@ -510,6 +516,7 @@ __all__ = [
     "FanOut",
     "NotificationJob",
     "Sent",
+    "agreement_deliveries",
     "blast_radius",
     "delivery_view",
     "fan_out",

@@ -34,7 +34,7 @@ from meshplane.api.security import (
     read_access,
     writes,
 )
-from meshplane.service import agreements, migrations
+from meshplane.service import agreements, migrations, notifications
 from meshplane.service.catalog import Page
 
 router = APIRouter(
@@ -149,8 +149,9 @@ def agreements_page(page: agreements.AgreementPage) -> Page:
 
 @router.get("/agreements/{agreement_id}", response_model=AgreementOut, summary="Get a usage agreement")
 def get_agreement(context: Context, agreement_id: RowId) -> dict[str, Any]:
-    """One agreement with every transition (who, when, from, to, why)."""
-    return agreements.get_agreement(context.registry, agreement_id).to_dict()
+    """One agreement with every transition (who, when, from, to, why) and the notifications sent about them."""
+    found = agreements.get_agreement(context.registry, agreement_id).to_dict()
+    return found | {"deliveries": notifications.agreement_deliveries(context.registry, agreement_id)}
 
 
 @router.post(
