@@ -113,8 +113,9 @@ def test_movements_json_is_exactly_the_documented_shape(mesh: Path) -> None:
     result = invoke("movements", "--mesh", str(mesh), "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    # portFlags: flags of the ports the flows touch; unresolved: datasets, runs, events that resolved to no port
-    assert list(document) == ["flows", "portFlags", "unresolved"]
+    # portFlags: flags of the ports the flows touch; unresolved: datasets, runs, events that resolved to no port;
+    # external: datasets of known external systems (mesh.yaml lineage.externalSystems)
+    assert list(document) == ["flows", "portFlags", "unresolved", "external"]
     assert all(list(flow) == FLOW_KEYS for flow in document["flows"])
     by_pair = {(f["fromProduct"], f["toProduct"]): f for f in document["flows"]}
     ledger = by_pair[("retail.sales", "finance.ledger")]

@@ -87,10 +87,23 @@ class LakeConfig(SpecModel):
     root: str = "lake"
 
 
+class ExternalSystem(SpecModel):
+    """A known system outside the lake (a Kafka cluster, a SaaS API, an operational database) whose datasets
+    lineage events name: they are external, not unresolved (docs/lineage.md#known-external-systems)."""
+
+    namespace: str
+    """The OpenLineage dataset namespace of the system (``kafka://broker:9092``), matched in its canonical form."""
+    name: str | None = None
+    """Only datasets whose name matches this glob (``*`` and ``?``); None: every dataset of the namespace."""
+    description: str | None = None
+    """What the system is, shown where its datasets are listed (``external: <description>``)."""
+
+
 class LineageConfig(SpecModel):
-    """How lineage events are attributed to domains."""
+    """How lineage events are attributed to domains, and which systems outside the lake are known."""
 
     job_namespaces: dict[str, str] = Field(default_factory=dict)
+    external_systems: list[ExternalSystem] = Field(default_factory=list)
 
 
 class MonitoringConfig(SpecModel):

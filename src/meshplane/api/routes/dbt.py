@@ -96,6 +96,8 @@ class UnresolvedOut(OpenModel):
     in_lake: bool
     dbt_job: bool
     suggestion: str | None
+    external: str | None = None
+    """For the datasets of known external systems: the system's description (mesh.yaml ``lineage.externalSystems``)."""
 
 
 class UnresolvedSummary(ApiModel):
@@ -111,6 +113,8 @@ class UnresolvedList(OpenModel):
 
     summary: UnresolvedSummary
     datasets: list[UnresolvedOut]
+    external: list[UnresolvedOut] = []
+    """Datasets of known external systems: not unresolved, listed apart (at most 100, most runs first)."""
 
 
 @router.post(

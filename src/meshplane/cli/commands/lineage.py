@@ -148,7 +148,8 @@ def unresolved(
         raise typer.Exit(EXIT_OK)
     summary = answer["summary"]
     if not answer["datasets"]:
-        console.print("every dataset named in lineage events resolved to an output port")
+        console.print("every dataset named in lineage events resolved to an output port or a known external system")
+        say_external(answer.get("external") or [])
         raise typer.Exit(EXIT_OK)
     table = Table(title="unresolved datasets")
     for column in ("dataset", "role", "runs", "events", "jobs", "last seen", "lake", "suggestion"):
@@ -169,16 +170,31 @@ def unresolved(
     console.print(
         f"{summary['datasets']} dataset(s) in {summary['runs']} run(s) ({summary['events']} events) resolved to no port"
     )
+    say_external(answer.get("external") or [])
     raise typer.Exit(EXIT_OK)
 
 
+def say_external(items: list[dict[str, Any]]) -> None:
+    """The datasets of known external systems (mesh.yaml ``lineage.externalSystems``), one line each."""
+    if items:
+        console.print(f"{len(items)} dataset(s) of known external systems (not unresolved):")
+    for item in items:
+        console.print(
+            f"  {escape(item['namespace'])}#{escape(item['name'])} ({', '.join(item['roles'])}, {item['runs']} run(s)) "
+            f"external: {escape(str(item.get('external')))}"
+        )
+
+
 def _unresolved_summary(mesh: Path | None, server_url: str | None, token: str | None, since: date | None) -> Any:
+    """What stayed unresolved (the summary) and the datasets of known external systems."""
     if server_url:
-        return _from_server(server_url, token, "/lineage/unresolved", {"since": since, "limit": 0})["summary"]
-    from meshplane.service.unresolved import unresolved_summary
+        answer = _from_server(server_url, token, "/lineage/unresolved", {"since": since, "limit": 0})
+        return answer["summary"], answer.get("external") or []
+    from meshplane.service.unresolved import external_datasets, unresolved_summary
 
     with _registry(mesh) as registry:
-        return unresolved_summary(registry, since=_midnight(since))
+        summary = unresolved_summary(registry, since=_midnight(since))
+        return summary, [item.to_dict() for item in external_datasets(registry, since=_midnight(since))]
 
 
 def _say_unresolved(summary: dict[str, int], flows: int) -> None:
@@ -230,13 +246,14 @@ def movements(
         flows, ports = answer["flows"], answer["portFlags"]
     flagged = [f for f in flows if f["flags"]]
     code = EXIT_FAILED if fail_on_flags and (flagged or ports) else EXIT_OK
-    left = _unresolved_summary(mesh, server_url, token, first)
+    left, external = _unresolved_summary(mesh, server_url, token, first)
     if output_format == "json":
-        print_json({"flows": flows, "portFlags": ports, "unresolved": left})
+        print_json({"flows": flows, "portFlags": ports, "unresolved": left, "external": external})
         raise typer.Exit(code)
     _render_movements(flows, matrix, wide=wide)
     render_port_flags(ports, wide=wide)
     _say_unresolved(left, len(flows))
+    say_external(external)
     raise typer.Exit(code)
 
 
