@@ -13,8 +13,10 @@ the server while it is up (the `worker_in_server` setting). The OpenAPI document
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,19 +31,25 @@ from meshplane.api.routes import discover_routes
 from meshplane.api.security import document_bearer_auth
 from meshplane.mesh.repository import find_mesh_root
 from meshplane.registry import Registry
-from meshplane.registry.worker import Worker
+from meshplane.registry.worker import Job, Worker
+from meshplane.service import readmodels
 from meshplane.service.derivation import DerivationJob
 from meshplane.service.freshness import FreshnessJob
 from meshplane.service.incidents import IncidentJob
 from meshplane.service.notifications import NotificationJob
+from meshplane.service.readmodels import ReadModelJob
 from meshplane.service.registries import open_mesh_registry
 from meshplane.service.reindex import ReindexJob
 from meshplane.service.schedules import ScheduleJob
 from meshplane.service.tokens import TokenAuthenticator
 from meshplane.settings import Settings, get_settings
 from meshplane.web import mount_web
+from meshplane.web.core import WebContext
 
 log = logging.getLogger(__name__)
+
+WARM_UP_S = 120.0
+"""Longest the server waits at start for its worker's first pass (`warm_up`)."""
 
 DESCRIPTION = """\
 The meshplane platform server: the catalog of domains, data products, output ports and data
@@ -53,18 +61,24 @@ Authenticate with `Authorization: Bearer <token>` (`meshplane token create`). Er
 """
 
 
+def server_jobs(settings: Settings) -> list[Job]:
+    """The jobs of the worker a server runs in its process: read models first, then the worker's own."""
+    return [
+        ReadModelJob(),
+        ReindexJob(),
+        DerivationJob(max_lag_s=settings.worker_max_lag_seconds),
+        ScheduleJob(),
+        IncidentJob(),
+        FreshnessJob(),
+        NotificationJob(),
+    ]
+
+
 def start_worker(registry: Registry, settings: Settings) -> Worker:
-    """The background worker of `registry` as a thread of this process (lineage reindex and derivation)."""
+    """The background worker of `registry` as a thread of this process (`server_jobs`)."""
     return Worker(
         registry,
-        [
-            ReindexJob(),
-            DerivationJob(max_lag_s=settings.worker_max_lag_seconds),
-            ScheduleJob(),
-            IncidentJob(),
-            FreshnessJob(),
-            NotificationJob(),
-        ],
+        server_jobs(settings),
         poll_s=settings.worker_poll_seconds,
         heartbeat_s=settings.worker_heartbeat_seconds,
         lease_s=settings.worker_lease_seconds,
@@ -76,6 +90,28 @@ def runs_worker(registry: Registry, settings: Settings) -> bool:
     if settings.worker_in_server == "auto":
         return registry.dialect == "sqlite"
     return settings.worker_in_server == "on"
+
+
+def warm_up(web: WebContext, registry: Registry, worker: Worker | None) -> None:
+    """The server's start-up warm-up, before it answers: templates compiled, read models built.
+
+    With a worker in the server, its first pass builds the read models (`ReadModelJob`) and does what
+    waits (freshness, incidents): the server waits for it (at most `WARM_UP_S`), so first requests
+    do not share the process with it. Without one, `readmodels.refresh` runs here. A registry that
+    cannot be read now is logged: the pages build what they need when asked. What start-up built is
+    then frozen for the collector (`readmodels.settle`).
+    """
+    began = time.perf_counter()
+    try:
+        web.compile_templates()
+        if worker is None:
+            readmodels.refresh(registry)
+        elif not worker.wait_first_pass(WARM_UP_S):
+            log.warning("the worker's first pass took more than %.0f s: serving before it ended", WARM_UP_S)
+        readmodels.settle()
+    except Exception:  # a registry served as it is (no migration), unreachable for now
+        log.warning("start-up warm-up incomplete: pages build their read models when asked", exc_info=True)
+    log.info("warmed up in %.2f s", time.perf_counter() - began)
 
 
 def _worker_for(registry: Registry, settings: Settings) -> Worker | None:
@@ -110,6 +146,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = _worker_for(registry, settings)
         try:
+            await asyncio.to_thread(warm_up, _app.state.web, registry, worker)
             yield
         finally:
             if worker is not None:
@@ -154,4 +191,4 @@ def create_app(
     return app
 
 
-__all__ = ["create_app", "runs_worker", "start_worker"]
+__all__ = ["WARM_UP_S", "create_app", "runs_worker", "server_jobs", "start_worker", "warm_up"]

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -117,27 +117,57 @@ class StampedCache:
     """Values built from the registry, reused while the stamp they were built at is unchanged.
 
     One per registry (`Registry.cache`): e.g. the catalog index keyed by ``"catalog"`` and
-    stamped with the last audit entry. Bounded: the least recently used entries go first.
+    stamped with the last audit entry. Bounded: the least recently used entries go first. One
+    build per key at a time: a caller asking for a key that another thread is building (the
+    worker refreshing the read models, `service.readmodels`) waits for that build instead of
+    running a second one beside it.
     """
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Hashable, tuple[threading.Lock, list[int]]] = {}
+        """Key → (its build lock, [callers holding or waiting for it]); removed when the last one leaves."""
         self.generation = 0
         """How often the cache was cleared: what was derived from an older generation is stale."""
 
-    def get(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
-        """The value of `key` built at `stamp`, built now (outside the lock) when missing or stale."""
+    def _fresh(self, key: Hashable, stamp: Hashable) -> tuple[bool, Any]:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == stamp:
+            self._entries.move_to_end(key)
+            return True, entry[1]
+        return False, None
+
+    def peek(self, key: Hashable, stamp: Hashable) -> bool:
+        """Whether `key` holds a value built at `stamp` (nothing is built)."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == stamp:
-                self._entries.move_to_end(key)
-                value: T = entry[1]
-                return value
-        value = build()
-        self.put(key, stamp, value)
-        return value
+            return self._fresh(key, stamp)[0]
+
+    def get(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
+        """The value of `key` built at `stamp`, built now (outside the cache's lock) when missing or stale."""
+        with self._lock:
+            found, value = self._fresh(key, stamp)
+            if found:
+                return cast(T, value)
+            slot = self._building.get(key)
+            if slot is None:
+                slot = self._building[key] = (threading.Lock(), [0])
+            slot[1][0] += 1
+        try:
+            with slot[0]:  # another thread building this key: wait for it, then use what it built
+                with self._lock:
+                    found, value = self._fresh(key, stamp)
+                if found:
+                    return cast(T, value)
+                built = build()
+                self.put(key, stamp, built)
+                return built
+        finally:
+            with self._lock:
+                slot[1][0] -= 1
+                if not slot[1][0]:
+                    self._building.pop(key, None)
 
     def put(self, key: Hashable, stamp: Hashable, value: Any) -> None:
         """Remember `value` for `key` at `stamp`."""

@@ -109,6 +109,7 @@ class Worker:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+    _first_pass: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     def start(self) -> Worker:
@@ -129,6 +130,10 @@ class Worker:
             thread.join(timeout)
         if self.registry.worker is self:
             self.registry.worker = None
+
+    def wait_first_pass(self, timeout: float) -> bool:
+        """Wait until every job ran once (or the loop ended); False when `timeout` seconds passed first."""
+        return self._first_pass.wait(timeout)
 
     def lease_until(self) -> datetime:
         """The end of a lease taken now."""
@@ -175,6 +180,7 @@ class Worker:
         try:
             while not self._stop.is_set():
                 more = self.run_jobs_once()
+                self._first_pass.set()
                 if time.monotonic() >= next_beat:
                     self.beat()
                     next_beat = time.monotonic() + self.heartbeat_s
@@ -184,6 +190,7 @@ class Worker:
                     self._wake.wait(self.poll_s)
                     self._wake.clear()
         finally:
+            self._first_pass.set()
             self.beat(stopped=True)
 
     def beat(self, *, stopped: bool = False) -> None:

@@ -18,6 +18,7 @@ a deprecated port before its sunset date, or while someone still declares, agree
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -122,6 +123,22 @@ class _World:
     documents: dict[str, Mapping[str, Any]]
     agreements: list[tuple[str, str, str, str]]  # consumer, provider, port, state
     readers: list[tuple[str, str, str, str]]  # reading domain, job, provider product, port
+    deprecated: list[tuple[Port, Deprecation]] = field(default_factory=list)
+    """The deprecated ports among `outputs` (each product's descriptor read once: `_deprecated`)."""
+
+
+def _deprecated(outputs: Iterable[Port], documents: Mapping[str, Mapping[str, Any]]) -> list[tuple[Port, Deprecation]]:
+    """Output ports their product's descriptor marks deprecated, with the deprecation."""
+    per_product: dict[str, dict[tuple[str, str], Deprecation]] = {}
+    out: list[tuple[Port, Deprecation]] = []
+    for port in outputs:
+        marked = per_product.get(port.product)
+        if marked is None:
+            marked = per_product[port.product] = port_deprecations(documents.get(port.product, {}))
+        found = marked.get((port.name, port.version))
+        if found is not None:
+            out.append((port, found))
+    return out
 
 
 def _agreements(session: Session) -> list[tuple[str, str, str, str]]:
@@ -150,6 +167,13 @@ def _readers(session: Session, ports: Iterable[Port]) -> list[tuple[str, str, st
 
 
 def _registered_world(session: Session, state: RegistryState) -> _World:
+    base = _registered_ports(state)
+    readers = _readers(session, [port for port, _ in base.deprecated])
+    return dataclasses.replace(base, agreements=_agreements(session), readers=readers)
+
+
+def _registered_ports(state: RegistryState) -> _World:
+    """The part of the world a registry state gives (no agreements, no readers): cached per apply."""
     products: dict[str, tuple[str, str | None]] = {}
     outputs: list[Port] = []
     inputs: list[tuple[str, str, str, int | None]] = []
@@ -167,8 +191,12 @@ def _registered_world(session: Session, state: RegistryState) -> _World:
             for p in prod.input_ports.values()
             if not p.retired and p.contract_id
         ]
-    deprecated = [p for p in outputs if (p.name, p.version) in port_deprecations(documents[p.product])]
-    return _World(products, outputs, inputs, documents, _agreements(session), _readers(session, deprecated))
+    return _World(products, outputs, inputs, documents, [], [], _deprecated(outputs, documents))
+
+
+def _ports_only(state: RegistryState) -> _World:
+    """`_registered_ports` without the descriptors (their deprecations are read): what the cache keeps."""
+    return dataclasses.replace(_registered_ports(state), documents={})
 
 
 def _consumers(world: _World, port: Port, major: int | None) -> list[Consumer]:
@@ -182,10 +210,7 @@ def _consumers(world: _World, port: Port, major: int | None) -> list[Consumer]:
 
 def _migrations(world: _World) -> list[Migration]:
     found: list[Migration] = []
-    for port in world.outputs:
-        deprecation = port_deprecations(world.documents.get(port.product, {})).get((port.name, port.version))
-        if deprecation is None:
-            continue
+    for port, deprecation in world.deprecated:
         siblings = [
             p
             for p in world.outputs
@@ -223,7 +248,11 @@ def list_migrations(
     """Every open migration (a deprecated, still active port), oldest sunset first."""
     today = _today(now)
     with registry.read() as session:
-        world = _registered_world(session, load_registry_state(session))
+        # the registry's ports and descriptors change only on apply (an audit entry): read once per apply
+        stamp = session.execute(sa.select(sa.func.max(m.AuditEntry.id))).scalar_one()
+        base = registry.cache.get("migrations-ports", stamp, lambda: _ports_only(load_registry_state(session)))
+        readers = _readers(session, [port for port, _ in base.deprecated])
+        world = dataclasses.replace(base, agreements=_agreements(session), readers=readers)
     found = [
         mig
         for mig in _migrations(world)
@@ -245,7 +274,9 @@ def _desired_world(session: Session, desired: MeshState, current: RegistryState)
         documents[prod.id] = prod.document
         outputs += [Port(prod.id, p.name, p.version, p.contract_id) for p in prod.output_ports]
         inputs += [(prod.id, p.name, p.contract_id, p.major) for p in prod.input_ports if p.contract_id]
-    return _World(products, outputs, inputs, documents, world.agreements, world.readers)
+    return _World(
+        products, outputs, inputs, documents, world.agreements, world.readers, _deprecated(outputs, documents)
+    )
 
 
 def plan_diagnostics(

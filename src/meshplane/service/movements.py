@@ -466,16 +466,18 @@ def lineage_graph(
     another product's job (provider → consumer), and a write into another domain's port.
     """
     with registry.read() as session:
-        domains: dict[str, str] = {
-            row[0]: row[1] for row in session.execute(sa.select(m.Product.id, m.Product.domain_id))
-        }
-        if product not in domains:
+        if session.get(m.Product, product) is None:
             raise NotFound(f"product '{product}' is not registered")
         flows = compute_flows(session, kinds=("run", "job"))
-    edges = _merge_edges(
-        flows, lambda f: (f.from_product, f.to_product, f.port or "") if f.from_product and f.to_product else None
-    )
-    distance, kept = _walk(edges, product, direction, depth)
+        edges = _merge_edges(
+            flows, lambda f: (f.from_product, f.to_product, f.port or "") if f.from_product and f.to_product else None
+        )
+        distance, kept = _walk(edges, product, direction, depth)
+        named = sorted(set(distance) | {p for k in kept for p in k[:2]})  # the domains of the graph's products only
+        domains: dict[str, str] = {}
+        for start in range(0, len(named), 500):
+            query = sa.select(m.Product.id, m.Product.domain_id).where(m.Product.id.in_(named[start : start + 500]))
+            domains.update((row[0], row[1]) for row in session.execute(query))
     nodes = tuple(
         {"product": p, "domain": domains.get(p), "distance": d}
         for p, d in sorted(distance.items(), key=lambda x: (x[1], x[0]))

@@ -101,6 +101,11 @@ class WebContext:
     env: jinja2.Environment = field(default_factory=make_environment)
     sessions: SessionStore = field(default_factory=SessionStore)
 
+    def compile_templates(self) -> None:
+        """Compile every template now (at server start) rather than on the first request of its page."""
+        for name in self.env.list_templates(extensions=["html"]):
+            self.env.get_template(name)
+
 
 @dataclass
 class Html:

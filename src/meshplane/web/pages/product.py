@@ -12,8 +12,6 @@ from meshplane.service import agreements, catalog, movements, testruns
 from meshplane.web import shapes
 from meshplane.web.core import Html, View, get, post, redirect
 
-ALL = 100_000
-
 
 def _port_view(view: View, product_id: str, port: dict[str, Any]) -> dict[str, Any]:
     out = dict(port)
@@ -38,11 +36,12 @@ def _my_products(view: View) -> list[str]:
     """Products the visitor may request access for (its domain's; every product for admins)."""
     principal = view.principal
     if principal.is_admin:
-        return [p["id"] for p in catalog.search_products(view.api.registry, catalog.ProductQuery(), limit=ALL).items]
-    if principal.domain and principal.may_maintain(principal.domain):
-        query = catalog.ProductQuery(domain=principal.domain)
-        return [p["id"] for p in catalog.search_products(view.api.registry, query, limit=ALL).items]
-    return []
+        domain = None
+    elif principal.domain and principal.may_maintain(principal.domain):
+        domain = principal.domain
+    else:
+        return []
+    return [entry.id for entry in catalog.catalog_index(view.api.registry).candidates(domain)]  # the read model
 
 
 def product(view: View) -> Html:
