@@ -9,11 +9,14 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+from typer.testing import CliRunner
 
+from meshplane.cli.app import app
 from meshplane.diagnostics import Severity
 from meshplane.diff import diff_contract_files
 from meshplane.service.testing import run_contract
@@ -96,6 +99,8 @@ def test_status_is_optional_in_v320_only() -> None:
     loaded = load_text(yaml.safe_dump(data, sort_keys=False), "x.odcs.yaml")
     assert loaded.ok and loaded.diagnostics == [], [str(d) for d in loaded.diagnostics]
     assert loaded.model is not None and loaded.model.status is None
+    code, out = _lint(data)
+    assert code == 0 and "no-status" in out and "states no status" in out
     v310 = yaml.safe_load(V310.read_text(encoding="utf-8"))
     del v310["status"]
     (error,) = load_text(yaml.safe_dump(v310, sort_keys=False), "y.odcs.yaml").diagnostics
@@ -111,6 +116,14 @@ def test_an_unknown_field_in_v320_names_v320_and_a_v320_rule_is_enforced() -> No
     messages = {d.path: d.message for d in diagnostics}
     assert messages["$.servers[0].delimiter"].endswith("not part of ODCS v3.2.0; remove it or use customProperties")
     assert "dimensions" in messages["$.schema[0].properties[7].logicalTypeOptions"]
+
+
+def _lint(data: dict[str, object]) -> tuple[int, str]:
+    with TemporaryDirectory() as folder:
+        path = Path(folder) / "x.odcs.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        result = CliRunner().invoke(app, ["lint", str(path)], env={"COLUMNS": "300"})
+        return result.exit_code, result.stdout
 
 
 def _data(folder: Path, states: list[str]) -> None:

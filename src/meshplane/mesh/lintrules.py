@@ -218,7 +218,24 @@ def no_support_channel(ctx: ProductLint) -> list[Diagnostic]:
     ]
 
 
+def no_status(ctx: ContractLint) -> list[Diagnostic]:
+    """ODCS v3.2.0 makes `status` optional; consumers and plan still need the contract's lifecycle."""
+    if ctx.contract.status is not None:
+        return []
+    return [
+        _warn(
+            ctx.doc,
+            ctx.file,
+            (),
+            f"contract '{ctx.contract.id}' states no status: consumers cannot tell a draft from an active "
+            "contract (the registry records an empty status); add status: draft, active, deprecated or retired",
+            "no-status",
+        )
+    ]
+
+
 CONTRACT_RULES: tuple[Callable[[ContractLint], list[Diagnostic]], ...] = (
+    no_status,
     missing_contract_descriptions,
     no_freshness_sla,
     unclassified_pii,
