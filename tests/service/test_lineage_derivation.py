@@ -233,3 +233,64 @@ def test_a_worker_lets_events_wait_while_more_keep_arriving_for_at_most_max_lag(
     assert job._waits(applied)  # a new burst waits again
     assert not derivation.DerivationJob()._waits(applied)  # max_lag 0: never waits
     assert job.run_once(type("W", (), {"registry": applied})()).detail == "waiting: events keep arriving"
+
+
+def _derived(registry: Registry) -> list[list[tuple[object, ...]]]:
+    """Every derived row (runs, run datasets, column usage), without row ids, in one order."""
+    import sqlalchemy as sa
+
+    tables = {"lineage_runs": "run_key", "lineage_run_datasets": "run_key, role, identity_sha",
+              "lineage_column_usage": "usage_key"}  # fmt: skip
+    with registry.read() as session:
+        return [
+            [
+                tuple(v for k, v in row.items() if k != "id")
+                for row in session.execute(sa.text(f"SELECT * FROM {t} ORDER BY {o}")).mappings()
+            ]
+            for t, o in tables.items()
+        ]
+
+
+def _runs_with_column_lineage(registry: Registry, runs: int) -> list[dict[str, object]]:
+    """START and COMPLETE of `runs` runs reading two ports (one through column lineage), shuffled across days."""
+    import random
+
+    orders, customers = port(registry, "retail.sales/orders"), port(registry, "customer.profiles/customers")
+    ledger = port(registry, "finance.ledger/ledger_entries")
+    out = []
+    for i in range(runs):
+        inputs = [{"namespace": "file", "name": orders}, {"namespace": "file", "name": customers}]
+        fields = {c: {"inputFields": [{"namespace": "file", "name": [orders, customers][j % 2], "field": c}]}
+                  for j, c in enumerate(["order_id", "customer_id", "amount"][: 1 + i % 3])}  # fmt: skip
+        output = {"namespace": "file", "name": f"{ledger}/dt=2026-11-{1 + i % 5:02d}/part-{i}.parquet",
+                  "facets": {"schema": {"fields": [{"name": c, "type": "VARCHAR"} for c in fields]},
+                             "columnLineage": {"fields": fields}},
+                  "outputFacets": {"outputStatistics": {"rowCount": 10 + i, "size": 100 * i}}}  # fmt: skip
+        start = event("airflow-finance/ledger.post_entries", inputs, [], at=f"2026-11-{1 + i % 5:02d}T05:00:00Z")
+        complete = {**start, "eventType": "COMPLETE", "eventTime": f"2026-11-{1 + i % 5:02d}T05:0{i % 9}:00Z"}
+        out += [{**start, "eventType": "START"}, {**complete, "outputs": [output]}]
+    random.Random(7).shuffle(out)
+    return out
+
+
+def test_a_backlog_grows_the_workers_chunk_and_derives_the_same_rows(
+    applied: Registry, no_background: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meshplane.service.reindex import reindex
+
+    send(applied, *_runs_with_column_lineage(applied, 20))
+    monkeypatch.setattr(derivation, "DERIVE_CHUNK", 1)  # every event on its own: merged into the stored rows
+    assert derivation.derive_pending(applied).derived == 40
+    one_by_one = _derived(applied)
+    assert len(one_by_one[0]) == 20 and one_by_one[2]  # 20 runs; column usage recorded
+    assert reindex(applied, reason="test", by="tests") == 40
+    job, claimant = derivation.DerivationJob(chunk=2, backlog_chunk=8), derivation._OneShot(applied)
+    sizes = []
+    while (result := job.run_once(claimant)).done:
+        sizes.append(result.done)
+    assert sizes == [2, 4, 8, 8, 8, 8, 2]  # doubling while each chunk is full, back to 2 once caught up
+    assert job._size == 2
+    assert _derived(applied) == one_by_one  # chunk sizes never change what is derived
+    assert reindex(applied, reason="test", by="tests") == 40
+    assert derivation.derive_pending(applied, chunk=derivation.BACKLOG_CHUNK).derived == 40
+    assert _derived(applied) == one_by_one

@@ -33,7 +33,7 @@ from meshplane.mesh.repository import find_mesh_root
 from meshplane.registry import Registry
 from meshplane.registry.worker import Job, Worker
 from meshplane.service import readmodels
-from meshplane.service.derivation import DerivationJob
+from meshplane.service.derivation import BACKLOG_CHUNK, DerivationJob
 from meshplane.service.freshness import FreshnessJob
 from meshplane.service.incidents import IncidentJob
 from meshplane.service.notifications import NotificationJob
@@ -66,7 +66,7 @@ def server_jobs(settings: Settings) -> list[Job]:
     return [
         ReadModelJob(),
         ReindexJob(),
-        DerivationJob(max_lag_s=settings.worker_max_lag_seconds),
+        DerivationJob(max_lag_s=settings.worker_max_lag_seconds, backlog_chunk=BACKLOG_CHUNK),
         ScheduleJob(),
         IncidentJob(),
         FreshnessJob(),

@@ -25,8 +25,29 @@ def _processors(connection: sa.Connection, table: sa.Table, names: Sequence[str]
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
 
 
+def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`processor`, converting each distinct value once per call of `_rows` (the rows of a batch repeat their
+    timestamps: first and last seen, statistics and schema times). Keyed by type and value: ``True`` and
+    ``1`` are equal but a JSON column stores them apart; lists and dicts (JSON) are converted each time."""
+    done: dict[tuple[type, Any], Any] = {}
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, list | dict):
+            return processor(value)
+        key = (value.__class__, value)
+        try:
+            found = done.get(key, done)
+        except TypeError:  # unhashable inside (a tuple holding a list)
+            return processor(value)
+        if found is done:
+            found = done[key] = processor(value)
+        return found
+
+    return convert
+
+
 def _rows(processors: Sequence[_Processor], names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-    pairs = list(zip(names, processors, strict=True))
+    pairs = [(n, _remembering(p) if p else None) for n, p in zip(names, processors, strict=True)]
     return [tuple([p(row[n]) if p else row[n] for n, p in pairs]) for row in rows]
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -620,12 +621,17 @@ def _table(model: type[Base]) -> sa.Table:
     return table
 
 
+_RUN_VALUES = operator.attrgetter(*_RUN_FIELDS)
+_DATASET_COLUMNS = [name for name in _DATASET_FIELDS if name != "id"]
+_DATASET_VALUES = operator.attrgetter(*_DATASET_COLUMNS)
+
+
 def _run_dict(state: RunState) -> dict[str, Any]:
-    return {name: getattr(state, name) for name in _RUN_FIELDS}
+    return dict(zip(_RUN_FIELDS, _RUN_VALUES(state), strict=True))
 
 
 def _dataset_dict(state: DatasetState) -> dict[str, Any]:
-    return {name: getattr(state, name) for name in _DATASET_FIELDS if name != "id"}
+    return dict(zip(_DATASET_COLUMNS, _DATASET_VALUES(state), strict=True))
 
 
 def _store_usage(session: Session, usage: Sequence[UsageObservation]) -> None:

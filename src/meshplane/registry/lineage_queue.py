@@ -149,7 +149,7 @@ def claim(
         .values(claimed_by=worker_id, claimed_until=until)
         .returning(PendingEvent.event_id)
     )
-    return sorted(int(row[0]) for row in session.execute(statement))
+    return sorted(int(row[0]) for row in session.connection().execute(statement))  # core: no ORM bookkeeping
 
 
 def event_bodies(session: Session, event_ids: Sequence[int]) -> list[tuple[int, str]]:
@@ -167,7 +167,7 @@ def release(session: Session, event_ids: Sequence[int], worker_id: str) -> int:
     """Remove the queue rows of derived events that `worker_id` still holds; how many (all, or the claim was lost)."""
     removed = 0
     for start in range(0, len(event_ids), _CHUNK):
-        result = session.execute(
+        result = session.connection().execute(
             sa.delete(PendingEvent).where(
                 PendingEvent.event_id.in_(list(event_ids[start : start + _CHUNK])),
                 PendingEvent.claimed_by == worker_id,

@@ -29,9 +29,10 @@ Readers read what is derived; `lineage_status` says how many events wait and sin
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import hashlib
 import logging
+import operator
 import os
 import time
 import uuid
@@ -71,6 +72,10 @@ log = logging.getLogger(__name__)
 
 DERIVE_CHUNK = 500
 """Most events claimed and derived in one write transaction."""
+BACKLOG_CHUNK = 5000
+"""Chunk size of `derive_pending` for a large backlog (a reindex queues every stored event): fewer and larger
+write transactions, and the events of one run mostly in one chunk (derived once, not merged into the stored
+run again)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,21 @@ def _run_key(event: LineageEvent) -> str:
     return store.STATIC_RUN_KEY
 
 
+_RUN_VALUES = operator.attrgetter(*(f.name for f in dataclasses.fields(store.RunState)))
+_DATASET_VALUES = operator.attrgetter(*(f.name for f in dataclasses.fields(store.DatasetState)))
+
+
+def _values(
+    runs: Mapping[str, store.RunState], datasets: Mapping[tuple[str, str, str], store.DatasetState]
+) -> tuple[dict[str, Any], dict[tuple[str, str, str], Any]]:
+    """The stored rows' values as read: a shallow copy (merging replaces a row's values, never changes one
+    in place), so what is read can be compared with what is stored later without a deep copy."""
+    return (
+        {key: _RUN_VALUES(state) for key, state in runs.items()},
+        {key: _DATASET_VALUES(state) for key, state in datasets.items()},
+    )
+
+
 class _Batch:
     """Everything one ingest transaction derives from its new events."""
 
@@ -174,8 +194,13 @@ class _Batch:
         self.datasets: dict[tuple[str, str, str], store.DatasetState] = {}
         self.touched_runs: set[str] = set()
         self.touched_sets: set[tuple[str, str, str]] = set()
-        self.usage: list[store.UsageObservation] = []
+        self.uses: dict[tuple[str, ...], tuple[store.UsageObservation, datetime, datetime]] = {}
+        """Column usage observed, per row: the last observation, the earliest and the latest sighting."""
         self.shas: dict[DatasetIdentity, str] = {}
+        self.matches: dict[Any, PortMatch | None] = {}
+        """Each distinct dataset (identity and symlinks) of the batch resolved once (`resolved`)."""
+        self.resolutions: dict[int, tuple[PortMatch | None, store.Resolution]] = {}
+        self.lake: dict[DatasetIdentity, bool] = {}
         self.senders: Mapping[int, store.Sender | None] = {}
         """Who sent each event (by ``id()`` of the event): binds attribution (`meshplane.service.senders`)."""
         self.drifts: dict[tuple[Any, ...], list[dict[str, str]] | None] = {}
@@ -192,20 +217,52 @@ class _Batch:
         known = self.stored_runs | {store.STATIC_RUN_KEY}
         self.datasets = store.load_datasets(self.session, [k for k in keys if k[0] in known])
         self.loaded = (frozenset(run_keys | parents), frozenset(keys))
-        self.snapshot = (copy.deepcopy(self.runs), copy.deepcopy(self.datasets))
+        self.snapshot = _values(self.runs, self.datasets)
 
     def still_current(self, session: Session) -> bool:
         """True when the stored rows this batch merged into are as it read them (no other deriver wrote them)."""
         runs = store.load_runs(session, self.loaded[0])
         known = set(runs) | {store.STATIC_RUN_KEY}
         datasets = store.load_datasets(session, [k for k in self.loaded[1] if k[0] in known])
-        return (runs, datasets) == self.snapshot
+        return _values(runs, datasets) == self.snapshot
 
     def lock_keys(self) -> set[str]:
         """What concurrent derivers must not write at once: runs (their datasets with them), the datasets of
         DatasetEvents (they share one run key, so each is locked on its own) and usage rows."""
         static = {f"set:{sha}" for run, _, sha in self.loaded[1] if run == store.STATIC_RUN_KEY}
         return set(self.loaded[0]) | set(self.runs) | static | {f"usage:{u.key}" for u in self.usage}
+
+    @property
+    def usage(self) -> list[store.UsageObservation]:
+        """The column usage observed: per row its earliest and its latest sighting, with the values of the last
+        observation (what `store_ingest` merges the same way from every observation)."""
+        return [
+            dataclasses.replace(obs, at=at)
+            for obs, first, last in self.uses.values()
+            for at in dict.fromkeys((first, last))
+        ]
+
+    def resolved(self, dataset: Any) -> PortMatch | None:
+        """`PortIndex.resolve_dataset` once per distinct identity and symlinks in the batch (all it depends on)."""
+        key = (dataset.identity, dataset.symlinks)
+        found = self.matches.get(key, self)
+        if found is self:
+            found = self.matches[key] = self.ctx.index.resolve_dataset(dataset)
+        return found  # type: ignore[return-value]
+
+    def resolution(self, match: PortMatch | None) -> store.Resolution:
+        """The stored form of a match, once per match."""
+        found = self.resolutions.get(id(match))
+        if found is None or found[0] is not match:
+            found = self.resolutions[id(match)] = (match, _resolution(match))
+        return found[1]
+
+    def in_lake(self, identity: DatasetIdentity) -> bool:
+        """Whether what a dataset stands for lies in the lake, once per identity."""
+        found = self.lake.get(identity)
+        if found is None:
+            found = self.lake[identity] = self.ctx.in_lake(_linked_target(self.ctx.index, identity))
+        return found
 
     def sha(self, identity: DatasetIdentity) -> str:
         found = self.shas.get(identity)
@@ -230,7 +287,7 @@ class _Batch:
     def observe(self, event: LineageEvent) -> None:
         at = event.event_time or datetime.now(UTC)
         key = _run_key(event)
-        matches = {id(d): self.ctx.index.resolve_dataset(d) for d in event.datasets}
+        matches = {id(d): self.resolved(d) for d in event.datasets}
         domain = None
         if event.kind is not EventKind.DATASET:
             who = attribute_job(
@@ -286,8 +343,8 @@ class _Batch:
             identity.namespace,
             identity.name,
             at,
-            _resolution(match),
-            self.ctx.in_lake(_linked_target(self.ctx.index, identity)),
+            self.resolution(match),
+            self.in_lake(identity),
             self.sha(identity),
             event.is_terminal,
             (stats.row_count, stats.bytes, stats.file_count) if stats is not None else None,
@@ -343,18 +400,19 @@ class _Batch:
             )
             if provider is None or provider.product == consumer.product:
                 continue
-            self.usage.append(
-                store.UsageObservation(
-                    consumer.product,
-                    domain,
-                    provider.product,
-                    provider.port,
-                    provider.contract_id,
-                    provider.object,
-                    source_field.field,
-                    at,
-                )
+            obs = store.UsageObservation(
+                consumer.product,
+                domain,
+                provider.product,
+                provider.port,
+                provider.contract_id,
+                provider.object,
+                source_field.field,
+                at,
             )
+            row = (obs.consumer_product, obs.provider_product, obs.port, obs.contract_id, obs.object, obs.field)
+            seen = self.uses.get(row)
+            self.uses[row] = (obs, at, at) if seen is None else (obs, min(seen[1], at), max(seen[2], at))
 
     def write(self, session: Session | None = None) -> None:
         """Store what was observed (in `session`, by default the one the batch read with)."""
@@ -541,8 +599,11 @@ def _derive_one_by_one(
             outcome.errors.append(f"event {event_id}: {reason}")
 
 
-def derive_pending(registry: Registry, *, limit: int | None = None, wait_s: float = 60.0) -> DeriveOutcome:
-    """Derive what waits now (at most `limit` events) in the calling thread; what happened.
+def derive_pending(
+    registry: Registry, *, limit: int | None = None, wait_s: float = 60.0, chunk: int | None = None
+) -> DeriveOutcome:
+    """Derive what waits now (at most `limit` events) in the calling thread, `chunk` events per transaction
+    (default `DERIVE_CHUNK`; a reindex: `BACKLOG_CHUNK`); what happened.
 
     Without `limit` it returns once every event waiting at the call is derived (or failed): events
     another worker claimed are waited for, up to `wait_s` (claims of a worker that died run out and
@@ -555,8 +616,9 @@ def derive_pending(registry: Registry, *, limit: int | None = None, wait_s: floa
     if last is None:
         return total
     deadline = time.monotonic() + wait_s
+    chunk = max(1, chunk or DERIVE_CHUNK)
     while limit is None or total.derived + total.failed < limit:
-        size = DERIVE_CHUNK if limit is None else min(DERIVE_CHUNK, limit - total.derived - total.failed)
+        size = chunk if limit is None else min(chunk, limit - total.derived - total.failed)
         outcome = derive_chunk(claimant, limit=size, up_to=last)
         total.derived += outcome.derived
         total.failed += outcome.failed
@@ -583,16 +645,21 @@ class DerivationJob:
     alongside the receivers until the queue is empty. The rule reads the queue, so it holds for a
     worker inside a server (SQLite) and for worker processes of their own alike (the
     `worker_max_lag_seconds` setting; 0: never wait).
+
+    While a backlog lasts (each chunk was full: a reindex queued every stored event), the chunk
+    doubles up to `backlog_chunk` (default: no growth), and it is `chunk` again once caught up.
     """
 
     name = "lineage-derivation"
     ARRIVING_S = 0.5
     """An event received this recently means a burst is going on."""
 
-    def __init__(self, chunk: int = DERIVE_CHUNK, *, max_lag_s: float = 0.0) -> None:
+    def __init__(self, chunk: int = DERIVE_CHUNK, *, max_lag_s: float = 0.0, backlog_chunk: int | None = None) -> None:
         self.chunk = max(1, chunk)
+        self.backlog_chunk = max(self.chunk, backlog_chunk or self.chunk)
         self.max_lag_s = max_lag_s
         self._waiting_since: float | None = None
+        self._size = self.chunk
 
     def _waits(self, registry: Registry) -> bool:
         """True while events keep arriving and the wait has not exceeded `max_lag_s`."""
@@ -612,12 +679,16 @@ class DerivationJob:
         """Claim, derive and release one chunk; `more` when the chunk was full (a backlog)."""
         if self._waits(worker.registry):
             return JobResult(detail="waiting: events keep arriving")
-        outcome = derive_chunk(worker, limit=self.chunk)
+        size = self._size
+        outcome = derive_chunk(worker, limit=size)
         handled = outcome.derived + outcome.failed + outcome.lost
-        if handled < self.chunk:
+        if handled < size:
             self._waiting_since = None  # caught up: the next burst is received first again
+            self._size = self.chunk
+        else:
+            self._size = min(self.backlog_chunk, size * 2)
         detail = f"{outcome.derived} derived, {outcome.failed} failed" if handled else "idle"
-        return JobResult(outcome.derived, handled >= self.chunk, outcome.failed, detail, tuple(outcome.errors))
+        return JobResult(outcome.derived, handled >= size, outcome.failed, detail, tuple(outcome.errors))
 
 
 def retry_failed(registry: Registry) -> int:
@@ -626,6 +697,7 @@ def retry_failed(registry: Registry) -> int:
 
 
 __all__ = [
+    "BACKLOG_CHUNK",
     "DERIVE_CHUNK",
     "Claimant",
     "DerivationJob",

@@ -356,7 +356,7 @@ def reindex(
     mesh: MeshOpt = None,
 ) -> None:
     """Derive every stored lineage event again on the current port index, mappings and dbt links."""
-    from meshplane.service.derivation import derive_pending
+    from meshplane.service.derivation import BACKLOG_CHUNK, derive_pending
     from meshplane.service.gitops import default_actor
     from meshplane.service.reindex import reindex as service
 
@@ -364,7 +364,7 @@ def reindex(
         queued = service(registry, reason="on demand (meshplane lineage reindex)", by=default_actor())
         console.print(f"{queued} event(s) queued to be derived again")
         if wait:
-            outcome = derive_pending(registry, wait_s=600.0)
+            outcome = derive_pending(registry, wait_s=600.0, chunk=BACKLOG_CHUNK)
             console.print(f"{outcome.derived} derived, {outcome.failed} failed")
             raise typer.Exit(EXIT_FAILED if outcome.failed else EXIT_OK)
     raise typer.Exit(EXIT_OK)

@@ -70,7 +70,9 @@ def worker(
             registry,
             [
                 ReindexJob(),
-                derivation.DerivationJob(max_lag_s=0 if once else settings.worker_max_lag_seconds),
+                derivation.DerivationJob(
+                    max_lag_s=0 if once else settings.worker_max_lag_seconds, backlog_chunk=derivation.BACKLOG_CHUNK
+                ),
                 ScheduleJob(),
                 IncidentJob(),
                 FreshnessJob(),
