@@ -136,3 +136,26 @@ def test_a_whole_test_run_without_a_registry_imports_no_server_library(tmp_path:
     assert last[:2] == ["exit", "0"], out.stdout + out.stderr
     loaded = last[2] if len(last) > 2 else ""
     assert loaded == "", f"`meshplane test` without a registry imported {loaded}: import it only when it is used"
+
+
+def test_the_diff_perspective_choices_are_the_diff_packages() -> None:
+    from meshplane.cli.commands import diff as diff_command
+    from meshplane.cli.commands.diff import PerspectiveChoice
+    from meshplane.diff import Level, Perspective, Severity
+
+    assert [p.value for p in PerspectiveChoice] == [p.value for p in Perspective]
+    assert set(diff_command._STYLE) == {s.value for s in Severity}
+    assert set(diff_command._LEVEL_STYLE) == {level.value for level in Level}
+
+
+def test_help_lists_every_command_without_loading_the_contract_models_or_the_registry() -> None:
+    code = (
+        "import sys\nfrom meshplane.cli import launch\nsys.argv = ['meshplane', '--help']\n"
+        "try:\n    launch.main()\nexcept SystemExit:\n    pass\n"
+        "print('loaded:', ','.join(m for m in ('sqlalchemy', 'sqlglot', 'duckdb', 'meshplane.spec.odcs',"
+        " 'meshplane.registry.store') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = out.rsplit("loaded:", 1)[1].strip()
+    assert "Commands" in out
+    assert loaded == "", f"`meshplane --help` imported {loaded}: import it inside the command function"

@@ -15,7 +15,6 @@ from rich.markup import escape
 from meshplane.access import AgreementState
 from meshplane.cli.output import EXIT_OK, Column, console, print_json, print_table
 from meshplane.diagnostics import MeshplaneError
-from meshplane.settings import get_settings
 
 if TYPE_CHECKING:
     from meshplane.api.client import ApiClient
@@ -37,6 +36,8 @@ IdArg = Annotated[int, typer.Argument(min=1, help="The agreement's id.")]
 
 def client(server_url: str | None, token: str | None) -> ApiClient:
     """A client of the configured server."""
+    from meshplane.settings import get_settings  # pydantic: loaded when the command runs, not by `meshplane --help`
+
     settings = get_settings()
     url = server_url or settings.server_url
     if not url:

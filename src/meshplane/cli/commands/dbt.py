@@ -17,7 +17,6 @@ from rich.table import Table
 
 from meshplane.cli.output import EXIT_OK, console, print_json, wide_console
 from meshplane.diagnostics import MeshplaneError
-from meshplane.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="The dbt bridge: link a dbt project's relations to their lake data.")
 ProductOpt = Annotated[str, typer.Option("--product", help="The product whose dbt project it is (finance.revenue).")]
@@ -46,6 +45,8 @@ def link(
 
     links = read_manifest(manifest)
     if server_url:
+        from meshplane.settings import get_settings  # pydantic: loaded when the command runs, not by `meshplane --help`
+
         secret = token or get_settings().token
         if not secret:
             raise MeshplaneError("no token: set MESHPLANE_TOKEN (or give --token)")

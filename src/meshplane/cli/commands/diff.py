@@ -1,10 +1,15 @@
-"""`meshplane diff OLD NEW`: what changed between two versions of a contract, and what it breaks."""
+"""`meshplane diff OLD NEW`: what changed between two versions of a contract, and what it breaks.
+
+`meshplane.diff` (which loads the contract models) is imported when the command runs, not when
+`meshplane --help` registers it: the option's choices are `PerspectiveChoice`, whose values a test
+holds equal to `meshplane.diff.Perspective`'s.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,7 +18,9 @@ from rich.table import Table
 
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, fail, print_json
 from meshplane.diagnostics import MeshplaneError
-from meshplane.diff import ContractDiff, Level, Perspective, Severity, diff_contract_files
+
+if TYPE_CHECKING:
+    from meshplane.diff import ContractDiff
 
 
 class OutputFormat(StrEnum):
@@ -23,21 +30,22 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
-_STYLE = {
-    Severity.BREAKING: "bold red",
-    Severity.NON_BREAKING: "yellow",
-    Severity.INFO: "cyan",
-}
-_LEVEL_STYLE = {
-    Level.BREAKING: "bold red",
-    Level.NON_BREAKING: "yellow",
-    Level.INFO: "cyan",
-    Level.NONE: "green",
-}
+class PerspectiveChoice(StrEnum):
+    """The values of `--perspective`: those of `meshplane.diff.Perspective`."""
+
+    CONSUMER = "consumer"
+    PRODUCER = "producer"
+
+
+# keyed by the values of `meshplane.diff.Severity` and `Level` (StrEnum members look their value up)
+_STYLE = {"breaking": "bold red", "non-breaking": "yellow", "info": "cyan"}
+_LEVEL_STYLE = {**_STYLE, "none": "green"}
 
 
 def print_diff(result: ContractDiff, out: Console) -> None:
     """The changes as a table (rule, severity, path, message) and a one-line summary."""
+    from meshplane.diff import Severity
+
     head = f"{result.contract_id or 'contract'} {result.from_version} → {result.to_version}"
     out.print(f"[bold]{escape(head)}[/bold] [dim]({result.perspective.value} perspective)[/dim]")
     if result.changes:
@@ -80,13 +88,13 @@ def diff(
     *,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.TABLE,
     perspective: Annotated[
-        Perspective,
+        PerspectiveChoice,
         typer.Option(
             "--perspective",
             help="consumer: what breaks readers (loosening is breaking); producer: what breaks the "
             "producer's pipeline (tightening is breaking).",
         ),
-    ] = Perspective.CONSUMER,
+    ] = PerspectiveChoice.CONSUMER,
 ) -> None:
     """Classify the changes between two versions of a data contract and check the version bump.
 
@@ -94,8 +102,10 @@ def diff(
     non-breaking → minor, documentation → patch. Exit 0 when the new version carries the required
     bump (or nothing changed), 1 when it does not, 2 when a file is missing or not a valid contract.
     """
+    from meshplane.diff import Perspective, diff_contract_files
+
     try:
-        result = diff_contract_files(old, new, perspective)
+        result = diff_contract_files(old, new, Perspective(perspective.value))
     except MeshplaneError as exc:
         fail(exc.message, exc.exit_code, exc.diagnostics)
     if output_format is OutputFormat.JSON:

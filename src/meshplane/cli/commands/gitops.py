@@ -16,7 +16,6 @@ from rich.markup import escape
 
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, err_console, print_json, report_error
 from meshplane.diagnostics import MeshplaneError
-from meshplane.mesh.repository import find_mesh_root
 
 if TYPE_CHECKING:
     from meshplane.api.client import ApiClient
@@ -48,6 +47,8 @@ def mesh_path(path: Path | None) -> Path:
     """The mesh folder to use: the argument, else the nearest folder above the working directory with mesh.yaml."""
     if path is not None:
         return path
+    from meshplane.mesh.repository import find_mesh_root  # pydantic models: only when run
+
     return find_mesh_root(Path.cwd()) or Path()
 
 

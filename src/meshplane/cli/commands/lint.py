@@ -12,7 +12,6 @@ from rich.markup import escape
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, print_diagnostic, print_json
 from meshplane.cli.reports import CI_FORMATS, CiReport, emit
 from meshplane.diagnostics import Severity
-from meshplane.service.linting import lint_path
 
 
 def lint(
@@ -31,6 +30,8 @@ def lint(
     """
     if output_format not in ("table", "json", *CI_FORMATS):
         raise typer.BadParameter("use table, json, github or gitlab", param_hint="--format")
+    from meshplane.service.linting import lint_path  # the registry, sqlglot: only when linting
+
     report = lint_path(path)
     if output_format == "json":
         print_json(report.to_dict())

@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 
 from meshplane.cli.output import console
-from meshplane.service import scaffold
 
 new_app = typer.Typer(help="Scaffold a domain, a data product or an output-port contract.", no_args_is_help=True)
 
@@ -26,6 +25,8 @@ def _done(paths: list[Path], updated: list[Path] | None = None) -> None:
 
 def _placeholders(paths: list[Path]) -> None:
     """Say which scaffolded texts are still placeholders (`placeholder-text` lint warnings)."""
+    from meshplane.service import scaffold
+
     found = scaffold.placeholder_warnings(paths)
     if not found:
         return
@@ -40,6 +41,8 @@ def init(
     name: Annotated[str | None, typer.Option(help="Mesh name (default: the folder name).")] = None,
 ) -> None:
     """Create a new, empty mesh that lints clean."""
+    from meshplane.service import scaffold
+
     _done(scaffold.init_mesh(directory, name))
     console.print(f"next: [bold]meshplane new domain <id> --mesh {escape(str(directory))}[/bold]")
 
@@ -52,6 +55,8 @@ def new_domain(
     mesh: MeshOption = Path(),
 ) -> None:
     """Add a domain with an owning team."""
+    from meshplane.service import scaffold
+
     _done([scaffold.new_domain(mesh, domain, name, owner)])
 
 
@@ -63,6 +68,8 @@ def new_product(
     mesh: MeshOption = Path(),
 ) -> None:
     """Add a data product (ODPS) with one output port and its contract (ODCS)."""
+    from meshplane.service import scaffold
+
     paths = scaffold.new_product(mesh, domain, product, port)
     _done(paths)
     _placeholders(paths)
@@ -76,6 +83,8 @@ def new_contract(
     mesh: MeshOption = Path(),
 ) -> None:
     """Add an output port and its contract to an existing product."""
+    from meshplane.service import scaffold
+
     paths = scaffold.new_contract(mesh, domain, product, port)
     *created, descriptor = paths
     _done(created, updated=[descriptor])

@@ -13,7 +13,6 @@ from rich.markup import escape
 
 from meshplane.cli.output import EXIT_OK, EXIT_USAGE, err_console, report_error
 from meshplane.diagnostics import MeshplaneError
-from meshplane.settings import get_settings
 
 APP_FACTORY = "meshplane.api.app:create_app"
 
@@ -65,6 +64,7 @@ def serve(
     from meshplane.api.protocol import BoundedHttpToolsProtocol
     from meshplane.mesh.repository import find_mesh_root
     from meshplane.service.registries import open_mesh_registry
+    from meshplane.settings import get_settings
 
     settings = get_settings()
     try:
