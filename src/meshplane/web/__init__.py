@@ -1,9 +1,10 @@
 """The web cockpit: server-rendered pages over the service layer, served by `meshplane serve`.
 
 `mount_web(app, context)` adds, to the API's application: the pages of `meshplane.web.pages`
-(discovered, one module per page), the package's static files under ``/static`` (the cockpit's
-CSS and script, and the vendored Swagger UI) and ``/docs`` with Swagger UI served from the package
-(no CDN). Pages are readable without JavaScript; see docs/web.md.
+(discovered, one module per page; ``/docs`` is the API reference rendered on the server), the
+package's static files under ``/static`` (the cockpit's CSS and script, and the vendored Swagger UI)
+and ``/docs/explorer`` with Swagger UI served from the package (no CDN; the one page heavier than
+500 KB). Pages are readable without JavaScript; see docs/web.md.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ SWAGGER = "/static/vendor/swagger-ui"
 
 
 async def swagger_ui(request: Request) -> HTMLResponse:
-    """``/docs``: Swagger UI with its script and style from the package (works without internet)."""
+    """``/docs/explorer``: Swagger UI with its script and style from the package (works without internet)."""
     return get_swagger_ui_html(
         openapi_url="/openapi.json",
-        title="meshplane API",
+        title="meshplane API · interactive explorer",
         swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
         swagger_css_url=f"{SWAGGER}/swagger-ui.css",
         swagger_favicon_url="/static/favicon.svg",
@@ -37,10 +38,10 @@ async def swagger_ui(request: Request) -> HTMLResponse:
 
 
 def mount_web(app: FastAPI, context: ApiContext) -> WebContext:
-    """Serve the cockpit on `app` (the API's application): pages, static files, offline ``/docs``."""
+    """Serve the cockpit on `app` (the API's application): pages, static files, offline ``/docs/explorer``."""
     web = WebContext(context)
     app.state.web = web
-    app.router.routes.append(Route("/docs", swagger_ui, methods=["GET"], include_in_schema=False))
+    app.router.routes.append(Route("/docs/explorer", swagger_ui, methods=["GET"], include_in_schema=False))
     app.router.routes.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
     app.router.routes += discover_pages()
     return web
