@@ -62,6 +62,12 @@ class Settings(BaseModel):
         description="Longest a contract-test query may run where the engine enforces it (PostgreSQL "
         "statement_timeout); a query past it is an `error` check.",
     )
+    contract_variables: str = Field(
+        default="",
+        description="Comma-separated names of environment variables that contract tests run by a server or a "
+        "worker may read for ODCS v3.2.0 variable references (${NAME} in server settings and SQL rules); "
+        "`meshplane test` reads its own shell's environment.",
+    )
     spark_master: str = Field(
         default="local[*]", description="Spark master URL for the spark engine (local[*], spark://host:7077, yarn)."
     )

@@ -19,6 +19,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+PLACEHOLDERS = frozenset({"object", "table", "model", "property", "column"})
+"""The names of meshplane's own placeholders (never ODCS v3.2.0 variables, `meshplane.spec.variables`)."""
 _OBJECT = re.compile(r"\$\{(object|table|model)\}|\{(object|table|model)\}")
 _COLUMN = re.compile(r"\$\{(property|column)\}|\{(property|column)\}")
 

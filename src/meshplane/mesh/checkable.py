@@ -14,6 +14,7 @@ problems first, each at its line:
   unsupported unit, bad threshold, a SQL rule without `query`, no operator);
 * `quality-metric-arguments`: a library metric missing what it needs (`invalidValues` without
   `validValues` or `pattern`, a value metric not under a property);
+* `quality-sql-variables` (warning): a SQL rule using ODCS v3.2.0 variables without a default;
 * `quality-sql-invalid`: a SQL rule that does not parse, or is not one read-only query, in the
   dialect of the engine serving the contract's servers.
 
@@ -33,11 +34,12 @@ from meshplane.checks.kinds.sla import CHECKED, SlaSpec, resolve_element
 from meshplane.checks.kinds.sql_rule import SqlRuleSpec
 from meshplane.checks.model import CheckSpec
 from meshplane.checks.registry import check_types
-from meshplane.checks.sqltext import RuleSqlError, parse_read_only, substitute
+from meshplane.checks.sqltext import PLACEHOLDERS, RuleSqlError, parse_read_only, substitute
 from meshplane.diagnostics import Diagnostic, JsonPath, Severity
 from meshplane.engines.registry import engines_serving
 from meshplane.spec.durations import parse_duration
 from meshplane.spec.odcs import Contract, DataQuality, SchemaObject, SchemaProperty
+from meshplane.spec.variables import expand, unresolved
 from meshplane.spec.yamlsource import YamlDocument
 
 CONTRACT_LEVEL_ERRORS: dict[type[CheckSpec], tuple[str, ...]] = {
@@ -162,12 +164,23 @@ def _rule_problems(
     if isinstance(spec, SqlRuleSpec):
         if spec.threshold is None:
             return [site.error(path, "SQL rule sets no operator (mustBe, mustBeLessThan, ...)", "quality-rule-invalid")]
+        column = '"column"' if spec.column is not None else None
+        text = spec.query
         for dialect in dialects:
             try:
-                column = '"column"' if spec.column is not None else None
-                parse_read_only(substitute(spec.query, '"dataset"', column), dialect)
+                text = substitute(spec.query, '"dataset"', column)
+                # ODCS v3.2.0 variables: parsed with their default, else as a quoted name (values come at test time)
+                parse_read_only(expand(text, {}, unset=lambda name: f'"{name}"'), dialect)
             except RuleSqlError as exc:
                 return [site.error((*path, "query"), f"SQL rule ({dialect}): {exc}", "quality-sql-invalid")]
+        if names := unresolved(text, {}, PLACEHOLDERS):
+            listed = ", ".join(f"${{{name}}}" for name in names)
+            message = (
+                f"the SQL rule uses {listed} (ODCS v3.2.0 variables) without a default: `meshplane test` reads them "
+                "from its environment (a server's worker: those MESHPLANE_CONTRACT_VARIABLES names); unset, the "
+                "rule is an error"
+            )
+            return [site.error((*path, "query"), message, "quality-sql-variables", Severity.WARNING)]
     if isinstance(spec, MetricSpec):
         metric = METRIC_ALIASES.get(spec.metric, spec.metric)
         if metric in VALUE_METRICS and scope.prop is None:
@@ -186,7 +199,8 @@ def _rule_problems(
             return [
                 site.error(
                     path,
-                    "metric invalidValues needs arguments.validValues and/or arguments.pattern",
+                    "metric invalidValues needs arguments.validValues and/or arguments.pattern"
+                    " (or an enum on its property)",
                     "quality-metric-arguments",
                 )
             ]

@@ -9,12 +9,16 @@ result `error` and the reason; input that cannot be understood at all raises `Me
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from meshplane.checks import ObjectDone, TestRun, compile_contract, run_checks
+from meshplane.checks import CheckSpec, ObjectDone, TestRun, compile_contract, run_checks
+from meshplane.checks.kinds.sql_rule import SqlRuleSpec
+from meshplane.checks.sqltext import PLACEHOLDERS
 from meshplane.diagnostics import MeshplaneError
 from meshplane.engines import registry
 from meshplane.engines.base import EngineError, QueryError
@@ -22,6 +26,7 @@ from meshplane.mesh.repository import ContractEntry, MeshRepository, display_pat
 from meshplane.settings import get_settings
 from meshplane.spec.loader import load_contract, load_mesh_config
 from meshplane.spec.odcs import Contract, Server
+from meshplane.spec.variables import UnsetVariables, expand
 
 Clock = Callable[[], datetime]
 
@@ -159,6 +164,41 @@ def choose_server(contract: Contract, name: str | None) -> Server:
     )
 
 
+def allowed_variables(names: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment variables named in `names` (comma-separated: the `contract_variables` setting) that
+    are set: what a server's or a worker's contract tests may read for ODCS v3.2.0 variables."""
+    env = os.environ if environ is None else environ
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    return {name: env[name] for name in wanted if name in env}
+
+
+def with_variables(server: Server, values: Mapping[str, str]) -> Server:
+    """`server` with the variable references (ODCS v3.2.0) of its settings resolved from `values`."""
+    extra = server.model_extra or {}
+    changed = {}
+    for name, value in extra.items():
+        if isinstance(value, str) and "${" in value:
+            try:
+                changed[name] = expand(value, values)
+            except UnsetVariables as exc:
+                raise MeshplaneError(f"server '{server.server}', {name}: {exc}") from exc
+    return server.model_copy(update=changed) if changed else server
+
+
+def _sql_with_variables(specs: list[CheckSpec], values: Mapping[str, str]) -> list[CheckSpec]:
+    """SQL rules with their variable references resolved (an unset one: the rule is an `error` naming it)."""
+
+    def resolved(spec: CheckSpec) -> CheckSpec:
+        if not isinstance(spec, SqlRuleSpec) or spec.problem or "${" not in spec.query:
+            return spec
+        try:
+            return dataclasses.replace(spec, query=expand(spec.query, values, keep=PLACEHOLDERS))
+        except UnsetVariables as exc:
+            return dataclasses.replace(spec, problem=str(exc))
+
+    return [resolved(spec) for spec in specs]
+
+
 def run_contract(
     contract: Contract,
     *,
@@ -169,11 +209,17 @@ def run_contract(
     clock: Clock | None = None,
     progress: Progress | None = None,
     file: str | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> TestRun:
-    """Run every check of `contract` against one of its servers."""
+    """Run every check of `contract` against one of its servers.
+
+    `variables`: the values of the contract's variable references (ODCS v3.2.0, ``${NAME}``); default:
+    the environment variables the `contract_variables` setting names (`allowed_variables`).
+    """
     now = clock or _utc_now
     started = now()
     settings = get_settings()
+    values = allowed_variables(settings.contract_variables) if variables is None else variables
 
     def ended(error: str, server_name: str | None, engine_name: str | None = None) -> TestRun:
         run = TestRun(contract.id, contract.version, server_name, engine_name, started, now(), error=error, file=file)
@@ -182,11 +228,11 @@ def run_contract(
         return run
 
     try:
-        chosen = choose_server(contract, server)
+        chosen = with_variables(choose_server(contract, server), values)
         runner = registry.engine_for(chosen, engine, default=settings.engine or default_engine)
     except MeshplaneError as exc:
         return ended(exc.message, server)
-    specs = compile_contract(contract)
+    specs = _sql_with_variables(compile_contract(contract), values)
     if progress:
         progress(RunStarted(contract.id, chosen.server, runner.name, len(contract.objects)))
     try:
@@ -221,8 +267,9 @@ def run_tests(
     engine: str | None = None,
     clock: Clock | None = None,
     progress: Progress | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> list[TestRun]:
-    """Test every contract the target names; one `TestRun` per contract.
+    """Test every contract the target names; one `TestRun` per contract (`variables`: as `run_contract`).
 
     Raises `MeshplaneError` for input that names nothing testable (no such file or id, invalid
     contract file, unknown engine).
@@ -248,6 +295,7 @@ def run_tests(
             clock=clock,
             progress=progress,
             file=job.file,
+            variables=variables,
         )
         runs.append(run)
     return runs

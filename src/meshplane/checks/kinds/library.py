@@ -10,7 +10,8 @@
 
 `unit: percent` divides by the row count (0 for an empty dataset). A rule without an operator
 gets the metric's natural one: ``mustBe: 0`` (``mustBeGreaterThan: 0`` for rowCount). The v3.0
-spelling `rule:` is read too (``duplicateCount``, ``validValues``, ``nullCount``).
+spelling `rule:` is read too (``duplicateCount``, ``validValues``, ``nullCount``). An `invalidValues`
+rule with neither argument, on a property with an `enum` (ODCS v3.2.0), takes the enum's values.
 """
 
 from __future__ import annotations
@@ -187,6 +188,10 @@ class LibraryMetricCheck(CheckType):
         arguments = dict(rule.arguments or {})
         if rule.valid_values is not None and "validValues" not in arguments:
             arguments["validValues"] = rule.valid_values
+        if metric == "invalidValues" and "validValues" not in arguments and not arguments.get("pattern"):
+            listed = scope.prop.prop.enum_values() if scope.prop is not None else []
+            if listed:  # ODCS v3.2.0: the property's `enum` is its list of valid values
+                arguments["validValues"] = [value for value in listed if value is not None]
         pair = rule.operator() or DEFAULT_THRESHOLDS.get(metric)
         try:
             threshold = threshold_of(pair, unit)

@@ -8,6 +8,7 @@ start-up phase (see `meshplane.cli.app.main`).
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -242,8 +243,14 @@ def test(
     from meshplane.service.testing import record_runs, run_tests
 
     with _progress(not quiet) as report:
-        runs = run_tests(
-            target, all_contracts=all_contracts, mesh_root=mesh, server=server, engine=engine, progress=report
+        runs = run_tests(  # variables of the contracts (ODCS v3.2.0 ${NAME}): this shell's environment
+            target,
+            all_contracts=all_contracts,
+            mesh_root=mesh,
+            server=server,
+            engine=engine,
+            progress=report,
+            variables=os.environ,
         )
     text = ""
     if output_format is OutputFormat.JSON:

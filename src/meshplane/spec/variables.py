@@ -1,0 +1,69 @@
+"""Variable references of ODCS v3.2.0 (RFC 0050): ``${NAME}`` and ``${NAME:-default}`` in string values.
+
+A contract may leave a value to the place it runs in: ``host: ${DB_HOST}``, ``database:
+${DB_NAME:-orders}``, ``SELECT COUNT(*) FROM ${TARGET_TABLE}``. ``${NAME}`` is the variable's value;
+``${NAME:-default}`` is the default when the variable is unset or empty (the POSIX form). Names are
+letters, digits and ``_``, not starting with a digit. meshplane resolves them where the contract is
+run: a contract test's server settings and SQL rules (`meshplane.service.testing`); where the values
+come from is the caller's choice (the shell of `meshplane test`, an allow-list in the worker).
+
+meshplane's own SQL placeholders (``${object}``, ``${table}``, ``${model}``, ``${column}``,
+``${property}``; `meshplane.checks.sqltext`) are replaced first, so those five names are never read
+as variables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+"""``${NAME}`` or ``${NAME:-default}``."""
+
+
+class UnsetVariables(ValueError):
+    """References to variables that have no value and no default."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        listed = ", ".join(f"${{{name}}}" for name in names)
+        super().__init__(f"variable(s) {listed} not set (ODCS v3.2.0 variables: give a value or a ${{NAME:-default}})")
+
+
+def unresolved(text: str, values: Mapping[str, str], keep: Collection[str] = ()) -> list[str]:
+    """Names referenced in `text` that have neither a value in `values` nor a default (`keep`: names that are
+    not variables), in order, once each."""
+    found: dict[str, None] = {}
+    for match in REFERENCE.finditer(text):
+        name, default = match.group(1), match.group(2)
+        if default is None and name not in values and name not in keep:
+            found[name] = None
+    return list(found)
+
+
+def expand(
+    text: str, values: Mapping[str, str], *, unset: Callable[[str], str] | None = None, keep: Collection[str] = ()
+) -> str:
+    """`text` with every reference replaced: its value, else its default (also for an empty value), else
+    ``unset(name)``; without `unset`, a reference with neither raises `UnsetVariables` naming them all.
+    References to the names in `keep` stay as written."""
+    missing = [] if unset is not None else unresolved(text, values, keep)
+    if missing:
+        raise UnsetVariables(missing)
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in keep:
+            return match.group(0)
+        given = values.get(name)
+        if default is not None and not given:
+            return default
+        if given is not None:
+            return given
+        assert unset is not None  # checked above
+        return unset(name)
+
+    return REFERENCE.sub(value, text)
+
+
+__all__ = ["REFERENCE", "UnsetVariables", "expand", "unresolved"]

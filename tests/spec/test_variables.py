@@ -1,0 +1,140 @@
+"""ODCS v3.2.0 variables (RFC 0050): one parser (`meshplane.spec.variables`), resolved by contract tests
+in server settings and SQL rules, warned about by lint; and an `invalidValues` rule that takes its valid
+values from the property's `enum`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from meshplane.diagnostics import Severity
+from meshplane.service.linting import lint_path
+from meshplane.service.testing import run_contract
+from meshplane.settings import get_settings
+from meshplane.spec.loader import load_contract
+from meshplane.spec.odcs import Contract
+from meshplane.spec.variables import UnsetVariables, expand, unresolved
+
+CASES = [
+    # text, values, expanded (None: UnsetVariables)
+    ("plain", {}, "plain"),
+    ("${A}", {"A": "x"}, "x"),
+    ("a ${A} b ${B}", {"A": "1", "B": "2"}, "a 1 b 2"),
+    ("${A:-d}", {}, "d"),
+    ("${A:-d}", {"A": ""}, "d"),  # POSIX :- : the default also for an empty value
+    ("${A:-d}", {"A": "v"}, "v"),
+    ("${A}", {"A": ""}, ""),
+    ("${A:-}", {}, ""),
+    ("${A}/${B}", {"A": "x"}, None),
+    ("$A {A} $${A", {}, "$A {A} $${A"),  # not references
+    ("${1A}", {}, "${1A}"),  # a name does not start with a digit
+    ("${table} ${A}", {"A": "x"}, "${table} x"),  # kept (meshplane's placeholder)
+]
+
+
+@pytest.mark.parametrize(("text", "values", "expanded"), CASES)
+def test_expand(text: str, values: dict[str, str], expanded: str | None) -> None:
+    if expanded is None:
+        with pytest.raises(UnsetVariables) as raised:
+            expand(text, values, keep={"table"})
+        assert raised.value.names == unresolved(text, values) == ["B"]
+        assert "${B}" in str(raised.value)
+    else:
+        assert expand(text, values, keep={"table"}) == expanded
+
+
+def test_unset_names_can_be_replaced_instead_of_refused() -> None:
+    assert expand("FROM ${T} WHERE x > ${N:-3}", {}, unset=lambda n: f'"{n}"') == 'FROM "T" WHERE x > 3'
+    assert unresolved("${A} ${A} ${B:-1} ${C}", {}) == ["A", "C"]
+
+
+def _contract(folder: Path, query: str, path: str) -> Contract:
+    pq.write_table(
+        pa.table({"order_id": ["o-1", "o-2", "o-3"], "amount": [5.0, 50.0, 500.0], "state": ["open", "paid", "lost"]}),
+        folder / "orders.parquet",
+    )
+    document = {
+        "apiVersion": "v3.2.0", "kind": "DataContract", "id": "variables", "version": "1.0.0", "status": "active",
+        "servers": [{"server": "local", "type": "local", "path": path, "format": "parquet"}],
+        "schema": [{
+            "name": "orders",
+            "properties": [
+                {"name": "order_id", "logicalType": "string"},
+                {"name": "amount", "logicalType": "number"},
+                {"name": "state", "logicalType": "string", "enum": [{"value": "open"}, {"value": "paid"}],
+                 "quality": [{"metric": "invalidValues", "mustBeLessOrEqualTo": 0}]},
+            ],
+            "quality": [{"type": "sql", "query": query, "mustBeLessOrEqualTo": 1}],
+        }],
+    }  # fmt: skip
+    file = folder / "orders.odcs.yaml"
+    file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    loaded = load_contract(file)
+    assert isinstance(loaded.model, Contract), loaded.diagnostics
+    return loaded.model
+
+
+def _results(contract: Contract, folder: Path, variables: dict[str, str] | None) -> dict[str, tuple[str, str]]:
+    run = run_contract(contract, base_dir=folder, server="local", variables=variables)
+    assert run.error is None, run.error
+    return {c.spec.id: (c.status.value, c.message or "") for c in run.checks}
+
+
+QUERY = "SELECT COUNT(*) FROM ${object} WHERE amount > ${LIMIT}"
+
+
+def test_a_test_resolves_the_variables_of_its_server_and_sql_rules(tmp_path: Path) -> None:
+    contract = _contract(tmp_path, QUERY, "${DATA_DIR:-.}/orders.parquet")
+    assert _results(contract, tmp_path, {"LIMIT": "100"})["orders.sql"][0] == "passed"  # one row over 100
+    assert _results(contract, tmp_path, {"LIMIT": "1"})["orders.sql"][0] == "failed"  # two rows over 1
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "orders.parquet").rename(elsewhere / "orders.parquet")
+    assert _results(contract, tmp_path, {"LIMIT": "100", "DATA_DIR": str(elsewhere)})["orders.sql"][0] == "passed"
+
+
+def test_an_unset_variable_is_an_error_naming_it_and_the_server_default_reads_only_allowed_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contract = _contract(tmp_path, QUERY, "orders.parquet")
+    status, message = _results(contract, tmp_path, {})["orders.sql"]
+    assert status == "error" and "${LIMIT}" in message
+    monkeypatch.setenv("LIMIT", "100")
+    monkeypatch.delenv("MESHPLANE_CONTRACT_VARIABLES", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert _results(contract, tmp_path, None)["orders.sql"][0] == "error"  # set, but not allowed
+        monkeypatch.setenv("MESHPLANE_CONTRACT_VARIABLES", "OTHER, LIMIT")
+        get_settings.cache_clear()
+        assert _results(contract, tmp_path, None)["orders.sql"][0] == "passed"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_an_unset_variable_in_a_server_setting_ends_the_run_naming_it(tmp_path: Path) -> None:
+    contract = _contract(tmp_path, QUERY, "${DATA_DIR}/orders.parquet")
+    run = run_contract(contract, base_dir=tmp_path, server="local", variables={"LIMIT": "1"})
+    assert run.error is not None and "server 'local', path" in run.error and "${DATA_DIR}" in run.error
+
+
+def test_lint_parses_a_rule_with_variables_and_warns_about_those_without_a_default(tmp_path: Path) -> None:
+    _contract(tmp_path, "SELECT COUNT(*) FROM ${TARGET:-orders} WHERE amount > ${LIMIT}", "orders.parquet")
+    report = lint_path(tmp_path / "orders.odcs.yaml")
+    assert not report.has_errors, [str(d) for d in report.diagnostics]
+    [warning] = [d for d in report.diagnostics if d.code == "quality-sql-variables"]
+    assert warning.severity is Severity.WARNING and "${LIMIT}" in warning.message and "TARGET" not in warning.message
+
+
+def test_invalid_values_without_arguments_takes_the_property_enum(tmp_path: Path) -> None:
+    contract = _contract(tmp_path, QUERY, "orders.parquet")
+    results = _results(contract, tmp_path, {"LIMIT": "100"})
+    assert results["orders.state.invalidValues"] == (
+        "failed",
+        "invalid values: 1, outside <= 0",
+    )  # 'lost' is not in the enum
+    assert results["orders.state.enum"] == ("failed", "1 value(s) not listed")
