@@ -24,7 +24,6 @@ from meshplane.cli.reports.plans import emit_plan, emit_refusal
 from meshplane.diagnostics import MeshplaneError
 from meshplane.mesh.repository import MESH_FILE
 from meshplane.service.bundles import localise_files, read_bundle
-from meshplane.settings import get_settings
 from meshplane.spec.loader import load_mesh_config
 
 CONTENT_REFUSED = 422
@@ -33,11 +32,15 @@ CONTENT_REFUSED = 422
 
 def server_of(server_url: str | None) -> str | None:
     """The server to plan and apply through: `--server-url`, else MESHPLANE_SERVER_URL (None: local)."""
+    from meshplane.settings import get_settings  # pydantic-settings: when run, not at --help
+
     return server_url or get_settings().server_url or None
 
 
 def connect(server_url: str, token: str | None) -> ApiClient:
     """A client of `server_url` with the token (`--token`, else MESHPLANE_TOKEN); exit 2 without one."""
+    from meshplane.settings import get_settings  # pydantic-settings: when run, not at --help
+
     secret = token or get_settings().token
     if not secret:
         raise MeshplaneError(f"no token for {server_url}: set MESHPLANE_TOKEN (a maintainer or admin token)")

@@ -18,7 +18,6 @@ import typer
 from rich.markup import escape
 
 from meshplane.cli.output import EXIT_OK, Column, console, print_json, print_table
-from meshplane.settings import get_settings
 
 if TYPE_CHECKING:
     from meshplane.api.client import ApiClient
@@ -143,6 +142,8 @@ class _Opened(AbstractContextManager["CatalogSource"]):
         self._close: Any = None
 
     def __enter__(self) -> CatalogSource:
+        from meshplane.settings import get_settings  # pydantic-settings: when run, not at --help
+
         settings = get_settings()
         url = self.server_url or settings.server_url
         if url:

@@ -21,7 +21,6 @@ from typer.core import TyperGroup
 
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, Column, console, print_json, print_table, wide_console
 from meshplane.diagnostics import MeshplaneError
-from meshplane.settings import get_settings
 
 MeshOpt = Annotated[
     Path | None, typer.Option("--mesh", help="Mesh folder whose registry to read (default: the working directory's).")
@@ -55,6 +54,8 @@ def _midnight(day: date | None) -> datetime | None:
 
 
 def _from_server(server_url: str, token: str | None, path: str, params: dict[str, Any]) -> Any:
+    from meshplane.settings import get_settings  # pydantic-settings: when run, not at --help
+
     secret = token or get_settings().token
     if not secret:
         raise MeshplaneError("no token: set MESHPLANE_TOKEN (or give --token)")

@@ -15,7 +15,6 @@ from rich.markup import escape
 
 from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, report_error
 from meshplane.diagnostics import MeshplaneError
-from meshplane.settings import get_settings
 
 STARTUP_IMPORTS = (
     "meshplane.service.derivation",
@@ -55,6 +54,7 @@ def worker(
     from meshplane.service.registries import open_mesh_registry
     from meshplane.service.reindex import ReindexJob
     from meshplane.service.schedules import ScheduleJob
+    from meshplane.settings import get_settings  # pydantic-settings: when run, not at --help
 
     settings = get_settings()
     try:
