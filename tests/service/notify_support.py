@@ -64,3 +64,21 @@ def add_targets(domain_yaml: Any, targets: str) -> None:
     """Append a ``notifications:`` block (YAML text, indented list items) to a domain.yaml."""
     text = domain_yaml.read_text(encoding="utf-8")
     domain_yaml.write_text(text.rstrip("\n") + "\nnotifications:\n" + targets, encoding="utf-8")
+
+
+PUBLIC = "https://meshplane.test.example"
+"""The public URL the notification tests give the server (links in messages)."""
+
+
+def notify_environment(monkeypatch: Any, secret: str) -> None:
+    """Short backoff and retry window, a public URL and the webhook secret (``HOOK_SECRET``) in the
+    environment, no registry URL; the settings are read again (clear `get_settings`'s cache after the test)."""
+    from meshplane.settings import get_settings
+
+    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("MESHPLANE_NOTIFY_BACKOFF_SECONDS", "0.05")
+    monkeypatch.setenv("MESHPLANE_NOTIFY_RETRY_WINDOW_SECONDS", "60")
+    monkeypatch.setenv("MESHPLANE_NOTIFY_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("MESHPLANE_PUBLIC_URL", PUBLIC + "/")
+    monkeypatch.setenv("HOOK_SECRET", secret)
+    get_settings.cache_clear()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from notify_support import Receiver, add_targets
+from notify_support import PUBLIC, Receiver, add_targets, notify_environment
 
 from majors_support import BASE_MESH, CRM_PRODUCT, ORDERS, SALES_CONTRACT, SALES_PRODUCT, V2_PORT, edit
 from meshplane.access import AgreementState, Principal, Role
@@ -36,7 +36,6 @@ REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cret-for-notices"
 RETAIL = Principal("rita", Role.MAINTAINER, "retail")
 FINANCE = Principal("claire", Role.MAINTAINER, "finance")
-PUBLIC = "https://meshplane.test.example"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -50,13 +49,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Short backoff, a public URL, the webhook secret in the environment."""
-    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
-    monkeypatch.setenv("MESHPLANE_NOTIFY_BACKOFF_SECONDS", "0.05")
-    monkeypatch.setenv("MESHPLANE_NOTIFY_RETRY_WINDOW_SECONDS", "60")
-    monkeypatch.setenv("MESHPLANE_NOTIFY_TIMEOUT_SECONDS", "2")
-    monkeypatch.setenv("MESHPLANE_PUBLIC_URL", PUBLIC + "/")
-    monkeypatch.setenv("HOOK_SECRET", SECRET)
-    get_settings.cache_clear()
+    notify_environment(monkeypatch, SECRET)
     yield
     get_settings.cache_clear()
 

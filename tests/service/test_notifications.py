@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notify_support import Receiver, add_targets
+from notify_support import PUBLIC, Receiver, add_targets, notify_environment
 
 from meshplane.access import Principal, Role
 from meshplane.registry import Registry, store_test_run
@@ -56,13 +56,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Short backoff and window, a public URL, the webhook secret in the environment."""
-    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
-    monkeypatch.setenv("MESHPLANE_NOTIFY_BACKOFF_SECONDS", "0.05")
-    monkeypatch.setenv("MESHPLANE_NOTIFY_RETRY_WINDOW_SECONDS", "60")
-    monkeypatch.setenv("MESHPLANE_NOTIFY_TIMEOUT_SECONDS", "2")
-    monkeypatch.setenv("MESHPLANE_PUBLIC_URL", "https://meshplane.test.example/")
-    monkeypatch.setenv("HOOK_SECRET", SECRET)
-    get_settings.cache_clear()
+    notify_environment(monkeypatch, SECRET)
     yield
     get_settings.cache_clear()
 
@@ -139,7 +133,7 @@ def test_provider_and_consumer_domains_hear_signed_messages(url: str, tmp_path: 
         assert opened["incident"]["check"] == CHECK and opened["incident"]["observed"] == 4
         assert opened["incident"]["message"] == "4 rows with a null order_id"
         assert opened["incident"]["firstSeenAt"].startswith("2026-11-20T10:00:02")
-        assert opened["incident"]["url"] == f"https://meshplane.test.example/incidents/{incident_id}"
+        assert opened["incident"]["url"] == f"{PUBLIC}/incidents/{incident_id}"
         consumers = {c["product"]: c for c in opened["affected"]["consumers"]}
         assert {"finance.ledger", "finance.revenue", "logistics.shipments"} <= set(consumers)
         assert sorted(opened["affected"]["yours"]) == ["finance.ledger", "finance.revenue"]
@@ -212,7 +206,7 @@ def test_apprise_targets_read_their_address_from_the_environment(
     assert message["title"].startswith("meshplane incident opened: retail.sales:orders")
     assert "Observed: 4 (expected = 0)" in message["message"]
     assert "finance.ledger (finance, team" in message["message"]
-    assert f"https://meshplane.test.example/incidents/{incident_id}" in message["message"]
+    assert f"{PUBLIC}/incidents/{incident_id}" in message["message"]
     chat_delivery = next(d for d in shown["deliveries"] if d["target"] == "chat")
     assert chat_delivery["state"] == "delivered" and "address" not in chat_delivery
 
