@@ -26,6 +26,7 @@ from meshplane.spec.odcs import Contract
 FILES = Path(__file__).parent / "files" / "odcs-official-v3.2"
 EXAMPLES = sorted(FILES.glob("*.odcs.yaml"))
 
+
 def test_the_official_v320_examples_are_all_here_and_listed_in_the_readme() -> None:
     assert len(EXAMPLES) == 14
     readme = (FILES / "README.md").read_text(encoding="utf-8")
