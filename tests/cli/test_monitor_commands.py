@@ -85,3 +85,30 @@ def test_worker_once_keeps_the_schedules(mesh: Path) -> None:
 def test_monitor_status_refuses_an_unknown_format(mesh: Path) -> None:
     result = invoke("monitor", "status", "--mesh", str(mesh), "--format", "xml")
     assert result.exit_code == 2 and "--format must be table or json" in result.output
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_monitor_status_table_fits_the_width_without_cutting_ids(mesh: Path, width: int) -> None:
+    with open_mesh_registry(mesh) as registry:
+        clock = [NOW]
+        worker = Worker(registry, [ScheduleJob(clock=lambda: clock[0], sync_s=0)])
+        worker.run_jobs_once()
+        clock[0] = NOW + timedelta(hours=2, seconds=1)
+        worker.run_jobs_once()  # one due test runs (no lake: it ends in error)
+    result = runner.invoke(app, ["monitor", "status", "--mesh", str(mesh)], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.split()}
+    ids = (
+        "marketing.campaign_performance.campaign_kpis",
+        "customer.customer360.customer_summary",
+        "retail.sales.orders",
+    )
+    for whole in (*ids, "error", "never", "(contract:sla)"):  # each on one line, never cut
+        assert whole in words, whole
+    assert width < 100 or "2026-03-02" in words  # the last run's date, whole, where there is room
+    assert "…" not in text and "[dim]" not in text and "[red]" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines() if not line.startswith("(")) <= width
+    assert "--wide shows every column" in text  # took (and more) left out at this width, and said so
+    wide = runner.invoke(app, ["monitor", "status", "--mesh", str(mesh), "--wide"], env={"COLUMNS": str(width)})
+    assert "took" in wide.stdout and "1 h (contract:sla)" in wide.stdout and "--wide shows" not in wide.stdout

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from meshplane.cli.output import EXIT_OK, EXIT_USAGE, console, fail, print_json, wide_console
+from meshplane.cli.output import EXIT_OK, EXIT_USAGE, Column, console, fail, print_json, print_table
 
 monitor_app = typer.Typer(
     help="Monitoring: scheduled contract tests run by the background worker.", no_args_is_help=True
@@ -22,6 +21,15 @@ monitor_app = typer.Typer(
 MeshOption = Annotated[
     Path | None, typer.Option("--mesh", help="Mesh folder whose registry to read (default: the working directory's).")
 ]
+SCHEDULE_COLUMNS = (
+    Column("contract", key=True),
+    Column("schedule", drop=1),
+    Column("last run (UTC)", key=True, drop=2),
+    Column("took", justify="right", drop=4),
+    Column("result", key=True),
+    Column("next run (UTC)", key=True, drop=3),
+)
+"""The schedules table: contract and result are never cut; how long a run took, then the next run, go first."""
 
 
 def _when(value: str | None) -> str:
@@ -42,6 +50,7 @@ def status(
     mesh: MeshOption = None,
     domain: Annotated[str | None, typer.Option("--domain", help="Only the contracts of this domain.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
 ) -> None:
     """Show each scheduled contract: its schedule (and where it comes from), last run, duration, result, next run."""
     if output_format not in ("table", "json"):
@@ -71,7 +80,7 @@ def status(
     if not rows:
         console.print("no scheduled contract tests yet (the worker lists them once it has run; docs/monitoring.md)")
         raise typer.Exit(EXIT_OK)
-    table = Table("contract", "schedule", "last run (UTC)", "took", "result", "next run (UTC)")
+    cells = []
     for row in rows:
         started, took, result = _last(row["lastRun"])
         if row["running"]:
@@ -80,8 +89,8 @@ def status(
         if row["problem"]:
             schedule = f"[red]{escape(row['problem'])}[/red]"
         next_run = (row["nextRunAt"] or "-")[:19].replace("T", " ")
-        table.add_row(escape(row["contract"]), schedule, started, took, result, next_run)
-    wide_console().print(table)
+        cells.append([escape(row["contract"]), schedule, started, took, result, next_run])
+    print_table(SCHEDULE_COLUMNS, cells, wide=wide)
     raise typer.Exit(EXIT_OK)
 
 
