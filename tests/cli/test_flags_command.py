@@ -139,3 +139,22 @@ def test_flags_as_of_a_past_day(mesh: Path) -> None:
     assert [i["flag"] for i in json.loads(after.stdout)["items"]] == ["sender-mismatch"]
     bad = _invoke("flags", "--mesh", str(mesh), "--as-of", "yesterday")
     assert bad.exit_code == 2 and "--as-of" in bad.output
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_flags_table_fits_the_width_without_cutting_ids(mesh: Path, width: int) -> None:
+    _scenario(mesh)
+    peek = {**_ledger_read(mesh, "2026-11-21T10:00:00Z"), "job": {"namespace": "airflow-marketing", "name": "peek"}}
+    _send(mesh, OPERATOR, {**peek, "outputs": []})
+    result = runner.invoke(app, ["flags", "--mesh", str(mesh)], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.split()}
+    ids = ("retail.sales", "retail.sales/orders", "[marketing]", "[retail]")
+    for whole in (*ids, "no-agreement", "undeclared-input", "sender-mismatch"):  # each on one line, never cut
+        assert whole in words, whole
+    assert "agreement" in words and "ci-marketing" in words  # the detail is shown, its words whole
+    assert "2 on flows, 1 on ports" in text and "…" not in text and "[red]" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines() if not line.startswith("(")) <= width
+    wide = runner.invoke(app, ["flags", "--mesh", str(mesh), "--wide"], env={"COLUMNS": str(width)})
+    assert "sent by" in wide.stdout and "ci-marketing" in wide.stdout and "--wide shows" not in wide.stdout

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from meshplane.cli.commands.lineage import (
     FormatOpt,
@@ -23,7 +22,15 @@ from meshplane.cli.commands.lineage import (
     _from_server,
     _registry,
 )
-from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, print_json, wide_console
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, Column, console, print_json, print_table
+
+FLAG_COLUMNS = (
+    Column("flag", key=True),
+    Column("on", key=True),
+    Column("detail"),
+    Column("sent by", drop=1),
+)
+"""The flags table: the flag and what it is on (ids) are never cut; who sent it is left out when it is too wide."""
 
 
 def flags(
@@ -39,6 +46,7 @@ def flags(
         bool, typer.Option("--fail-on-flags", help="Exit 1 when any flow or port has a flag (for CI).")
     ] = False,
     output_format: FormatOpt = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
     mesh: MeshOpt = None,
     server_url: ServerOpt = None,
     token: TokenOpt = None,
@@ -66,13 +74,12 @@ def flags(
     if not items:
         console.print("no governance flag" + (f" as of {when}" if when else ""))
         raise typer.Exit(code)
-    table = Table(title="governance flags" + (f" as of {when}" if when else ""))
-    for column in ("flag", "on", "detail", "sent by"):
-        table.add_column(column, overflow="fold")
-    for item in items:
-        table.add_row(f"[red]{escape(item['flag'])}[/red]", escape(_subject(item)), escape(item["detail"]),
-                      escape(", ".join(_senders(item))))  # fmt: skip
-    wide_console().print(table)
+    rows = [
+        [f"[red]{escape(item['flag'])}[/red]", escape(_subject(item)), escape(item["detail"]),
+         escape(", ".join(_senders(item)))]
+        for item in items
+    ]  # fmt: skip
+    print_table(FLAG_COLUMNS, rows, title="governance flags" + (f" as of {when}" if when else ""), wide=wide)
     flows = sum(1 for i in items if i["flow"] is not None)
     console.print(f"{len(items)} flag(s): {flows} on flows, {len(items) - flows} on ports")
     raise typer.Exit(code)
