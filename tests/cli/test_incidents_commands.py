@@ -86,3 +86,19 @@ def test_list_show_ack_resolve(mesh: Path) -> None:
 def test_show_of_an_unknown_incident_is_a_clear_error(mesh: Path) -> None:
     result = invoke("incidents", "show", "42", "--mesh", str(mesh))
     assert result.exit_code != 0 and "no incident 42" in result.output
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_list_table_fits_the_width_without_cutting_ids(mesh: Path, width: int) -> None:
+    result = runner.invoke(app, ["incidents", "list", "--mesh", str(mesh)], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.split()}
+    for whole in ("retail.sales.orders", "orders.order_id.required", "open", "2026-11-20"):  # never cut
+        assert whole in words, whole
+    assert width < 100 or "null" in words  # the message too, where there is room
+    assert "…" not in text and "[red]" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines() if not line.startswith("(")) <= width
+    wide = runner.invoke(app, ["incidents", "list", "--mesh", str(mesh), "--wide"], env={"COLUMNS": str(width)})
+    assert "4 rows with a null order_id" in wide.stdout and "2026-11-20" in wide.stdout
+    assert "--wide shows" not in wide.stdout

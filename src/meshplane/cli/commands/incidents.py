@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from meshplane.cli.output import EXIT_OK, EXIT_USAGE, console, fail, print_json, wide_console
+from meshplane.cli.output import EXIT_OK, EXIT_USAGE, Column, console, fail, print_json, print_table
 
 incidents_app = typer.Typer(
     help="Incidents: failing checks and freshness breaches of output ports.", no_args_is_help=True
@@ -27,6 +26,17 @@ FormatOption = Annotated[str, typer.Option("--format", help="table or json.")]
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user, as for apply).")]
 NoteOption = Annotated[str | None, typer.Option("--note", help="A note kept in the incident's trail.")]
 _COLOURS = {"open": "red", "acknowledged": "yellow", "resolved": "green"}
+INCIDENT_COLUMNS = (
+    Column("id", key=True),
+    Column("state", key=True),
+    Column("contract", key=True),
+    Column("check", key=True),
+    Column("domain", key=True, drop=4),
+    Column("seen", justify="right", drop=3),
+    Column("last seen (UTC)", key=True, drop=1),
+    Column("message", drop=2),
+)
+"""The incidents table: id, state, contract and check are never cut; domain, then seen, go first when too wide."""
 
 
 def _format(value: str) -> str:
@@ -78,6 +88,7 @@ def list_command(
     contract: Annotated[str | None, typer.Option("--contract", help="Only incidents of this contract.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many.")] = 50,
     output_format: FormatOption = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
 ) -> None:
     """List incidents, most recently seen first (default: the unresolved ones)."""
     _format(output_format)
@@ -94,14 +105,15 @@ def list_command(
     if not page.items:
         console.print(f"no {'' if state == 'all' else state + ' '}incidents")
         raise typer.Exit(EXIT_OK)
-    table = Table("id", "state", "contract", "check", "domain", "seen", "last seen (UTC)", "message")
-    for item in page.items:
-        table.add_row(
+    rows = [
+        [
             str(item["id"]), _state(item["state"]), escape(item["contract"]), escape(item["check"]),
             escape(item["domain"]), str(item["occurrences"]), _when(item["lastSeenAt"]),
             escape(str(item["message"] or ""))[:80],
-        )  # fmt: skip
-    wide_console().print(table)
+        ]
+        for item in page.items
+    ]  # fmt: skip
+    print_table(INCIDENT_COLUMNS, rows, wide=wide)
     if page.total > len(page.items):
         console.print(f"[dim]{len(page.items)} of {page.total} (--limit)[/dim]")
     raise typer.Exit(EXIT_OK)
