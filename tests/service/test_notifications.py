@@ -265,3 +265,25 @@ def test_a_hanging_target_costs_its_timeout_and_holds_up_no_other_job(
     assert "ReadTimeout" in next(d["lastError"] for d in shown["deliveries"] if d["target"] == "ops")
     assert elapsed < 5  # one timeout of 0.5 s, not the receiver's 5 s; the other job ran (generous bound)
     assert worker.stats["incidents"].runs == 3
+
+
+def test_a_worker_built_with_its_own_settings_uses_them_not_the_environments(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHPLANE_NOTIFY_TIMEOUT_SECONDS", "4")  # the environment's: would hold the run >= 4 s
+    get_settings.cache_clear()
+    own = get_settings().model_copy(
+        update={"public_url": "https://cockpit.other.example/", "notify_timeout_seconds": 0.5}
+    )
+    with Receiver(delay_s=5) as hanging, Receiver() as finance:
+        mesh = _mesh(tmp_path, _webhook("ops", hanging.url), _webhook("fin", finance.url))
+        with Registry(url) as registry:
+            apply_mesh(mesh, registry=registry, actor="test")
+            incident_id = _fail_and_open(registry)
+            worker = Worker(registry, [NotificationJob()], worker_id="w", settings=own)
+            started = time.monotonic()
+            worker.run_jobs_once()
+            elapsed = time.monotonic() - started
+    [opened] = finance.payloads()
+    assert opened["incident"]["url"] == f"https://cockpit.other.example/incidents/{incident_id}"  # not PUBLIC
+    assert elapsed < 3  # the worker's 0.5 s timeout on the hanging receiver, not the environment's 4 s

@@ -82,6 +82,7 @@ def start_worker(registry: Registry, settings: Settings) -> Worker:
         poll_s=settings.worker_poll_seconds,
         heartbeat_s=settings.worker_heartbeat_seconds,
         lease_s=settings.worker_lease_seconds,
+        settings=settings,
     ).start()
 
 

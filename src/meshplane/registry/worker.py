@@ -35,6 +35,7 @@ from meshplane.registry.models import Base
 
 if TYPE_CHECKING:
     from meshplane.registry.database import Registry
+    from meshplane.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,12 @@ class JobStats:
     recent_errors: list[str] = field(default_factory=list)
 
 
+def _process_settings() -> Settings:
+    from meshplane.settings import get_settings
+
+    return get_settings()
+
+
 @dataclass
 class Worker:
     """Runs `jobs` in a loop against `registry`, beating every `heartbeat_s`, until stopped."""
@@ -105,6 +112,9 @@ class Worker:
     heartbeat_s: float = 5.0
     lease_s: float = 30.0
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    settings: Settings = field(default_factory=_process_settings)
+    """What the jobs read (intervals, timeouts, the public URL, the lake base, the default engine); default: the
+    process's (``MESHPLANE_*``). A server passes its own, so its jobs run under the settings it was built with."""
     stats: dict[str, JobStats] = field(default_factory=dict)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)

@@ -41,7 +41,7 @@ from meshplane.registry import monitoring as monitor_store
 from meshplane.registry.worker import JobResult
 from meshplane.service.incidents import Outcome, record_outcomes
 from meshplane.service.schedules import bound_contracts, lake_base
-from meshplane.settings import get_settings
+from meshplane.settings import Settings
 from meshplane.spec.durations import DurationError, read_duration, unit_seconds
 from meshplane.spec.odcs import Contract
 
@@ -93,9 +93,11 @@ def _location(contract: Contract, lake: Path, element: str | None) -> tuple[str 
     return fmt, path if path.is_absolute() else lake / path
 
 
-def watched_ports(session: Session, *, base_dir: Path | None = None) -> list[WatchedPort]:
+def watched_ports(
+    session: Session, *, base_dir: Path | None = None, settings: Settings | None = None
+) -> list[WatchedPort]:
     """Every (port, freshness or latency SLA) of the registry's bound contracts."""
-    lake = lake_base(session, base_dir)
+    lake = lake_base(session, base_dir, settings)
     out = []
     for bound in bound_contracts(session):
         try:
@@ -294,21 +296,21 @@ class FreshnessJob:
         claimed: bool = registry.write(work, exclusive=True)
         return claimed
 
-    def watched(self, registry: Registry) -> list[WatchedPort]:
-        """The watched ports, parsed again only when an apply changed the registry."""
+    def watched(self, registry: Registry, settings: Settings | None = None) -> list[WatchedPort]:
+        """The watched ports, parsed again only when an apply changed the registry (`settings`: whose lake base)."""
         with registry.read() as session:
             basis = _basis(session)
             if basis != self._basis:
-                self._ports, self._basis = watched_ports(session, base_dir=self.base_dir), basis
+                self._ports, self._basis = watched_ports(session, base_dir=self.base_dir, settings=settings), basis
         return self._ports
 
     def run_once(self, worker: Worker) -> JobResult:
         """Evaluate every watched port when this worker claims the cycle; record breaches and recoveries."""
         now = self.clock()
-        interval = self.interval_s if self.interval_s is not None else get_settings().monitor_freshness_seconds
+        interval = self.interval_s if self.interval_s is not None else worker.settings.monitor_freshness_seconds
         if not self._claim_cycle(worker.registry, now, interval):
             return JobResult()
-        evaluations = evaluate_cycle(worker.registry, self.watched(worker.registry), now)
+        evaluations = evaluate_cycle(worker.registry, self.watched(worker.registry, worker.settings), now)
         breached = sum(1 for e in evaluations if e.breached)
         return JobResult(done=len(evaluations), detail=f"{len(evaluations)} port SLA(s), {breached} breached")
 

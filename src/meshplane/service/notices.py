@@ -39,7 +39,7 @@ from meshplane.registry import monitoring as monitor_store
 from meshplane.registry import notifications as store
 from meshplane.registry.access import AgreementEvent, UsageAgreement
 from meshplane.service.migrations import list_migrations
-from meshplane.settings import get_settings
+from meshplane.settings import Settings, get_settings
 from meshplane.spec.meshfiles import NotificationTarget
 
 AGREEMENT_SCHEMA = "meshplane/agreement-notification/v1"
@@ -75,9 +75,8 @@ def targets_of(session: Session, domain_ids: set[str]) -> dict[str, list[Notific
     return out
 
 
-def public_link(path: str) -> str | None:
-    """`path` below the server's public URL (``MESHPLANE_PUBLIC_URL``); None when none is set."""
-    base = get_settings().public_url
+def public_link(path: str, base: str | None) -> str | None:
+    """`path` below the server's public URL `base` (``MESHPLANE_PUBLIC_URL``); None when there is none."""
     return f"{base.rstrip('/')}/{path.lstrip('/')}" if base else None
 
 
@@ -105,12 +104,18 @@ def _iso(value: datetime | date | None) -> str | None:
 
 
 def agreement_payload(
-    row: UsageAgreement, event: AgreementEvent, domains: dict[str, str], *, domain: str, audience: str
+    row: UsageAgreement,
+    event: AgreementEvent,
+    domains: dict[str, str],
+    *,
+    domain: str,
+    audience: str,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON a target receives about one agreement transition (schema `AGREEMENT_SCHEMA`)."""
-    link = public_link("/agreements") if event.to_state == "requested" else public_link(
-        f"/products/{row.consumer_product_id}"
-    )  # fmt: skip
+    """The JSON a target receives about one agreement transition (schema `AGREEMENT_SCHEMA`); links below
+    `public_url` when there is one."""
+    path = "/agreements" if event.to_state == "requested" else f"/products/{row.consumer_product_id}"
+    link = public_link(path, public_url)
     return {
         "schema": AGREEMENT_SCHEMA,
         "kind": "agreement",
@@ -130,12 +135,14 @@ def agreement_payload(
 
 
 def fan_out_agreements(
-    registry: Registry, worker_id: str, *, lease_s: float = 60.0, limit: int = 100
+    registry: Registry, worker_id: str, *, lease_s: float = 60.0, limit: int = 100, settings: Settings | None = None
 ) -> tuple[int, int]:
     """Turn agreement transitions not yet notified into deliveries and mark them notified, in one transaction.
 
-    Answers (transitions fanned out, deliveries written).
+    Answers (transitions fanned out, deliveries written). `settings`: whose public URL the links use
+    (default: the process's; a worker passes its own).
     """
+    public_url = (settings or get_settings()).public_url
 
     with registry.read() as session:  # a read first: nothing waits most of the time, and a write costs more
         waiting = session.execute(sa.select(AgreementEvent.id).where(AgreementEvent.notified_at.is_(None)).limit(1))
@@ -166,7 +173,9 @@ def fan_out_agreements(
             kind = f"agreement.{event.to_state}"
             for target in targets_of(session, {domain}).get(domain, []):
                 if wants(target, kind):
-                    payload = agreement_payload(row, event, domains, domain=domain, audience=audience)
+                    payload = agreement_payload(
+                        row, event, domains, domain=domain, audience=audience, public_url=public_url
+                    )
                     session.add(delivery(target, domain=domain, audience=audience, payload=payload, now=now,
                                          agreement_event_id=event.id))  # fmt: skip
                     made += 1
@@ -227,7 +236,7 @@ def _due(migrations: Sequence[dict[str, Any]], today: date) -> list[_Due]:
     return out
 
 
-def reminder_payload(due: _Due, reminder_id: int, at: datetime) -> dict[str, Any]:
+def reminder_payload(due: _Due, reminder_id: int, at: datetime, public_url: str | None = None) -> dict[str, Any]:
     """The JSON a consumer domain's target receives about a deprecated port it is still on (`REMINDER_SCHEMA`)."""
     mig = due.migration
     return {
@@ -240,13 +249,17 @@ def reminder_payload(due: _Due, reminder_id: int, at: datetime) -> dict[str, Any
         "replacedBy": mig["new"],
         "consumer": {"name": due.consumer, "domain": due.domain, "team": due.team, "how": list(due.how)},
         "recipient": {"domain": due.domain, "audience": "consumer"},
-        "url": public_link("/migrations"),
+        "url": public_link("/migrations", public_url),
     }
 
 
-def send_reminders(registry: Registry, *, now: datetime | None = None) -> tuple[int, int]:
-    """Remind every consumer still on a deprecated port of its milestone, once; (reminders, deliveries) made."""
+def send_reminders(
+    registry: Registry, *, now: datetime | None = None, settings: Settings | None = None
+) -> tuple[int, int]:
+    """Remind every consumer still on a deprecated port of its milestone, once; (reminders, deliveries) made.
+    `settings`: whose public URL the links use (default: the process's)."""
     moment = now or datetime.now(UTC)
+    public_url = (settings or get_settings()).public_url
     due = _due(list_migrations(registry, now=moment), moment.date())
     if not due:
         return 0, 0
@@ -267,7 +280,7 @@ def send_reminders(registry: Registry, *, now: datetime | None = None) -> tuple[
             )  # fmt: skip
             session.add(row)
             session.flush()
-            payload = reminder_payload(item, row.id, sent_at)
+            payload = reminder_payload(item, row.id, sent_at, public_url)
             for target in targets.get(item.domain, []):
                 if wants(target, "deprecation.reminder"):
                     session.add(delivery(target, domain=item.domain, audience="consumer", payload=payload,
@@ -281,11 +294,17 @@ def send_reminders(registry: Registry, *, now: datetime | None = None) -> tuple[
 
 
 def reminder_cycle(
-    registry: Registry, *, now: datetime | None = None, interval_s: float | None = None
+    registry: Registry,
+    *,
+    now: datetime | None = None,
+    interval_s: float | None = None,
+    settings: Settings | None = None,
 ) -> tuple[int, int] | None:
-    """Send the reminders when this worker claims the cycle (one every `interval_s`); None: not its turn."""
+    """Send the reminders when this worker claims the cycle (one every `interval_s`, default the
+    `notify_reminder_seconds` of `settings`, the process's by default); None: not its turn."""
     moment = now or datetime.now(UTC)
-    interval = interval_s if interval_s is not None else get_settings().notify_reminder_seconds
+    settings = settings or get_settings()
+    interval = interval_s if interval_s is not None else settings.notify_reminder_seconds
 
     def claim(session: Session) -> bool:
         state = monitor_store.state(session, REMINDER_CYCLE)
@@ -296,7 +315,7 @@ def reminder_cycle(
 
     if not registry.write(claim, exclusive=True):
         return None
-    return send_reminders(registry, now=moment)
+    return send_reminders(registry, now=moment, settings=settings)
 
 
 # -- text --------------------------------------------------------------------------------------------------

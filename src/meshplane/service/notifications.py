@@ -48,7 +48,7 @@ from meshplane.service.impact import ChangedColumn, ColumnUsage, analyse_impact,
 from meshplane.service.incidents import incident_view
 from meshplane.service.notices import fan_out_agreements, reminder_cycle, render_notice, targets_of
 from meshplane.service.notify import Outgoing, sender_of
-from meshplane.settings import get_settings
+from meshplane.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from meshplane.registry.database import StampedCache
@@ -175,9 +175,8 @@ class _ColumnChange:
 # -- payloads ------------------------------------------------------------------------------------------
 
 
-def incident_url(incident_id: int) -> str | None:
-    """The incident's web page when the server has a public URL (``MESHPLANE_PUBLIC_URL``)."""
-    base = get_settings().public_url
+def incident_url(incident_id: int, base: str | None) -> str | None:
+    """The incident's web page below the server's public URL `base` (``MESHPLANE_PUBLIC_URL``), if any."""
     return f"{base.rstrip('/')}/incidents/{incident_id}" if base else None
 
 
@@ -188,8 +187,9 @@ def payload_of(
     *,
     domain: str,
     audience: str,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON a target receives about one event (schema `PAYLOAD_SCHEMA`)."""
+    """The JSON a target receives about one event (schema `PAYLOAD_SCHEMA`); its link below `public_url`."""
     view = incident_view(incident)
     return {
         "schema": PAYLOAD_SCHEMA,
@@ -225,7 +225,7 @@ def payload_of(
                 "message",
             )
         }
-        | {"url": incident_url(incident.id)},
+        | {"url": incident_url(incident.id, public_url)},
         "recipient": {"domain": domain, "audience": audience},
         "affected": {
             "consumers": radius,
@@ -278,8 +278,12 @@ class FanOut:
     deliveries: int = 0
 
 
-def fan_out(registry: Registry, worker_id: str, *, lease_s: float = 60.0, limit: int = 100) -> FanOut:
-    """Turn unnotified incident events into deliveries and mark them notified, in one transaction."""
+def fan_out(
+    registry: Registry, worker_id: str, *, lease_s: float = 60.0, limit: int = 100, settings: Settings | None = None
+) -> FanOut:
+    """Turn unnotified incident events into deliveries and mark them notified, in one transaction
+    (`settings`: whose public URL the links use; default: the process's, a worker passes its own)."""
+    public_url = (settings or get_settings()).public_url
 
     def work(session: Session) -> FanOut:
         now = datetime.now(UTC)
@@ -310,13 +314,16 @@ def fan_out(registry: Registry, worker_id: str, *, lease_s: float = 60.0, limit:
                     if (event.id, domain, target.name) in existing:
                         continue
                     kind = "webhook" if target.webhook is not None else "apprise"
+                    payload = payload_of(
+                        incident, event, radius, domain=domain, audience=audiences[domain], public_url=public_url
+                    )
                     session.add(
                         store.Delivery(
                             incident_id=incident.id, event_id=event.id, domain_id=domain,
                             audience=audiences[domain], target=target.name, kind=kind,
                             address=target.webhook or target.apprise or "", secret_env=target.secret_env,
-                            payload=payload_of(incident, event, radius, domain=domain, audience=audiences[domain]),
-                            state="pending", created_at=now, next_attempt_at=now, attempts=0, attempts_log=[],
+                            payload=payload, state="pending", created_at=now, next_attempt_at=now, attempts=0,
+                            attempts_log=[],
                         )
                     )  # fmt: skip
                     existing.add((event.id, domain, target.name))
@@ -352,9 +359,12 @@ def next_delay(attempts: int, backoff_s: float) -> float:
     return float(min(backoff_s * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
 
 
-def send_one(registry: Registry, worker_id: str, *, lease_s: float = 60.0) -> tuple[str, str | None] | None:
-    """Claim one due delivery, attempt it, record the attempt; (its new state, error) or None when none is due."""
-    settings = get_settings()
+def send_one(
+    registry: Registry, worker_id: str, *, lease_s: float = 60.0, settings: Settings | None = None
+) -> tuple[str, str | None] | None:
+    """Claim one due delivery, attempt it, record the attempt; (its new state, error) or None when none is due.
+    `settings`: the timeout, backoff and retry window (default: the process's; a worker passes its own)."""
+    settings = settings or get_settings()
     now = datetime.now(UTC)
     until = now + timedelta(seconds=max(lease_s, settings.notify_timeout_seconds * 3))
 
@@ -399,13 +409,18 @@ def send_one(registry: Registry, worker_id: str, *, lease_s: float = 60.0) -> tu
 
 
 def send_due(
-    registry: Registry, worker_id: str, *, budget_s: float = SEND_BUDGET_S, lease_s: float = 60.0
+    registry: Registry,
+    worker_id: str,
+    *,
+    budget_s: float = SEND_BUDGET_S,
+    lease_s: float = 60.0,
+    settings: Settings | None = None,
 ) -> tuple[Sent, bool]:
     """Attempt due deliveries one by one for about `budget_s`; (what happened, more may be due)."""
     sent = Sent()
     started = time.monotonic()
     while time.monotonic() - started < budget_s:
-        outcome = send_one(registry, worker_id, lease_s=lease_s)
+        outcome = send_one(registry, worker_id, lease_s=lease_s, settings=settings)
         if outcome is None:
             return sent, False
         state, error = outcome
@@ -434,22 +449,24 @@ class NotificationJob:
         if time.monotonic() < self._reminders_not_before:
             return None
         interval = self.reminder_interval_s if self.reminder_interval_s is not None else (
-            get_settings().notify_reminder_seconds
+            worker.settings.notify_reminder_seconds
         )  # fmt: skip
         self._reminders_not_before = time.monotonic() + min(interval, 60.0)
-        return reminder_cycle(worker.registry, interval_s=interval)
+        return reminder_cycle(worker.registry, interval_s=interval, settings=worker.settings)
 
     def run_once(self, worker: Worker) -> JobResult:
         """One fan-out of new events, the reminders when due, and about a second of sending."""
-        spread = fan_out(worker.registry, worker.worker_id, lease_s=worker.lease_s)
-        agreed, agreed_deliveries = fan_out_agreements(worker.registry, worker.worker_id, lease_s=worker.lease_s)
+        spread = fan_out(worker.registry, worker.worker_id, lease_s=worker.lease_s, settings=worker.settings)
+        agreed, agreed_deliveries = fan_out_agreements(
+            worker.registry, worker.worker_id, lease_s=worker.lease_s, settings=worker.settings
+        )
         problems: list[str] = []
         try:
             reminded = self._remind(worker)
         except Exception as exc:  # a reminder cycle that fails never holds up the deliveries
             log.exception("deprecation reminders failed")
             reminded, problems = None, [f"deprecation reminders: {type(exc).__name__}: {exc}"[:500]]
-        sent, more = send_due(worker.registry, worker.worker_id, lease_s=worker.lease_s)
+        sent, more = send_due(worker.registry, worker.worker_id, lease_s=worker.lease_s, settings=worker.settings)
         detail = (
             f"{spread.events} event(s) → {spread.deliveries} deliveries; {agreed} agreement event(s) → "
             f"{agreed_deliveries}; {reminded[0] if reminded else 0} reminder(s) → {reminded[1] if reminded else 0}; "

@@ -35,7 +35,7 @@ from meshplane.registry import models as m
 from meshplane.registry import monitoring as store
 from meshplane.registry.worker import JobResult
 from meshplane.service.testing import choose_server, run_contract
-from meshplane.settings import get_settings
+from meshplane.settings import Settings, get_settings
 from meshplane.spec.odcs import Contract
 from meshplane.spec.schedules import DeclaredSchedule, ScheduleError, contract_schedule, mesh_schedule, parse_schedule
 
@@ -91,10 +91,10 @@ def bound_contracts(session: Session) -> list[BoundContract]:
     return list(out.values())
 
 
-def _engine_name(contract: Contract, default_engine: str | None) -> str | None:
+def _engine_name(contract: Contract, default_engine: str | None, configured: str | None) -> str | None:
     try:
         server = choose_server(contract, None)
-        return engines.engine_for(server, None, default=get_settings().engine or default_engine).name
+        return engines.engine_for(server, None, default=configured or default_engine).name
     except MeshplaneError:
         return None
 
@@ -103,8 +103,10 @@ def _declared(contract: Contract, monitoring: Any, engine: str | None) -> Declar
     return contract_schedule(contract) or mesh_schedule(monitoring, engine)
 
 
-def desired_schedules(session: Session, now: datetime) -> list[store.DesiredSchedule]:
-    """What every schedule row should say, from the applied contracts and mesh settings."""
+def desired_schedules(session: Session, now: datetime, engine: str | None = None) -> list[store.DesiredSchedule]:
+    """What every schedule row should say, from the applied contracts and mesh settings (`engine`: the
+    configured default engine, before the mesh's)."""
+    configured = engine
     settings = lineage_store.stored_mesh_settings(session) or {}
     monitoring, default_engine = settings.get("monitoring"), settings.get("defaultEngine")
     out = []
@@ -119,7 +121,7 @@ def desired_schedules(session: Session, now: datetime) -> list[store.DesiredSche
                 )
             )
             continue
-        engine = _engine_name(contract, default_engine)
+        engine = _engine_name(contract, default_engine, configured)
         declared = _declared(contract, monitoring, engine)
         text: str | None = None
         origin: str | None = None
@@ -144,19 +146,23 @@ def _basis(session: Session) -> str:
     return f"{newest}:{sorted((settings.get('monitoring') or {}).items())}:{settings.get('defaultEngine')}"
 
 
-def sync(registry: Registry, *, now: datetime | None = None, force: bool = False) -> tuple[int, int, int] | None:
+def sync(
+    registry: Registry, *, now: datetime | None = None, force: bool = False, settings: Settings | None = None
+) -> tuple[int, int, int] | None:
     """Bring the schedule rows in line with the registry when it changed (or `force`); (added, changed, removed).
 
-    None: nothing changed since the last synchronisation. Runs under the exclusive write.
+    None: nothing changed since the last synchronisation. Runs under the exclusive write. `settings`: whose
+    default engine (default: the process's; a worker passes its own).
     """
     moment = now or _utc_now()
+    engine = (settings or get_settings()).engine
 
     def work(session: Session) -> tuple[int, int, int] | None:
         basis = _basis(session)
         stored = store.state(session, BASIS)
         if not force and stored is not None and stored.value == basis:
             return None
-        counts = store.sync_schedules(session, desired_schedules(session, moment), moment)
+        counts = store.sync_schedules(session, desired_schedules(session, moment, engine), moment)
         store.set_state(session, BASIS, basis, moment)
         return counts
 
@@ -164,13 +170,14 @@ def sync(registry: Registry, *, now: datetime | None = None, force: bool = False
     return result
 
 
-def lake_base(session: Session, override: Path | None = None) -> Path:
-    """The folder relative ``local`` server paths of registered contracts resolve against (the lake root)."""
-    settings = lineage_store.stored_mesh_settings(session) or {}
-    root = Path(str((settings.get("lake") or {}).get("root") or "lake"))
+def lake_base(session: Session, override: Path | None = None, settings: Settings | None = None) -> Path:
+    """The folder relative ``local`` server paths of registered contracts resolve against (the lake root):
+    `override`, else the `lake_base` of `settings` (default: the process's), else the applied mesh's folder."""
+    mesh = lineage_store.stored_mesh_settings(session) or {}
+    root = Path(str((mesh.get("lake") or {}).get("root") or "lake"))
     if root.is_absolute():
         return root
-    base = override or get_settings().lake_base
+    base = override or (settings or get_settings()).lake_base
     if base is None:
         newest = session.execute(
             sa.select(lineage_store.IndexBuild.mesh_root).order_by(lineage_store.IndexBuild.id.desc()).limit(1)
@@ -203,13 +210,13 @@ class ScheduleJob:
 
     def run_once(self, worker: Worker) -> JobResult:
         """Synchronise the schedules when due, then run at most one due contract test."""
-        settings = get_settings()
+        settings = worker.settings
         registry = worker.registry
         now = self.clock()
         sync_every = self.sync_s if self.sync_s is not None else settings.monitor_sync_seconds
         monotonic = now.timestamp()
         if monotonic - self._synced_at >= sync_every:
-            sync(registry, now=now)
+            sync(registry, now=now, settings=settings)
             self._synced_at = monotonic
         lease = self.lease_s if self.lease_s is not None else settings.monitor_run_lease_seconds
         until = now + timedelta(seconds=lease)
@@ -217,17 +224,21 @@ class ScheduleJob:
         if not claimed:
             return JobResult()
         contract_id = claimed[0]
-        result, error = self._run(registry, contract_id, worker.worker_id, now)
+        result, error = self._run(registry, contract_id, worker.worker_id, settings)
         more = registry.write(lambda s: store.due_count(s, self.clock()) > 0)
         failed = 1 if result == "error" else 0
         errors = (f"{contract_id}: {error}",) if error else ()
         return JobResult(done=1, more=more, failed=failed, detail=f"tested {contract_id}: {result}", errors=errors)
 
-    def _run(self, registry: Registry, contract_id: str, worker_id: str, now: datetime) -> tuple[str, str | None]:
+    def _run(self, registry: Registry, contract_id: str, worker_id: str, settings: Settings) -> tuple[str, str | None]:
         def load(session: Session) -> tuple[dict[str, Any] | None, Path, Any]:
             bound = {b.contract_id: b for b in bound_contracts(session)}.get(contract_id)
-            settings = lineage_store.stored_mesh_settings(session) or {}
-            return (bound.document if bound else None), lake_base(session, self.base_dir), settings.get("defaultEngine")
+            mesh = lineage_store.stored_mesh_settings(session) or {}
+            return (
+                (bound.document if bound else None),
+                lake_base(session, self.base_dir, settings),
+                mesh.get("defaultEngine"),
+            )
 
         with registry.read() as session:
             document, base, default_engine = load(session)
@@ -245,6 +256,7 @@ class ScheduleJob:
                     default_engine=default_engine,
                     clock=self.clock,
                     file=f"registry:{contract_id}",
+                    settings=settings,
                 )
                 run_id, _ = store_test_run(registry, _run_document(run), actor=WORKER_ACTOR)
                 result, error = run.result.value, run.error

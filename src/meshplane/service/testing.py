@@ -23,7 +23,7 @@ from meshplane.diagnostics import MeshplaneError
 from meshplane.engines import registry
 from meshplane.engines.base import EngineError, QueryError
 from meshplane.mesh.repository import ContractEntry, MeshRepository, display_path, find_mesh_root, load_mesh
-from meshplane.settings import get_settings
+from meshplane.settings import Settings, get_settings
 from meshplane.spec.loader import load_contract, load_mesh_config
 from meshplane.spec.odcs import Contract, Server
 from meshplane.spec.variables import UnsetVariables, expand
@@ -210,15 +210,17 @@ def run_contract(
     progress: Progress | None = None,
     file: str | None = None,
     variables: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> TestRun:
     """Run every check of `contract` against one of its servers.
 
     `variables`: the values of the contract's variable references (ODCS v3.2.0, ``${NAME}``); default:
-    the environment variables the `contract_variables` setting names (`allowed_variables`).
+    the environment variables the `contract_variables` setting names (`allowed_variables`). `settings`:
+    the engine, sample rows and allowed variables to use (default: the process's; a worker passes its own).
     """
     now = clock or _utc_now
     started = now()
-    settings = get_settings()
+    settings = settings or get_settings()
     values = allowed_variables(settings.contract_variables) if variables is None else variables
 
     def ended(error: str, server_name: str | None, engine_name: str | None = None) -> TestRun:

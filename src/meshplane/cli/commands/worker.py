@@ -81,6 +81,7 @@ def worker(
             poll_s=settings.worker_poll_seconds,
             heartbeat_s=settings.worker_heartbeat_seconds,
             lease_s=settings.worker_lease_seconds,
+            settings=settings,
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: runner.stop(timeout=0))
