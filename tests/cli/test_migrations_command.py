@@ -44,3 +44,17 @@ def test_no_migrations_and_a_bad_format(mesh: Path) -> None:
     assert result.exit_code == 0 and "no open migrations" in result.output
     bad = runner.invoke(app, ["migrations", "--mesh", str(mesh), "--format", "xml"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_migrations_table_fits_the_width_without_cutting_ids(mesh: Path, width: int) -> None:
+    result = runner.invoke(app, ["migrations", "--mesh", str(mesh)], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.split()}
+    for whole in ("sales.orders.orders", "sales.orders/orders@1.0.0", "crm.customers", "2099-01-01"):  # never cut
+        assert whole in words, whole
+    assert "…" not in text and "[red]" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines() if not line.startswith("(")) <= width
+    wide = runner.invoke(app, ["migrations", "--mesh", str(mesh), "--wide"], env={"COLUMNS": str(width)})
+    assert "crm.customers (inputPort, CRM Data)" in wide.stdout and "--wide shows" not in wide.stdout

@@ -12,13 +12,22 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from meshplane.cli.output import EXIT_OK, EXIT_USAGE, console, fail, print_json, wide_console
+from meshplane.cli.output import EXIT_OK, EXIT_USAGE, Column, console, fail, print_json, print_table
 
 MeshOption = Annotated[
     Path | None, typer.Option("--mesh", help="Mesh folder whose registry to read (default: the working directory's).")
 ]
+
+MIGRATION_COLUMNS = (
+    Column("contract", key=True),
+    Column("old → new", key=True),
+    Column("sunset", key=True),
+    Column("days left", justify="right", drop=2),
+    Column("moved", key=True, drop=1),
+    Column("remaining", key=True),
+)
+"""The migrations table: contracts, ports, dates and consumers are never cut; days left, then moved, go first."""
 
 
 def _who(consumers: list[dict[str, Any]]) -> str:
@@ -40,6 +49,7 @@ def migrations(
     mesh: MeshOption = None,
     domain: Annotated[str | None, typer.Option("--domain", help="Only the migrations of this provider domain.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
 ) -> None:
     """List open migrations: deprecated port → new port, consumers moved / remaining, days to sunset."""
     if output_format not in ("table", "json"):
@@ -55,19 +65,21 @@ def migrations(
     if not rows:
         console.print("no open migrations (no output port is deprecated)")
         raise typer.Exit(EXIT_OK)
-    table = Table("contract", "old → new", "sunset", "days left", "moved", "remaining", show_lines=True)
+    cells = []
     for row in rows:
         left = row["daysToSunset"]
         days = "-" if left is None else (f"[red]{left}[/red]" if left < 0 else str(left))
-        table.add_row(
-            escape(row["contract"] or "-"),
-            f"{_port(row['old'])}\n→ {_port(row['new'])}",
-            row["sunsetDate"] or "-",
-            days,
-            f"{len(row['moved'])}\n{_who(row['moved'])}",
-            f"{len(row['remaining'])}\n{_who(row['remaining'])}",
+        cells.append(
+            [
+                escape(row["contract"] or "-"),
+                f"{_port(row['old'])}\n→ {_port(row['new'])}",
+                row["sunsetDate"] or "-",
+                days,
+                f"{len(row['moved'])}\n{_who(row['moved'])}",
+                f"{len(row['remaining'])}\n{_who(row['remaining'])}",
+            ]
         )
-    wide_console().print(table)
+    print_table(MIGRATION_COLUMNS, cells, wide=wide)
     raise typer.Exit(EXIT_OK)
 
 
