@@ -126,6 +126,24 @@ def test_impact_command(mesh: Path) -> None:
     assert missing.exit_code == 2 and "not registered" in missing.output
 
 
+@pytest.mark.parametrize("width", [80, 100])
+def test_impact_table_fits_the_width_without_cutting_ids(mesh: Path, width: int) -> None:
+    assert invoke("apply", str(mesh), "--yes").exit_code == 0
+    args = ["impact", "customer.profiles.customers", "--mesh", str(mesh)]
+    result = runner.invoke(app, args, env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.split()}
+    ids = ("marketing.campaign_performance", "customer.customer360", "retail.sales", "marketing", "customer")
+    for whole in ids:  # each on one line, never cut
+        assert whole in words, whole
+    assert "…" not in text and "6 of 6 consumer(s) affected" in text
+    table = [line for line in text.splitlines() if not line.startswith(("(", "impact of", "6 of 6"))]
+    assert max(len(line.rstrip()) for line in table) <= width
+    wide = runner.invoke(app, [*args, "--wide"], env={"COLUMNS": str(width)})
+    assert "team" in wide.stdout and "path" in wide.stdout and "--wide shows" not in wide.stdout
+
+
 def test_db_commands(bare: Path) -> None:
     mesh = bare
     current = invoke("db", "current", str(mesh), "--format", "json")

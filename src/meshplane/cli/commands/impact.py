@@ -7,16 +7,25 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from meshplane.cli.output import EXIT_OK, console, print_json, report_error, wide_console
+from meshplane.cli.output import EXIT_OK, Column, console, print_json, print_table, report_error
 from meshplane.diagnostics import MeshplaneError
 
 if TYPE_CHECKING:
     from meshplane.service.impact import ImpactReport
 
+CONSUMER_COLUMNS = (
+    Column("depth", justify="right", drop=1),
+    Column("product", key=True),
+    Column("domain", key=True),
+    Column("team", key=True, drop=2),
+    Column("path", key=True, drop=3),
+    Column("usage"),
+)
+"""The consumers table: product and domain ids are never cut; the path, then the team, go first when too wide."""
 
-def _render(report: ImpactReport) -> None:
+
+def _render(report: ImpactReport, *, wide: bool = False) -> None:
     version = f"@{report.version}" if report.version else ""
     provider = f" (provided by {escape(report.provider)})" if report.provider else ""
     console.print(
@@ -44,15 +53,18 @@ def _render(report: ImpactReport) -> None:
     if not report.consumers:
         console.print("[green]no downstream consumers[/green]")
         return
-    table = Table(show_lines=False)
-    for column in ("depth", "product", "domain", "team", "path", "usage"):
-        table.add_column(column)
-    for hit in report.consumers:
-        c = hit.consumer
-        table.add_row(
-            str(c.depth), c.product, c.domain, c.team or "", " → ".join(c.path), f"{hit.usage.value}: {hit.reason}"
-        )
-    wide_console().print(table)
+    rows = [
+        [
+            str(hit.consumer.depth),
+            escape(hit.consumer.product),
+            escape(hit.consumer.domain),
+            escape(hit.consumer.team or ""),
+            escape(" → ".join(hit.consumer.path)),
+            escape(f"{hit.usage.value}: {hit.reason}"),
+        ]
+        for hit in report.consumers
+    ]
+    print_table(CONSUMER_COLUMNS, rows, wide=wide)
     for column_impact in report.columns:
         affected = [p for p, v in column_impact.verdicts if v.usage.value != "not-using"]
         console.print(
@@ -75,6 +87,7 @@ def impact(
         typer.Option("--mesh", help="Mesh folder whose registry to read (default: the working directory's)."),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
 ) -> None:
     """List the products downstream of a contract, transitively and across domains, from the registry."""
     if output_format not in ("table", "json"):
@@ -93,7 +106,7 @@ def impact(
     if output_format == "json":
         print_json(report.to_dict())
     else:
-        _render(report)
+        _render(report, wide=wide)
     raise typer.Exit(EXIT_OK)
 
 
