@@ -294,3 +294,46 @@ def test_movements_tables_fit_the_width_without_cutting_ids(
     assert "--wide shows every column" in text  # amounts left out at this width, and said so
     wide = invoke("movements", "--mesh", str(mesh), "--wide")
     assert "bytes" in wide.stdout and "--wide shows" not in wide.stdout
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_lineage_table_fits_the_width_without_cutting_ids(
+    mesh: Path, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    observed(mesh)
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = invoke("lineage", "retail.sales", "--mesh", str(mesh))
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.replace(",", " ").split()}
+    ids = ("retail.sales", "marketing.campaign_performance", "finance.ledger", "logistics.shipments", "orders")
+    for whole in (*ids, "(marketing)", "undeclared-input"):  # each on one line, never cut
+        assert whole in words, whole
+    assert "…" not in text and "[red]" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines()[1:] if not line.startswith("(")) <= width
+    wide = invoke("lineage", "retail.sales", "--mesh", str(mesh), "--wide")
+    assert "rows" in wide.stdout and "--wide shows" not in wide.stdout
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_lineage_unresolved_table_fits_the_width_without_cutting_ids(
+    mesh: Path, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = run(mesh, "airflow-marketing/enrich", [], "marketing/campaign_performance/campaign_kpis")
+    event["inputs"] = [{"namespace": "kafka://broker:9092", "name": "orders.created"},
+                       {"namespace": "postgres://ops-db:5432", "name": "wms.public.stock_levels"}]  # fmt: skip
+    with registry_of(mesh) as registry:
+        service.receive_batch(registry, json.dumps([event]), OPERATOR)
+        service.derive_pending(registry)
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = invoke("lineage", "unresolved", "--mesh", str(mesh))
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.replace(",", " ").split()}
+    for whole in ("kafka://broker#orders.created", "postgres://ops-db#wms.public.stock_levels"):  # never cut
+        assert whole in words, whole
+    assert width < 100 or "airflow-marketing/enrich" in words  # the job too, where there is room
+    assert "2 dataset(s) in 1 run(s)" in text and "…" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines() if not line.startswith(("(", "2 dataset"))) <= width
+    wide = invoke("lineage", "unresolved", "--mesh", str(mesh), "--wide")
+    assert "events" in wide.stdout and "2026-11-20T10:00:00" in wide.stdout and "--wide shows" not in wide.stdout

@@ -16,10 +16,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperGroup
 
-from meshplane.cli.output import EXIT_FAILED, EXIT_OK, Column, console, print_json, print_table, wide_console
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, Column, console, print_json, print_table
 from meshplane.diagnostics import MeshplaneError
 
 MeshOpt = Annotated[
@@ -33,6 +32,7 @@ TokenOpt = Annotated[
     typer.Option("--token", help="API token for --server-url (default: MESHPLANE_TOKEN).", show_default=False),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")]
 
 
 def _check_format(output_format: str) -> None:
@@ -75,6 +75,31 @@ def _amount(value: Any) -> str:
     return "" if value is None else f"{value:,}"
 
 
+EDGE_COLUMNS = (
+    Column("from", key=True),
+    Column("to", key=True),
+    Column("port", key=True),
+    Column("kind", key=True, drop=3),
+    Column("runs", justify="right", drop=2),
+    Column("rows", justify="right", drop=4),
+    Column("last seen", key=True, drop=1),
+    Column("flags", key=True),
+)
+"""The lineage table: products, ports and flags are never cut; amounts go first when it is too wide."""
+
+UNRESOLVED_COLUMNS = (
+    Column("dataset", key=True),
+    Column("role", key=True, drop=3),
+    Column("runs", justify="right"),
+    Column("events", justify="right", drop=5),
+    Column("jobs", key=True, drop=1),
+    Column("last seen", key=True, drop=2),
+    Column("lake", drop=4),
+    Column("suggestion"),
+)
+"""The unresolved datasets: names and jobs are never cut; events, lake, role, last seen go first when too wide."""
+
+
 def lineage(
     product: Annotated[str, typer.Argument(help="A product id, e.g. retail.sales.")],
     *,
@@ -82,6 +107,7 @@ def lineage(
     downstream: Annotated[bool, typer.Option("--downstream", help="Only what reads from the product.")] = False,
     depth: Annotated[int, typer.Option("--depth", min=0, max=50, help="Hops from the product.")] = 3,
     output_format: FormatOpt = "table",
+    wide: WideOpt = False,
     mesh: MeshOpt = None,
     server_url: ServerOpt = None,
     token: TokenOpt = None,
@@ -107,21 +133,20 @@ def lineage(
     if not graph["edges"]:
         console.print("no observed lineage (send OpenLineage events to the server's /api/v1/lineage)")
         raise typer.Exit(EXIT_OK)
-    table = Table()
-    for column in ("from", "to", "port", "kind", "runs", "rows", "last seen", "flags"):
-        table.add_column(column)
-    for edge in graph["edges"]:
-        table.add_row(
-            f"{edge['fromProduct']} ({edge['fromDomain'] or '?'})",
-            f"{edge['toProduct']} ({edge['toDomain'] or '?'})",
-            edge["port"],
-            edge["kind"],
+    rows = [
+        [
+            escape(f"{edge['fromProduct']} ({edge['fromDomain'] or '?'})"),
+            escape(f"{edge['toProduct']} ({edge['toDomain'] or '?'})"),
+            escape(edge["port"]),
+            escape(edge["kind"]),
             str(edge["runs"]),
             _amount(edge.get("rows")),
-            (edge["lastSeen"] or "")[:19],
-            ", ".join(edge["flags"]),
-        )
-    wide_console().print(table)
+            escape((edge["lastSeen"] or "")[:19]),
+            escape(", ".join(edge["flags"])),
+        ]
+        for edge in graph["edges"]
+    ]
+    print_table(EDGE_COLUMNS, rows, wide=wide)
     raise typer.Exit(EXIT_OK)
 
 
@@ -130,6 +155,7 @@ def unresolved(
     since: Annotated[str | None, typer.Option("--since", help="Only datasets seen from this day (YYYY-MM-DD).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Most datasets listed (most runs first).")] = 100,
     output_format: FormatOpt = "table",
+    wide: WideOpt = False,
     mesh: MeshOpt = None,
     server_url: ServerOpt = None,
     token: TokenOpt = None,
@@ -152,22 +178,22 @@ def unresolved(
         console.print("every dataset named in lineage events resolved to an output port or a known external system")
         say_external(answer.get("external") or [])
         raise typer.Exit(EXIT_OK)
-    table = Table(title="unresolved datasets")
-    for column in ("dataset", "role", "runs", "events", "jobs", "last seen", "lake", "suggestion"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for item in answer["datasets"]:
         more = item["jobCount"] - len(item["jobs"])
-        table.add_row(
-            escape(f"{item['namespace']}#{item['name']}"),
-            ", ".join(item["roles"]),
-            str(item["runs"]),
-            str(item["events"]),
-            escape(", ".join(item["jobs"]) + (f" (+{more})" if more > 0 else "")),
-            (item["lastSeen"] or "")[:19],
-            "yes" if item["inLake"] else "no",
-            escape(item["suggestion"] or ""),
+        rows.append(
+            [
+                escape(f"{item['namespace']}#{item['name']}"),
+                ", ".join(item["roles"]),
+                str(item["runs"]),
+                str(item["events"]),
+                escape(", ".join(item["jobs"]) + (f" (+{more})" if more > 0 else "")),
+                (item["lastSeen"] or "")[:19],
+                "yes" if item["inLake"] else "no",
+                escape(item["suggestion"] or ""),
+            ]
         )
-    wide_console().print(table)
+    print_table(UNRESOLVED_COLUMNS, rows, title="unresolved datasets", wide=wide)
     console.print(
         f"{summary['datasets']} dataset(s) in {summary['runs']} run(s) ({summary['events']} events) resolved to no port"
     )
