@@ -369,3 +369,30 @@ def test_the_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
         handle.truncate(129 * 1024 * 1024)
     with pytest.raises(Exception, match="meshplane reads at most"):
         read_manifest(path)
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_link_table_fits_the_width_without_cutting_ids(world: World, tmp_path: Path, width: int) -> None:
+    path = write_manifest(tmp_path, manifest(world.lake))
+    get_settings.cache_clear()
+    try:
+        args = ["dbt", "link", str(path), "--product", "finance.revenue"]
+        env = {"MESHPLANE_DATABASE_URL": world.registry_url, "COLUMNS": str(width)}
+        result = runner.invoke(app, args, env=env)
+        wide = runner.invoke(app, [*args, "--wide"], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    words = {word for line in text.splitlines() for word in line.split()}
+    nodes = ("source.finance.crm.customers", "source.finance.sales.orders", "model.finance.daily_revenue")
+    ports = ("customer.profiles/customers", "retail.sales/orders", "finance.revenue/daily_revenue")
+    for whole in (*nodes, *ports):  # each on one line, never cut
+        assert whole in words, whole
+    lake = [word for word in words if word.startswith("file#")]
+    assert len(lake) == 3 and all(word.startswith(f"file#{world.lake}") for word in lake)  # the lake data, whole
+    assert "…" not in text and "--wide shows every column" in text  # kind, relation left out, and said so
+    table = [line for line in text.splitlines() if not line.startswith(("(", "dbt link of")) and "linked" not in line]
+    ids = max(map(len, nodes)) + max(map(len, lake)) + max(map(len, ports)) + 4  # no narrower: the lake paths are long
+    assert max(len(line.rstrip()) for line in table) <= max(width, ids)
+    assert "relation" in wide.stdout and "finance.sales.orders" in wide.stdout and "--wide shows" not in wide.stdout

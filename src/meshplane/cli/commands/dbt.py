@@ -13,9 +13,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from meshplane.cli.output import EXIT_OK, console, print_json, wide_console
+from meshplane.cli.output import EXIT_OK, Column, console, print_json, print_table
 from meshplane.diagnostics import MeshplaneError
 
 app = typer.Typer(no_args_is_help=True, help="The dbt bridge: link a dbt project's relations to their lake data.")
@@ -27,6 +26,15 @@ TokenOpt = Annotated[
     str | None, typer.Option("--token", help="Token for --server-url (default: MESHPLANE_TOKEN).", show_default=False)
 ]
 
+LINK_COLUMNS = (
+    Column("node", key=True),
+    Column("kind", key=True, drop=2),
+    Column("relation", key=True, drop=1),
+    Column("stands for", key=True),
+    Column("port", key=True),
+)
+"""The links table, all ids (never cut): the kind (the node's id says it), then the relation, go first."""
+
 
 @app.command("link")
 def link(
@@ -34,6 +42,7 @@ def link(
     *,
     product: ProductOpt,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
     mesh: MeshOpt = None,
     server_url: Annotated[str | None, typer.Option("--server-url", help="Link through this meshplane server.")] = None,
     token: TokenOpt = None,
@@ -66,18 +75,17 @@ def link(
     if output_format == "json":
         print_json(report)
         raise typer.Exit(EXIT_OK)
-    table = Table(title=f"dbt link of {escape(product)} ({escape(report['project'])})")
-    for column in ("node", "kind", "relation", "stands for", "port"):
-        table.add_column(column)
-    for item in report["links"]:
-        table.add_row(
+    rows = [
+        [
             escape(item["node"]),
-            item["kind"],
+            escape(item["kind"]),
             escape(item["relation"]),
             escape(item["target"]),
             escape(item["port"] or "(lake data of no port)"),
-        )
-    wide_console().print(table)
+        ]
+        for item in report["links"]
+    ]
+    print_table(LINK_COLUMNS, rows, title=f"dbt link of {escape(product)} ({escape(report['project'])})", wide=wide)
     console.print(
         f"{len(report['links'])} relation(s) linked, {report['skippedRelations']} left as the project's own; "
         "events derived from now on resolve through them"
