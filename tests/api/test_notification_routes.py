@@ -7,6 +7,7 @@ where nothing listens until the retry window closes.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,19 @@ from meshplane.service.gitops import apply_mesh
 from meshplane.settings import get_settings
 
 
-def test_the_incident_shows_its_blast_radius_and_a_dead_delivery(
-    client: TestClient, registry: Registry, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def short_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A short backoff and retry window, set before the application (and its worker) reads its settings."""
     monkeypatch.setenv("MESHPLANE_NOTIFY_BACKOFF_SECONDS", "0.05")
     monkeypatch.setenv("MESHPLANE_NOTIFY_RETRY_WINDOW_SECONDS", "0.5")
     get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_the_incident_shows_its_blast_radius_and_a_dead_delivery(
+    short_retries: None, client: TestClient, registry: Registry, world: World, tmp_path: Path
+) -> None:
     mesh = copy_mesh(tmp_path / "mesh")
     domain = mesh / "domains/finance/domain.yaml"
     text = domain.read_text(encoding="utf-8")
