@@ -11,13 +11,22 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from meshplane.cli.commands.lineage import FormatOpt, MeshOpt, ServerOpt, TokenOpt, _check_format, _from_server
 from meshplane.cli.commands.lineage import _registry as open_registry
-from meshplane.cli.output import EXIT_OK, console, print_json, wide_console
+from meshplane.cli.output import EXIT_OK, Column, console, print_json, print_table
 
 _COLOURS = {"passed": "green", "warning": "yellow", "failed": "red", "error": "red"}
+RUN_COLUMNS = (
+    Column("id", key=True),
+    Column("contract", key=True),
+    Column("result", key=True),
+    Column("source", key=True, drop=3),
+    Column("started", key=True, drop=1),
+    Column("checks", justify="right", drop=2),
+    Column("recorded by", drop=4),
+)
+"""The runs table: id, contract and result are never cut; recorded by, source, checks, started go first."""
 
 
 def test_runs(
@@ -38,6 +47,7 @@ def test_runs(
     checks: Annotated[bool, typer.Option("--checks", help="List each run's checks (JSON: with every field).")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="At most this many runs, newest first.")] = 20,
     output_format: FormatOpt = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
     mesh: MeshOpt = None,
     server_url: ServerOpt = None,
     token: TokenOpt = None,
@@ -67,18 +77,16 @@ def test_runs(
     if not items:
         console.print("no test runs recorded" + (" matching the filters" if any(filters.values()) else ""))
         raise typer.Exit(EXIT_OK)
-    table = Table(title="test runs")
-    for column in ("id", "contract", "result", "source", "started", "checks", "recorded by"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for item in items:
         colour = _COLOURS.get(item["result"], "white")
         contract_ref = item["contract"]
-        table.add_row(
+        rows.append([
             str(item["id"]), escape(f"{contract_ref['id']}@{contract_ref['version']}"),
             f"[{colour}]{item['result']}[/{colour}]", item.get("source") or "meshplane",
             str(item["startedAt"])[:19].replace("T", " "), str(item["checkCount"]), escape(str(item["recordedBy"])),
-        )  # fmt: skip
-    wide_console().print(table)
+        ])  # fmt: skip
+    print_table(RUN_COLUMNS, rows, title="test runs", wide=wide)
     if checks:
         for item in items:
             for check in item.get("checks") or []:
