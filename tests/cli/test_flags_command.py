@@ -8,7 +8,6 @@ DatasetEvent (a `sender-mismatch` on the port, on no flow).
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import example_registry
 from typer.testing import CliRunner
 
 from meshplane.access import Principal, Role
 from meshplane.cli.app import app
 from meshplane.service import agreements
 from meshplane.service import lineage as service
-from meshplane.service.gitops import apply_mesh
 from meshplane.service.registries import open_mesh_registry
 from meshplane.settings import get_settings
 
@@ -36,12 +35,8 @@ runner = CliRunner()
 @pytest.fixture
 def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The example mesh applied to its SQLite registry."""
-    for name in ("MESHPLANE_DATABASE_URL", "MESHPLANE_TOKEN", "MESHPLANE_SERVER_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    folder = Path(shutil.copytree(EXAMPLE, tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")))
-    with open_mesh_registry(folder, create=True) as registry:
-        apply_mesh(folder, registry=registry, actor="tests")
+    with example_registry(tmp_path, monkeypatch) as (folder, _registry):
+        pass
     yield folder
     get_settings.cache_clear()
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import example_registry
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
 from meshplane.registry import store_test_run
-from meshplane.service.gitops import apply_mesh
 from meshplane.service.incidents import process_test_runs
-from meshplane.service.registries import open_mesh_registry
 from meshplane.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,12 +37,7 @@ runner = CliRunner()
 @pytest.fixture
 def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The example mesh applied to its SQLite registry, with one open incident."""
-    for name in ("MESHPLANE_DATABASE_URL", "MESHPLANE_TOKEN", "MESHPLANE_SERVER_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    folder = Path(shutil.copytree(EXAMPLE, tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")))
-    with open_mesh_registry(folder, create=True) as registry:
-        apply_mesh(folder, registry=registry, actor="tests")
+    with example_registry(tmp_path, monkeypatch) as (folder, registry):
         store_test_run(registry, FAILED_RUN, actor="ci")
         process_test_runs(registry)
     yield folder

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import example_registry
 from typer.testing import CliRunner
 
 from meshplane.cli.app import app
 from meshplane.registry import store_test_run
-from meshplane.service.gitops import apply_mesh
-from meshplane.service.registries import open_mesh_registry
 from meshplane.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,12 +32,7 @@ runner = CliRunner()
 @pytest.fixture
 def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The example mesh applied to its SQLite registry, with two recorded runs."""
-    for name in ("MESHPLANE_DATABASE_URL", "MESHPLANE_TOKEN", "MESHPLANE_SERVER_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    folder = Path(shutil.copytree(EXAMPLE, tmp_path / "holding", ignore=shutil.ignore_patterns("lake", ".meshplane")))
-    with open_mesh_registry(folder, create=True) as registry:
-        apply_mesh(folder, registry=registry, actor="tests")
+    with example_registry(tmp_path, monkeypatch) as (folder, registry):
         for run in RUNS:
             store_test_run(registry, run, actor="ci-pipeline-of-the-marketing-domain")
     yield folder
