@@ -143,3 +143,21 @@ def test_a_bad_expiry_is_one_line_with_exit_2(mesh: Path, expires: str, message:
     result = token("create", "--role", "reader", "--expires", expires, "--mesh", str(mesh))
     assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.output
     assert json.loads(token("list", "--all", "--mesh", str(mesh), "--format", "json").stdout) == []
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_token_list_fits_the_width_without_cutting_ids(mesh: Path, width: int) -> None:
+    for role, domain in (("admin", None), ("maintainer", "retail"), ("reader", None)):
+        scope = ["--domain", domain] if domain else []
+        created = token(
+            "create", "--role", role, "--name", f"a-rather-long-name-for-the-{role}", *scope, "--mesh", str(mesh)
+        )
+        assert created.exit_code == 0, created.output
+    ids = [t["id"] for t in json.loads(token("list", "--mesh", str(mesh), "--format", "json").stdout)]
+    result = runner.invoke(app, ["token", "list", "--mesh", str(mesh)], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    words = {word for line in result.stdout.splitlines() for word in line.split()}
+    for whole in (*ids, "a-rather-long-name-for-the-maintainer", "maintainer", "retail"):
+        assert whole in words, (whole, result.stdout)
+    assert "…" not in result.stdout
+    assert max(len(line.rstrip()) for line in result.stdout.splitlines() if not line.startswith("(")) <= width

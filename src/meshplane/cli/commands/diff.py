@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from meshplane.cli.output import EXIT_FAILED, EXIT_OK, console, fail, print_json
+from meshplane.cli.output import EXIT_FAILED, EXIT_OK, Column, console, fail, print_json, print_table
 from meshplane.diagnostics import MeshplaneError
 
 if TYPE_CHECKING:
@@ -49,20 +48,17 @@ def print_diff(result: ContractDiff, out: Console) -> None:
     head = f"{result.contract_id or 'contract'} {result.from_version} → {result.to_version}"
     out.print(f"[bold]{escape(head)}[/bold] [dim]({result.perspective.value} perspective)[/dim]")
     if result.changes:
-        table = Table(show_edge=False, pad_edge=False, expand=False)
-        table.add_column("rule", no_wrap=True)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("path", overflow="fold")
-        table.add_column("message", overflow="fold")
-        for change in result.changes:
-            style = _STYLE[change.severity]
-            table.add_row(
+        columns = [Column("rule", key=True), Column("severity", key=True), Column("path"), Column("message")]
+        rows = [
+            [
                 escape(change.rule),
-                f"[{style}]{change.severity.value}[/{style}]",
+                f"[{_STYLE[change.severity]}]{change.severity.value}[/{_STYLE[change.severity]}]",
                 f"[dim]{escape(change.path)}[/dim]",
                 escape(change.message),
-            )
-        out.print(table)
+            ]
+            for change in result.changes
+        ]
+        print_table(columns, rows, target=None if out is console else out)  # the console: fitted, piped plain
     else:
         out.print("no changes")
     level_style = _LEVEL_STYLE[result.level]

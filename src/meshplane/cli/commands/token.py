@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from meshplane.cli.output import EXIT_OK, console, err_console, print_json
+from meshplane.cli.output import EXIT_OK, Column, console, err_console, print_json, print_table
 
 if TYPE_CHECKING:
     from meshplane.access import Principal
@@ -94,6 +93,7 @@ def list_command(
     include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked and expired tokens.")] = False,
     mesh: MeshOpt = None,
     output_format: FormatOpt = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the table, however wide.")] = False,
 ) -> None:
     """List tokens (ids, names, roles, domains, last use, expiry); never their secrets."""
     _check_format(output_format)
@@ -107,11 +107,18 @@ def list_command(
     if not tokens:
         console.print("no tokens (create one with `meshplane token create --role admin`)")
         raise typer.Exit(EXIT_OK)
-    table = Table()
-    for column in ("id", "name", "role", "domain", "created", "last used", "expires", "revoked"):
-        table.add_column(column, no_wrap=column in ("id", "name"))
-    for t in tokens:
-        table.add_row(
+    columns = [
+        Column("id", key=True),
+        Column("name", key=True),
+        Column("role", key=True),
+        Column("domain", key=True),
+        Column("created", drop=4),
+        Column("last used", drop=3),
+        Column("expires", key=True),
+        Column("revoked", key=True, drop=2),
+    ]
+    rows = [
+        [
             t.id,
             escape(t.name),
             t.role.value,
@@ -120,8 +127,10 @@ def list_command(
             f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "",
             f"{t.expires_at:%Y-%m-%d %H:%M}" + (" (expired)" if t.expired else ""),
             f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
-        )
-    console.print(table)
+        ]
+        for t in tokens
+    ]
+    print_table(columns, rows, wide=wide)
     raise typer.Exit(EXIT_OK)
 
 
