@@ -91,6 +91,17 @@ def require_service(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Every test reads the process settings from its own environment: none sees a `get_settings` cached while
+    another test's environment was patched (a registry URL left in the cache sent a read to another registry)."""
+    from meshplane.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     """Give the garbage collector back the objects a test froze.
 

@@ -28,6 +28,7 @@ from meshplane.registry import Registry
 from meshplane.registry import lineage as store
 from meshplane.service import lineage as service
 from meshplane.service.registries import open_mesh_registry
+from meshplane.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 MESHPLANE = Path(sys.executable).parent / "meshplane"
@@ -40,7 +41,13 @@ def _port() -> int:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], str]]:
+def setup(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Path, dict[str, str], str]]:
+    # this process reads the registry too (`_registry`): not through a registry URL another test left in its
+    # environment or in the settings cache (it then read another test's empty registry)
+    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
     folder = Path(
         shutil.copytree(
             REPO / "examples/holding", tmp_path / "mesh", ignore=shutil.ignore_patterns("lake", ".meshplane")
@@ -58,6 +65,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path
     create = [str(MESHPLANE), "token", "create", "--role", "admin", "--mesh", str(folder)]
     token = subprocess.run(create, env=env, check=True, capture_output=True, text=True).stdout.strip()
     yield folder, env, token
+    get_settings.cache_clear()
 
 
 def _start(folder: Path, env: dict[str, str], port: int) -> list[subprocess.Popen[bytes]]:

@@ -245,7 +245,7 @@ def test_an_expired_token_is_refused_naming_the_date_and_listed_only_with_all(re
     assert refused.value.message == (
         f"the bearer token mp_{created.info.id}_… expired on 2026-12-01T08:00:00+00:00; ask an admin for a new one"
     )
-    assert created.token.split("_")[-1] not in refused.value.message
+    assert created.token.split("_", 2)[2] not in refused.value.message  # the secret (it may hold "_" itself)
     assert [t.id for t in list_tokens(registry, ADMIN)] == [kept.info.id]
     listed = {t.id: t for t in list_tokens(registry, ADMIN, include_revoked=True)}
     assert listed[created.info.id].expired and not listed[created.info.id].active
