@@ -47,15 +47,20 @@ def invoke(*args: str) -> Any:
     return result
 
 
-def test_monitor_status_shows_schedules_last_and_next_runs(mesh: Path) -> None:
-    empty = invoke("monitor", "status", "--mesh", str(mesh))
-    assert empty.exit_code == 0 and "no scheduled contract tests yet" in empty.output
+def _run_one_due_test(mesh: Path) -> None:
+    """The schedules synchronised, then two hours later the one due test run (no lake: it ends in error)."""
     with open_mesh_registry(mesh) as registry:
         clock = [NOW]
         worker = Worker(registry, [ScheduleJob(clock=lambda: clock[0], sync_s=0)])
         worker.run_jobs_once()
         clock[0] = NOW + timedelta(hours=2, seconds=1)
-        worker.run_jobs_once()  # one due test runs (no lake: it ends in error)
+        worker.run_jobs_once()
+
+
+def test_monitor_status_shows_schedules_last_and_next_runs(mesh: Path) -> None:
+    empty = invoke("monitor", "status", "--mesh", str(mesh))
+    assert empty.exit_code == 0 and "no scheduled contract tests yet" in empty.output
+    _run_one_due_test(mesh)
     result = invoke("monitor", "status", "--mesh", str(mesh), "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
@@ -89,12 +94,7 @@ def test_monitor_status_refuses_an_unknown_format(mesh: Path) -> None:
 
 @pytest.mark.parametrize("width", [80, 100])
 def test_monitor_status_table_fits_the_width_without_cutting_ids(mesh: Path, width: int) -> None:
-    with open_mesh_registry(mesh) as registry:
-        clock = [NOW]
-        worker = Worker(registry, [ScheduleJob(clock=lambda: clock[0], sync_s=0)])
-        worker.run_jobs_once()
-        clock[0] = NOW + timedelta(hours=2, seconds=1)
-        worker.run_jobs_once()  # one due test runs (no lake: it ends in error)
+    _run_one_due_test(mesh)
     result = runner.invoke(app, ["monitor", "status", "--mesh", str(mesh)], env={"COLUMNS": str(width)})
     assert result.exit_code == 0, result.output
     text = result.stdout
