@@ -30,6 +30,7 @@ class SpecModel(BaseModel):
         alias_generator=to_camel,
         strict=False,
         validate_default=False,
+        defer_build=True,
     )
     OPEN: ClassVar[bool] = False
     """True for objects the standard leaves open in every version (servers' type-specific fields)."""
