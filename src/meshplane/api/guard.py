@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meshplane.api.operations import OperationIndex
 from meshplane.api.problems import error_response, problem
 from meshplane.api.ratelimits import UNLIMITED_PATHS, RateLimits, TooManyRequests, client_address
 from meshplane.api.redaction import personal_query, redacting_send, varying_send
@@ -219,24 +220,19 @@ class WriteRules:
     """
 
     def __init__(self) -> None:
-        self._literal: dict[tuple[str, str], dict[str, Any]] = {}
-        self._templated: list[tuple[re.Pattern[str], dict[str, dict[str, Any]]]] = []
+        self._index = OperationIndex({})
         self._built = False
         self._lock = asyncio.Lock()
 
     def load(self, document: dict[str, Any]) -> None:
-        """Index the write operations of an OpenAPI document's ``/api/`` paths (literal paths first)."""
-        for path, operations in sorted(document.get("paths", {}).items(), key=lambda item: item[0].count("{")):
-            if not path.startswith("/api/"):
-                continue
-            writes = {m.upper(): op for m, op in operations.items() if isinstance(op, dict) and m.upper() not in READS}
-            if "{" not in path:
-                self._literal.update({(method, path): op for method, op in writes.items()})
-                continue
-            pattern = "".join(
-                "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}/]+\})", path)
-            )
-            self._templated.append((re.compile(pattern), writes))
+        """Index the write operations of an OpenAPI document's ``/api/`` paths."""
+        paths = document.get("paths", {})
+        writes = {
+            path: {method: op for method, op in item.items() if method.upper() not in READS}
+            for path, item in paths.items()
+            if path.startswith("/api/")
+        }
+        self._index = OperationIndex({"paths": writes})
         self._built = True
 
     async def ensure(self, app: Any) -> None:
@@ -250,13 +246,7 @@ class WriteRules:
 
     def operation(self, method: str, path: str) -> dict[str, Any] | None:
         """The OpenAPI operation a write request is for, or None when the document has none."""
-        found = self._literal.get((method, path))
-        if found is not None:
-            return found
-        for pattern, operations in self._templated:
-            if pattern.fullmatch(path):
-                return operations.get(method)
-        return None
+        return self._index.operation(method, path)
 
     def require(self, method: str, path: str, principal: Principal) -> None:
         """Refuse (`AccessDenied`) a caller whose role can never make this write, before its body is read."""

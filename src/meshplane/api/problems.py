@@ -13,7 +13,6 @@ refuses 422, a write that lost a race 409. A 500 means a bug; its detail says no
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from meshplane.api.operations import OperationIndex
 from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import AccessDenied, Conflict, NotFound, RegistryUnavailable
 from meshplane.service.publishing import BundleRefused
@@ -35,7 +35,6 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "urn:meshplane:problem:"
 """Problem types are URNs (identifiers, not links); docs/api.md lists them."""
 
-_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 _TITLES = {
     400: "Bad request",
@@ -189,14 +188,7 @@ def allowed_methods(request: Request) -> list[str] | None:
     The document is the list: every method of a documented path is served, and only those. (Starlette
     would name the methods of the first route of the path only; FastAPI has one route per method.)
     """
-    paths: dict[str, Any] = request.app.openapi().get("paths", {})
-    for template, operations in sorted(paths.items(), key=lambda item: item[0].count("{")):  # literal paths first
-        pattern = "".join(
-            "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}/]+\})", template)
-        )
-        if re.fullmatch(pattern, request.url.path):
-            return sorted(method.upper() for method in operations if method.upper() in _METHODS)
-    return None
+    return OperationIndex(request.app.openapi()).methods(request.url.path)
 
 
 def _unreadable_json(exc: StarletteHTTPException) -> tuple[str, str] | None:
