@@ -8,6 +8,7 @@ Events go through the receiver route with real tokens, derivation runs as the wo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from test_receiver_support import OPERATOR, World, build_world, ds, new_run_id, 
 
 from meshplane.registry import lineage as store
 from meshplane.registry import store_test_run
-from meshplane.service import incidents, movements, testruns
+from meshplane.service import governance, incidents, movements, testruns
 from meshplane.service.derivation import derive_pending
 from meshplane.service.flags import port_flags
 from meshplane.service.reindex import reindex
@@ -133,6 +134,33 @@ def test_reindex_and_resent_events_never_duplicate_assertion_results(client: Tes
         derive_pending(registry)
     (after,) = lineage_runs(world)
     assert (after["id"], after["checkCount"], after["result"]) == (before["id"], 2, "passed")
+
+
+def test_a_later_event_of_the_same_run_that_changes_the_evidence_is_seen_by_incidents_and_governance(
+    client: TestClient, world: World
+) -> None:
+    contract = contract_of(world, ORDERS)
+    run_id = new_run_id()
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    post(client, world, "maintainer:retail", dbt_tests(world, run_id=run_id, at="2026-11-20T10:00:00Z"))
+    (before,) = lineage_runs(world, contract=contract)
+    with world.registry() as registry:
+        incidents.process_test_runs(registry)
+        assert governance.adherence(registry, since)["retail"].rate == 1.0  # cached until a run changes
+    # the same run again, later, now with a failing assertion: the run changed, not a second run
+    post(client, world, "maintainer:retail", dbt_tests(world, run_id=run_id, unique=False, at="2026-11-20T10:05:00Z"))
+    (after,) = lineage_runs(world, contract=contract)
+    assert after["result"] == "failed" and after["id"] > before["id"]
+    with world.registry() as registry:
+        incidents.process_test_runs(registry)
+        (opened,) = incidents.list_incidents(registry, state="unresolved", contract=contract).items
+        assert governance.adherence(registry, since)["retail"].rate == 0.0
+    assert opened["check"] == "openlineage.unique_orders_order_id"
+    # re-deriving both events (a reindex) gives the same evidence: nothing changes, not even the id
+    with world.registry() as registry:
+        assert reindex(registry, reason="test", by="tests") is not None
+        derive_pending(registry)
+    assert [(r["id"], r["result"]) for r in lineage_runs(world, contract=contract)] == [(after["id"], "failed")]
 
 
 def test_another_domains_maintainer_gives_no_test_evidence_but_a_sender_mismatch(

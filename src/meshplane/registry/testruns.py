@@ -28,6 +28,7 @@ from meshplane.canonical import canonical_sha256
 from meshplane.diagnostics import MeshplaneError
 from meshplane.registry import models as m
 from meshplane.registry.database import Registry
+from meshplane.registry.incidents import Incident
 
 RESULTS = ("passed", "warning", "failed", "error")
 _RUN_KEYS = {"contract", "server", "engine", "result", "startedAt", "finishedAt", "checks"}
@@ -163,29 +164,40 @@ def _insert(
     return row.id
 
 
+def _check_rows(checks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The `check_results` rows of a run's checks (without the run's id)."""
+    return [
+        {
+            "position": index,
+            "check_id": str(check.get("id") or f"check-{index}")[:500],
+            "kind": _text(check.get("kind")),
+            "object": _text(check.get("object")),
+            "property": _text(check.get("property")),
+            "status": str(check.get("status") or "error"),
+            "severity": _text(check.get("severity")),
+            "observed": check.get("observed"),
+            "threshold": _text(check.get("threshold")),
+            "message": _text(check.get("message")),
+            "extra": {k: v for k, v in check.items() if k not in _CHECK_KEYS} or None,
+        }
+        for index, check in enumerate(checks)
+    ]
+
+
 def _insert_checks(session: Session, run_id: int, checks: Sequence[Mapping[str, Any]]) -> None:
-    if not checks:
-        return
-    session.execute(
-        sa.insert(m.CheckResult),
-        [
-            {
-                "test_run_id": run_id,
-                "position": index,
-                "check_id": str(check.get("id") or f"check-{index}")[:500],
-                "kind": _text(check.get("kind")),
-                "object": _text(check.get("object")),
-                "property": _text(check.get("property")),
-                "status": str(check.get("status") or "error"),
-                "severity": _text(check.get("severity")),
-                "observed": check.get("observed"),
-                "threshold": _text(check.get("threshold")),
-                "message": _text(check.get("message")),
-                "extra": {k: v for k, v in check.items() if k not in _CHECK_KEYS} or None,
-            }
-            for index, check in enumerate(checks)
-        ],
-    )
+    if checks:
+        session.execute(sa.insert(m.CheckResult), [{"test_run_id": run_id, **row} for row in _check_rows(checks)])
+
+
+def _stored_checks(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """A stored run's `check_results` rows as `_check_rows` gives them."""
+    columns = [getattr(m.CheckResult, name) for name in _CHECK_COLUMNS]
+    query = sa.select(*columns).where(m.CheckResult.test_run_id == run_id).order_by(m.CheckResult.position)
+    return [dict(zip(_CHECK_COLUMNS, row, strict=True)) for row in session.execute(query)]
+
+
+_CHECK_COLUMNS = ("position", "check_id", "kind", "object", "property", "status", "severity", "observed",
+                  "threshold", "message", "extra")  # fmt: skip
 
 
 def evidence_fingerprint(key: str) -> str:
@@ -196,10 +208,11 @@ def evidence_fingerprint(key: str) -> str:
 def store_evidence_run(session: Session, run: Mapping[str, Any], *, key: str, actor: str) -> tuple[int, bool]:
     """Store a run that evidence says happened (an OpenLineage event's assertions), once per `key`.
 
-    Inside the caller's transaction. The same key again (a re-derived event) stores nothing new:
-    the stored run takes the new document's contract, result and checks when it is at least as
-    recent (a resolution that changed with a reindex), keeping its id, so nothing counts twice.
-    Returns the run's id and whether it is new.
+    Inside the caller's transaction. The same key again stores no second run: a re-derived event
+    with the same evidence keeps the stored run and its id; an event at least as recent whose contract,
+    result or checks differ (a later event of the run, a resolution a reindex changed) replaces the
+    stored run by one with a new id, so that readers following run ids see the change. Returns the
+    run's id and whether it is new.
     """
     contract_id, version, result = _require(run)
     started = _timestamp(run.get("startedAt"), "startedAt")
@@ -218,19 +231,25 @@ def store_evidence_run(session: Session, run: Mapping[str, Any], *, key: str, ac
         ), True
     if (finished or started) < (row.finished_at or row.started_at).replace(tzinfo=(finished or started).tzinfo):
         return row.id, False  # an older event of the same run says less
-    row.contract_id, row.contract_version, row.result = contract_id, version, result
-    row.contract_version_id = session.execute(
-        sa.select(m.ContractVersion.id).where(
-            m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
-        )
-    ).scalar_one_or_none()
-    row.started_at, row.finished_at = min(started, row.started_at.replace(tzinfo=started.tzinfo)), finished
-    row.server, row.engine = _text(run.get("server")), _text(run.get("engine"))
-    row.check_count, row.extra = len(checks), {k: v for k, v in run.items() if k not in _RUN_KEYS}
-    session.execute(sa.delete(m.CheckResult).where(m.CheckResult.test_run_id == row.id))
+    started = min(started, row.started_at.replace(tzinfo=started.tzinfo))
+    extra = {k: v for k, v in run.items() if k not in _RUN_KEYS}
+    stored = (row.contract_id, row.contract_version, row.result, row.server, row.engine, row.extra or {})
+    same = (contract_id, version, result, _text(run.get("server")), _text(run.get("engine")), extra) == stored
+    if same and _stored_checks(session, row.id) == _check_rows(checks):
+        row.started_at, row.finished_at = started, finished  # a re-derived event: the same evidence
+        return row.id, False
+    # the evidence changed (a later event of the run, a resolution a reindex changed): the run is stored
+    # again under a new id, above every other, so that what reads runs by id (the incidents' cursor, the
+    # governance figures' stamp) sees it; the old row goes, the incidents it last updated follow
+    old = row.id
+    row.fingerprint = f"replaced {old}"
     session.flush()
-    _insert_checks(session, row.id, checks)
-    return row.id, False
+    new = _insert(session, run, actor=actor, fingerprint=fingerprint, required=(contract_id, version, result),
+                  times=(started, finished))  # fmt: skip
+    session.execute(sa.delete(m.CheckResult).where(m.CheckResult.test_run_id == old))
+    session.delete(row)
+    session.execute(sa.update(Incident).where(Incident.last_run_id == old).values(last_run_id=new))
+    return new, False
 
 
 @dataclass(frozen=True)
