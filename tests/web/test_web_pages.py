@@ -5,6 +5,7 @@ violation), no horizontal scrolling at 1280x800 and 390x844, a screenshot of eac
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from web_support import (
     serious_violations,
     sign_in,
 )
+
+from meshplane.registry import Registry
+from meshplane.service.gitops import apply_mesh
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +44,7 @@ PAGES = {
     "signin": ("/signin", "h1", "Sign in"),
     "api-docs": ("/docs", "h1", "API reference"),
 }
-OTHER_PAGES = ("/incidents", "/migrations", "/products/retail.catalog", "/map?days=365", "/?q=order")
+OTHER_PAGES = ("/incidents", "/migrations", "/products/customer.customer360", "/map?days=365", "/?q=order")
 MAX_PAGE_BYTES = 500 * 1024
 EXEMPT = "/docs/explorer"  # the optional interactive explorer: Swagger UI's bundle alone is 1.7 MB (docs/web.md)
 
@@ -258,3 +262,18 @@ def test_every_page_weighs_at_most_500_kb_with_its_assets(
     heavy = {path: size for path, size in weights.items() if size > MAX_PAGE_BYTES}
     assert heavy == {}, weights
     assert _page_weight(page.context.request, base, EXEMPT)[0] > MAX_PAGE_BYTES  # why it is exempt (and linked as such)
+
+
+def test_a_retired_product_page_says_so_and_offers_no_access_request(
+    world: World, serve: Callable[..., str], tmp_path: Path
+) -> None:
+    mesh = Path(shutil.copytree(world.mesh, tmp_path / "mesh", ignore=shutil.ignore_patterns(".meshplane")))
+    shutil.rmtree(mesh / "domains" / "customer" / "products" / "customer360")  # a product nobody reads
+    with Registry(world.registry_url) as registry:
+        apply_mesh(mesh, prune=True, registry=registry, actor="web-tests")
+    base = serve(anonymous_read=True)
+    html = httpx.get(base + "/products/customer.customer360").text
+    assert '<strong class="retired">retired</strong>' in html
+    assert "This product is retired: it takes no new usage agreements." in html
+    assert "to request access" not in html and 'id="request-access"' not in html
+    assert "takes no new usage agreements" not in httpx.get(base + "/products/retail.sales").text
