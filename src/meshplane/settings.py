@@ -66,7 +66,7 @@ class Settings(BaseModel):
         default="",
         description="Comma-separated names of environment variables that contract tests run by a server or a "
         "worker may read for ODCS v3.2.0 variable references (${NAME} in server settings and SQL rules); "
-        "`meshplane test` reads its own shell's environment.",
+        "`meshplane test` reads its own shell's environment. meshplane's own MESHPLANE_* settings are never variables.",
     )
     spark_master: str = Field(
         default="local[*]", description="Spark master URL for the spark engine (local[*], spark://host:7077, yarn)."

@@ -26,6 +26,7 @@ from meshplane.service.gitops import apply_mesh
 from meshplane.service.incidents import IncidentJob
 from meshplane.service.linting import lint_path
 from meshplane.service.notifications import NotificationJob
+from meshplane.service.notify import chat
 from meshplane.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -209,6 +210,17 @@ def test_apprise_targets_read_their_address_from_the_environment(
     assert f"{PUBLIC}/incidents/{incident_id}" in message["message"]
     chat_delivery = next(d for d in shown["deliveries"] if d["target"] == "chat")
     assert chat_delivery["state"] == "delivered" and "address" not in chat_delivery
+
+
+def test_an_address_never_carries_meshplane_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETAIL_CHAT", "hooks.example/retail")
+    monkeypatch.setenv("MESHPLANE_DATABASE_URL", "postgresql://meshplane:secret@db/registry")
+    monkeypatch.setenv("EMPTY_ONE", "")
+    assert chat.expand("json://${RETAIL_CHAT}") == ("json://hooks.example/retail", None)
+    assert chat.expand("json://${UNSET_ONE:-hooks.example/x}") == ("json://hooks.example/x", None)
+    for address in ("json://evil.example/${MESHPLANE_DATABASE_URL}", "json://${EMPTY_ONE}"):
+        url, problem = chat.expand(address)
+        assert url is None and problem is not None and "secret" not in problem
 
 
 def test_an_unset_secret_is_a_failed_attempt_not_an_unsigned_message(url: str, tmp_path: Path) -> None:

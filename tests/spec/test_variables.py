@@ -17,7 +17,7 @@ from meshplane.service.testing import run_contract
 from meshplane.settings import get_settings
 from meshplane.spec.loader import load_contract
 from meshplane.spec.odcs import Contract
-from meshplane.spec.variables import UnsetVariables, expand, unresolved
+from meshplane.spec.variables import REFERENCE, UnsetVariables, expand, from_environment, has_variables, unresolved
 
 CASES = [
     # text, values, expanded (None: UnsetVariables)
@@ -33,6 +33,8 @@ CASES = [
     ("$A {A} $${A", {}, "$A {A} $${A"),  # not references
     ("${1A}", {}, "${1A}"),  # a name does not start with a digit
     ("${table} ${A}", {"A": "x"}, "${table} x"),  # kept (meshplane's placeholder)
+    ("${A:-${B}}", {"B": "x"}, "${A:-x}"),  # no nesting: a default holds no `$`, `{` or `}`
+    ("${A:-", {}, "${A:-"),  # unclosed: text
 ]
 
 
@@ -45,6 +47,35 @@ def test_expand(text: str, values: dict[str, str], expanded: str | None) -> None
         assert "${B}" in str(raised.value)
     else:
         assert expand(text, values, keep={"table"}) == expanded
+
+
+def test_a_default_never_spans_another_reference() -> None:
+    # what keeps reading linear: a scan for a default's closing brace stops at the next `$` or `{`
+    # (200 KB of unclosed `${A:-` took minutes when a default could run to the end of the text)
+    assert REFERENCE.fullmatch("${A:-x$y}") is None and REFERENCE.fullmatch("${A:-x{y}") is None
+    text = "${A:-" * 40_000
+    assert unresolved(text, {}) == [] and expand(text, {}) == text
+
+
+@pytest.mark.parametrize(
+    ("api_version", "expected"),
+    [
+        ("v3.2.0", True),
+        ("v3.3.1", True),
+        ("v4.0.0", True),
+        ("v3.1.0", False),
+        ("v3.0.2", False),
+        ("nonsense", False),
+    ],
+)
+def test_only_documents_of_v3_2_and_later_have_variables(api_version: str, expected: bool) -> None:
+    assert has_variables(api_version) is expected
+
+
+def test_meshplane_settings_are_never_variables() -> None:
+    environ = {"LIMIT": "1", "MESHPLANE_TOKEN": "mp_secret", "meshplane_database_url": "postgresql://x"}
+    assert from_environment(environ) == {"LIMIT": "1"}
+    assert from_environment(environ, ["MESHPLANE_TOKEN", "LIMIT", "UNSET"]) == {"LIMIT": "1"}
 
 
 def test_unset_names_can_be_replaced_instead_of_refused() -> None:
@@ -114,6 +145,20 @@ def test_an_unset_variable_is_an_error_naming_it_and_the_server_default_reads_on
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_a_test_never_reads_meshplane_settings_as_variables(tmp_path: Path) -> None:
+    contract = _contract(
+        tmp_path, "SELECT COUNT(*) FROM ${object} WHERE order_id = '${MESHPLANE_TOKEN}'", "orders.parquet"
+    )
+    status, message = _results(contract, tmp_path, {"MESHPLANE_TOKEN": "mp_secret"})["orders.sql"]
+    assert status == "error" and "${MESHPLANE_TOKEN}" in message and "mp_secret" not in message
+
+
+def test_a_v3_1_contract_has_no_variables(tmp_path: Path) -> None:
+    contract = _contract(tmp_path, "SELECT COUNT(*) FROM ${object} WHERE order_id = '${LIMIT}'", "orders.parquet")
+    contract = contract.model_copy(update={"api_version": "v3.1.0"})
+    assert _results(contract, tmp_path, {})["orders.sql"][0] == "passed"  # the text '${LIMIT}': no row has it
 
 
 def test_an_unset_variable_in_a_server_setting_ends_the_run_naming_it(tmp_path: Path) -> None:

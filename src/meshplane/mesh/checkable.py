@@ -39,7 +39,7 @@ from meshplane.diagnostics import Diagnostic, JsonPath, Severity
 from meshplane.engines.registry import engines_serving
 from meshplane.spec.durations import parse_duration
 from meshplane.spec.odcs import Contract, DataQuality, SchemaObject, SchemaProperty
-from meshplane.spec.variables import expand, unresolved
+from meshplane.spec.variables import expand, has_variables, unresolved
 from meshplane.spec.yamlsource import YamlDocument
 
 CONTRACT_LEVEL_ERRORS: dict[type[CheckSpec], tuple[str, ...]] = {
@@ -59,6 +59,8 @@ class _Site:
     doc: YamlDocument | None
     file: str
     reference_severity: Severity = Severity.ERROR
+    variables: bool = True
+    """Whether the document's version has variables (ODCS v3.2.0+): else ``${...}`` is text."""
 
     def error(self, path: JsonPath, message: str, code: str, severity: Severity = Severity.ERROR) -> Diagnostic:
         if self.doc is not None:
@@ -170,10 +172,10 @@ def _rule_problems(
             try:
                 text = substitute(spec.query, '"dataset"', column)
                 # ODCS v3.2.0 variables: parsed with their default, else as a quoted name (values come at test time)
-                parse_read_only(expand(text, {}, unset=lambda name: f'"{name}"'), dialect)
+                parse_read_only(expand(text, {}, unset=lambda name: f'"{name}"') if site.variables else text, dialect)
             except RuleSqlError as exc:
                 return [site.error((*path, "query"), f"SQL rule ({dialect}): {exc}", "quality-sql-invalid")]
-        if names := unresolved(text, {}, PLACEHOLDERS):
+        if site.variables and (names := unresolved(text, {}, PLACEHOLDERS)):
             listed = ", ".join(f"${{{name}}}" for name in names)
             message = (
                 f"the SQL rule uses {listed} (ODCS v3.2.0 variables) without a default: `meshplane test` reads them "
@@ -215,7 +217,7 @@ def check_runnable(
     `reference_severity` is that of an SLA element naming no object: a warning for a standalone
     file, which may be an excerpt whose references point elsewhere (as `check_references`).
     """
-    site = _Site(doc, file, reference_severity)
+    site = _Site(doc, file, reference_severity, has_variables(contract.api_version))
     out = _sla_problems(contract, site)
     dialects = _dialects(contract)
     for path, obj, pscope, children, rules in _rule_sites(contract):

@@ -26,7 +26,7 @@ from meshplane.mesh.repository import ContractEntry, MeshRepository, display_pat
 from meshplane.settings import Settings, get_settings
 from meshplane.spec.loader import load_contract, load_mesh_config
 from meshplane.spec.odcs import Contract, Server
-from meshplane.spec.variables import UnsetVariables, expand
+from meshplane.spec.variables import UnsetVariables, expand, from_environment, has_variables
 
 Clock = Callable[[], datetime]
 
@@ -168,8 +168,7 @@ def allowed_variables(names: str, environ: Mapping[str, str] | None = None) -> d
     """The environment variables named in `names` (comma-separated: the `contract_variables` setting) that
     are set: what a server's or a worker's contract tests may read for ODCS v3.2.0 variables."""
     env = os.environ if environ is None else environ
-    wanted = [name.strip() for name in names.split(",") if name.strip()]
-    return {name: env[name] for name in wanted if name in env}
+    return from_environment(env, [name.strip() for name in names.split(",") if name.strip()])
 
 
 def with_variables(server: Server, values: Mapping[str, str]) -> Server:
@@ -221,7 +220,7 @@ def run_contract(
     now = clock or _utc_now
     started = now()
     settings = settings or get_settings()
-    values = allowed_variables(settings.contract_variables) if variables is None else variables
+    values = allowed_variables(settings.contract_variables) if variables is None else from_environment(variables)
 
     def ended(error: str, server_name: str | None, engine_name: str | None = None) -> TestRun:
         run = TestRun(contract.id, contract.version, server_name, engine_name, started, now(), error=error, file=file)
@@ -230,11 +229,13 @@ def run_contract(
         return run
 
     try:
-        chosen = with_variables(choose_server(contract, server), values)
+        chosen = choose_server(contract, server)
+        chosen = with_variables(chosen, values) if has_variables(contract.api_version) else chosen
         runner = registry.engine_for(chosen, engine, default=settings.engine or default_engine)
     except MeshplaneError as exc:
         return ended(exc.message, server)
-    specs = _sql_with_variables(compile_contract(contract), values)
+    specs = compile_contract(contract)
+    specs = _sql_with_variables(specs, values) if has_variables(contract.api_version) else specs
     if progress:
         progress(RunStarted(contract.id, chosen.server, runner.name, len(contract.objects)))
     try:

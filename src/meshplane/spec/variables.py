@@ -7,6 +7,10 @@ letters, digits and ``_``, not starting with a digit. meshplane resolves them wh
 run: a contract test's server settings and SQL rules (`meshplane.service.testing`); where the values
 come from is the caller's choice (the shell of `meshplane test`, an allow-list in the worker).
 
+Only documents of ODCS v3.2.0 and later have variables (`has_variables`), and meshplane's own settings
+(``MESHPLANE_*``) are never one (`from_environment`): a contract cannot have a test print the registry's
+URL or the caller's token.
+
 meshplane's own SQL placeholders (``${object}``, ``${table}``, ``${model}``, ``${column}``,
 ``${property}``; `meshplane.checks.sqltext`) are replaced first, so those five names are never read
 as variables.
@@ -15,10 +19,30 @@ as variables.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
-REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-"""``${NAME}`` or ``${NAME:-default}``."""
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^${}]*))?\}")
+"""``${NAME}`` or ``${NAME:-default}`` (a default holds no ``$``, ``{`` or ``}``: no nesting, and a scan for
+the closing brace stops at the next reference, so reading a text is linear in its length)."""
+
+OWN_PREFIX = "MESHPLANE_"
+"""meshplane's own settings (the registry's URL, tokens...) are never variables: not in a contract, not in
+a notification address, whatever the environment or an allow-list says."""
+
+FIRST_VERSION = (3, 2)
+"""The ODCS version that introduced variables: a v3.0 or v3.1 document's ``${...}`` is text."""
+
+
+def from_environment(environ: Mapping[str, str], names: Iterable[str] | None = None) -> dict[str, str]:
+    """The variables `environ` offers: every entry, or only those in `names`; never meshplane's own settings."""
+    wanted = environ.keys() if names is None else [name for name in names if name in environ]
+    return {name: environ[name] for name in wanted if not name.upper().startswith(OWN_PREFIX)}
+
+
+def has_variables(api_version: str) -> bool:
+    """Whether a document of this ``apiVersion`` (``v3.2.0``...) may hold variable references."""
+    numbers = re.match(r"v?(\d+)\.(\d+)", api_version.strip())
+    return numbers is not None and (int(numbers.group(1)), int(numbers.group(2))) >= FIRST_VERSION
 
 
 class UnsetVariables(ValueError):
@@ -66,4 +90,13 @@ def expand(
     return REFERENCE.sub(value, text)
 
 
-__all__ = ["REFERENCE", "UnsetVariables", "expand", "unresolved"]
+__all__ = [
+    "FIRST_VERSION",
+    "OWN_PREFIX",
+    "REFERENCE",
+    "UnsetVariables",
+    "expand",
+    "from_environment",
+    "has_variables",
+    "unresolved",
+]

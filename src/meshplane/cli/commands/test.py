@@ -241,6 +241,7 @@ def test(
     if all_contracts and target:
         raise typer.BadParameter("give a TARGET or --all, not both", param_hint="TARGET")
     from meshplane.service.testing import record_runs, run_tests
+    from meshplane.spec.variables import from_environment
 
     with _progress(not quiet) as report:
         runs = run_tests(  # variables of the contracts (ODCS v3.2.0 ${NAME}): this shell's environment
@@ -250,7 +251,7 @@ def test(
             server=server,
             engine=engine,
             progress=report,
-            variables=os.environ,
+            variables=from_environment(os.environ),
         )
     text = ""
     if output_format is OutputFormat.JSON:

@@ -9,19 +9,23 @@ no message or log names the expanded URL. The text rendering of the incident is 
 from __future__ import annotations
 
 import os
-import re
 
 from meshplane.service.notify import Outgoing, SendResult
-
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from meshplane.spec.variables import expand as expand_variables
+from meshplane.spec.variables import from_environment, unresolved
 
 
 def expand(address: str) -> tuple[str | None, str | None]:
-    """(the URL with its placeholders replaced, None) or (None, why not: a variable that is not set)."""
-    missing = [name for name in _PLACEHOLDER.findall(address) if not os.environ.get(name)]
-    if missing:
+    """(the URL with its placeholders replaced, None) or (None, why not: a variable that is not set).
+
+    A placeholder is read as a contract's variable is (`meshplane.spec.variables`), without defaults
+    mattering here: an unset or empty variable is a failed attempt. meshplane's own settings
+    (``MESHPLANE_*``) are never offered: a domain's address cannot carry the registry's URL away.
+    """
+    values = {name: value for name, value in from_environment(os.environ).items() if value}
+    if missing := unresolved(address, values):
         return None, f"environment variable {', '.join(sorted(set(missing)))} is not set"
-    return _PLACEHOLDER.sub(lambda match: os.environ[match.group(1)], address), None
+    return expand_variables(address, values), None
 
 
 def send(message: Outgoing) -> SendResult:
