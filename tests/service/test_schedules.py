@@ -120,3 +120,29 @@ def test_a_claim_that_ran_out_is_taken_over(registry: Registry) -> None:
     assert not registry.write(lambda s: store.finish(s, dead[0], "dead-worker", done))  # no longer its claim
     assert registry.write(lambda s: store.finish(s, dead[0], "alive", done))
     del clock
+
+
+@pytest.mark.parametrize("path", ["{outside}/secret.csv", "../outside/secret.csv"])
+def test_a_scheduled_test_never_reads_outside_the_lake(mesh: Path, tmp_path: Path, path: str) -> None:
+    changed = Path(shutil.copytree(mesh, tmp_path / "changed"))
+    outside = changed / "outside"  # beside the lake (<mesh>/lake), not in it
+    outside.mkdir()
+    (outside / "secret.csv").write_text("KEY,VALUE\nMESHPLANE_DATABASE_URL,postgresql://x:s3cret@db/r\n", "utf-8")
+    contract = changed / "domains/logistics/products/shipments/contracts/shipments.odcs.yaml"
+    text = contract.read_text(encoding="utf-8").replace(
+        "path: logistics/shipments/shipments/*.parquet", f"path: {path.format(outside=outside)}"
+    )
+    contract.write_text(text.replace("format: parquet", "format: csv", 1), "utf-8")
+    clock = Clock(NOW)
+    with Registry(f"sqlite:///{tmp_path / 'r.db'}") as registry:
+        apply_mesh(changed, registry=registry, actor="test")
+        worker = Worker(registry, [schedules.ScheduleJob(clock=clock, sync_s=0, base_dir=changed)])
+        worker.run_jobs_once()
+        clock.now = NOW + timedelta(hours=1, seconds=5)
+        worker.run(once=True)
+        status = {s["contract"]: s for s in schedules.schedule_status(registry, now=clock.now)}
+        stored = get_run(registry, status[SHIPMENTS]["lastRun"]["testRun"])
+        passed = get_run(registry, status["retail.sales.orders"]["lastRun"]["testRun"])
+    assert stored["result"] == "error" and "is outside the lake" in stored["extra"]["error"], stored
+    assert "s3cret" not in str(stored)
+    assert passed["result"] in ("passed", "warning")  # the lake's own data is read as before

@@ -15,7 +15,8 @@ from meshplane.checks import ObjectDone, Status
 from meshplane.demo.lakedata import VIOLATIONS
 from meshplane.demo.lakegen import VIOLATING_CONTRACT, generate_lake
 from meshplane.diagnostics import MeshplaneError
-from meshplane.service.testing import RunFinished, RunStarted, run_tests
+from meshplane.service.testing import RunFinished, RunStarted, outside_the_lake, run_tests
+from meshplane.spec.odcs import Server
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "holding"
@@ -163,3 +164,30 @@ def test_targets_in_a_mesh(mesh, monkeypatch) -> None:
         run_tests("retail.nothing")
     with pytest.raises(MeshplaneError, match="is a folder"):
         run_tests(str(mesh / "domains"))
+
+
+@pytest.mark.parametrize(
+    ("server_type", "setting", "value", "inside"),
+    [
+        ("local", "path", "retail/orders/*.parquet", True),
+        ("local", "path", "{lake}/retail/orders.csv", True),
+        ("local", "path", "retail/../../secrets.csv", False),
+        ("local", "path", "/etc/passwd", False),
+        ("local", "path", "link/data.csv", False),  # a symbolic link out of the lake
+        ("local", "path", "~/data.csv", False),
+        ("duckdb", "database", "warehouse.duckdb", True),
+        ("duckdb", "database", "/srv/other.duckdb", False),
+        ("postgres", "host", "db.example", True),  # not a local file: not the lake's business
+    ],
+)
+def test_a_servers_runs_read_local_data_only_inside_the_lake(
+    tmp_path: Path, server_type: str, setting: str, value: str, inside: bool
+) -> None:
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "link").symlink_to(tmp_path)
+    server = Server.model_validate({"server": "s", "type": server_type, setting: value.format(lake=lake)})
+    refused = outside_the_lake(server, lake, lake)
+    assert (refused is None) is inside, refused
+    if refused:
+        assert refused.startswith(f"server 's', {setting}: ") and "outside the lake" in refused

@@ -364,6 +364,32 @@ def quoted_table(*parts: str) -> exp.Table:
     return exp.Table(this=ident[-1], db=ident[-2], catalog=ident[-3])
 
 
+LOCAL_DATA = {"local": "path", "duckdb": "database"}
+"""Server types whose data is a file or folder of this machine, and the setting that names it."""
+
+
+def local_data(server: Server) -> tuple[str, str] | None:
+    """(setting, value) naming where `server`'s data lies on this machine, or None (not local data)."""
+    setting = LOCAL_DATA.get(server.type.lower())
+    value = server.setting(setting) if setting else None
+    return (setting, str(value)) if setting and value else None
+
+
+def local_root(location: str, base_dir: Path) -> str:
+    """The file, or the folder (ending in ``/``), that holds a `local` server's data (relative: under `base_dir`).
+
+    For a path with a wildcard or an ``{object}`` placeholder: the folder before the first one.
+    """
+    raw = str(Path(location).expanduser())
+    cut = min((i for i in (raw.find(c) for c in "*?[{") if i >= 0), default=-1)
+    static = raw if cut < 0 else raw[:cut]
+    path = Path(static) if Path(static).is_absolute() else base_dir / static
+    if cut < 0 and not path.is_dir():
+        return str(path)
+    folder = path if cut < 0 or not static or static.endswith("/") else path.parent
+    return str(folder).rstrip("/") + "/"
+
+
 __all__ = [
     "CAST_TARGETS",
     "LOGICAL_TYPES",
@@ -378,6 +404,7 @@ __all__ = [
     "QueryResult",
     "Session",
     "array_element",
+    "local_root",
     "quoted_table",
     "struct_field",
 ]

@@ -34,6 +34,7 @@ from meshplane.engines.base import (
     QueryError,
     QueryResult,
     Session,
+    local_root,
     quoted_table,
 )
 
@@ -73,21 +74,6 @@ def _sql_string(value: str) -> str:
     return exp.Literal.string(value).sql(dialect="duckdb")
 
 
-def _data_root(location: str, base_dir: Path) -> str:
-    """The file, or the folder (ending in ``/``), that holds a `local` server's data.
-
-    For a path with a wildcard or an ``{object}`` placeholder: the folder before the first one.
-    """
-    raw = str(Path(location).expanduser())
-    cut = min((i for i in (raw.find(c) for c in "*?[{") if i >= 0), default=-1)
-    static = raw if cut < 0 else raw[:cut]
-    path = Path(static) if Path(static).is_absolute() else base_dir / static
-    if cut < 0 and not path.is_dir():
-        return str(path)
-    folder = path if cut < 0 or not static or static.endswith("/") else path.parent
-    return str(folder).rstrip("/") + "/"
-
-
 class DuckDBSession(Session):
     """A DuckDB connection serving one server."""
 
@@ -115,7 +101,7 @@ class DuckDBSession(Session):
     def _sandbox(self) -> None:
         """Limit file access to the data under test, then lock the configuration."""
         if self.schema is None:
-            allowed = _data_root(self.location, self.base_dir)
+            allowed = local_root(self.location, self.base_dir)
             setting = "allowed_directories" if allowed.endswith("/") else "allowed_paths"
             self.con.execute(f"SET {setting} = [{_sql_string(allowed)}]")
         self.con.execute("SET enable_external_access = false")

@@ -257,6 +257,7 @@ class ScheduleJob:
                     clock=self.clock,
                     file=f"registry:{contract_id}",
                     settings=settings,
+                    lake=base,  # a domain's contract cannot have the worker read the server's files
                 )
                 run_id, _ = store_test_run(registry, _run_document(run), actor=WORKER_ACTOR)
                 result, error = run.result.value, run.error

@@ -21,7 +21,7 @@ from meshplane.checks.kinds.sql_rule import SqlRuleSpec
 from meshplane.checks.sqltext import PLACEHOLDERS
 from meshplane.diagnostics import MeshplaneError
 from meshplane.engines import registry
-from meshplane.engines.base import EngineError, QueryError
+from meshplane.engines.base import EngineError, QueryError, local_data, local_root
 from meshplane.mesh.repository import ContractEntry, MeshRepository, display_path, find_mesh_root, load_mesh
 from meshplane.settings import Settings, get_settings
 from meshplane.spec.loader import load_contract, load_mesh_config
@@ -184,6 +184,21 @@ def with_variables(server: Server, values: Mapping[str, str]) -> Server:
     return server.model_copy(update=changed) if changed else server
 
 
+def outside_the_lake(server: Server, base_dir: Path, lake: Path) -> str | None:
+    """Why a server's tests may not read `server`'s data (a local file outside `lake`), or None."""
+    found = local_data(server)
+    if found is None:
+        return None
+    setting, value = found
+    where = Path(local_root(value, base_dir)).resolve()
+    if where.is_relative_to(lake.resolve()):
+        return None
+    return (
+        f"server '{server.server}', {setting}: {value} is outside the lake ({lake}); the tests a meshplane "
+        "server runs read only the lake's data"
+    )
+
+
 def _sql_with_variables(specs: list[CheckSpec], values: Mapping[str, str]) -> list[CheckSpec]:
     """SQL rules with their variable references resolved (an unset one: the rule is an `error` naming it)."""
 
@@ -210,12 +225,15 @@ def run_contract(
     file: str | None = None,
     variables: Mapping[str, str] | None = None,
     settings: Settings | None = None,
+    lake: Path | None = None,
 ) -> TestRun:
     """Run every check of `contract` against one of its servers.
 
     `variables`: the values of the contract's variable references (ODCS v3.2.0, ``${NAME}``); default:
     the environment variables the `contract_variables` setting names (`allowed_variables`). `settings`:
     the engine, sample rows and allowed variables to use (default: the process's; a worker passes its own).
+    `lake`: where a server's runs may read local data (`outside_the_lake`); a file or folder elsewhere
+    ends the run with an error (default: anywhere, as the user running `meshplane test` may).
     """
     now = clock or _utc_now
     started = now()
@@ -231,6 +249,8 @@ def run_contract(
     try:
         chosen = choose_server(contract, server)
         chosen = with_variables(chosen, values) if has_variables(contract.api_version) else chosen
+        if lake is not None and (refused := outside_the_lake(chosen, base_dir, lake)):
+            raise MeshplaneError(refused)
         runner = registry.engine_for(chosen, engine, default=settings.engine or default_engine)
     except MeshplaneError as exc:
         return ended(exc.message, server)
