@@ -53,6 +53,26 @@ def test_a_rule_reading_another_file_is_an_error_naming_it(tmp_path, query: str,
     assert check(run, "orders.id.schema.type").status is Status.PASSED
 
 
+def test_duckdbs_spill_folder_in_the_working_directory_is_not_readable(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # DuckDB's default spill folder, `.tmp`, would be readable from here
+    (tmp_path / ".tmp").mkdir()
+    (tmp_path / ".tmp" / "note.txt").write_text("tmp-secret-content", encoding="utf-8")
+    run = _run(tmp_path, [_rule("SELECT count(*) FROM read_text('.tmp/note.txt')")])
+    result = check(run, "orders.sql")
+    assert result.status is Status.ERROR and "Permission Error" in str(result.message)
+    assert "tmp-secret-content" not in f"{result.message} {result.observed}"
+
+
+def test_the_session_spills_into_a_folder_of_its_own_removed_at_close(tmp_path) -> None:
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    session = DuckDBEngine().connect(Server(server="s", type="local", path="orders.csv", format="csv"), tmp_path)
+    with session:
+        spill = Path(session.spill)
+        assert session.execute("SELECT current_setting('temp_directory')").rows == [(str(spill),)]
+        assert spill.is_dir()
+    assert not spill.exists()
+
+
 def test_a_path_with_a_placeholder_allows_its_folder(tmp_path) -> None:
     rules = [
         _rule(f"SELECT count(*) FROM read_csv('{tmp_path}/data/other.csv')"),

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import glob
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -99,7 +101,13 @@ class DuckDBSession(Session):
         self._sandbox()
 
     def _sandbox(self) -> None:
-        """Limit file access to the data under test, then lock the configuration."""
+        """Limit file access to the data under test, then lock the configuration.
+
+        DuckDB also lets a query read its spill folder (`temp_directory`, ``.tmp`` in the working
+        directory by default): the session spills into a fresh folder of its own instead, removed at close.
+        """
+        self.spill = tempfile.mkdtemp(prefix="meshplane-duckdb-")
+        self.con.execute(f"SET temp_directory = {_sql_string(self.spill)}")
         if self.schema is None:
             allowed = local_root(self.location, self.base_dir)
             setting = "allowed_directories" if allowed.endswith("/") else "allowed_paths"
@@ -147,6 +155,7 @@ class DuckDBSession(Session):
     def close(self) -> None:
         self.con.close()
         self._arrow.clear()
+        shutil.rmtree(self.spill, ignore_errors=True)
 
     # -- datasets ------------------------------------------------------------------------------
 
