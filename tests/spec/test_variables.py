@@ -17,7 +17,18 @@ from meshplane.service.testing import run_contract
 from meshplane.settings import get_settings
 from meshplane.spec.loader import load_contract
 from meshplane.spec.odcs import Contract
-from meshplane.spec.variables import REFERENCE, UnsetVariables, expand, from_environment, has_variables, unresolved
+from meshplane.spec.variables import (
+    REFERENCE,
+    MalformedReference,
+    UnsetVariables,
+    expand,
+    from_environment,
+    has_variables,
+    malformed,
+    unresolved,
+)
+
+MALFORMED = "malformed"
 
 CASES = [
     # text, values, expanded (None: UnsetVariables)
@@ -30,17 +41,21 @@ CASES = [
     ("${A}", {"A": ""}, ""),
     ("${A:-}", {}, ""),
     ("${A}/${B}", {"A": "x"}, None),
-    ("$A {A} $${A", {}, "$A {A} $${A"),  # not references
-    ("${1A}", {}, "${1A}"),  # a name does not start with a digit
+    ("$A {A} $", {}, "$A {A} $"),  # not references
+    ("$${A", {}, MALFORMED),  # unclosed
+    ("${1A}", {}, MALFORMED),  # a name does not start with a digit
     ("${table} ${A}", {"A": "x"}, "${table} x"),  # kept (meshplane's placeholder)
-    ("${A:-${B}}", {"B": "x"}, "${A:-x}"),  # no nesting: a default holds no `$`, `{` or `}`
-    ("${A:-", {}, "${A:-"),  # unclosed: text
+    ("${A:-${B}}", {"B": "x"}, MALFORMED),  # no nesting: a default holds no `$`, `{` or `}`
+    ("${A:-", {}, MALFORMED),
 ]
 
 
 @pytest.mark.parametrize(("text", "values", "expanded"), CASES)
 def test_expand(text: str, values: dict[str, str], expanded: str | None) -> None:
-    if expanded is None:
+    if expanded == MALFORMED:
+        with pytest.raises(MalformedReference):
+            expand(text, values, keep={"table"})
+    elif expanded is None:
         with pytest.raises(UnsetVariables) as raised:
             expand(text, values, keep={"table"})
         assert raised.value.names == unresolved(text, values) == ["B"]
@@ -54,7 +69,7 @@ def test_a_default_never_spans_another_reference() -> None:
     # (200 KB of unclosed `${A:-` took minutes when a default could run to the end of the text)
     assert REFERENCE.fullmatch("${A:-x$y}") is None and REFERENCE.fullmatch("${A:-x{y}") is None
     text = "${A:-" * 40_000
-    assert unresolved(text, {}) == [] and expand(text, {}) == text
+    assert unresolved(text, {}) == [] and len(malformed(text)) == 40_000
 
 
 @pytest.mark.parametrize(
@@ -70,6 +85,33 @@ def test_a_default_never_spans_another_reference() -> None:
 )
 def test_only_documents_of_v3_2_and_later_have_variables(api_version: str, expected: bool) -> None:
     assert has_variables(api_version) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("${A} ${B:-1} $${C} ${object}", []),
+        ("x > ${", ["${…"]),
+        ("x > ${} AND ${1A:-15}", ["${}", "${1A:-15}"]),
+        ("${A-15} ${ A }", ["${A-15}", "${ A }"]),
+        ("${A:-${B:-15}}", ["${A:-${B:-15}"]),  # the outer one: no nesting
+        ("${GRÖSSE}", ["${GRÖSSE}"]),
+    ],
+)
+def test_malformed_references_are_named(text: str, fragments: list[str]) -> None:
+    assert malformed(text) == fragments
+    if fragments:
+        with pytest.raises(MalformedReference) as raised:
+            expand(text, {"A": "1", "B": "2"})
+        assert fragments[0] in str(raised.value) and "${NAME:-default}" in str(raised.value)
+
+
+def test_a_malformed_reference_is_an_error_naming_it_in_lint_and_in_the_test(tmp_path: Path) -> None:
+    contract = _contract(tmp_path, "SELECT COUNT(*) FROM ${object} WHERE amount > ${LIMIT:-", "orders.parquet")
+    status, message = _results(contract, tmp_path, {})["orders.sql"]
+    assert status == "error" and "malformed variable reference '${LIMIT:-" in message
+    [error] = [d for d in lint_path(tmp_path / "orders.odcs.yaml").diagnostics if d.severity is Severity.ERROR]
+    assert error.code == "quality-sql-invalid" and "malformed variable reference" in error.message and error.line
 
 
 def test_meshplane_settings_are_never_variables() -> None:

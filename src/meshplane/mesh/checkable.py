@@ -15,8 +15,8 @@ problems first, each at its line:
 * `quality-metric-arguments`: a library metric missing what it needs (`invalidValues` without
   `validValues` or `pattern`, a value metric not under a property);
 * `quality-sql-variables` (warning): a SQL rule using ODCS v3.2.0 variables without a default;
-* `quality-sql-invalid`: a SQL rule that does not parse, or is not one read-only query, in the
-  dialect of the engine serving the contract's servers.
+* `quality-sql-invalid`: a SQL rule that does not parse (a malformed variable reference too), or is
+  not one read-only query, in the dialect of the engine serving the contract's servers.
 
 `CONTRACT_LEVEL_ERRORS` maps each spec type whose compilation can carry a `problem` to the lint
 rule that reports it (tests/mesh/test_checkable.py holds every check kind to it).
@@ -39,7 +39,7 @@ from meshplane.diagnostics import Diagnostic, JsonPath, Severity
 from meshplane.engines.registry import engines_serving
 from meshplane.spec.durations import parse_duration
 from meshplane.spec.odcs import Contract, DataQuality, SchemaObject, SchemaProperty
-from meshplane.spec.variables import expand, has_variables, unresolved
+from meshplane.spec.variables import MalformedReference, expand, has_variables, malformed, unresolved
 from meshplane.spec.yamlsource import YamlDocument
 
 CONTRACT_LEVEL_ERRORS: dict[type[CheckSpec], tuple[str, ...]] = {
@@ -168,6 +168,9 @@ def _rule_problems(
             return [site.error(path, "SQL rule sets no operator (mustBe, mustBeLessThan, ...)", "quality-rule-invalid")]
         column = '"column"' if spec.column is not None else None
         text = spec.query
+        if site.variables and (bad := malformed(spec.query)):
+            message = str(MalformedReference(bad))
+            return [site.error((*path, "query"), f"SQL rule: {message}", "quality-sql-invalid")]
         for dialect in dialects:
             try:
                 text = substitute(spec.query, '"dataset"', column)

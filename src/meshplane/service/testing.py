@@ -26,7 +26,7 @@ from meshplane.mesh.repository import ContractEntry, MeshRepository, display_pat
 from meshplane.settings import Settings, get_settings
 from meshplane.spec.loader import load_contract, load_mesh_config
 from meshplane.spec.odcs import Contract, Server
-from meshplane.spec.variables import UnsetVariables, expand, from_environment, has_variables
+from meshplane.spec.variables import MalformedReference, UnsetVariables, expand, from_environment, has_variables
 
 Clock = Callable[[], datetime]
 
@@ -179,7 +179,7 @@ def with_variables(server: Server, values: Mapping[str, str]) -> Server:
         if isinstance(value, str) and "${" in value:
             try:
                 changed[name] = expand(value, values)
-            except UnsetVariables as exc:
+            except (UnsetVariables, MalformedReference) as exc:
                 raise MeshplaneError(f"server '{server.server}', {name}: {exc}") from exc
     return server.model_copy(update=changed) if changed else server
 
@@ -207,7 +207,7 @@ def _sql_with_variables(specs: list[CheckSpec], values: Mapping[str, str]) -> li
             return spec
         try:
             return dataclasses.replace(spec, query=expand(spec.query, values, keep=PLACEHOLDERS))
-        except UnsetVariables as exc:
+        except (UnsetVariables, MalformedReference) as exc:
             return dataclasses.replace(spec, problem=str(exc))
 
     return [resolved(spec) for spec in specs]

@@ -54,6 +54,38 @@ class UnsetVariables(ValueError):
         super().__init__(f"variable(s) {listed} not set (ODCS v3.2.0 variables: give a value or a ${{NAME:-default}})")
 
 
+def malformed(text: str) -> list[str]:
+    """The ``${`` of `text` that start no reference (``${}``, ``${1A}``, ``${A-x}``, an unclosed one), each
+    shown up to its closing brace (at most 40 characters), in order."""
+    found: list[str] = []
+    start = text.find("${")
+    while start >= 0:
+        if not REFERENCE.match(text, start):
+            end = text.find("}", start, start + 40)
+            shown = text[start : end + 1] if end >= 0 else text[start : start + 40] + "…"
+            found.append(shown)
+        start = text.find("${", start + 2)
+    return found
+
+
+def check_references(text: str) -> None:
+    """Raise `MalformedReference` when `text` has a ``${`` that starts no variable reference."""
+    if bad := malformed(text):
+        raise MalformedReference(bad)
+
+
+class MalformedReference(ValueError):
+    """A ``${`` that is not a variable reference of ODCS v3.2.0."""
+
+    def __init__(self, fragments: list[str]) -> None:
+        self.fragments = fragments
+        listed = ", ".join(f"'{fragment}'" for fragment in fragments[:3])
+        super().__init__(
+            f"malformed variable reference {listed} (ODCS v3.2.0: ${{NAME}} or ${{NAME:-default}}, NAME of "
+            "letters, digits and _ not starting with a digit; a default holds no $, { or })"
+        )
+
+
 def unresolved(text: str, values: Mapping[str, str], keep: Collection[str] = ()) -> list[str]:
     """Names referenced in `text` that have neither a value in `values` nor a default (`keep`: names that are
     not variables), in order, once each."""
@@ -70,7 +102,9 @@ def expand(
 ) -> str:
     """`text` with every reference replaced: its value, else its default (also for an empty value), else
     ``unset(name)``; without `unset`, a reference with neither raises `UnsetVariables` naming them all.
-    References to the names in `keep` stay as written."""
+    References to the names in `keep` stay as written. A ``${`` that starts no reference raises
+    `MalformedReference`."""
+    check_references(text)
     missing = [] if unset is not None else unresolved(text, values, keep)
     if missing:
         raise UnsetVariables(missing)
@@ -94,9 +128,12 @@ __all__ = [
     "FIRST_VERSION",
     "OWN_PREFIX",
     "REFERENCE",
+    "MalformedReference",
     "UnsetVariables",
+    "check_references",
     "expand",
     "from_environment",
     "has_variables",
+    "malformed",
     "unresolved",
 ]

@@ -12,7 +12,7 @@ import os
 
 from meshplane.service.notify import Outgoing, SendResult
 from meshplane.spec.variables import expand as expand_variables
-from meshplane.spec.variables import from_environment, unresolved
+from meshplane.spec.variables import from_environment, malformed, unresolved
 
 
 def expand(address: str) -> tuple[str | None, str | None]:
@@ -23,6 +23,8 @@ def expand(address: str) -> tuple[str | None, str | None]:
     (``MESHPLANE_*``) are never offered: a domain's address cannot carry the registry's URL away.
     """
     values = {name: value for name, value in from_environment(os.environ).items() if value}
+    if bad := malformed(address):
+        return None, f"malformed placeholder {', '.join(bad)} (${{NAME}} or ${{NAME:-default}})"
     if missing := unresolved(address, values):
         return None, f"environment variable {', '.join(sorted(set(missing)))} is not set"
     return expand_variables(address, values), None
