@@ -46,14 +46,6 @@ def _run(status: str, *, observed: int = 4) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh registry: SQLite, and PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'r.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Short backoff and window, a public URL, the webhook secret in the environment."""

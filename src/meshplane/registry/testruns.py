@@ -102,12 +102,7 @@ def store_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "
     Returns the run's id and True; or, when the same run document was stored before, that run's id
     and False (nothing is written).
     """
-    contract_id, version, result = _require(run)
-    started = _timestamp(run.get("startedAt"), "startedAt")
-    finished = _timestamp(run["finishedAt"], "finishedAt") if run.get("finishedAt") is not None else None
-    checks = run.get("checks") or []
-    if not isinstance(checks, list) or not all(isinstance(c, Mapping) for c in checks):
-        raise MeshplaneError("test run: 'checks' must be a list of objects")
+    _validate(run)  # before the write lock: bad input never waits for it
     fingerprint = run_fingerprint(run)
 
     # the write lock: two copies sent at once cannot both be new
@@ -115,28 +110,29 @@ def store_test_run(registry: Registry, run: Mapping[str, Any], *, actor: str = "
         stored = session.execute(sa.select(m.TestRun.id).where(m.TestRun.fingerprint == fingerprint)).scalar()
         if stored is not None:
             return stored, False
-        return _insert(
-            session,
-            run,
-            actor=actor,
-            fingerprint=fingerprint,
-            required=(contract_id, version, result),
-            times=(started, finished),
-        ), True
+        return _insert(session, run, actor=actor, fingerprint=fingerprint), True
 
     return registry.write(_in_transaction, exclusive=True)
 
 
+def _validate(run: Mapping[str, Any]) -> None:
+    """Raise `MeshplaneError` naming what a run document lacks or has wrong."""
+    _require(run)
+    _timestamp(run.get("startedAt"), "startedAt")
+    if run.get("finishedAt") is not None:
+        _timestamp(run["finishedAt"], "finishedAt")
+    checks = run.get("checks") or []
+    if not isinstance(checks, list) or not all(isinstance(c, Mapping) for c in checks):
+        raise MeshplaneError("test run: 'checks' must be a list of objects")
+
+
 def _insert(
-    session: Session,
-    run: Mapping[str, Any],
-    *,
-    actor: str,
-    fingerprint: str,
-    required: tuple[str, str, str],
-    times: tuple[datetime, datetime | None],
+    session: Session, run: Mapping[str, Any], *, actor: str, fingerprint: str, started: datetime | None = None
 ) -> int:
-    contract_id, version, result = required
+    """Insert a validated run (`started`: its start when not the document's own) and its checks; its id."""
+    contract_id, version, result = _require(run)
+    finished = _timestamp(run["finishedAt"], "finishedAt") if run.get("finishedAt") is not None else None
+    times = (started or _timestamp(run.get("startedAt"), "startedAt"), finished)
     version_id = session.execute(
         sa.select(m.ContractVersion.id).where(
             m.ContractVersion.contract_id == contract_id, m.ContractVersion.version == version
@@ -221,14 +217,7 @@ def store_evidence_run(session: Session, run: Mapping[str, Any], *, key: str, ac
     fingerprint = evidence_fingerprint(key)
     row = session.execute(sa.select(m.TestRun).where(m.TestRun.fingerprint == fingerprint)).scalar_one_or_none()
     if row is None:
-        return _insert(
-            session,
-            run,
-            actor=actor,
-            fingerprint=fingerprint,
-            required=(contract_id, version, result),
-            times=(started, finished),
-        ), True
+        return _insert(session, run, actor=actor, fingerprint=fingerprint), True
     if (finished or started) < (row.finished_at or row.started_at).replace(tzinfo=(finished or started).tzinfo):
         return row.id, False  # an older event of the same run says less
     started = min(started, row.started_at.replace(tzinfo=started.tzinfo))
@@ -244,8 +233,7 @@ def store_evidence_run(session: Session, run: Mapping[str, Any], *, key: str, ac
     old = row.id
     row.fingerprint = f"replaced {old}"
     session.flush()
-    new = _insert(session, run, actor=actor, fingerprint=fingerprint, required=(contract_id, version, result),
-                  times=(started, finished))  # fmt: skip
+    new = _insert(session, run, actor=actor, fingerprint=fingerprint, started=started)
     session.execute(sa.delete(m.CheckResult).where(m.CheckResult.test_run_id == old))
     session.delete(row)
     session.execute(sa.update(Incident).where(Incident.last_run_id == old).values(last_run_id=new))
