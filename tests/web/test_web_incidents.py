@@ -87,3 +87,47 @@ def test_a_reader_sees_no_form_and_a_forged_post_is_403(
         assert answer.status_code == 403 and "reader" in answer.text
     page.reload()
     assert page.inner_text("#state") == "open"
+
+
+def test_ids_beyond_what_the_registry_stores_are_404_pages_not_errors(world: World, serve: Callable[..., str]) -> None:
+    base = serve()
+    huge = "9" * 25
+    with closing(httpx.Client(base_url=base)) as client:
+        csrf = CSRF.search(client.get("/signin").text)
+        assert csrf is not None
+        client.post("/signin", data={"csrf": csrf.group(1), "token": world.tokens["maintainer:retail"], "next": "/"})
+        fresh = CSRF.search(client.get("/incidents").text)
+        assert fresh is not None
+        token = {"csrf": fresh.group(1)}
+        for path in (f"/incidents/{huge}", f"/incidents/{huge}/acknowledge", f"/incidents/{huge}/resolve",
+                     f"/agreements/{huge}/decide", "/incidents/0/acknowledge"):  # fmt: skip
+            answer = client.post(path, data=token | {"action": "approve", "reason": "fixed"}) if path.count("/") > 2 \
+                else client.get(path)  # fmt: skip
+            assert answer.status_code == 404, (path, answer.status_code)
+            assert answer.headers["content-type"].startswith("text/html") and "Traceback" not in answer.text
+        assert client.post("/incidents/abc/acknowledge", data=token).status_code == 400
+
+
+def test_a_form_sent_from_another_site_is_refused_whatever_its_csrf_token(
+    world: World, serve: Callable[..., str]
+) -> None:
+    incident = open_incident(world)
+    base = serve()
+    with closing(httpx.Client(base_url=base)) as client:
+        csrf = CSRF.search(client.get("/signin").text)
+        assert csrf is not None
+        client.post("/signin", data={"csrf": csrf.group(1), "token": world.tokens["maintainer:retail"], "next": "/"})
+        fresh = CSRF.search(client.get(f"/incidents/{incident}").text)
+        assert fresh is not None
+        form = {"csrf": fresh.group(1), "note": "from elsewhere"}
+        for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                        {"Origin": "https://evil.example"}, {"Origin": "null"}):  # fmt: skip
+            answer = client.post(f"/incidents/{incident}/acknowledge", data=form, headers=headers)
+            assert answer.status_code == 403 and "another site" in answer.text, headers
+        assert 'id="state">open<' in client.get(f"/incidents/{incident}").text
+        same = {"Sec-Fetch-Site": "same-origin", "Origin": base}
+        assert client.post(f"/incidents/{incident}/acknowledge", data=form, headers=same).status_code == 303
+        out = client.post("/signout", data={"csrf": fresh.group(1)}, headers=same)
+    cookie = out.headers["set-cookie"].lower()
+    assert "meshplane_session=" in cookie and "max-age=0" in cookie and "httponly" in cookie
+    assert "samesite=strict" in cookie

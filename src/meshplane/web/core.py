@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +28,7 @@ from starlette.routing import Route
 from meshplane import __version__
 from meshplane.access import Principal
 from meshplane.api.context import ApiContext
+from meshplane.api.params import MAX_DB_INT
 from meshplane.api.redaction import redact
 from meshplane.api.security import require_read
 from meshplane.diagnostics import MeshplaneError
@@ -144,6 +145,18 @@ class View:
         """A form field, stripped ('' when absent)."""
         return self.form.get(name, "").strip()
 
+    def path_id(self, name: str, noun: str) -> int:
+        """A numeric id of the path (`noun` names it in errors): a number, else a 400; beyond what the
+        registry stores, a 404 (as the API, whose ids are at most `MAX_DB_INT`)."""
+        raw = self.request.path_params[name]
+        try:
+            number = int(raw)
+        except ValueError as exc:
+            raise MeshplaneError(f"an {noun} id is a number") from exc
+        if not 0 < number <= MAX_DB_INT:
+            raise NotFound(f"no {noun} {raw[:40]}")
+        return number
+
 
 Handler = Callable[[View], "Html | Response"]
 
@@ -166,16 +179,34 @@ async def principal_of(web: WebContext, session: Session) -> Principal:
         return Principal.anonymous()
 
 
-def set_cookie(response: Response, request: Request, session: Session) -> None:
-    """The session cookie: HttpOnly, SameSite=Strict, Secure on HTTPS, for the whole site."""
+def set_cookie(response: Response, request: Request, session: Session | None) -> None:
+    """The session cookie: HttpOnly, SameSite=Strict, Secure on HTTPS, for the whole site (None: delete it)."""
     response.set_cookie(
         COOKIE,
-        session.id,
+        session.id if session is not None else "",
+        max_age=None if session is not None else 0,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
         path="/",
     )
+
+
+def cross_site(request: Request) -> bool:
+    """Whether a browser says the request comes from another site (as Go's CrossOriginProtection judges).
+
+    ``Sec-Fetch-Site``, which every current browser sends and no page can forge, decides when present:
+    only ``same-origin`` and ``none`` (typed in, bookmarked) are this site. Without it (an older browser),
+    an ``Origin`` must name the host the request was sent to. Neither header (a script, curl): not a
+    browser's cross-site request; the CSRF token still guards the form.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != request.headers.get("host", "")
 
 
 def _status_of(exc: MeshplaneError) -> int:
@@ -230,6 +261,8 @@ def endpoint(handler: Handler, *, public: bool = False) -> Callable[[Request], A
         form: dict[str, str] = {}
         try:
             if request.method == "POST":
+                if cross_site(request):
+                    raise AccessDenied("the form was sent from another site: open the page here and send it again")
                 parsed = await _form(request)
                 if parsed is None:
                     raise MeshplaneError("the form could not be read (at most 64 KiB of UTF-8 text)")
@@ -271,6 +304,7 @@ __all__ = [
     "Html",
     "View",
     "WebContext",
+    "cross_site",
     "endpoint",
     "error_page",
     "get",

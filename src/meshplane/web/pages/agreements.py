@@ -34,10 +34,7 @@ def inbox(view: View) -> Html:
 
 def decide(view: View) -> Response:
     """Approve or reject a request (the API's use case: the provider's maintainer; a reason to reject)."""
-    try:
-        agreement_id = int(view.request.path_params["agreement_id"])
-    except ValueError as exc:
-        raise MeshplaneError("an agreement id is a number") from exc
+    agreement_id = view.path_id("agreement_id", "agreement")
     action = view.field("action")
     if action not in ("approve", "reject"):
         raise MeshplaneError("the action is 'approve' or 'reject'")

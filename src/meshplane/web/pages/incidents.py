@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from meshplane.diagnostics import MeshplaneError
 from meshplane.service import incidents
 from meshplane.web.core import Html, View, get, post, redirect
 
@@ -16,10 +15,7 @@ REASONS = ("fixed", "false-positive", "expected", "other")
 
 
 def _id(view: View) -> int:
-    try:
-        return int(view.request.path_params["incident_id"])
-    except ValueError as exc:
-        raise MeshplaneError("an incident id is a number") from exc
+    return view.path_id("incident_id", "incident")
 
 
 def incident_list(view: View) -> Html:

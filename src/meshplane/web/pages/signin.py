@@ -39,7 +39,7 @@ def signout(view: View) -> Response:
     """End the session; a fresh anonymous one starts at the next page."""
     view.web.sessions.end(view.session.id)
     response = redirect("/")
-    response.delete_cookie("meshplane_session", path="/")
+    set_cookie(response, view.request, None)  # deleted, with the attributes it was set with
     return response
 
 
