@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from monitor_support import EXAMPLE
 
-from meshplane.access import Principal
+from meshplane.access import Principal, Role
 from meshplane.demo.lakegen import generate_lake
 from meshplane.engines import commit_times
 from meshplane.engines import registry as engines
@@ -137,6 +137,28 @@ def test_lineage_is_read_first_and_a_completed_run_keeps_a_port_fresh(
     evaluations = freshness.evaluate_cycle(registry, ports, late)
     assert {(e.port.check_id, e.source, e.breached) for e in evaluations} == {
         ("sla.freshness", "lineage", False), ("sla.latency", "lineage", False)
+    }  # fmt: skip
+
+
+def test_a_run_another_domains_maintainer_reports_never_makes_a_port_fresh(
+    wrote: datetime, registry: Registry, lake_mesh: Path
+) -> None:
+    orders = str((lake_mesh / "lake/retail/sales/orders").absolute())
+    late = wrote + timedelta(days=3)
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": (late - timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "producer": "https://example.org/tests",
+        "run": {"runId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a6c"},
+        "job": {"namespace": "airflow-finance", "name": "orders.fake_writer"},
+        "outputs": [{"namespace": "file", "name": orders}],
+    }
+    receive_event(registry, event, Principal("claire", Role.MAINTAINER, "finance"))  # retail's port, finance's token
+    derivation.derive_pending(registry)
+    ports = [p for p in _ports(registry) if p.contract_id == "retail.sales.orders"]
+    evaluations = freshness.evaluate_cycle(registry, ports, late)
+    assert {(e.port.check_id, e.source, e.breached) for e in evaluations} == {
+        ("sla.freshness", "files", True), ("sla.latency", "files", True)
     }  # fmt: skip
 
 

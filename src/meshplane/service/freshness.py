@@ -121,7 +121,11 @@ def watched_ports(
 
 
 def lineage_times(session: Session) -> dict[tuple[str, str], datetime]:
-    """(product, port) → when the last completed run that wrote it completed."""
+    """(product, port) → when the last completed run that wrote it completed.
+
+    An output another domain's maintainer reported (``sender-mismatch``) is not evidence: it never
+    makes a port fresh, nor resolves its freshness incident.
+    """
     query = (
         sa.select(
             lineage_store.RunDataset.product,
@@ -132,6 +136,7 @@ def lineage_times(session: Session) -> dict[tuple[str, str], datetime]:
         .where(
             lineage_store.RunDataset.role == "output",
             lineage_store.RunDataset.product.is_not(None),
+            lineage_store.RunDataset.mismatch.is_(None),
             lineage_store.LineageRun.state == "COMPLETE",
         )
         .group_by(lineage_store.RunDataset.product, lineage_store.RunDataset.port)
