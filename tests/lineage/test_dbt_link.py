@@ -19,8 +19,10 @@ from fastapi.testclient import TestClient
 from test_receiver_support import OPERATOR, World, new_run_id, run_event
 from typer.testing import CliRunner
 
+from meshplane.access import Principal, Role
 from meshplane.api import create_app
 from meshplane.cli.app import app
+from meshplane.errors import Conflict
 from meshplane.lineage.dbt import LinkKind, read_manifest
 from meshplane.registry import lineage as store
 from meshplane.service.dbtlink import link_product, product_links
@@ -300,6 +302,25 @@ def test_a_relink_replaces_the_previous_mapping(world: World, tmp_path: Path) ->
         links = product_links(registry, "finance.revenue")
     assert {link["node"] for link in links["links"]} == {"source.finance.sales.orders", "model.finance.daily_revenue"}
     assert links["manifest"] == str(tmp_path / "b" / "project" / "target" / "manifest.json")
+
+
+def test_a_relation_another_product_links_elsewhere_cannot_be_taken_over(world: World, tmp_path: Path) -> None:
+    finance = Principal("claire", Role.MAINTAINER, "finance")
+    customer = Principal("carl", Role.MAINTAINER, "customer")
+    document = manifest(world.lake)
+    with world.registry() as registry:
+        link_product(registry, finance, "finance.revenue", read_manifest(write_manifest(tmp_path / "f", document)))
+        # the same relations to the same data (this project's sources are other products' data): fine
+        link_product(registry, customer, "customer.profiles", read_manifest(write_manifest(tmp_path / "c", document)))
+        location = f"{world.lake}/customer/profiles/customers/data.parquet"
+        document["nodes"]["model.finance.daily_revenue"]["config"]["location"] = location
+        with pytest.raises(Conflict) as refused:
+            link_product(
+                registry, customer, "customer.profiles", read_manifest(write_manifest(tmp_path / "x", document))
+            )
+        kept = {link["relation"]: link["target"] for link in product_links(registry, "finance.revenue")["links"]}
+    assert "(finance.revenue)" in refused.value.message and "daily_revenue" in refused.value.message
+    assert any(target.endswith("finance/revenue/daily_revenue/data.parquet") for target in kept.values())
 
 
 def test_through_the_server_the_products_maintainer_links_and_another_domain_is_403(

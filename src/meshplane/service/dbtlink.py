@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from meshplane.access import Principal
 from meshplane.diagnostics import MeshplaneError
-from meshplane.errors import NotFound
+from meshplane.errors import Conflict, NotFound
 from meshplane.lineage import DatasetIdentity, PortIndex
 from meshplane.lineage.dbt import LinkKind, ManifestLinks, RelationLink
 from meshplane.registry import Registry, dbtlinks
@@ -130,6 +130,20 @@ def link_product(registry: Registry, principal: Principal, product: str, links: 
 
     def write(session: Session) -> LinkReport:
         linked, skipped = plan_links(session, product, links)
+        # a relation another product links to other lake data stays theirs: the same relation to the same data
+        # (a source of this project that is another product's model) is fine
+        others = {(r.scheme, r.name): r for r in dbtlinks.load_links(session) if r.product != product}
+        taken = sorted(
+            f"{r.link.scheme}:{r.link.name} ({other.product})"
+            for r in linked
+            if (other := others.get((r.link.scheme, r.link.name))) is not None
+            and (other.target_namespace, other.target_name) != (r.target.namespace, r.target.name)
+        )
+        if taken:
+            raise Conflict(
+                f"relation(s) already linked by another product to other data: {', '.join(taken[:5])}; only that "
+                "product's maintainers can link them elsewhere"
+            )
         rows = [
             dbtlinks.LinkRow(
                 product,
