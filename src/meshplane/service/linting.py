@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from meshplane.diagnostics import Diagnostic, MeshplaneError, Severity, has_errors, sort_diagnostics
+from meshplane.lineage.claims import check_port_claims
 from meshplane.lineage.external import check_external_systems
 from meshplane.mesh.checkable import check_runnable
 from meshplane.mesh.crosscheck import check_mesh
@@ -80,6 +81,7 @@ def lint_repository(repo: MeshRepository) -> list[Diagnostic]:
     """Every diagnostic of a loaded mesh: files, cross-file errors and warnings."""
     out = repo.file_diagnostics() + check_mesh(repo) + check_mesh_schedules(repo.config_file)
     out += check_external_systems(repo.config_file, str(repo.lake_root.absolute()))
+    out += check_port_claims(repo)
     for declared in repo.domains:
         out += check_domain_notifications(declared.loaded)
     bound = {p.contract_id for e in repo.products if e.product for p in e.product.output_ports or [] if p.contract_id}
