@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_receiver_support import OPERATOR, World, build_world, ds, run_event, world_for
+from test_receiver_support import DAY, OPERATOR, PRODUCER, World, build_world, ds, new_run_id, run_event, world_for
 
 from meshplane.registry import lineage as store
 from meshplane.service import movements
@@ -102,6 +102,41 @@ def test_a_maintainer_sending_another_domains_job_gets_its_own_domain_and_a_mism
         details = [f.detail for f in movements.governance_flags(registry) if f.flag == "sender-mismatch"]
     assert any("finance" in d and "marketing" in d for d in details), details
     assert any("retail.sales/orders (domain retail)" in d for d in details), details
+
+
+def test_another_domains_maintainer_cannot_rewrite_a_stored_run_or_job(client: TestClient, world: World) -> None:
+    run_id = new_run_id()
+    written = [ds("file", world.path(ORDERS, "p.parquet"), rows=5000, size=800_000, output=True)]
+    post(client, world, "maintainer:retail", run_event("airflow-retail/orders.load", run_id=run_id, outputs=written))
+    forged = [ds("file", world.path(ORDERS, "p.parquet"), rows=1, size=1, output=True)]
+    post(client, world, "maintainer:finance", run_event("airflow-retail/orders.load", run_id=run_id,
+                                                        event_type="FAIL", at=f"{DAY}T11:00:00Z", outputs=forged))  # fmt: skip
+    run = runs(world)["orders.load"]
+    assert (run.domain, run.state, run.events) == ("retail", "COMPLETE", 1)
+    assert run.mismatch is not None and "a maintainer of finance" in run.mismatch
+    with world.registry() as registry, registry.read() as session:
+        stats = session.query(store.RunDataset).filter_by(run_key=run.run_key, role="output").one()
+    assert (stats.row_count, stats.byte_count) == (5000, 800_000)
+    # a job's definition (JobEvent) of retail's cannot be taken over either
+    job = {"eventTime": f"{DAY}T10:00:00Z", "producer": PRODUCER, "job": {"namespace": "airflow-retail", "name": "defs"},
+           "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent", "inputs": [], "outputs": []}  # fmt: skip
+    post(client, world, "maintainer:retail", job)
+    post(client, world, "maintainer:finance", job | {"eventTime": f"{DAY}T12:00:00Z"})
+    assert runs(world)["defs"].domain == "retail"
+
+
+def test_a_run_another_domain_squatted_against_the_rules_is_reclaimed_by_its_domain(
+    client: TestClient, world: World
+) -> None:
+    run_id = new_run_id()  # known in advance (deterministic run ids): finance sends first, for retail's job
+    squat = [ds("file", world.path(ORDERS, "p.parquet"), rows=1, output=True)]
+    post(client, world, "maintainer:finance", run_event("airflow-retail/orders.load", run_id=run_id, outputs=squat))
+    assert runs(world)["orders.load"].domain == "finance"  # bound to its sender, with a mismatch
+    real = [ds("file", world.path(ORDERS, "p.parquet"), rows=5000, output=True)]
+    post(client, world, "maintainer:retail", run_event("airflow-retail/orders.load", run_id=run_id,
+                                                       at=f"{DAY}T11:00:00Z", outputs=real))  # fmt: skip
+    run = runs(world)["orders.load"]
+    assert (run.domain, run.rule) == ("retail", "job-namespace")
 
 
 def test_an_unattributable_job_from_a_maintainer_is_its_domains(client: TestClient, world: World) -> None:

@@ -376,7 +376,7 @@ class RunState:
             if sender.bound is not None:
                 self.sender_domain = min(filter(None, (self.sender_domain, sender.bound)))
         if mismatch is not None:
-            self.mismatch = min(filter(None, (self.mismatch, mismatch[:SENDERS_LENGTH])))
+            self.note(mismatch)
         self.first_seen = min(self.first_seen, at)
         self.last_seen = max(self.last_seen, at)
         self.day = self.first_seen.date().isoformat()
@@ -391,6 +391,11 @@ class RunState:
             if self.rule is None or mine < (RANKS.get(self.rule, 9), self.domain or ""):
                 self.domain, self.rule, self.rule_detail = domain, rule, detail[:2000]
         self.parent_run_id = self.parent_run_id or parent_run_id
+
+
+    def note(self, mismatch: str) -> None:
+        """Keep a sender mismatch of the run (the smallest of two, so order never matters)."""
+        self.mismatch = min(filter(None, (self.mismatch, mismatch[:SENDERS_LENGTH])))
 
 
 def _is_terminal(state: str | None) -> bool:

@@ -66,7 +66,7 @@ from meshplane.registry.testruns import store_evidence_run
 from meshplane.registry.worker import JobResult
 from meshplane.service.assertions import assertion_key, assertion_run
 from meshplane.service.flags import facet_is_complete, schema_drift
-from meshplane.service.senders import bind_attribution, port_evidence_mismatch
+from meshplane.service.senders import SENDER_RULE, bind_attribution, foreign_run, port_evidence_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -298,13 +298,21 @@ class _Batch:
                 index=self.ctx.index,
             )
             run = self.runs.get(key)
+            sender = self.senders.get(id(event))
+            if run is not None and (foreign := foreign_run(run.domain, sender)) is not None:
+                if run.rule == SENDER_RULE and who is not None and sender is not None and who.domain == sender.bound:
+                    # bound by another domain's maintainer against the rules: the rules' domain reclaims it
+                    run.domain = run.rule = run.rule_detail = None
+                else:
+                    run.note(foreign)  # noted on the run; nothing of the event is merged
+                    self.touched_runs.add(key)
+                    return
             if run is None:
                 kind = "run" if event.kind is EventKind.RUN else "job"
                 run = store.RunState(key, kind, event.job_namespace or "", event.job_name or "", at, at)
                 self.runs[key] = run
             parent = event.parent.run_id if event.parent is not None else None
             parent = parent if parent is None or len(parent) <= store.RUN_ID_LENGTH else None  # not a run id
-            sender = self.senders.get(id(event))
             attribution, mismatch = bind_attribution(who, sender)
             run.observe(
                 at,

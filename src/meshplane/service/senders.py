@@ -49,6 +49,18 @@ def bind_attribution(
     return (domain, SENDER_RULE, f"sent by {sender.received_by}"), mismatch
 
 
+def foreign_run(run_domain: str | None, sender: Sender | None) -> str | None:
+    """Why an event of a run (or job) already stored as `run_domain`'s is not merged into it: its sender is a
+    maintainer of another domain, who may report its own runs only; None: it is merged. (A run another domain's
+    maintainer bound against the rules is reclaimed by the maintainers of the domain the rules name: derivation.)"""
+    if sender is None or sender.bound is None or run_domain is None or run_domain == sender.bound:
+        return None
+    return (
+        f"an event of this run was sent by {sender.received_by}, a maintainer of {sender.bound}; the run is "
+        f"{run_domain}'s: the event was not merged"
+    )
+
+
 def port_evidence_mismatch(
     sender: Sender | None, port_domain: str | None, product: str, port: str, *, reported: str = "written"
 ) -> str | None:
@@ -62,4 +74,4 @@ def port_evidence_mismatch(
     )
 
 
-__all__ = ["SENDER_RULE", "bind_attribution", "port_evidence_mismatch"]
+__all__ = ["SENDER_RULE", "bind_attribution", "foreign_run", "port_evidence_mismatch"]
