@@ -51,9 +51,10 @@ Context = Annotated[ApiContext, Depends(get_context)]
 
 RECEIVER = Ownership(
     "any-writer",
-    "Any token with write access (a maintainer of any domain, or an admin). Events are attributed to domains by "
-    "their job (mesh.yaml job namespaces, the ownership facet, the parent run, the ports written), not by the "
-    "token's domain.",
+    "A maintainer of any domain, a lineage-writer token or an admin. A maintainer's runs are its own domain's "
+    "and say nothing of another domain's ports or runs (flagged sender-mismatch instead); the runs of a "
+    "lineage-writer or an admin are attributed by their job (mesh.yaml job namespaces, the ownership facet, the "
+    "parent run, the ports written).",
 )
 
 
