@@ -116,11 +116,20 @@ def test_several_contracts_make_a_runs_document(tmp_path) -> None:
     assert [r["result"] for r in document["runs"]] == ["passed", "failed"]
 
 
-def test_a_run_that_cannot_happen_exits_2(tmp_path) -> None:
+def test_a_server_the_contract_does_not_have_is_a_usage_error_and_nothing_runs(tmp_path) -> None:
     code, result = invoke(str(_contract(tmp_path)), "--server", "prod", "--format", "json")
+    assert code == 2 and "{" not in result.stdout  # a typo: no run, so none recorded and no incident
+    assert "has no server 'prod'" in result.output
+
+
+def test_a_run_that_cannot_happen_exits_2(tmp_path) -> None:
+    contract = _contract(tmp_path)
+    text = contract.read_text(encoding="utf-8")
+    contract.write_text(text.replace("{model}.parquet", "nowhere/{model}.parquet"), encoding="utf-8")
+    code, result = invoke(str(contract), "--format", "json")
     assert code == 2
     document = json.loads(result.stdout)
-    assert document["result"] == "error" and "no server 'prod'" in document["error"]
+    assert document["result"] == "error" and "nowhere" in document["error"]
 
 
 @pytest.mark.parametrize(

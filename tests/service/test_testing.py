@@ -69,9 +69,9 @@ def test_server_selection(tmp_path) -> None:
     (other,) = run_tests(path, server="other", clock=lambda: NOW)
     assert other.server == "other" and other.result is Status.ERROR  # no data on that server
     assert other.error and "elsewhere" in other.error
-    (unknown,) = run_tests(path, server="prod")
-    assert unknown.result is Status.ERROR
-    assert unknown.error == "contract 'c' has no server 'prod' (servers: lake, other)"
+    with pytest.raises(MeshplaneError) as unknown:  # a usage error: nothing runs
+        run_tests(path, server="prod")
+    assert unknown.value.message == "contract 'c' has no server 'prod' (servers: lake, other)"
     doc = _contract_doc()
     del doc["servers"]
     (no_servers,) = run_tests(_write(tmp_path, doc, "n.odcs.yaml"))

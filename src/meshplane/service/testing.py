@@ -295,11 +295,16 @@ def run_tests(
     """Test every contract the target names; one `TestRun` per contract (`variables`: as `run_contract`).
 
     Raises `MeshplaneError` for input that names nothing testable (no such file or id, invalid
-    contract file, unknown engine).
+    contract file, unknown engine, a `server` no contract to test has).
     """
     if engine is not None:
         registry.engine_named(engine)  # unknown names are a usage error, before any work
     jobs = resolve_jobs(target, all_contracts=all_contracts, mesh_root=mesh_root)
+    contracts = [job.contract for job in jobs if job.contract is not None]
+    if server is not None and contracts and not any(c.server_named(server) for c in contracts):
+        if len(contracts) == 1:
+            choose_server(contracts[0], server)  # raises, naming the contract's servers
+        raise MeshplaneError(f"no contract to test has a server '{server}'")  # a typo: nothing runs, nothing is stored
     runs = []
     for job in jobs:
         if job.contract is None:
