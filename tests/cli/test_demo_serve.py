@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +23,16 @@ def test_port_needs_serve(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "work"), "--port", "8123"])
     assert result.exit_code == 2 and "--port needs --serve" in result.output
     assert not (tmp_path / "work").exists()
+
+
+def test_a_port_in_use_is_told_before_the_demo_runs(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "work"), "--serve", "--port", str(port)])
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert not (tmp_path / "work").exists()  # nothing of the demo ran
 
 
 @pytest.mark.slow

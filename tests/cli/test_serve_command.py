@@ -119,6 +119,17 @@ def test_serve_refuses_several_workers_on_sqlite(mesh: Path, monkeypatch: pytest
     assert "needs a PostgreSQL registry" in result.stderr and "one writer" in result.stderr
 
 
+def test_serve_says_at_once_when_its_port_is_taken(mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--mesh", str(mesh), "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "meshplane server on" not in result.stderr
+
+
 def test_serve_refuses_a_folder_without_a_mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MESHPLANE_DATABASE_URL", raising=False)
     result = runner.invoke(app, ["serve", "--mesh", str(tmp_path)])

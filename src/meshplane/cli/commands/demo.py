@@ -39,7 +39,7 @@ def demo(
     ] = False,
     port: Annotated[
         int | None,
-        typer.Option("--port", min=0, max=65535, help="With --serve: the TCP port (default, or 0: a free one)."),
+        typer.Option("--port", min=0, max=65535, help="With --serve: the TCP port (default: a free one)."),
     ] = None,
 ) -> None:
     """Copy the example mesh (5 domains of a holding group), generate its lake and run meshplane on it."""
@@ -48,6 +48,7 @@ def demo(
     if port is not None and not serve:
         err_console.print("[red]error:[/red] --port needs --serve")
         raise typer.Exit(EXIT_USAGE)
+    listener = listen(port or 0) if serve else None  # a port in use is told before the demo, not after it
     ok = True
     for index, step in enumerate(run_demo(DemoOptions(directory, rows, seed)), start=1):
         mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
@@ -59,13 +60,28 @@ def demo(
     for command in tour(directory):
         console.print(f"  {escape(command)}")
     if not ok:
+        if listener is not None:
+            listener.close()
         raise typer.Exit(EXIT_FAILED)
-    if serve:
-        serve_cockpit(DemoOptions(directory, rows, seed), port or 0)
+    if listener is not None:
+        serve_cockpit(DemoOptions(directory, rows, seed), listener)
 
 
-def serve_cockpit(options: DemoOptions, port: int) -> None:
-    """Serve the cockpit and API on the demo's registry at 127.0.0.1:`port` (0: a free one), print its URL and a
+def listen(port: int) -> socket.socket:
+    """A socket bound to 127.0.0.1:`port` (0: a free one); a port in use is a usage error (exit 2)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as exc:
+        listener.close()
+        err_console.print(f"[red]error:[/red] cannot listen on 127.0.0.1:{port}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    return listener
+
+
+def serve_cockpit(options: DemoOptions, listener: socket.socket) -> None:
+    """Serve the cockpit and API on the demo's registry on `listener` (bound to 127.0.0.1), print its URL and a
     sign-in token, and run until SIGINT or SIGTERM (then stop cleanly: exit 0)."""
     import uvicorn
 
@@ -77,14 +93,6 @@ def serve_cockpit(options: DemoOptions, port: int) -> None:
     from meshplane.service.tokens import create_token
     from meshplane.settings import get_settings
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind(("127.0.0.1", port))
-    except OSError as exc:
-        listener.close()
-        err_console.print(f"[red]error:[/red] cannot listen on 127.0.0.1:{port}: {escape(exc.strerror or str(exc))}")
-        raise typer.Exit(EXIT_USAGE) from None
     listener.listen(128)  # connections wait in the backlog from now on, until the server accepts them
     registry = demo_registry(options)
     try:

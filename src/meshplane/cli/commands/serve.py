@@ -79,6 +79,11 @@ def serve(
             "in one server process (set MESHPLANE_DATABASE_URL=postgresql+psycopg://…; docs/deployment.md)"
         )
         raise typer.Exit(EXIT_USAGE)
+    if (busy := _cannot_listen(host, port)) is not None:
+        registry.close()
+        where = f"{escape(host)}:{port}"
+        err_console.print(f"[red]error:[/red] cannot listen on {where}: {escape(busy)} (choose another --port)")
+        raise typer.Exit(EXIT_USAGE)
     err_console.print(f"meshplane server on http://{escape(host)}:{port} · registry {escape(url.display)}")
     if not runs_worker(registry, settings):
         err_console.print("[dim]no background worker in this server: run `meshplane worker` beside it[/dim]")
@@ -109,6 +114,26 @@ def serve(
             http=BoundedHttpToolsProtocol,
         )
     raise typer.Exit(EXIT_OK)
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on `host`:`port` (the address in use, not this machine's...), or None.
+
+    Told before anything starts, as uvicorn would only say it after the application has been built."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return str(exc.strerror or exc)
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return str(exc.strerror or exc)
+    return None
 
 
 def register(app: typer.Typer) -> None:
