@@ -26,3 +26,25 @@ def test_errors_and_warnings_are_counted_apart(capsys: pytest.CaptureFixture[str
     warning = Diagnostic(Severity.WARNING, "port-deprecated", "retail.sales/orders is deprecated")
     assert _summary(capsys, error, warning).endswith(", 1 error(s), 1 warning(s)")
     assert _summary(capsys, error).endswith(", 1 error(s)")
+
+
+def test_the_impact_headline_counts_every_consumer_and_the_affected_ones_apart() -> None:
+    from rich.console import Console
+    from rich.tree import Tree
+
+    consumers = [
+        {"product": f"d{i}.p", "domain": f"d{i}", "depth": 1 + i // 3, "usage": "affected" if i < 2 else "not-using"}
+        for i in range(6)
+    ]
+    impact = {
+        "contract": {"major": 1},
+        "summary": {"consumers": 6, "affected": 2, "domains": 5, "maxDepth": 2},
+        "consumers": consumers,
+    }
+    root = Tree("plan")
+    plan_view._add_impact(root, impact)
+    console = Console(width=200, record=True)
+    console.print(root)
+    assert "impact on consumers of major version 1: 6 product(s) in 5 domain(s), 2 of them affected, up to depth 2" in (
+        console.export_text()
+    )

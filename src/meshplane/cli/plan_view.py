@@ -97,8 +97,8 @@ def _add_impact(node: Tree, impact: Mapping[str, Any]) -> None:
     major = (impact.get("contract") or {}).get("major")
     branch = node.add(
         f"[bold]impact[/bold] on consumers of major version {major}: "
-        f"{summary.get('affected')} product(s) in {summary.get('domains')} domain(s), "
-        f"up to depth {summary.get('maxDepth')}"
+        f"{summary.get('consumers')} product(s) in {summary.get('domains')} domain(s), "
+        f"{summary.get('affected')} of them affected, up to depth {summary.get('maxDepth')}"
     )
     for hit in impact.get("consumers") or []:
         team = f", team {escape(str(hit['team']))}" if hit.get("team") else ""
