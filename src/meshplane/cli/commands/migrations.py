@@ -63,7 +63,8 @@ def migrations(
         print_json({"migrations": rows})
         raise typer.Exit(EXIT_OK)
     if not rows:
-        console.print("no open migrations (no output port is deprecated)")
+        where = f" of domain {escape(domain)}" if domain else ""
+        console.print(f"no open migrations (no output port{where} is deprecated)")
         raise typer.Exit(EXIT_OK)
     cells = []
     for row in rows:
