@@ -153,6 +153,7 @@ def _csv(folder: Path) -> Path:
         (["import", "sql", "{bin}"], "a binary file, not SQL DDL"),
         (["import", "sql", "{bad_sql}"], "sqlglot cannot parse this DDL"),
         (["import", "sql", "{no_table}"], "no CREATE TABLE statement"),
+        (["import", "sql", "{typo}"], "no CREATE TABLE statement found (sqlglot could not read: CREATE"),
         (["import", "parquet", "{bad_sql}"], "cannot be read as parquet"),
         (["import", "csv", "{bin}"], "cannot be read as csv"),
         (["import", "parquet", "{missing}"], "no such file"),
@@ -166,8 +167,9 @@ def _csv(folder: Path) -> Path:
 def test_bad_input_is_exit_2_and_writes_nothing(args: list[str], message: str, tmp_path: Path) -> None:
     files = {
         "bin": tmp_path / "b.sql", "bad_sql": tmp_path / "bad.sql", "no_table": tmp_path / "v.sql",
-        "missing": tmp_path / "nope.parquet", "contract": EXAMPLE_CONTRACTS[0],
+        "missing": tmp_path / "nope.parquet", "contract": EXAMPLE_CONTRACTS[0], "typo": tmp_path / "t.sql",
     }  # fmt: skip
+    files["typo"].write_text("CREATE TABL oops (\n  id int\n);\n", encoding="utf-8")
     files["bin"].write_bytes(b"\x00\x01\x02PAR1\xff")
     files["bad_sql"].write_text("CREATE TABLE (id INT", encoding="utf-8")
     files["no_table"].write_text("CREATE VIEW v AS SELECT 1;", encoding="utf-8")
@@ -176,4 +178,5 @@ def test_bad_input_is_exit_2_and_writes_nothing(args: list[str], message: str, t
     result = runner.invoke(app, [*(a.format(**named) for a in args), "--output", str(out)])
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
+    assert "Falling back" not in result.output  # sqlglot's own warning is not printed beside the error
     assert not out.exists() and not out.parent.exists()

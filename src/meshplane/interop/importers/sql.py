@@ -7,6 +7,7 @@ Other statements, defaults, checks, foreign keys, partitioning and table options
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,9 @@ def read(source: Path, options: ImportOptions) -> Imported:
     from sqlglot.errors import ParseError
 
     text = _text(source)
+    quiet = logging.getLogger("sqlglot")  # its "falling back to parsing as a 'Command'" is said below, once
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         statements = sqlglot.parse(text, read=options.dialect)
     except ParseError as exc:
@@ -92,6 +96,8 @@ def read(source: Path, options: ImportOptions) -> Imported:
         ) from None
     except ValueError as exc:  # an unknown dialect name
         raise InteropError(f"--dialect {options.dialect}: {exc}") from None
+    finally:
+        quiet.setLevel(level)
     dropped: list[str] = []
     tables: list[Table] = []
     for statement in statements:
@@ -102,6 +108,8 @@ def read(source: Path, options: ImportOptions) -> Imported:
         elif statement is not None:
             dropped.append(f"statement: {statement.sql(dialect=options.dialect)[:60]}")
     if not tables:
-        raise InteropError(f"{source}: no CREATE TABLE statement found")
+        unread = [" ".join(st.sql().split())[:60] for st in statements if isinstance(st, exp.Command)]  # kept as text
+        detail = f" (sqlglot could not read: {unread[0]})" if unread else ""
+        raise InteropError(f"{source}: no CREATE TABLE statement found{detail}")
     notes = [f"{t.name}.{c.name}: {c.physical_type} → {c.logical_type}" for t in tables for c in t.columns]
     return Imported(contract_document(tables, source, options), notes, dropped)
