@@ -392,7 +392,6 @@ class RunState:
                 self.domain, self.rule, self.rule_detail = domain, rule, detail[:2000]
         self.parent_run_id = self.parent_run_id or parent_run_id
 
-
     def note(self, mismatch: str) -> None:
         """Keep a sender mismatch of the run (the smallest of two, so order never matters)."""
         self.mismatch = min(filter(None, (self.mismatch, mismatch[:SENDERS_LENGTH])))
