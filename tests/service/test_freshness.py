@@ -8,6 +8,7 @@ opens them, so a passing test proves that no data was read.
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,51 +116,46 @@ def test_table_metadata_and_file_times_judge_freshness(wrote: datetime, registry
     assert {i["occurrences"] for i in again} == {2}
 
 
+def _orders_written(registry: Registry, lake_mesh: Path, at: datetime, sender: Principal, job: str) -> None:
+    """A completed run of `job` writing retail's orders port at `at`, sent by `sender`, derived."""
+    namespace, _, name = job.partition("/")
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": at.isoformat().replace("+00:00", "Z"),
+        "producer": "https://example.org/tests",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": namespace, "name": name},
+        "outputs": [{"namespace": "file", "name": str((lake_mesh / "lake/retail/sales/orders").absolute())}],
+    }
+    receive_event(registry, event, sender)
+    derivation.derive_pending(registry)
+
+
+def _orders_freshness(registry: Registry, at: datetime) -> set[tuple[str, str, bool]]:
+    ports = [p for p in _ports(registry) if p.contract_id == "retail.sales.orders"]
+    return {(e.port.check_id, e.source, e.breached) for e in freshness.evaluate_cycle(registry, ports, at)}
+
+
 def test_lineage_is_read_first_and_a_completed_run_keeps_a_port_fresh(
     wrote: datetime, registry: Registry, lake_mesh: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    orders = str((lake_mesh / "lake/retail/sales/orders").absolute())
     late = wrote + timedelta(days=3)
-    event = {
-        "eventType": "COMPLETE",
-        "eventTime": (late - timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
-        "producer": "https://example.org/tests",
-        "run": {"runId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"},
-        "job": {"namespace": "airflow-retail", "name": "orders.load"},
-        "outputs": [{"namespace": "file", "name": orders}],
-    }
-    receive_event(registry, event, Principal.local_admin("tests"))
-    derivation.derive_pending(registry)
+    _orders_written(
+        registry, lake_mesh, late - timedelta(hours=1), Principal.local_admin("tests"), "airflow-retail/orders.load"
+    )
     for name in ("delta_commit_time", "iceberg_commit_time", "newest_file_time"):  # not even metadata
         monkeypatch.setattr(commit_times, name, _guarded)
     monkeypatch.setattr(freshness, "table_time", _guarded)
-    ports = [p for p in _ports(registry) if p.contract_id == "retail.sales.orders"]
-    evaluations = freshness.evaluate_cycle(registry, ports, late)
-    assert {(e.port.check_id, e.source, e.breached) for e in evaluations} == {
-        ("sla.freshness", "lineage", False), ("sla.latency", "lineage", False)
-    }  # fmt: skip
+    assert _orders_freshness(registry, late) == {("sla.freshness", "lineage", False), ("sla.latency", "lineage", False)}
 
 
 def test_a_run_another_domains_maintainer_reports_never_makes_a_port_fresh(
     wrote: datetime, registry: Registry, lake_mesh: Path
 ) -> None:
-    orders = str((lake_mesh / "lake/retail/sales/orders").absolute())
     late = wrote + timedelta(days=3)
-    event = {
-        "eventType": "COMPLETE",
-        "eventTime": (late - timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
-        "producer": "https://example.org/tests",
-        "run": {"runId": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a6c"},
-        "job": {"namespace": "airflow-finance", "name": "orders.fake_writer"},
-        "outputs": [{"namespace": "file", "name": orders}],
-    }
-    receive_event(registry, event, Principal("claire", Role.MAINTAINER, "finance"))  # retail's port, finance's token
-    derivation.derive_pending(registry)
-    ports = [p for p in _ports(registry) if p.contract_id == "retail.sales.orders"]
-    evaluations = freshness.evaluate_cycle(registry, ports, late)
-    assert {(e.port.check_id, e.source, e.breached) for e in evaluations} == {
-        ("sla.freshness", "files", True), ("sla.latency", "files", True)
-    }  # fmt: skip
+    finance = Principal("claire", Role.MAINTAINER, "finance")  # retail's port, finance's token
+    _orders_written(registry, lake_mesh, late - timedelta(hours=1), finance, "airflow-finance/orders.fake_writer")
+    assert _orders_freshness(registry, late) == {("sla.freshness", "files", True), ("sla.latency", "files", True)}
 
 
 def test_the_last_contract_test_measures_a_port_without_lineage_or_data(
