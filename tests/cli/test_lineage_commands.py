@@ -129,7 +129,7 @@ def test_movements_json_is_exactly_the_documented_shape(mesh: Path) -> None:
 @pytest.mark.parametrize("days", [("2026-12-05", "2026-12-01"), ("2026-12-01", "2026-12-01")])
 def test_movements_refuses_an_empty_or_inverted_range(mesh: Path, days: tuple[str, str]) -> None:
     result = invoke("movements", "--mesh", str(mesh), "--since", days[0], "--until", days[1])
-    assert result.exit_code == 2 and f"since ({days[0]}) must be before until ({days[1]})" in result.output
+    assert result.exit_code == 2 and f"--since ({days[0]}) must be before --until ({days[1]})" in result.output
 
 
 def test_movements_table_shows_flows_and_the_domain_matrix(mesh: Path) -> None:

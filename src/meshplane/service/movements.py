@@ -31,7 +31,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from meshplane.diagnostics import MeshplaneError
 from meshplane.errors import NotFound
 from meshplane.registry import Registry
 from meshplane.registry import lineage as store
@@ -283,8 +282,6 @@ def movements(
     With `as_of`, the answer of the end of that day (UTC): runs seen until then, agreements, input
     ports and port schemas as they stood then.
     """
-    if since is not None and until is not None and since >= until:
-        raise MeshplaneError(f"since ({since}) must be before until ({until}): the days are [since, until)")
     start, end = _start_of(since), _start_of(until)
     moment = end_of_day(as_of) if as_of is not None else None
     with registry.read() as session:

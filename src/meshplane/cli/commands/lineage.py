@@ -260,6 +260,8 @@ def movements(
     """Show data moving between domains: flows with runs, rows, bytes, agreement coverage and flags."""
     _check_format(output_format)
     first, last, when = _day(since, "--since"), _day(until, "--until"), _day(as_of, "--as-of")
+    if first is not None and last is not None and first >= last:  # the API answers an empty range; a person erred
+        raise typer.BadParameter(f"--since ({first}) must be before --until ({last}): the days are [since, until)")
     if server_url:
         params = {"since": first, "until": last, "byDay": by_day, "asOf": when}
         answer = _from_server(server_url, token, "/lineage/movements", params)
