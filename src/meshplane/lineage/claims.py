@@ -11,14 +11,21 @@ linted whole, the apply that brings the overlap in is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from meshplane.diagnostics import Diagnostic, Severity
 from meshplane.lineage.identity import DatasetIdentity
-from meshplane.lineage.resolve import PortIndex, PortIndexRow, build_port_index
+from meshplane.lineage.resolve import PortIndexRow, build_port_index
 from meshplane.mesh.repository import MeshRepository
 
 LINT_CODE = "port-location-claimed"
+
+
+def _parents(identity: DatasetIdentity) -> Iterator[DatasetIdentity]:
+    parent = identity.parent()
+    while parent is not None:
+        yield parent
+        parent = parent.parent()
 
 
 def cross_domain_claims(rows: Iterable[PortIndexRow]) -> list[tuple[PortIndexRow, PortIndexRow]]:
@@ -29,11 +36,7 @@ def cross_domain_claims(rows: Iterable[PortIndexRow]) -> list[tuple[PortIndexRow
             at.setdefault(row.identity, []).append(row)
     out: list[tuple[PortIndexRow, PortIndexRow]] = []
     for identity, inner in at.items():
-        outer: list[PortIndexRow] = list(inner)
-        parent = identity.parent()
-        while parent is not None:
-            outer += at.get(parent, ())
-            parent = parent.parent()
+        outer = [*inner, *(row for parent in _parents(identity) for row in at.get(parent, ()))]
         # one contract bound to ports of two domains is another rule's error (`output-port-other-products-contract`)
         for one, other in (
             (a, b) for a in inner for b in outer if a.domain != b.domain and a.contract_id != b.contract_id
@@ -42,20 +45,11 @@ def cross_domain_claims(rows: Iterable[PortIndexRow]) -> list[tuple[PortIndexRow
     return out
 
 
-def _ancestors(identity: DatasetIdentity) -> set[str]:
-    names: set[str] = set()
-    parent = identity.parent()
-    while parent is not None:
-        names.add(parent.name)
-        parent = parent.parent()
-    return names
-
-
-def check_port_claims(repo: MeshRepository, index: PortIndex | None = None) -> list[Diagnostic]:
+def check_port_claims(repo: MeshRepository) -> list[Diagnostic]:
     """An error on each contract server whose lake data overlaps another domain's port (module doc)."""
     contracts = {(e.contract.id, e.contract.version): e for e in repo.contracts if e.contract is not None}
     out: dict[tuple[str, str, str], Diagnostic] = {}
-    for claiming, claimed in cross_domain_claims((index or build_port_index(repo)).rows):
+    for claiming, claimed in cross_domain_claims(build_port_index(repo).rows):
         entry = contracts.get((claiming.contract_id, claiming.contract_version))
         key = (entry.file if entry else claiming.contract_id, claiming.server, f"{claimed.product}/{claimed.port}")
         if entry is None or entry.contract is None or key in out:
@@ -64,7 +58,7 @@ def check_port_claims(repo: MeshRepository, index: PortIndex | None = None) -> l
         if claiming.identity == claimed.identity:
             where = "at"
         else:
-            where = "inside" if claimed.identity.name in _ancestors(claiming.identity) else "around"
+            where = "inside" if claimed.identity in set(_parents(claiming.identity)) else "around"
         message = (
             f"server '{claiming.server}' puts {claiming.product}/{claiming.port} {where} the data of "
             f"{claimed.product}/{claimed.port} ({claimed.domain}: {claimed.identity}); a domain's port cannot "
