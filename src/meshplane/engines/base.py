@@ -392,6 +392,7 @@ def local_root(location: str, base_dir: Path) -> str:
 
 __all__ = [
     "CAST_TARGETS",
+    "LOCAL_DATA",
     "LOGICAL_TYPES",
     "Column",
     "DType",
@@ -404,6 +405,7 @@ __all__ = [
     "QueryResult",
     "Session",
     "array_element",
+    "local_data",
     "local_root",
     "quoted_table",
     "struct_field",

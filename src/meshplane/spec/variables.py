@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 
+from meshplane.spec.versions import parse_version
+
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^${}]*))?\}")
 """``${NAME}`` or ``${NAME:-default}`` (a default holds no ``$``, ``{`` or ``}``: no nesting, and a scan for
 the closing brace stops at the next reference, so reading a text is linear in its length)."""
@@ -41,8 +43,8 @@ def from_environment(environ: Mapping[str, str], names: Iterable[str] | None = N
 
 def has_variables(api_version: str) -> bool:
     """Whether a document of this ``apiVersion`` (``v3.2.0``...) may hold variable references."""
-    numbers = re.match(r"v?(\d+)\.(\d+)", api_version.strip())
-    return numbers is not None and (int(numbers.group(1)), int(numbers.group(2))) >= FIRST_VERSION
+    version = parse_version(api_version, partial=True)
+    return version is not None and (version.major, version.minor) >= FIRST_VERSION
 
 
 class UnsetVariables(ValueError):

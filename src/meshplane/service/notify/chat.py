@@ -18,9 +18,9 @@ from meshplane.spec.variables import from_environment, malformed, unresolved
 def expand(address: str) -> tuple[str | None, str | None]:
     """(the URL with its placeholders replaced, None) or (None, why not: a variable that is not set).
 
-    A placeholder is read as a contract's variable is (`meshplane.spec.variables`), without defaults
-    mattering here: an unset or empty variable is a failed attempt. meshplane's own settings
-    (``MESHPLANE_*``) are never offered: a domain's address cannot carry the registry's URL away.
+    A placeholder is read as a contract's variable is (`meshplane.spec.variables`): an unset or empty
+    variable without a default is a failed attempt. meshplane's own settings (``MESHPLANE_*``) are never
+    offered: a domain's address cannot carry the registry's URL away.
     """
     values = {name: value for name, value in from_environment(os.environ).items() if value}
     if bad := malformed(address):
